@@ -1,0 +1,6 @@
+function(calib8_enable_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare)
+  if(CALIB8_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()

@@ -1,0 +1,50 @@
+// api/engine.h — the library calls the CLI is a thin layer over: load and optimise a model,
+// describe it, run it. Everything here returns Status/Result; nothing throws.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exec/session.h"
+#include "ir/graph.h"
+
+namespace calib8::api {
+
+struct LoadOptions {
+  bool optimize = true;  // constant folding, BatchNormalization folding, dead-node removal
+};
+
+struct PassReport {
+  int constants_folded = 0;
+  int batchnorms_folded = 0;
+  int dead_nodes_removed = 0;
+};
+
+// Loads an ONNX model and applies the passes. The registry used is ops::BuiltinRegistry().
+Result<ir::Graph> LoadModel(const std::string& path, const LoadOptions& options = {},
+                            PassReport* report = nullptr);
+
+// Applies the load-time passes to an already imported graph.
+Result<PassReport> Optimize(ir::Graph& graph);
+
+struct ModelInfo {
+  std::vector<ir::ValueInfo> inputs, outputs;
+  std::vector<std::pair<std::string, int>> op_counts;  // sorted by op type
+  std::vector<std::string> unsupported_ops;
+  int64_t opset = 0;
+  size_t num_nodes = 0, num_initializers = 0;
+  int64_t num_parameters = 0;
+};
+ModelInfo Describe(const ir::Graph& graph);
+
+// Creates an FP32 session over `graph` with the built-in ops (and any registered plugins).
+Result<std::unique_ptr<exec::Session>> CreateSession(const ir::Graph& graph,
+                                                     exec::SessionOptions options = {});
+
+// Reads a tensor file: .npy or ONNX TensorProto .pb (by extension, else by content).
+Result<Tensor> LoadTensorFile(const std::string& path);
+
+// "conv1/out:0" -> "conv1_out_0": characters other than [A-Za-z0-9._-] become '_'.
+std::string SanitizeFileName(const std::string& name);
+
+}  // namespace calib8::api

@@ -1,0 +1,57 @@
+// core/file_util.cc — file I/O helpers used by every module that reads or writes user files.
+#include "core/file_util.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace calib8::core {
+namespace fs = std::filesystem;
+
+Result<std::string> ReadFile(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    return InvalidArgument(what, " '", path, "': is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (!fs::exists(path, ec)) return NotFound(what, " '", path, "': no such file");
+    return IoError(what, " '", path, "': cannot be opened: ", std::strerror(errno));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return IoError(what, " '", path, "': read error");
+  return ss.str();
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
+  fs::path target(path);
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    return IoError("cannot write '", path, "': directory '", dir.string(), "' does not exist");
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(getpid()))).string();
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return IoError("cannot write '", path, "': ", std::strerror(errno));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      return IoError("cannot write '", path, "': write failed (disk full?)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return IoError("cannot write '", path, "': rename failed: ", err);
+  }
+  return Status::Ok();
+}
+
+}  // namespace calib8::core

@@ -1,0 +1,94 @@
+// core/tensor.cc — storage for calib8::Tensor. Sits at the bottom of the module graph: every
+// other module depends on it, it depends on nothing but the standard library.
+#include "calib8/tensor.h"
+
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace calib8 {
+
+size_t DataTypeSize(DataType t) {
+  switch (t) {
+#define CALIB8_X(name, ctype, onnx, str) \
+  case DataType::name:                   \
+    return sizeof(ctype);
+    CALIB8_DATA_TYPES(CALIB8_X)
+#undef CALIB8_X
+    default:
+      return 0;
+  }
+}
+
+const char* DataTypeName(DataType t) {
+  switch (t) {
+#define CALIB8_X(name, ctype, onnx, str) \
+  case DataType::name:                   \
+    return str;
+    CALIB8_DATA_TYPES(CALIB8_X)
+#undef CALIB8_X
+    default:
+      return "undefined";
+  }
+}
+
+DataType DataTypeFromOnnx(int onnx_code) {
+  switch (onnx_code) {
+#define CALIB8_X(name, ctype, onnx, str) \
+  case onnx:                             \
+    return DataType::name;
+    CALIB8_DATA_TYPES(CALIB8_X)
+#undef CALIB8_X
+    default:
+      return DataType::kUndefined;
+  }
+}
+
+int64_t NumElements(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string ShapeToString(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+namespace {
+constexpr size_t kAlignment = 64;
+std::shared_ptr<std::byte> Allocate(size_t nbytes) {
+  // Round up and never allocate 0 bytes, so raw() of an empty tensor is still a valid pointer.
+  size_t n = ((nbytes + kAlignment - 1) / kAlignment) * kAlignment;
+  if (n == 0) n = kAlignment;
+  void* p = ::operator new(n, std::align_val_t(kAlignment));
+  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) {
+    ::operator delete(q, std::align_val_t(kAlignment));
+  });
+}
+}  // namespace
+
+Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  for ([[maybe_unused]] int64_t d : shape_) assert(d >= 0 && "negative dimension");
+  buf_ = Allocate(nbytes());
+}
+
+Tensor Tensor::Reshaped(Shape shape) const {
+  assert(NumElements(shape) == numel());
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::Clone() const {
+  Tensor t(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+}  // namespace calib8

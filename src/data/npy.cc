@@ -1,0 +1,124 @@
+// data/npy.cc — reader and writer for NumPy's .npy format (the header is a Python dict literal:
+// {'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 224, 224), }).
+#include "data/npy.h"
+
+#include <cstring>
+
+#include "core/file_util.h"
+
+namespace calib8::data {
+
+namespace {
+struct DescrMap {
+  const char* code;
+  DataType dtype;
+};
+constexpr DescrMap kDescr[] = {
+    {"f4", DataType::kFloat32}, {"f8", DataType::kFloat64}, {"i1", DataType::kInt8},
+    {"u1", DataType::kUint8},   {"i2", DataType::kInt16},   {"u2", DataType::kUint16},
+    {"i4", DataType::kInt32},   {"u4", DataType::kUint32},  {"i8", DataType::kInt64},
+    {"u8", DataType::kUint64},  {"b1", DataType::kBool},    {"f2", DataType::kFloat16},
+};
+
+// Value of key `key` in the header dict, as raw text up to the next top-level comma or '}'.
+std::string DictValue(const std::string& header, const std::string& key) {
+  auto p = header.find("'" + key + "'");
+  if (p == std::string::npos) return "";
+  p = header.find(':', p);
+  if (p == std::string::npos) return "";
+  ++p;
+  int depth = 0;
+  size_t start = p;
+  for (; p < header.size(); ++p) {
+    char c = header[p];
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if ((c == ',' || c == '}') && depth == 0) break;
+  }
+  std::string v = header.substr(start, p - start);
+  while (!v.empty() && (v.front() == ' ')) v.erase(v.begin());
+  while (!v.empty() && (v.back() == ' ')) v.pop_back();
+  return v;
+}
+}  // namespace
+
+Result<Tensor> ParseNpy(const std::string& bytes, const std::string& source) {
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
+    return InvalidArgument(source, ": not a .npy file (missing the \\x93NUMPY magic)");
+  int major = static_cast<unsigned char>(bytes[6]);
+  size_t header_len, offset;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) return InvalidArgument(source, ": truncated .npy header");
+    header_len = 0;
+    for (int i = 0; i < 4; ++i) header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    offset = 12;
+  } else {
+    return InvalidArgument(source, ": unsupported .npy format version ", major);
+  }
+  if (offset + header_len > bytes.size()) return InvalidArgument(source, ": truncated .npy header");
+  std::string header = bytes.substr(offset, header_len);
+  std::string descr = DictValue(header, "descr");
+  if (descr.size() < 4) return InvalidArgument(source, ": .npy header has no 'descr'");
+  descr = descr.substr(1, descr.size() - 2);  // strip quotes
+  if (descr[0] == '>' && descr.substr(1) != "i1" && descr.substr(1) != "u1" && descr.substr(1) != "b1")
+    return Unimplemented(source, ": big-endian .npy data ('", descr, "') is not supported");
+  std::string code = descr.substr(1);
+  DataType dt = DataType::kUndefined;
+  for (const auto& d : kDescr)
+    if (code == d.code) dt = d.dtype;
+  if (dt == DataType::kUndefined)
+    return Unimplemented(source, ": .npy dtype '", descr, "' is not supported");
+  if (DictValue(header, "fortran_order") == "True")
+    return Unimplemented(source, ": Fortran-order .npy arrays are not supported (save with C order)");
+  std::string shape_text = DictValue(header, "shape");
+  Shape shape;
+  std::string num;
+  for (char c : shape_text) {
+    if (c >= '0' && c <= '9') num += c;
+    else if (!num.empty()) { shape.push_back(std::stoll(num)); num.clear(); }
+  }
+  if (!num.empty()) shape.push_back(std::stoll(num));
+  Tensor t(dt, shape);
+  size_t data_off = offset + header_len;
+  if (bytes.size() - data_off < t.nbytes())
+    return InvalidArgument(source, ": .npy data is truncated: ", bytes.size() - data_off,
+                           " bytes, expected ", t.nbytes(), " for ", DataTypeName(dt),
+                           ShapeToString(shape));
+  if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_off, t.nbytes());
+  return t;
+}
+
+Result<Tensor> LoadNpy(const std::string& path) {
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "npy file"));
+  return ParseNpy(bytes, "npy file '" + path + "'");
+}
+
+std::string SerializeNpy(const Tensor& t) {
+  const char* code = "f4";
+  for (const auto& d : kDescr)
+    if (d.dtype == t.dtype()) code = d.code;
+  std::string shape = "(";
+  for (size_t i = 0; i < t.shape().size(); ++i) shape += std::to_string(t.shape()[i]) + ", ";
+  if (t.shape().size() > 1) shape.resize(shape.size() - 2);
+  else if (t.shape().size() == 1) shape.resize(shape.size() - 1);
+  shape += ")";
+  char endian = (t.dtype() == DataType::kInt8 || t.dtype() == DataType::kUint8 || t.dtype() == DataType::kBool) ? '|' : '<';
+  std::string header = std::string("{'descr': '") + endian + code + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  size_t total = 10 + header.size() + 1;
+  header += std::string((64 - total % 64) % 64, ' ') + "\n";
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>((header.size() >> 8) & 0xff);
+  out += header;
+  out.append(static_cast<const char*>(t.raw()), t.nbytes());
+  return out;
+}
+
+Status SaveNpy(const Tensor& t, const std::string& path) {
+  return core::WriteFileAtomic(path, SerializeNpy(t));
+}
+
+}  // namespace calib8::data

@@ -1,0 +1,19 @@
+// data/npy.h — NumPy .npy files (format versions 1.0–3.0, little-endian, C order).
+#pragma once
+
+#include <string>
+
+#include "calib8/status.h"
+#include "calib8/tensor.h"
+
+namespace calib8::data {
+
+// Parses a .npy file. Supported dtypes: f4 f8 i1 u1 i2 u2 i4 u4 i8 u8 b1 f2; C order only.
+Result<Tensor> LoadNpy(const std::string& path);
+Result<Tensor> ParseNpy(const std::string& bytes, const std::string& source);
+
+// Serialises to .npy version 1.0 bytes / writes atomically.
+std::string SerializeNpy(const Tensor& t);
+Status SaveNpy(const Tensor& t, const std::string& path);
+
+}  // namespace calib8::data

@@ -1,0 +1,55 @@
+// exec/kernel.h — the contract between the executor and an operator implementation.
+//
+// A kernel is created once per node when a Session is planned (KernelFactory), may pre-pack
+// constant inputs then (KernelInit::constant), and is run once per inference (Kernel::Run).
+// Input shapes may change between runs (dynamic dims): kernels that cache shape-dependent state
+// (oneDNN primitives) must key it on the shapes they see.
+//
+// Every op has a reference implementation (plain loops, the executable definition) and may have
+// a fast one (oneDNN). Tests run both and compare. See ops/register_fp32_ops.cc for the list.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "calib8/status.h"
+#include "calib8/tensor.h"
+#include "ir/graph.h"
+
+namespace calib8::exec {
+
+struct KernelContext {
+  const ir::Node& node;
+  std::vector<const Tensor*> inputs;  // one per node input; nullptr for an omitted optional input
+  std::vector<Tensor> outputs;        // one per node output; the kernel assigns each it produces
+  int num_threads = 1;
+
+  // Input i, or nullptr if omitted or past the end.
+  const Tensor* input(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }
+  size_t num_inputs() const { return inputs.size(); }
+  size_t num_outputs() const { return outputs.size(); }
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status Run(KernelContext& ctx) = 0;
+};
+
+struct KernelInit {
+  const ir::Node& node;
+  int64_t opset = 0;  // the model's opset for the node's domain
+  // Constant (initializer) value of a node input by name, or nullptr if it is computed at run time.
+  std::function<const Tensor*(const std::string&)> constant;
+  int num_threads = 1;
+};
+
+using KernelFactory = std::function<Result<std::unique_ptr<Kernel>>(const KernelInit&)>;
+using KernelFn = std::function<Status(KernelContext&)>;
+
+// Wraps a stateless function as a factory.
+KernelFactory Stateless(KernelFn fn);
+
+}  // namespace calib8::exec

@@ -1,0 +1,63 @@
+// exec/session.h — runs an ir::Graph: plans kernels once, then executes node by node.
+//
+// Memory: a value is released right after its last consumer has run (graph outputs are kept),
+// so peak memory follows the largest live set, not the sum of all tensors.
+// Observers: a TensorObserver sees every float tensor produced during a run, as a read-only view,
+// before it can be released. With no observer the run pays nothing for the feature.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "calib8/status.h"
+#include "calib8/tensor.h"
+#include "exec/kernel.h"
+#include "exec/op_registry.h"
+#include "ir/graph.h"
+
+namespace calib8::exec {
+
+class TensorObserver {
+ public:
+  virtual ~TensorObserver() = default;
+  // Called for each float32 tensor a node produces (and for float graph inputs, with producer
+  // nullptr). The view is valid only during the call.
+  virtual void OnTensor(const std::string& name, const ir::Node* producer, const Tensor& value) = 0;
+};
+
+struct SessionOptions {
+  int num_threads = 0;  // 0: all cores
+  KernelFlavor flavor = KernelFlavor::kFast;
+  const OpRegistry* registry = nullptr;  // nullptr: OpRegistry::Global()
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+class Session {
+ public:
+  // Plans the graph (which must outlive the Session): one kernel per node. Fails, naming every
+  // unsupported op, if any node has no kernel.
+  static Result<std::unique_ptr<Session>> Create(const ir::Graph& graph, SessionOptions options = {});
+
+  // Runs the graph on `feeds` (one tensor per graph input, by name) and returns the graph outputs.
+  // Checks feed names, types and ranks/known dims against the graph's inputs.
+  Result<TensorMap> Run(const TensorMap& feeds, TensorObserver* observer = nullptr);
+
+  const ir::Graph& graph() const { return graph_; }
+  int num_threads() const { return num_threads_; }
+
+ private:
+  Session(const ir::Graph& g) : graph_(g) {}
+  const ir::Graph& graph_;
+  std::vector<std::unique_ptr<Kernel>> kernels_;
+  // For each node: the values whose last use is that node (released after it runs).
+  std::vector<std::vector<std::string>> release_after_;
+  int num_threads_ = 1;
+};
+
+// Op types (domain-qualified if not ai.onnx) in `graph` that have no kernel, sorted, unique.
+std::vector<std::string> UnsupportedOps(const ir::Graph& graph, const OpRegistry& registry);
+
+}  // namespace calib8::exec

@@ -1,0 +1,310 @@
+// onnx/onnx_import.cc — ONNX protobuf -> calib8 IR. Protobuf and ONNX exceptions stop here.
+#include "onnx/onnx_import.h"
+
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/file_util.h"
+
+namespace calib8::onnx_io {
+namespace fs = std::filesystem;
+
+namespace {
+
+template <typename Src, typename Dst>
+void CopyField(const google::protobuf::RepeatedField<Src>& f, Dst* dst) {
+  for (int i = 0; i < f.size(); ++i) dst[i] = static_cast<Dst>(f.Get(i));
+}
+
+Status ReadExternal(const onnx::TensorProto& p, const std::string& where, const std::string& dir,
+                    Tensor* t) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : p.external_data()) {
+    if (kv.key() == "location") location = kv.value();
+    if (kv.key() == "offset") offset = std::stoll(kv.value());
+    if (kv.key() == "length") length = std::stoll(kv.value());
+  }
+  if (location.empty())
+    return InvalidArgument(where, ": external data without a 'location' entry");
+  fs::path file = fs::path(dir) / location;
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return NotFound(where, ": external data file '", file.string(),
+                    "' cannot be opened (it must sit beside the model, as the model says)");
+  size_t want = t->nbytes();
+  if (length >= 0 && static_cast<size_t>(length) != want)
+    return InvalidArgument(where, ": external data length ", length, " != ", want, " bytes expected");
+  in.seekg(offset);
+  in.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(want));
+  if (static_cast<size_t>(in.gcount()) != want)
+    return InvalidArgument(where, ": external data file '", file.string(), "' is too short at offset ",
+                           offset);
+  return Status::Ok();
+}
+
+Result<ir::ValueInfo> ConvertValueInfo(const onnx::ValueInfoProto& v) {
+  ir::ValueInfo vi;
+  vi.name = v.name();
+  if (v.type().has_tensor_type()) {
+    const auto& tt = v.type().tensor_type();
+    vi.dtype = DataTypeFromOnnx(tt.elem_type());
+    if (tt.has_shape()) {
+      vi.has_shape = true;
+      for (const auto& d : tt.shape().dim()) {
+        ir::Dim dim;
+        if (d.has_dim_value()) dim.value = d.dim_value();
+        if (d.has_dim_param()) dim.param = d.dim_param();
+        vi.dims.push_back(dim);
+      }
+    }
+  }
+  return vi;
+}
+
+Result<ir::Attribute> ConvertAttribute(const onnx::AttributeProto& a, const std::string& where,
+                                       const std::string& dir) {
+  using K = ir::Attribute::Kind;
+  ir::Attribute out;
+  switch (a.type()) {
+    case onnx::AttributeProto::INT: out.kind = K::kInt; out.i = a.i(); break;
+    case onnx::AttributeProto::FLOAT: out.kind = K::kFloat; out.f = a.f(); break;
+    case onnx::AttributeProto::STRING: out.kind = K::kString; out.s = a.s(); break;
+    case onnx::AttributeProto::INTS:
+      out.kind = K::kInts;
+      out.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case onnx::AttributeProto::FLOATS:
+      out.kind = K::kFloats;
+      out.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      out.kind = K::kStrings;
+      out.strings.assign(a.strings().begin(), a.strings().end());
+      break;
+    case onnx::AttributeProto::TENSOR: {
+      out.kind = K::kTensor;
+      CALIB8_ASSIGN_OR_RETURN(out.t, TensorFromProto(a.t(), where + ": attribute '" + a.name() + "'", dir));
+      break;
+    }
+    case onnx::AttributeProto::GRAPH:
+    case onnx::AttributeProto::GRAPHS:
+      out.kind = K::kGraph;
+      break;
+    default:
+      // Older writers leave `type` unset; infer it from the populated field.
+      if (a.has_i()) { out.kind = K::kInt; out.i = a.i(); }
+      else if (a.has_f()) { out.kind = K::kFloat; out.f = a.f(); }
+      else if (a.has_s()) { out.kind = K::kString; out.s = a.s(); }
+      else if (a.ints_size()) { out.kind = K::kInts; out.ints.assign(a.ints().begin(), a.ints().end()); }
+      else if (a.floats_size()) { out.kind = K::kFloats; out.floats.assign(a.floats().begin(), a.floats().end()); }
+      else if (a.has_t()) {
+        out.kind = K::kTensor;
+        CALIB8_ASSIGN_OR_RETURN(out.t, TensorFromProto(a.t(), where, dir));
+      } else if (a.strings_size()) {
+        out.kind = K::kStrings;
+        out.strings.assign(a.strings().begin(), a.strings().end());
+      } else {
+        out.kind = K::kInts;  // an empty list
+      }
+  }
+  return out;
+}
+
+// Constant node -> tensor (value, value_float(s), value_int(s)).
+Result<Tensor> ConstantValue(const ir::Node& n, const std::string& where) {
+  if (const auto* a = n.FindAttr("value")) return a->t;
+  if (const auto* a = n.FindAttr("value_float")) return Tensor::FromVector<float>({}, {a->f});
+  if (const auto* a = n.FindAttr("value_floats"))
+    return Tensor::FromVector<float>({static_cast<int64_t>(a->floats.size())}, a->floats);
+  if (const auto* a = n.FindAttr("value_int")) return Tensor::FromVector<int64_t>({}, {a->i});
+  if (const auto* a = n.FindAttr("value_ints"))
+    return Tensor::FromVector<int64_t>({static_cast<int64_t>(a->ints.size())}, a->ints);
+  return Unimplemented(where, ": Constant node ", n.Describe(),
+                       " has no value calib8 supports (value, value_float(s), value_int(s))");
+}
+
+}  // namespace
+
+Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& where,
+                               const std::string& dir) {
+  DataType dt = DataTypeFromOnnx(p.data_type());
+  if (dt == DataType::kUndefined)
+    return Unimplemented(where, ": tensor '", p.name(), "' has ONNX data type ", p.data_type(),
+                         ", which calib8 does not support");
+  Shape shape(p.dims().begin(), p.dims().end());
+  for (int64_t d : shape)
+    if (d < 0) return InvalidArgument(where, ": tensor '", p.name(), "' has a negative dimension");
+  Tensor t(dt, shape);
+  const int64_t n = t.numel();
+  if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+    CALIB8_RETURN_IF_ERROR(ReadExternal(p, where + ": tensor '" + p.name() + "'", dir, &t));
+    return t;
+  }
+  if (p.has_raw_data()) {
+    if (p.raw_data().size() != t.nbytes())
+      return InvalidArgument(where, ": tensor '", p.name(), "' has ", p.raw_data().size(),
+                             " bytes of raw data, expected ", t.nbytes(), " for ",
+                             DataTypeName(dt), ShapeToString(shape));
+    if (n) std::memcpy(t.raw(), p.raw_data().data(), t.nbytes());
+    return t;
+  }
+  auto count_error = [&](int64_t got) {
+    return InvalidArgument(where, ": tensor '", p.name(), "' has ", got, " values, expected ", n,
+                           " for shape ", ShapeToString(shape));
+  };
+  switch (dt) {
+    case DataType::kFloat32:
+      if (p.float_data_size() != n) return count_error(p.float_data_size());
+      CopyField(p.float_data(), t.data<float>());
+      break;
+    case DataType::kFloat64:
+      if (p.double_data_size() != n) return count_error(p.double_data_size());
+      CopyField(p.double_data(), t.data<double>());
+      break;
+    case DataType::kInt64:
+      if (p.int64_data_size() != n) return count_error(p.int64_data_size());
+      CopyField(p.int64_data(), t.data<int64_t>());
+      break;
+    case DataType::kUint32:
+    case DataType::kUint64:
+      if (p.uint64_data_size() != n) return count_error(p.uint64_data_size());
+      if (dt == DataType::kUint32) CopyField(p.uint64_data(), t.data<uint32_t>());
+      else CopyField(p.uint64_data(), t.data<uint64_t>());
+      break;
+    case DataType::kInt32: case DataType::kInt16: case DataType::kInt8: case DataType::kUint16:
+    case DataType::kUint8: case DataType::kBool: case DataType::kFloat16:
+      if (p.int32_data_size() != n) return count_error(p.int32_data_size());
+      switch (dt) {
+        case DataType::kInt32: CopyField(p.int32_data(), t.data<int32_t>()); break;
+        case DataType::kInt16: CopyField(p.int32_data(), t.data<int16_t>()); break;
+        case DataType::kInt8: CopyField(p.int32_data(), t.data<int8_t>()); break;
+        case DataType::kUint8: CopyField(p.int32_data(), t.data<uint8_t>()); break;
+        case DataType::kBool: CopyField(p.int32_data(), t.data<bool>()); break;
+        default: CopyField(p.int32_data(), t.data<uint16_t>()); break;
+      }
+      break;
+    default:
+      return Unimplemented(where, ": tensor '", p.name(), "': data type ", DataTypeName(dt));
+  }
+  return t;
+}
+
+Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string& source,
+                                     const std::string& dir, const ImportOptions& options) {
+  onnx::ModelProto model;
+  if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
+  if (!model.ParseFromString(bytes))
+    return InvalidArgument(source, ": not a valid ONNX model (protobuf parsing failed: the file is "
+                                   "truncated, corrupt or not ONNX)");
+  if (!model.has_graph() || model.graph().node_size() == 0)
+    return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
+
+  ir::Graph g;
+  g.source = source;
+  g.name = model.graph().name();
+  for (const auto& op : model.opset_import()) {
+    std::string d = op.domain() == "ai.onnx" ? "" : op.domain();
+    g.opsets[d] = op.version();
+  }
+  if (g.opsets.empty()) g.opsets[""] = 1;
+
+  if (options.infer_shapes) {
+    try {
+      onnx::ShapeInferenceOptions sio{false, 0, true};
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), sio);
+    } catch (const std::exception&) {
+      // Shape inference is advisory: models with custom ops or odd shapes still load.
+    }
+  }
+  const auto& gp = model.graph();
+  for (const auto& init : gp.initializer()) {
+    CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(init, source + ": initializer", dir));
+    g.initializers[init.name()] = std::move(t);
+  }
+  for (const auto& in : gp.input()) {
+    if (g.initializers.count(in.name())) continue;
+    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(in));
+    g.inputs.push_back(std::move(vi));
+  }
+  for (const auto& out : gp.output()) {
+    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(out));
+    g.outputs.push_back(std::move(vi));
+  }
+  for (const auto& v : gp.value_info()) {
+    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(v));
+    g.value_info[vi.name] = vi;
+  }
+  for (const auto& v : gp.output()) {
+    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(v));
+    g.value_info[vi.name] = vi;
+  }
+  for (const auto& v : g.inputs) g.value_info[v.name] = v;
+
+  std::map<std::string, int> name_count;
+  int index = 0;
+  for (const auto& np : gp.node()) {
+    ir::Node n;
+    n.op_type = np.op_type();
+    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    n.name = np.name().empty() ? n.op_type + "_" + std::to_string(index) : np.name();
+    if (name_count[n.name]++) n.name += "_" + std::to_string(index);  // keep names unique
+    ++index;
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    for (const auto& a : np.attribute()) {
+      CALIB8_ASSIGN_OR_RETURN(ir::Attribute attr,
+                              ConvertAttribute(a, source + ": node " + n.Describe(), dir));
+      n.attrs[a.name()] = std::move(attr);
+    }
+    if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1) {
+      CALIB8_ASSIGN_OR_RETURN(Tensor t, ConstantValue(n, source));
+      g.initializers[n.outputs[0]] = std::move(t);
+      continue;
+    }
+    g.nodes.push_back(std::move(n));
+  }
+  // A graph output that is an initializer (a constant output) is served from the initializers.
+  CALIB8_RETURN_IF_ERROR(g.TopologicalSort());
+  for (const auto& o : g.outputs) {
+    bool produced = g.initializers.count(o.name) > 0;
+    for (const auto& i : g.inputs) produced |= i.name == o.name;
+    for (const auto& n : g.nodes)
+      for (const auto& out : n.outputs) produced |= out == o.name;
+    if (!produced)
+      return InvalidArgument(source, ": graph output '", o.name, "' is not produced by any node");
+  }
+  return g;
+}
+
+Result<ir::Graph> LoadModel(const std::string& path, const ImportOptions& options) {
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "model"));
+  std::string dir = fs::path(path).parent_path().string();
+  return LoadModelFromBytes(bytes, "model '" + path + "'", dir.empty() ? "." : dir, options);
+}
+
+Result<Tensor> LoadTensorProtoFile(const std::string& path, std::string* name) {
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "tensor"));
+  onnx::TensorProto p;
+  if (!p.ParseFromString(bytes))
+    return InvalidArgument("tensor file '", path, "': not a valid ONNX TensorProto");
+  if (name) *name = p.name();
+  std::string dir = fs::path(path).parent_path().string();
+  return TensorFromProto(p, "tensor file '" + path + "'", dir.empty() ? "." : dir);
+}
+
+Status SaveTensorProtoFile(const Tensor& t, const std::string& name, const std::string& path) {
+  onnx::TensorProto p;
+  p.set_name(name);
+  p.set_data_type(static_cast<int>(t.dtype()));
+  for (int64_t d : t.shape()) p.add_dims(d);
+  p.set_raw_data(t.raw(), t.nbytes());
+  return core::WriteFileAtomic(path, p.SerializeAsString());
+}
+
+}  // namespace calib8::onnx_io

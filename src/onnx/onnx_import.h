@@ -1,0 +1,42 @@
+// onnx/onnx_import.h — the only code in calib8 that touches ONNX protobuf (with onnx_export).
+//
+// Loads an ONNX model file into calib8's ir::Graph: initializers (raw and typed fields, external
+// data next to the model), Constant nodes turned into initializers, attributes, opset imports,
+// graph inputs/outputs with dynamic dims. Runs ONNX's own shape inference to fill value_info.
+#pragma once
+
+#include <string>
+
+#include "calib8/status.h"
+#include "calib8/tensor.h"
+#include "ir/graph.h"
+
+namespace onnx {
+class TensorProto;
+}
+
+namespace calib8::onnx_io {
+
+struct ImportOptions {
+  bool infer_shapes = true;  // run ONNX shape inference (failures are not fatal)
+};
+
+// Reads and converts `path`. Errors name the file and, where it applies, the node or tensor.
+Result<ir::Graph> LoadModel(const std::string& path, const ImportOptions& options = {});
+
+// Same from bytes already in memory; `source` names them in messages; `dir` resolves external data.
+Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string& source,
+                                     const std::string& dir, const ImportOptions& options = {});
+
+// A TensorProto -> Tensor. `where` names it in messages; `dir` resolves external data.
+Result<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std::string& where,
+                               const std::string& dir);
+
+// Reads a serialized TensorProto file (the ONNX backend test data format: input_0.pb).
+// On success also returns the tensor's name in *name if given.
+Result<Tensor> LoadTensorProtoFile(const std::string& path, std::string* name = nullptr);
+
+// Writes a Tensor as a serialized TensorProto file (atomic: temp file + rename).
+Status SaveTensorProtoFile(const Tensor& t, const std::string& name, const std::string& path);
+
+}  // namespace calib8::onnx_io

@@ -1,0 +1,100 @@
+// tools/calib8/cmd_run.cc — `calib8 run MODEL --input NAME=FILE ... [--output-dir DIR]
+// [--threads N] [--bench N]`.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+
+#include "api/engine.h"
+#include "commands.h"
+#include "data/npy.h"
+
+namespace calib8::cli {
+
+Command AddRunCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand("run", "Run a model in FP32 on inputs from .npy or .pb files");
+  struct Opts {
+    std::string model;
+    std::vector<std::string> inputs;
+    std::string output_dir;
+    int threads = 0;
+    int bench = 0;
+    bool reference = false;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("MODEL", o->model, "ONNX model file")->required();
+  sub->add_option("--input,-i", o->inputs,
+                  "NAME=FILE (FILE is .npy or an ONNX TensorProto .pb); NAME= may be left out "
+                  "for a single-input model")->required();
+  sub->add_option("--output-dir,-o", o->output_dir,
+                  "Write each output to DIR/<output name>.npy (characters other than "
+                  "A-Z a-z 0-9 . _ - become '_')");
+  sub->add_option("--threads", o->threads, "Threads (default: all cores)");
+  sub->add_option("--bench", o->bench, "Time N runs after one warm-up; prints median_ms and min_ms");
+  sub->add_flag("--reference", o->reference, "Use the reference kernels (slow, for checking)");
+  return [o]() -> int {
+    auto g = api::LoadModel(o->model);
+    if (!g.ok()) return ReportError(g.status());
+    exec::TensorMap feeds;
+    for (const auto& spec : o->inputs) {
+      auto eq = spec.find('=');
+      std::string name, file = spec;
+      if (eq != std::string::npos && !std::filesystem::exists(spec)) {
+        name = spec.substr(0, eq);
+        file = spec.substr(eq + 1);
+      }
+      if (name.empty()) {
+        if (g->inputs.size() != 1)
+          return ReportError(InvalidArgument("--input '", spec, "': the model has ", g->inputs.size(),
+                                             " inputs; write NAME=FILE"));
+        name = g->inputs[0].name;
+      }
+      auto t = api::LoadTensorFile(file);
+      if (!t.ok()) return ReportError(t.status());
+      feeds[name] = std::move(t).value();
+    }
+    exec::SessionOptions so;
+    so.num_threads = o->threads;
+    so.flavor = o->reference ? exec::KernelFlavor::kReference : exec::KernelFlavor::kFast;
+    auto session = api::CreateSession(*g, so);
+    if (!session.ok()) return ReportError(session.status());
+    auto out = (*session)->Run(feeds);
+    if (!out.ok()) return ReportError(out.status());
+    if (o->bench > 0) {
+      std::vector<double> ms;
+      for (int i = 0; i < o->bench; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = (*session)->Run(feeds);
+        auto t1 = std::chrono::steady_clock::now();
+        if (!r.ok()) return ReportError(r.status());
+        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+      std::cout << std::fixed << std::setprecision(3) << "bench: runs=" << o->bench
+                << " threads=" << (*session)->num_threads() << " median_ms=" << median
+                << " min_ms=" << ms.front() << "\n";
+    }
+    for (const auto& [name, t] : *out) {
+      std::cout << name << ": " << DataTypeName(t.dtype()) << ShapeToString(t.shape());
+      if (t.dtype() == DataType::kFloat32 && t.numel() > 0) {
+        const float* p = t.data<float>();
+        int64_t n = std::min<int64_t>(t.numel(), 6);
+        std::cout << " [";
+        for (int64_t i = 0; i < n; ++i) std::cout << (i ? ", " : "") << p[i];
+        std::cout << (t.numel() > n ? ", ...]" : "]");
+      }
+      std::cout << "\n";
+      if (!o->output_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(o->output_dir, ec);
+        std::string path = (std::filesystem::path(o->output_dir) / (api::SanitizeFileName(name) + ".npy")).string();
+        Status s = data::SaveNpy(t, path);
+        if (!s.ok()) return ReportError(s);
+      }
+    }
+    return 0;
+  };
+}
+
+}  // namespace calib8::cli

@@ -1,0 +1,24 @@
+// tools/calib8/commands.h — each subcommand registers its options on the CLI11 app and returns
+// the function to run. Exit codes: 0 ok, 1 bad input (file, option, model), 2 internal error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+
+#include "calib8/status.h"
+
+namespace calib8::cli {
+
+using Command = std::function<int()>;
+
+// Prints "calib8: error: <message>" and maps the status code to an exit code.
+inline int ReportError(const Status& s) {
+  std::cerr << "calib8: error: " << s.message() << "\n";
+  return s.code() == StatusCode::kInternal ? 2 : 1;
+}
+
+Command AddInfoCommand(CLI::App& app);
+Command AddRunCommand(CLI::App& app);
+
+}  // namespace calib8::cli

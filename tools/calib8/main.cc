@@ -1,0 +1,29 @@
+// tools/calib8/main.cc — the calib8 command line: a thin layer over the library. Each subcommand
+// lives in its own cmd_*.cc and only parses options, calls the library and prints.
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"calib8 — transparent INT8 calibration for ONNX models"};
+  app.set_version_flag("--version", std::string("calib8 ") + CALIB8_VERSION);
+  app.require_subcommand(1);
+  std::map<CLI::App*, calib8::cli::Command> commands;
+  auto add = [&](calib8::cli::Command (*fn)(CLI::App&)) {
+    size_t before = app.get_subcommands({}).size();
+    auto cmd = fn(app);
+    auto subs = app.get_subcommands({});
+    if (subs.size() > before) commands[subs.back()] = cmd;
+  };
+  add(calib8::cli::AddInfoCommand);
+  add(calib8::cli::AddRunCommand);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  for (auto& [sub, cmd] : commands)
+    if (sub->parsed()) return cmd();
+  return 1;
+}
