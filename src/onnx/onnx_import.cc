@@ -51,6 +51,9 @@ Status ReadExternal(const onnx::TensorProto& p, const std::string& where, const 
 Result<ir::ValueInfo> ConvertValueInfo(const onnx::ValueInfoProto& v) {
   ir::ValueInfo vi;
   vi.name = v.name();
+  if (v.has_type() && !v.type().has_tensor_type())
+    return Unimplemented("value '", v.name(), "' is not a tensor (sequence, map and optional types "
+                         "are not supported by calib8)");
   if (v.type().has_tensor_type()) {
     const auto& tt = v.type().tensor_type();
     vi.dtype = DataTypeFromOnnx(tt.elem_type());
@@ -140,9 +143,25 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& wh
   Shape shape(p.dims().begin(), p.dims().end());
   for (int64_t d : shape)
     if (d < 0) return InvalidArgument(where, ": tensor '", p.name(), "' has a negative dimension");
+  // Check the size the dims imply against the bytes present before allocating anything.
+  const bool external = p.data_location() == onnx::TensorProto::EXTERNAL;
+  {
+    long double elems = 1;
+    for (int64_t d : shape) elems *= static_cast<long double>(d);
+    long double bytes = elems * static_cast<long double>(DataTypeSize(dt));
+    long double present = p.has_raw_data() ? p.raw_data().size()
+                          : external       ? 1e18L
+                                           : 8.0L * (p.float_data_size() + p.double_data_size() +
+                                                     p.int32_data_size() + p.int64_data_size() +
+                                                     p.uint64_data_size());
+    if (bytes > present && !(elems == 0))
+      return InvalidArgument(where, ": tensor '", p.name(), "' declares shape ", ShapeToString(shape),
+                             " of ", DataTypeName(dt), " but holds less data than that (truncated "
+                             "or not a tensor)");
+  }
   Tensor t(dt, shape);
   const int64_t n = t.numel();
-  if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+  if (external) {
     CALIB8_RETURN_IF_ERROR(ReadExternal(p, where + ": tensor '" + p.name() + "'", dir, &t));
     return t;
   }
@@ -229,21 +248,20 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
   }
   for (const auto& in : gp.input()) {
     if (g.initializers.count(in.name())) continue;
-    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(in));
-    g.inputs.push_back(std::move(vi));
+    auto vi = ConvertValueInfo(in);
+    if (!vi.ok()) return vi.status().WithContext(source + ": graph input");
+    g.inputs.push_back(std::move(vi).value());
   }
   for (const auto& out : gp.output()) {
-    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(out));
-    g.outputs.push_back(std::move(vi));
+    auto vi = ConvertValueInfo(out);
+    if (!vi.ok()) return vi.status().WithContext(source + ": graph output");
+    g.outputs.push_back(std::move(vi).value());
   }
   for (const auto& v : gp.value_info()) {
-    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(v));
-    g.value_info[vi.name] = vi;
+    auto vi = ConvertValueInfo(v);
+    if (vi.ok()) g.value_info[vi->name] = *vi;  // non-tensor intermediates are not described
   }
-  for (const auto& v : gp.output()) {
-    CALIB8_ASSIGN_OR_RETURN(ir::ValueInfo vi, ConvertValueInfo(v));
-    g.value_info[vi.name] = vi;
-  }
+  for (const auto& v : g.outputs) g.value_info[v.name] = v;
   for (const auto& v : g.inputs) g.value_info[v.name] = v;
 
   std::map<std::string, int> name_count;
