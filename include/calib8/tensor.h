@@ -103,4 +103,11 @@ class Tensor {
   std::shared_ptr<std::byte> buf_;
 };
 
+// Bytes held by all live Tensor buffers in the process, and the peak since the last reset.
+// Maintained with relaxed atomics on allocation and release (cheap); used by tests and
+// benchmarks to show that memory follows the live set.
+int64_t TensorBytesLive();
+int64_t TensorBytesPeak();
+void ResetTensorBytesPeak();
+
 }  // namespace calib8

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <new>
 
 namespace calib8 {
@@ -62,16 +63,27 @@ std::string ShapeToString(const Shape& shape) {
 
 namespace {
 constexpr size_t kAlignment = 64;
+std::atomic<int64_t> g_live{0};
+std::atomic<int64_t> g_peak{0};
 std::shared_ptr<std::byte> Allocate(size_t nbytes) {
   // Round up and never allocate 0 bytes, so raw() of an empty tensor is still a valid pointer.
   size_t n = ((nbytes + kAlignment - 1) / kAlignment) * kAlignment;
   if (n == 0) n = kAlignment;
   void* p = ::operator new(n, std::align_val_t(kAlignment));
-  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) {
+  int64_t live = g_live.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed) + static_cast<int64_t>(n);
+  int64_t peak = g_peak.load(std::memory_order_relaxed);
+  while (live > peak && !g_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [n](std::byte* q) {
+    g_live.fetch_sub(static_cast<int64_t>(n), std::memory_order_relaxed);
     ::operator delete(q, std::align_val_t(kAlignment));
   });
 }
 }  // namespace
+
+int64_t TensorBytesLive() { return g_live.load(std::memory_order_relaxed); }
+int64_t TensorBytesPeak() { return g_peak.load(std::memory_order_relaxed); }
+void ResetTensorBytesPeak() { g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
 Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   for ([[maybe_unused]] int64_t d : shape_) assert(d >= 0 && "negative dimension");

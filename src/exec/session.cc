@@ -3,6 +3,8 @@
 // the session sets the OpenMP thread count for the duration of a run.
 #include "exec/session.h"
 
+#include "ir/passes.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -27,17 +29,19 @@ std::vector<std::string> UnsupportedOps(const ir::Graph& graph, const OpRegistry
 Result<std::unique_ptr<Session>> Session::Create(const ir::Graph& graph, SessionOptions options) {
   const OpRegistry& reg = options.registry ? *options.registry : OpRegistry::Global();
   std::unique_ptr<Session> s(new Session(graph));
+  if (options.fuse_epilogues) ir::FuseEpilogues(s->graph_);
   s->num_threads_ = options.num_threads > 0
                         ? options.num_threads
                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const ir::Graph& planned = s->graph_;
   auto missing = UnsupportedOps(graph, reg);
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
     return Unimplemented(graph.source, ": unsupported operator(s): ", list);
   }
-  auto constant = [&graph](const std::string& name) { return graph.FindInitializer(name); };
-  for (const auto& n : graph.nodes) {
+  auto constant = [&planned](const std::string& name) { return planned.FindInitializer(name); };
+  for (const auto& n : planned.nodes) {
     auto it = graph.opsets.find(n.domain);
     int64_t opset = it == graph.opsets.end() ? graph.DefaultOpset() : it->second;
     const KernelFactory* f = reg.FindFactory(n.domain, n.op_type, opset, options.flavor);
@@ -48,15 +52,15 @@ Result<std::unique_ptr<Session>> Session::Create(const ir::Graph& graph, Session
   }
   // Last use of each value; graph outputs and initializers are never released.
   std::unordered_map<std::string, size_t> last_use;
-  for (size_t i = 0; i < graph.nodes.size(); ++i) {
-    for (const auto& in : graph.nodes[i].inputs)
+  for (size_t i = 0; i < planned.nodes.size(); ++i) {
+    for (const auto& in : planned.nodes[i].inputs)
       if (!in.empty()) last_use[in] = i;
-    for (const auto& out : graph.nodes[i].outputs)
+    for (const auto& out : planned.nodes[i].outputs)
       if (!out.empty() && !last_use.count(out)) last_use[out] = i;  // unused outputs: drop at once
   }
   for (const auto& o : graph.outputs) last_use.erase(o.name);
   for (const auto& [name, t] : graph.initializers) last_use.erase(name);
-  s->release_after_.resize(graph.nodes.size());
+  s->release_after_.resize(planned.nodes.size());
   for (const auto& [name, i] : last_use) s->release_after_[i].push_back(name);
   return s;
 }

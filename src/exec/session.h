@@ -31,13 +31,17 @@ struct SessionOptions {
   int num_threads = 0;  // 0: all cores
   KernelFlavor flavor = KernelFlavor::kFast;
   const OpRegistry* registry = nullptr;  // nullptr: OpRegistry::Global()
+  // Fuse residual Add and activations into Conv/Gemm/MatMul (ir::FuseEpilogues). Faster, but the
+  // fused intermediate tensors are then never produced: calibration turns this off so that an
+  // observer sees every tensor of the model.
+  bool fuse_epilogues = true;
 };
 
 using TensorMap = std::map<std::string, Tensor>;
 
 class Session {
  public:
-  // Plans the graph (which must outlive the Session): one kernel per node. Fails, naming every
+  // Plans a copy of the graph: one kernel per node. Fails, naming every
   // unsupported op, if any node has no kernel.
   static Result<std::unique_ptr<Session>> Create(const ir::Graph& graph, SessionOptions options = {});
 
@@ -49,8 +53,8 @@ class Session {
   int num_threads() const { return num_threads_; }
 
  private:
-  Session(const ir::Graph& g) : graph_(g) {}
-  const ir::Graph& graph_;
+  explicit Session(ir::Graph g) : graph_(std::move(g)) {}
+  ir::Graph graph_;  // the session's own copy (initializer storage is shared, not copied)
   std::vector<std::unique_ptr<Kernel>> kernels_;
   // For each node: the values whose last use is that node (released after it runs).
   std::vector<std::vector<std::string>> release_after_;

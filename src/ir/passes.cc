@@ -103,3 +103,117 @@ int FoldBatchNormIntoConv(Graph& g) {
 }
 
 }  // namespace calib8::ir
+
+namespace calib8::ir {
+
+namespace {
+bool SameKnownShape(const Graph& g, const std::string& a, const std::string& b) {
+  auto ia = g.value_info.find(a), ib = g.value_info.find(b);
+  if (ia == g.value_info.end() || ib == g.value_info.end()) return false;
+  const auto &va = ia->second, &vb = ib->second;
+  if (!va.has_shape || !vb.has_shape || va.dims.size() != vb.dims.size()) return false;
+  for (size_t i = 0; i < va.dims.size(); ++i)
+    if (!va.dims[i].known() || va.dims[i].value != vb.dims[i].value) return false;
+  return true;
+}
+
+float ScalarInit(const Graph& g, const std::string& name, float def, bool* ok) {
+  if (name.empty()) return def;
+  const Tensor* t = g.FindInitializer(name);
+  if (!t || t->numel() != 1 || t->dtype() != DataType::kFloat32) {
+    *ok = false;
+    return def;
+  }
+  return t->data<float>()[0];
+}
+}  // namespace
+
+int FuseEpilogues(Graph& g) {
+  std::unordered_map<std::string, std::vector<size_t>> consumers;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& in : g.nodes[i].inputs)
+      if (!in.empty()) consumers[in].push_back(i);
+  std::unordered_set<std::string> outputs;
+  for (const auto& o : g.outputs) outputs.insert(o.name);
+  auto sole_consumer = [&](const std::string& v) -> long {
+    auto it = consumers.find(v);
+    if (outputs.count(v) || it == consumers.end() || it->second.size() != 1) return -1;
+    return static_cast<long>(it->second[0]);
+  };
+  std::vector<bool> drop(g.nodes.size(), false);
+  int fused = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& n = g.nodes[i];
+    if (drop[i] || !n.domain.empty() || n.outputs.size() != 1) continue;
+    const bool is_conv = n.op_type == "Conv" || n.op_type == "ConvTranspose";
+    if (!is_conv && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
+    if (is_conv && g.FindInitializer(n.input(1)) == nullptr) continue;
+    // 1. Residual Add.
+    long c = sole_consumer(n.outputs[0]);
+    if (c >= 0 && g.nodes[c].op_type == "Add" && g.nodes[c].domain.empty() && g.nodes[c].inputs.size() == 2) {
+      Node& add = g.nodes[c];
+      const std::string& other = add.inputs[0] == n.outputs[0] ? add.inputs[1] : add.inputs[0];
+      if (other != n.outputs[0] && !g.FindInitializer(other) && SameKnownShape(g, n.outputs[0], other)) {
+        size_t slot = n.op_type == "MatMul" ? 2 : 3;
+        if (n.inputs.size() < slot) n.inputs.resize(slot);
+        n.inputs.push_back(other);
+        Attribute a;
+        a.kind = Attribute::Kind::kInt;
+        a.i = 1;
+        n.attrs["_calib8_sum"] = a;
+        n.outputs[0] = add.outputs[0];
+        drop[c] = true;
+        ++fused;
+        // The other operand may be produced after n: keep topological order by moving n later.
+      }
+    }
+    // 2. Activation.
+    c = sole_consumer(n.outputs[0]);
+    if (c < 0 || drop[c]) continue;
+    Node& act = g.nodes[c];
+    static const std::unordered_set<std::string> kActs = {"Relu", "LeakyRelu", "Clip", "HardSwish",
+                                                          "HardSigmoid", "Sigmoid", "Tanh"};
+    if (!act.domain.empty() || !kActs.count(act.op_type) || act.outputs.size() != 1) continue;
+    float alpha = 0, beta = 0;
+    bool ok = true;
+    if (act.op_type == "LeakyRelu") alpha = act.GetFloat("alpha", 0.01f);
+    if (act.op_type == "HardSigmoid") {
+      alpha = act.GetFloat("alpha", 0.2f);
+      beta = act.GetFloat("beta", 0.5f);
+    }
+    if (act.op_type == "Clip") {
+      if (act.HasAttr("min") || act.HasAttr("max")) {
+        alpha = act.GetFloat("min", -3.4028234663852886e38f);
+        beta = act.GetFloat("max", 3.4028234663852886e38f);
+      } else {
+        alpha = ScalarInit(g, act.input(1), -3.4028234663852886e38f, &ok);
+        beta = ScalarInit(g, act.input(2), 3.4028234663852886e38f, &ok);
+      }
+    }
+    if (!ok) continue;
+    Attribute s;
+    s.kind = Attribute::Kind::kString;
+    s.s = act.op_type;
+    n.attrs["_calib8_act"] = s;
+    Attribute fa, fb;
+    fa.kind = fb.kind = Attribute::Kind::kFloat;
+    fa.f = alpha;
+    fb.f = beta;
+    n.attrs["_calib8_act_alpha"] = fa;
+    n.attrs["_calib8_act_beta"] = fb;
+    n.outputs[0] = act.outputs[0];
+    drop[c] = true;
+    ++fused;
+  }
+  if (fused) {
+    std::vector<Node> kept;
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
+    g.nodes = std::move(kept);
+    Status s = g.TopologicalSort();  // a fused residual input may come later in file order
+    (void)s;  // cannot fail: fusion only moves edges between existing, acyclic producers
+  }
+  return fused;
+}
+
+}  // namespace calib8::ir

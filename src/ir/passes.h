@@ -16,3 +16,16 @@ int RemoveDeadNodes(Graph& graph);
 int FoldBatchNormIntoConv(Graph& graph);
 
 }  // namespace calib8::ir
+
+namespace calib8::ir {
+
+// Fuses epilogues into Conv, ConvTranspose, Gemm and MatMul for plain inference (never when every
+// tensor must be observed: fused intermediates disappear):
+//   X -> Add(X, R) -> Act   becomes   X[_calib8_sum=1, extra input R, _calib8_act=Act]
+// Add is fused only when ONNX shape inference proved X and R have the same known shape; Act is one
+// of Relu, LeakyRelu, Clip (constant bounds), HardSwish, HardSigmoid, Sigmoid, Tanh. Each fused
+// intermediate must have exactly one consumer and not be a graph output. The fused node takes the
+// name of the last output. Internal attribute names start with "_calib8_" and never reach files.
+int FuseEpilogues(Graph& graph);
+
+}  // namespace calib8::ir
