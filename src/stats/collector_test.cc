@@ -116,3 +116,22 @@ TEST(AbsHistogram, BinsByFloorAndClampsTheMaximum) {
 
 }  // namespace
 }  // namespace calib8::stats
+
+#include "stats/stats_io.h"
+
+namespace calib8::stats {
+namespace {
+TEST(StatsIo, SaveLoadRoundTripIsExact) {
+  auto samples = Samples(10, 3);
+  StatsState a = Collect(samples, 2);
+  auto b = ParseStats(SerializeStats(a), "test");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(SerializeStats(*b), SerializeStats(a));
+  EXPECT_EQ(b->tensors.at("act").range.absmax, a.tensors.at("act").range.absmax);
+  EXPECT_EQ(b->tensors.at("act").hist.counts(), a.tensors.at("act").hist.counts());
+  auto bad = ParseStats("{\"format\": \"other\"}", "stats.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("stats.json"), std::string::npos);
+}
+}  // namespace
+}  // namespace calib8::stats

@@ -1,0 +1,79 @@
+// stats/stats_io.cc — JSON codec for StatsState (see stats_io.h).
+#include "stats/stats_io.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/file_util.h"
+
+namespace calib8::stats {
+
+std::string SerializeStats(const StatsState& s) {
+  nlohmann::json j;
+  j["format"] = "calib8-stats";
+  j["version"] = 1;
+  j["num_bins"] = s.num_bins;
+  j["samples"] = s.samples;
+  j["single_pass"] = s.single_pass;
+  j["tensors"] = nlohmann::json::object();
+  for (const auto& [name, r] : s.tensors) {
+    nlohmann::json t;
+    t["producer"] = r.producer;
+    t["producer_name"] = r.producer_name;
+    t["sample_shape"] = r.sample_shape;
+    t["min"] = r.range.count ? r.range.min : 0.0;
+    t["max"] = r.range.count ? r.range.max : 0.0;
+    t["absmax"] = r.range.absmax;
+    t["count"] = r.range.count;
+    t["hist_range"] = r.hist.range();
+    t["hist"] = r.hist.counts();
+    j["tensors"][name] = t;
+  }
+  return j.dump(1) + "\n";
+}
+
+Result<StatsState> ParseStats(const std::string& text, const std::string& source) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return InvalidArgument(source, ": not valid JSON");
+  if (j.value("format", "") != "calib8-stats")
+    return InvalidArgument(source, ": expected \"format\": \"calib8-stats\" (a file written by "
+                                   "calibrate --save-stats)");
+  StatsState s;
+  try {
+    s.num_bins = j.at("num_bins").get<int>();
+    s.samples = j.at("samples").get<int64_t>();
+    s.single_pass = j.value("single_pass", false);
+    for (const auto& [name, t] : j.at("tensors").items()) {
+      TensorRecord r;
+      r.producer = t.value("producer", "");
+      r.producer_name = t.value("producer_name", "");
+      r.sample_shape = t.value("sample_shape", Shape{});
+      r.range.count = t.at("count").get<int64_t>();
+      if (r.range.count) {
+        r.range.min = t.at("min").get<double>();
+        r.range.max = t.at("max").get<double>();
+      }
+      r.range.absmax = t.at("absmax").get<double>();
+      auto counts = t.at("hist").get<std::vector<double>>();
+      if (!counts.empty()) {
+        r.hist = AbsHistogram(t.at("hist_range").get<double>(), static_cast<int>(counts.size()));
+        r.hist.mutable_counts() = counts;
+      }
+      s.tensors[name] = std::move(r);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(source, ": malformed statistics: ", e.what());
+  }
+  return s;
+}
+
+Status SaveStats(const StatsState& state, const std::string& path) {
+  return core::WriteFileAtomic(path, SerializeStats(state));
+}
+
+Result<StatsState> LoadStats(const std::string& path) {
+  CALIB8_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path, "statistics file"));
+  return ParseStats(text, "statistics file '" + path + "'");
+}
+
+}  // namespace calib8::stats
