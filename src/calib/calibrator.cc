@@ -1,0 +1,192 @@
+// calib/calibrator.cc — the calibrator registration list, option validation, the all-zero guard and
+// the sidecar record. The numerical searches live in entropy_search.cc (entropy2, entropy) and
+// simple_search.cc (percentile, mse); reference.cc holds their plain twins for the tests.
+// Callers: the `calibrate` command (one Calibrate call per tensor, after pass 2).
+#include "calib/calibrator.h"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace calib8::calib {
+namespace {
+
+// The one registration list (STYLE R5): persisted names, never indices.
+const CalibratorInfo kCalibrators[] = {
+    {Entropy2Options::kMethod,
+     "KL search as NVIDIA pytorch-quantization / Model Optimizer (TensorRT EntropyCalibration2)",
+     Entropy2Options{}},
+    {EntropyOptions::kMethod, "KL search as GTC 2017 / ncnn ncnn2table (smoothed, bin centre)",
+     EntropyOptions{}},
+    {MinMaxOptions::kMethod, "absmax of the data (TensorRT MinMaxCalibration)", MinMaxOptions{}},
+    {PercentileOptions::kMethod, "percentile of |x| as pytorch-quantization (left bin edge)",
+     PercentileOptions{}},
+    {MseOptions::kMethod, "fake-quant MSE over bin centres as pytorch-quantization", MseOptions{}},
+};
+
+// Shortest text that reads back to the same double ("99.99", not "99.989999999999995").
+std::string Num(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+std::string Num(int v) { return std::to_string(v); }
+
+template <typename... Kv>
+std::vector<std::pair<std::string, std::string>> Params(Kv&&... kv) {
+  return {std::forward<Kv>(kv)...};
+}
+
+MethodRecord RecordFor(const Entropy2Options& o, int num_bins) {
+  std::string variant = "pytorch-quantization";
+  if (o.threshold_at == ThresholdAt::kBinCentre) variant += "+gtc2017-centre";
+  if (!o.replace_zero_bin) variant += "+keep-zero-bin";
+  return {std::string(o.kMethod), variant,
+          Params(std::pair{"num_bins", Num(num_bins)}, std::pair{"start_bin", Num(o.start_bin)},
+                 std::pair{"stride", Num(o.stride)}, std::pair{"num_levels", Num(o.num_levels)},
+                 std::pair{"threshold_at",
+                           o.threshold_at == ThresholdAt::kRightEdge ? "right_edge" : "bin_centre"},
+                 std::pair{"zero_bin", o.replace_zero_bin ? "replace_by_neighbour" : "keep"},
+                 std::pair{"smoothing", "none"}, std::pair{"ties", "last_minimum"})};
+}
+MethodRecord RecordFor(const EntropyOptions& o, int num_bins) {
+  return {std::string(o.kMethod), "gtc2017-ncnn",
+          Params(std::pair{"num_bins", Num(num_bins)}, std::pair{"start_bin", Num(o.start_bin)},
+                 std::pair{"num_levels", Num(o.num_levels)},
+                 std::pair{"smoothing_eps", Num(o.smoothing_eps)},
+                 std::pair{"threshold_at", "bin_centre"}, std::pair{"ties", "first_minimum"})};
+}
+MethodRecord RecordFor(const MinMaxOptions& o, int) {
+  return {std::string(o.kMethod), "absmax", {}};
+}
+MethodRecord RecordFor(const PercentileOptions& o, int num_bins) {
+  return {std::string(o.kMethod), "pytorch-quantization",
+          Params(std::pair{"num_bins", Num(num_bins)}, std::pair{"percentile", Num(o.percentile)},
+                 std::pair{"threshold_at", "left_edge"})};
+}
+MethodRecord RecordFor(const MseOptions& o, int num_bins) {
+  return {std::string(o.kMethod), "pytorch-quantization",
+          Params(std::pair{"num_bins", Num(num_bins)}, std::pair{"start_bin", Num(o.start_bin)},
+                 std::pair{"num_bits", Num(o.num_bits)},
+                 std::pair{"unsigned", o.is_unsigned ? "true" : "false"},
+                 std::pair{"threshold_at", "bin_centre"}, std::pair{"ties", "first_minimum"})};
+}
+
+// The searches, one overload per options type (std::visit makes a missing one a compile error).
+double Search(const Entropy2Options& o, std::span<const double> h, double w,
+              std::vector<CurvePoint>* c) {
+  return Entropy2Search(o, h, w, c);
+}
+double Search(const EntropyOptions& o, std::span<const double> h, double w,
+              std::vector<CurvePoint>* c) {
+  return EntropySearch(o, h, w, c);
+}
+double Search(const PercentileOptions& o, std::span<const double> h, double w,
+              std::vector<CurvePoint>*) {
+  return PercentileSearch(o, h, w);
+}
+double Search(const MseOptions& o, std::span<const double> h, double w,
+              std::vector<CurvePoint>* c) {
+  return MseSearch(o, h, w, c);
+}
+
+const char* CurveMetric(const CalibratorOptions& o) {
+  if (std::holds_alternative<Entropy2Options>(o) || std::holds_alternative<EntropyOptions>(o))
+    return "kl";
+  if (std::holds_alternative<MseOptions>(o)) return "mse";
+  return "";
+}
+
+}  // namespace
+
+Status Entropy2Options::Validate() const {
+  if (start_bin < 1) return InvalidArgument("entropy2: start_bin must be >= 1, got ", start_bin);
+  if (stride < 1) return InvalidArgument("entropy2: stride must be >= 1, got ", stride);
+  if (num_levels < 1) return InvalidArgument("entropy2: num_levels must be >= 1, got ", num_levels);
+  return Status::Ok();
+}
+
+Status EntropyOptions::Validate() const {
+  if (start_bin < 1) return InvalidArgument("entropy: start_bin must be >= 1, got ", start_bin);
+  if (num_levels < 1) return InvalidArgument("entropy: num_levels must be >= 1, got ", num_levels);
+  if (!(smoothing_eps > 0) || !std::isfinite(smoothing_eps))  // 0 would give 0 * log(0)
+    return InvalidArgument("entropy: smoothing_eps must be finite and > 0, got ", smoothing_eps);
+  return Status::Ok();
+}
+
+Status PercentileOptions::Validate() const {
+  if (!(percentile > 0 && percentile <= 100))
+    return InvalidArgument("percentile: percentile must be in (0, 100], got ", percentile);
+  return Status::Ok();
+}
+
+Status MseOptions::Validate() const {
+  if (start_bin < 0) return InvalidArgument("mse: start_bin must be >= 0, got ", start_bin);
+  if (num_bits < 2 || num_bits > 16)
+    return InvalidArgument("mse: num_bits must be in [2, 16], got ", num_bits);
+  return Status::Ok();
+}
+
+std::span<const CalibratorInfo> Calibrators() { return kCalibrators; }
+
+Result<CalibratorOptions> DefaultOptions(std::string_view name) {
+  std::string known;
+  for (const CalibratorInfo& c : kCalibrators) {
+    if (c.name == name) return c.defaults;
+    known += known.empty() ? "" : ", ";
+    known += c.name;
+  }
+  return NotFound("calibration method '", name, "' is not known: expected one of ", known);
+}
+
+std::string_view MethodName(const CalibratorOptions& options) {
+  return std::visit([](const auto& o) { return o.kMethod; }, options);
+}
+
+Result<Calibration> Calibrate(const CalibratorOptions& options, const stats::RunningStats& running,
+                              const stats::AbsHistogram& histogram,
+                              const CalibrateRequest& request) {
+  CALIB8_RETURN_IF_ERROR(std::visit([](const auto& o) { return o.Validate(); }, options));
+  Calibration out;
+  out.record =
+      std::visit([&](const auto& o) { return RecordFor(o, histogram.num_bins()); }, options);
+  out.curve_metric = CurveMetric(options);
+
+  if (std::holds_alternative<MinMaxOptions>(options)) {
+    if (running.count > 0 && !std::isfinite(running.absmax))
+      return InvalidArgument("minmax: absmax is not finite (", running.absmax, ")");
+    out.amax = running.count > 0 ? running.absmax : 0.0;
+    out.all_zero = out.amax == 0.0;
+    return out;
+  }
+
+  // All-zero tensor: no histogram (pass 2 is skipped when absmax is 0) or no counts in it.
+  // amax is 0 by definition; nothing below may divide by the range or the total.
+  const bool no_counts = histogram.empty() || !(histogram.total() > 0);
+  if (running.absmax == 0.0 || (no_counts && running.count == 0)) {
+    out.all_zero = true;
+    return out;
+  }
+  if (no_counts)
+    return InvalidArgument(MethodName(options), ": absmax is ", running.absmax,
+                           " but the histogram is ", histogram.empty() ? "missing" : "empty",
+                           ": pass 2 did not run for this tensor");
+  if (!(histogram.range() > 0) || !std::isfinite(histogram.range()))
+    return InvalidArgument(MethodName(options), ": histogram range must be finite and > 0, got ",
+                           histogram.range());
+
+  std::vector<CurvePoint>* curve = request.want_curve ? &out.curve : nullptr;
+  out.amax = std::visit(
+      [&](const auto& o) -> double {
+        if constexpr (std::is_same_v<std::decay_t<decltype(o)>, MinMaxOptions>) {
+          return running.absmax;  // handled above; keeps the visitor total
+        } else {
+          return Search(o, histogram.counts(), histogram.bin_width(), curve);
+        }
+      },
+      options);
+  out.zero_amax = out.amax == 0.0;
+  return out;
+}
+
+}  // namespace calib8::calib
