@@ -1,0 +1,86 @@
+// table/model_check.cc — matches table entries to the tensors of an ir::Graph (loaded without
+// folding passes, so names are the model's own) and counts coverage of float activations.
+#include "table/model_check.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace calib8::table {
+
+namespace {
+bool IsFloat(DataType t) {
+  return t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kFloat64;
+}
+}  // namespace
+
+ModelCoverage CheckAgainstModel(const CalibrationTable& table, const ir::Graph& g) {
+  ModelCoverage cov;
+  std::unordered_map<std::string, const ir::Node*> producer, by_node_name;
+  for (const auto& n : g.nodes) {
+    by_node_name[n.name] = &n;
+    for (const auto& o : n.outputs)
+      if (!o.empty()) producer[o] = &n;
+  }
+  std::unordered_set<std::string> graph_inputs;
+  for (const auto& v : g.inputs) graph_inputs.insert(v.name);
+  auto info = [&](const std::string& name) -> const ir::ValueInfo* {
+    auto it = g.value_info.find(name);
+    return it == g.value_info.end() ? nullptr : &it->second;
+  };
+
+  std::unordered_set<std::string> entry_names;
+  for (const auto& e : table.entries()) {
+    entry_names.insert(e.name);
+    EntryMatch m;
+    m.name = e.name;
+    m.shape = "?";
+    if (auto it = producer.find(e.name); it != producer.end()) {
+      m.matched = true;
+      m.producer = it->second->op_type + " '" + it->second->name + "'";
+    } else if (graph_inputs.count(e.name)) {
+      m.matched = true;
+      m.producer = "graph input";
+    } else if (const Tensor* t = g.FindInitializer(e.name)) {
+      m.matched = true;
+      m.producer = "initializer";
+      m.shape = ShapeToString(t->shape());
+      m.dtype = DataTypeName(t->dtype());
+    } else if (e.source_format == TableFormat::kNcnn) {
+      std::string layer = e.name;
+      if (e.kind == EntryKind::kWeight) layer = layer.substr(0, layer.size() - 8);  // _param_0
+      if (auto n = by_node_name.find(layer); n != by_node_name.end()) {
+        m.matched = true;
+        m.producer = std::string(e.kind == EntryKind::kWeight ? "weights of " : "input of ") +
+                     n->second->op_type + " '" + layer + "'";
+      }
+    }
+    if (const ir::ValueInfo* vi = info(e.name)) {
+      m.shape = vi->ShapeString();
+      m.dtype = DataTypeName(vi->dtype);
+    }
+    if (!m.matched) cov.unmatched.push_back(e.name);
+    cov.entries.push_back(std::move(m));
+  }
+
+  auto count = [&](const std::string& name, bool known_float) {
+    ++cov.float_tensors;
+    if (entry_names.count(name)) ++cov.covered;
+    else cov.uncovered.push_back(name);
+  };
+  for (const auto& v : g.inputs)
+    if (IsFloat(v.dtype)) count(v.name, true);
+  for (const auto& n : g.nodes) {
+    for (const auto& o : n.outputs) {
+      if (o.empty()) continue;
+      const ir::ValueInfo* vi = info(o);
+      if (!vi || vi->dtype == DataType::kUndefined) {
+        ++cov.unknown_type;
+        continue;
+      }
+      if (IsFloat(vi->dtype)) count(o, true);
+    }
+  }
+  return cov;
+}
+
+}  // namespace calib8::table

@@ -1,0 +1,168 @@
+// table/sidecar.cc — sidecar JSON read/write (nlohmann::json, exceptions caught here) and the
+// reuse decision. Floats: amax is stored as a shortest decimal *and* its float32 bits so that it
+// survives exactly; min/max/absmax are doubles, which nlohmann prints round-trip exactly.
+#include "table/sidecar.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/file_util.h"
+#include "table/calibration_table.h"
+
+namespace calib8::table {
+
+namespace {
+using json = nlohmann::ordered_json;
+constexpr const char* kSidecarFormat = "calib8.sidecar";
+}  // namespace
+
+std::string SidecarPathFor(const std::string& table_path) { return table_path + ".calib8.json"; }
+
+std::string SerializeSidecar(const Sidecar& s) {
+  json j;
+  j["format"] = kSidecarFormat;
+  j["format_version"] = kSidecarFormatVersion;
+  j["calib8_version"] = s.calib8_version;
+  j["table"] = {{"file", s.table_file}, {"fingerprint", s.table_fingerprint}};
+  j["method"] = {{"name", s.method.name}, {"parameters", s.method.parameters}};
+  j["model"] = {{"file", s.model_file}, {"fingerprint", s.model_fingerprint}};
+  j["data"] = {{"fingerprint", s.data.fingerprint},
+               {"num_samples", s.data.num_samples},
+               {"preprocessing", s.data.preprocessing},
+               {"source", s.data.source}};
+  j["tensors"] = json::array();
+  for (const auto& t : s.tensors) {
+    json jt = {{"name", t.name},          {"min", t.min},
+               {"max", t.max},            {"absmax", t.absmax},
+               {"amax", ShortestDecimal(t.amax)}, {"amax_bits", HexBits(FloatToBits(t.amax))},
+               {"sample_count", t.sample_count}};
+    if (!t.histogram.empty())
+      jt["histogram"] = {{"range", t.histogram_range}, {"counts", t.histogram}};
+    j["tensors"].push_back(jt);
+  }
+  j["weights"] = json::array();
+  for (const auto& w : s.weights) {
+    json bits = json::array();
+    for (float f : w.scales) bits.push_back(HexBits(FloatToBits(f)));
+    j["weights"].push_back({{"name", w.name}, {"axis", w.axis}, {"scale_bits", bits}});
+  }
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name) {
+  std::string where = "sidecar '" + std::string(file_name) + "': ";
+  json j;
+  try {
+    j = json::parse(bytes.begin(), bytes.end());
+  } catch (const json::parse_error& e) {
+    return InvalidArgument(where, "invalid JSON at byte ", e.byte);
+  }
+  if (!j.is_object() || j.value("format", "") != kSidecarFormat)
+    return InvalidArgument(where, "expected a JSON object with \"format\": \"", kSidecarFormat,
+                           "\"");
+  if (j.value("format_version", 0) != kSidecarFormatVersion)
+    return InvalidArgument(where, "format_version ", j.value("format_version", 0),
+                           " is not supported: expected ", kSidecarFormatVersion);
+  Sidecar s;
+  try {
+    s.calib8_version = j.value("calib8_version", std::string());
+    if (j.contains("table")) {
+      s.table_file = j["table"].value("file", std::string());
+      s.table_fingerprint = j["table"].value("fingerprint", std::string());
+    }
+    if (j.contains("method")) {
+      s.method.name = j["method"].value("name", std::string());
+      if (j["method"].contains("parameters"))
+        for (auto& [k, v] : j["method"]["parameters"].items())
+          s.method.parameters[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    if (j.contains("model")) {
+      s.model_file = j["model"].value("file", std::string());
+      s.model_fingerprint = j["model"].value("fingerprint", std::string());
+    }
+    if (j.contains("data")) {
+      const json& d = j["data"];
+      s.data.fingerprint = d.value("fingerprint", std::string());
+      s.data.num_samples = d.value("num_samples", int64_t{0});
+      s.data.preprocessing = d.value("preprocessing", std::string());
+      s.data.source = d.value("source", std::string());
+    }
+    for (const auto& jt : j.value("tensors", json::array())) {
+      TensorStatistics t;
+      t.name = jt.at("name").get<std::string>();
+      t.min = jt.value("min", 0.0);
+      t.max = jt.value("max", 0.0);
+      t.absmax = jt.value("absmax", 0.0);
+      if (jt.contains("amax_bits"))
+        t.amax = BitsToFloat(static_cast<uint32_t>(
+            std::stoul(jt["amax_bits"].get<std::string>(), nullptr, 16)));
+      t.sample_count = jt.value("sample_count", int64_t{0});
+      if (jt.contains("histogram")) {
+        t.histogram_range = jt["histogram"].value("range", 0.0);
+        t.histogram = jt["histogram"].at("counts").get<std::vector<int64_t>>();
+      }
+      s.tensors.push_back(std::move(t));
+    }
+    for (const auto& jw : j.value("weights", json::array())) {
+      WeightScales w;
+      w.name = jw.at("name").get<std::string>();
+      w.axis = jw.value("axis", int64_t{0});
+      for (const auto& b : jw.at("scale_bits"))
+        w.scales.push_back(
+            BitsToFloat(static_cast<uint32_t>(std::stoul(b.get<std::string>(), nullptr, 16))));
+      s.weights.push_back(std::move(w));
+    }
+  } catch (const std::exception& e) {
+    return InvalidArgument(where, "malformed sidecar: ", e.what());
+  }
+  return s;
+}
+
+Result<Sidecar> ReadSidecarFile(const std::string& path) {
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "sidecar"));
+  return ParseSidecar(bytes, path);
+}
+
+Status WriteSidecarFile(const std::string& path, const Sidecar& sidecar) {
+  return core::WriteFileAtomic(path, SerializeSidecar(sidecar));
+}
+
+std::string ReuseDecision::Reason() const {
+  std::string r;
+  for (const auto& s : reasons) r += (r.empty() ? "" : "; ") + s;
+  return r;
+}
+
+namespace {
+std::string Params(const MethodSpec& m) {
+  std::string s = m.name + "(";
+  bool first = true;
+  for (const auto& [k, v] : m.parameters) s += (first ? "" : ", ") + k + "=" + v, first = false;
+  return s + ")";
+}
+}  // namespace
+
+ReuseDecision DecideReuse(const Sidecar& stored, const ReuseQuery& q) {
+  ReuseDecision d;
+  auto mismatch = [&](const std::string& what, const std::string& had, const std::string& now) {
+    d.reusable = false;
+    d.reasons.push_back(what + " changed: table computed for " + had + ", now " + now);
+  };
+  auto check = [&](const std::string& what, const std::string& had, const std::string& now) {
+    if (now.empty()) return;
+    if (had.empty()) {
+      d.reusable = false;
+      d.reasons.push_back("the sidecar records no " + what + " fingerprint, so the table's " +
+                          what + " cannot be checked");
+      return;
+    }
+    if (had != now) mismatch(what, had, now);
+  };
+  check("model", stored.model_fingerprint, q.model_fingerprint);
+  check("calibration data", stored.data.fingerprint, q.data_fingerprint);
+  check("table file", stored.table_fingerprint, q.table_fingerprint);
+  if (q.method && !(*q.method == stored.method))
+    mismatch("method", Params(stored.method), Params(*q.method));
+  return d;
+}
+
+}  // namespace calib8::table
