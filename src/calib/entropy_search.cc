@@ -49,6 +49,22 @@ double Entropy2Search(const Entropy2Options& o, std::span<const double> counts, 
     return std::min((i + 0.5) * w, n * w);
   };
 
+  // A level's term S log(S / nz) depends only on its bin range [lo, lo + width), and the widths of
+  // candidate i are floor(i/L) or ceil(i/L): the terms recur across candidates, so they are
+  // memoised in a (lo, width) table (about N * N/L logs per tensor instead of N * L).
+  const int64_t max_width = (n + levels - 1) / levels + 1;
+  std::vector<double> term(static_cast<size_t>((n + 1) * (max_width + 1)),
+                           std::numeric_limits<double>::quiet_NaN());
+  auto level_term = [&](int64_t lo, int64_t hi) {
+    double& t = term[static_cast<size_t>(lo * (max_width + 1) + (hi - lo))];
+    if (std::isnan(t)) {
+      const int64_t nz = NZ[hi] - NZ[lo];
+      const double sum = H[hi] - H[lo];
+      t = nz == 0 ? 0.0 : sum * std::log(sum / static_cast<double>(nz));
+    }
+    return t;
+  };
+
   auto divergence = [&](int i) -> double {
     const double sq = H[i];
     if (!(sq > 0)) return kInf;  // Q is all zero while P is not
@@ -57,19 +73,27 @@ double Entropy2Search(const Entropy2Options& o, std::span<const double> counts, 
     if (h[i - 1] == 0 && outliers > 0) return kInf;
     const double plogp = HL[i - 1] + XLogX(last);
     double plogq = 0.0;
-    double q_last = 0.0;
+    // lo_k = ceil(k*i/L), walked with a running quotient and remainder of k*i by L.
+    const int64_t step_q = i / levels, step_r = i % levels;
+    int64_t quot = 0, rem = 0, lo = 0, last_lo = 0;
     for (int64_t k = 0; k < levels; ++k) {
-      const int64_t lo = (k * i + levels - 1) / levels;
-      const int64_t hi = ((k + 1) * i + levels - 1) / levels;
-      if (hi <= lo) continue;
-      const int64_t nz = NZ[hi] - NZ[lo];
-      if (nz == 0) continue;
-      const double sum = H[hi] - H[lo];
-      const double logq = std::log(sum / static_cast<double>(nz));
-      plogq += sum * logq;
-      if (hi == i) q_last = logq;
+      quot += step_q;
+      rem += step_r;
+      if (rem >= levels) {
+        rem -= levels;
+        ++quot;
+      }
+      const int64_t hi = quot + (rem > 0 ? 1 : 0);
+      if (hi > lo) {
+        plogq += level_term(lo, hi);
+        last_lo = lo;
+      }
+      lo = hi;
     }
-    if (outliers > 0) plogq += outliers * q_last;
+    if (outliers > 0) {  // P[i-1] also carries the outliers; Q there is the last level's value
+      const double nz = static_cast<double>(NZ[i] - NZ[last_lo]);
+      plogq += outliers * std::log((H[i] - H[last_lo]) / nz);
+    }
     const double kl = (plogp - plogq) / total + std::log(sq / total);
     return kl < 0 ? 0.0 : kl;  // rounding can give -1e-17 for identical P and Q
   };
@@ -119,11 +143,6 @@ double EntropySearch(const EntropyOptions& o, std::span<const double> counts, do
   }
   std::vector<double> density(L);
 
-  // Mass in [0, x/L) bins for an integer position x in 1/L-bin units.
-  auto mass_to = [&](int64_t x) {
-    const int64_t j = x / L, rem = x % L;
-    return PR[j] + (rem ? prob[j] * static_cast<double>(rem) / static_cast<double>(L) : 0.0);
-  };
   auto q_at = [&](int64_t j, int64_t t) {  // eps + sum of overlap * density
     double q = eps;
     const int64_t b0 = j * L, b1 = (j + 1) * L;
@@ -136,24 +155,42 @@ double EntropySearch(const EntropyOptions& o, std::span<const double> counts, do
 
   double best = kInf;
   int best_t = n;
+  std::vector<double> mass(L + 1);  // mass[k] = covered mass left of boundary k
   for (int t = o.start_bin; t < n; ++t) {
     const double width = static_cast<double>(t) / static_cast<double>(L);  // bins per level
-    for (int64_t k = 0; k < L; ++k) density[k] = (mass_to((k + 1) * t) - mass_to(k * t)) / width;
+    // Boundary k sits at k*t/L bins = quot + rem/L, walked without division.
+    const int64_t step_q = t / L, step_r = t % L;
+    {
+      int64_t quot = 0, rem = 0;
+      for (int64_t k = 0; k <= L; ++k) {
+        mass[k] = PR[quot] + (rem ? prob[quot] * static_cast<double>(rem) / L : 0.0);
+        quot += step_q;
+        rem += step_r;
+        if (rem >= L) rem -= L, ++quot;
+      }
+    }
+    for (int64_t k = 0; k < L; ++k) density[k] = (mass[k + 1] - mass[k]) / width;
     const double outliers = PR[n] - PR[t];
     const double p_last = eps + prob[t - 1] + outliers;
     const double plogp = F[t - 1] + XLogX(p_last);
     double plogq = 0.0;
     int64_t last_special = -1;
+    int64_t quot = 0, rem = 0;  // boundary k
     for (int64_t k = 0; k < L; ++k) {
-      const int64_t lo = (k * t + L - 1) / L, hi = ((k + 1) * t) / L;  // bins wholly in level k
+      int64_t next_quot = quot + step_q, next_rem = rem + step_r;
+      if (next_rem >= L) next_rem -= L, ++next_quot;
+      const int64_t lo = quot + (rem > 0 ? 1 : 0), hi = next_quot;  // bins wholly in level k
       if (hi > lo) plogq += (PE[hi] - PE[lo]) * std::log(eps + density[k]);
-      if (k > 0 && (k * t) % L != 0) {  // boundary k lies inside bin (k*t)/L
-        const int64_t j = (k * t) / L;
-        if (j != last_special) {
-          plogq += (eps + prob[j]) * std::log(q_at(j, t));
-          last_special = j;
-        }
+      if (k > 0 && rem != 0 && quot != last_special) {  // boundary k lies inside bin quot
+        const double q = t >= L ? eps + (static_cast<double>(rem) * density[k - 1] +
+                                         static_cast<double>(L - rem) * density[k]) /
+                                            static_cast<double>(L)
+                                : q_at(quot, t);  // a bin may hold several boundaries
+        plogq += (eps + prob[quot]) * std::log(q);
+        last_special = quot;
       }
+      quot = next_quot;
+      rem = next_rem;
     }
     if (outliers > 0) plogq += outliers * std::log(q_at(t - 1, t));
     const double d = plogp - plogq;

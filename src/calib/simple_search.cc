@@ -49,28 +49,39 @@ double MseSearch(const MseOptions& o, std::span<const double> counts, double w,
     const int64_t s = FloorDiv((2 * level - 1) * (2 * i + 1) - 2 * bound, 4 * bound) + 1;
     return std::clamp<int64_t>(s, 0, n);
   };
+  // Prefix sums in half-bin units v_j = 2j + 1 = 2 u_j: S0 = sum h, S1 = sum h v, S2 = sum h v^2.
+  // long double: for integer counts they are exact (below 2^64), so a level's sums are exact
+  // differences and only the final sum h (v - 2q)^2 = S2 - 4q S1 + 4q^2 S0 rounds.
+  std::vector<long double> S0(n + 1, 0), S1(n + 1, 0), S2(n + 1, 0);
+  for (int64_t j = 0; j < n; ++j) {
+    const long double h = counts[j], v = 2 * j + 1;
+    S0[j + 1] = S0[j] + h;
+    S1[j + 1] = S1[j] + h * v;
+    S2[j + 1] = S2[j] + h * v * v;
+  }
+  // sum over bins [lo, hi) of h (u - q)^2 = (1/4) sum h (v - 2q)^2.
+  auto range_err = [&](int64_t lo, int64_t hi, long double q) -> long double {
+    if (hi <= lo) return 0;
+    const long double s0 = S0[hi] - S0[lo], s1 = S1[hi] - S1[lo], s2 = S2[hi] - S2[lo];
+    const long double e = s2 - 4 * q * s1 + 4 * q * q * s0;
+    return e > 0 ? e / 4 : 0;
+  };
   if (curve) curve->clear();
   const int64_t first = std::min<int64_t>(o.start_bin, n - 1);
   double best = std::numeric_limits<double>::infinity();
   int64_t best_i = n - 1;
   for (int64_t i = first; i < n; ++i) {
-    const double a = i + 0.5, step = a / static_cast<double>(bound);
-    double err = 0;
-    int64_t j = 0;
-    for (int64_t level = 0; level < bound && j < n; ++level) {
-      const int64_t end = start(level + 1, i);
-      const double q = level * step;
-      for (; j < end; ++j) {
-        const double d = (j + 0.5) - q;
-        err += counts[j] * d * d;
-      }
+    const long double a = i + 0.5L, step = a / static_cast<long double>(bound);
+    long double err = 0;
+    int64_t lo = 0;
+    for (int64_t level = 0; level < bound && lo < n; ++level) {
+      const int64_t hi = start(level + 1, i);
+      err += range_err(lo, hi, level * step);
+      lo = std::max(lo, hi);
     }
-    for (; j < n; ++j) {  // clipped to a
-      const double d = (j + 0.5) - a;
-      err += counts[j] * d * d;
-    }
-    const double mse = err * w * w / static_cast<double>(n);
-    if (curve) curve->push_back({a * w, mse});
+    err += range_err(lo, n, a);  // clipped to a
+    const double mse = static_cast<double>(err) * w * w / static_cast<double>(n);
+    if (curve) curve->push_back({static_cast<double>(a) * w, mse});
     if (mse < best) {  // first minimum
       best = mse;
       best_i = i;
