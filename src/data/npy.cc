@@ -2,7 +2,9 @@
 // {'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 224, 224), }).
 #include "data/npy.h"
 
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "core/file_util.h"
 
@@ -42,7 +44,7 @@ std::string DictValue(const std::string& header, const std::string& key) {
 }
 }  // namespace
 
-Result<Tensor> ParseNpy(const std::string& bytes, const std::string& source) {
+Result<NpyHeader> ParseNpyHeader(const std::string& bytes, const std::string& source) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
     return InvalidArgument(source, ": not a .npy file (missing the \\x93NUMPY magic)");
   int major = static_cast<unsigned char>(bytes[6]);
@@ -81,8 +83,44 @@ Result<Tensor> ParseNpy(const std::string& bytes, const std::string& source) {
     else if (!num.empty()) { shape.push_back(std::stoll(num)); num.clear(); }
   }
   if (!num.empty()) shape.push_back(std::stoll(num));
+  NpyHeader h;
+  h.dtype = dt;
+  h.shape = std::move(shape);
+  h.data_offset = offset + header_len;
+  return h;
+}
+
+Result<NpyHeader> ReadNpyHeader(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("npy file '", path, "': cannot open: ", std::strerror(errno));
+  std::string prefix(12, '\0');
+  in.read(prefix.data(), 12);
+  prefix.resize(static_cast<size_t>(in.gcount()));
+  std::string source = "npy file '" + path + "'";
+  if (prefix.size() < 10 || std::memcmp(prefix.data(), "\x93NUMPY", 6) != 0)
+    return InvalidArgument(source, ": not a .npy file (missing the \\x93NUMPY magic)");
+  size_t header_len = 0, offset = 10;
+  header_len = static_cast<unsigned char>(prefix[8]) | (static_cast<unsigned char>(prefix[9]) << 8);
+  if (prefix[6] != 1) {
+    if (prefix.size() < 12) return InvalidArgument(source, ": truncated .npy header");
+    header_len = 0;
+    for (int i = 0; i < 4; ++i)
+      header_len |= static_cast<size_t>(static_cast<unsigned char>(prefix[8 + i])) << (8 * i);
+    offset = 12;
+  }
+  if (header_len > (size_t{1} << 24)) return InvalidArgument(source, ": implausible .npy header length ", header_len);
+  std::string rest(offset + header_len - prefix.size(), '\0');
+  in.read(rest.data(), static_cast<std::streamsize>(rest.size()));
+  rest.resize(static_cast<size_t>(in.gcount()));
+  return ParseNpyHeader(prefix + rest, source);
+}
+
+Result<Tensor> ParseNpy(const std::string& bytes, const std::string& source) {
+  CALIB8_ASSIGN_OR_RETURN(NpyHeader h, ParseNpyHeader(bytes, source));
+  DataType dt = h.dtype;
+  const Shape& shape = h.shape;
   Tensor t(dt, shape);
-  size_t data_off = offset + header_len;
+  size_t data_off = h.data_offset;
   if (bytes.size() - data_off < t.nbytes())
     return InvalidArgument(source, ": .npy data is truncated: ", bytes.size() - data_off,
                            " bytes, expected ", t.nbytes(), " for ", DataTypeName(dt),

@@ -1,0 +1,156 @@
+// data/image_source.cc — images:DIR: PNG and JPEG files in name order, decoded with stb_image
+// one file at a time inside Read() (never the whole directory), then run through the
+// PreprocessSpec (preprocess.cc). Errors name the file: unreadable, empty, not what its extension
+// says, corrupt, or a size that differs from the first image after preprocessing.
+#include <stb/stb_image.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "core/file_util.h"
+#include "data/source_impl.h"
+
+namespace calib8::data::internal {
+
+namespace {
+
+const char* SniffFormat(const std::string& bytes) {
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
+  if (bytes.size() >= 3 && std::memcmp(bytes.data(), "\xff\xd8\xff", 3) == 0) return "JPEG";
+  return nullptr;
+}
+
+std::string FirstBytesHex(const std::string& bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes.size() && i < 8; ++i) {
+    if (i) out += ' ';
+    out += kHex[static_cast<unsigned char>(bytes[i]) >> 4];
+    out += kHex[static_cast<unsigned char>(bytes[i]) & 15];
+  }
+  return out;
+}
+
+struct Decoded {
+  std::vector<float> values;
+  int h = 0, w = 0;
+};
+
+class ImageDirSource : public DataSource {
+ public:
+  ImageDirSource(std::string dir, std::vector<std::string> files, PreprocessSpec spec)
+      : dir_(std::move(dir)), files_(std::move(files)), spec_(std::move(spec)) {}
+
+  // Decodes and preprocesses one file.
+  Result<Decoded> Load(const std::string& path) const {
+    std::string name = BaseName(path);
+    std::string what = "image '" + path + "'";
+    CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "image"));
+    if (bytes.empty()) return InvalidArgument(what, ": the file is empty: expected a PNG or JPEG image");
+    std::string ext = LowerExtension(path);
+    const char* expected = ext == ".png" ? "PNG" : "JPEG";
+    const char* actual = SniffFormat(bytes);
+    if (!actual)
+      return InvalidArgument(what, ": not a ", expected, " image (first bytes ", FirstBytesHex(bytes),
+                             "): expected the contents to match the ", ext, " extension");
+    if (std::strcmp(actual, expected) != 0)
+      return InvalidArgument(what, ": the extension says ", expected, " but the contents are ",
+                             actual, ": rename the file or convert it");
+    int w = 0, h = 0, c = 0;
+    int want = spec_.Channels();
+    stbi_uc* px = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                                        static_cast<int>(bytes.size()), &w, &h, &c, want);
+    if (!px)
+      return InvalidArgument(what, ": cannot decode the ", actual, " data (stb_image: ",
+                             stbi_failure_reason(), "): the file is corrupt or truncated");
+    Decoded d;
+    auto values = PreprocessImage(px, h, w, want, spec_, what, &d.h, &d.w);
+    stbi_image_free(px);
+    if (!values.ok()) return values.status();
+    d.values = std::move(values).value();
+    return d;
+  }
+
+  // The sample shape: fixed by the spec, or the first image's size after preprocessing.
+  Status Init() {
+    if (spec_.FixedHeight()) {
+      sample_shape_ = spec_.SampleShape(spec_.FixedHeight(), spec_.FixedWidth());
+      return Status::Ok();
+    }
+    CALIB8_ASSIGN_OR_RETURN(Decoded d, Load(files_[0]));
+    sample_shape_ = spec_.SampleShape(d.h, d.w);
+    return Status::Ok();
+  }
+
+  int64_t NumSamples() const override { return static_cast<int64_t>(files_.size()); }
+  const Shape& SampleShape() const override { return sample_shape_; }
+  DataType SampleType() const override { return DataType::kFloat32; }
+
+  Result<Tensor> Read(int64_t first, int64_t count) const override {
+    CALIB8_RETURN_IF_ERROR(CheckRange(first, count, NumSamples(), "images '" + dir_ + "'"));
+    Shape shape = sample_shape_;
+    shape.insert(shape.begin(), count);
+    Tensor out(DataType::kFloat32, shape);
+    size_t per = static_cast<size_t>(NumElements(sample_shape_));
+    for (int64_t i = 0; i < count; ++i) {
+      const std::string& path = files_[static_cast<size_t>(first + i)];
+      CALIB8_ASSIGN_OR_RETURN(Decoded d, Load(path));
+      Shape got = spec_.SampleShape(d.h, d.w);
+      if (got != sample_shape_)
+        return InvalidArgument("image '", path, "' is ", ShapeToString(got),
+                               " after preprocessing but '", BaseName(files_[0]), "' is ",
+                               ShapeToString(sample_shape_), " (", spec_.ToString(),
+                               "): expected one size for all images: add crop= or resize=WxH");
+      std::memcpy(out.data<float>() + static_cast<size_t>(i) * per, d.values.data(),
+                  per * sizeof(float));
+    }
+    return out;
+  }
+
+  nlohmann::json Describe() const override {
+    nlohmann::json j;
+    j["kind"] = "images";
+    j["path"] = dir_;
+    j["samples"] = NumSamples();
+    j["sample_shape"] = sample_shape_;
+    j["dtype"] = "float32";
+    j["files"] = FileList(files_, NumSamples());
+    j["preprocessing"] = spec_.ToJson();
+    j["decoder"] = "stb_image (PNG, JPEG)";
+    return j;
+  }
+  Status HashContent(int64_t count, ContentHasher& h) const override {
+    for (int64_t i = 0; i < count; ++i) {
+      const std::string& path = files_[static_cast<size_t>(i)];
+      h.Field(BaseName(path));
+      CALIB8_RETURN_IF_ERROR(HashFile(path, "image", h));
+    }
+    return Status::Ok();
+  }
+  std::string FingerprintSpec() const override { return spec_.ToString(); }
+
+ private:
+  std::string dir_;
+  std::vector<std::string> files_;
+  PreprocessSpec spec_;
+  Shape sample_shape_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DataSource>> OpenImageDir(const std::string& dir,
+                                                 const PreprocessSpec& spec) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return NotFound("images '", dir, "': not a directory: expected images:DIR with PNG or JPEG files");
+  CALIB8_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                          ListFiles(dir, {".png", ".jpg", ".jpeg"}));
+  if (files.empty())
+    return InvalidArgument("images '", dir, "': the data set is empty: expected .png, .jpg or ",
+                           ".jpeg files");
+  auto src = std::make_unique<ImageDirSource>(dir, std::move(files), spec);
+  CALIB8_RETURN_IF_ERROR(src->Init());
+  return std::unique_ptr<DataSource>(std::move(src));
+}
+
+}  // namespace calib8::data::internal
