@@ -3,7 +3,7 @@
 // benchmark).
 //
 //   node tests/models/ort_run.js MODEL [--input [NAME=]FILE.npy ...] [--output-dir DIR]
-//                                [--threads N] [--bench N] [--warmup W] [--no-optim]
+//                                [--threads N] [--bench N] [--warmup W] [--no-optim] [--profile PREFIX]
 //
 // Inputs are .npy files (little-endian, C order: float32/float64/int64/int32/int8/uint8/bool).
 // NAME= may be left out for a single-input model. Each output is written to
@@ -12,6 +12,7 @@
 // execution); graph optimisations are ORT's default (all) unless --no-optim.
 // --bench N: W warm-up runs (default 1, as `calib8 run --bench`), then N timed runs of
 // session.run(); prints one line containing `median_ms=<x> min_ms=<y>`.
+// --profile PREFIX: ORT's own profiler writes PREFIX_<date>.json (per-node timings).
 'use strict';
 
 const fs = require('fs');
@@ -122,7 +123,7 @@ function sanitise(name) {
 // ---- main ---------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const o = { model: null, inputs: [], outputDir: null, threads: 1, bench: 0, warmup: 1, optim: true };
+  const o = { model: null, inputs: [], outputDir: null, threads: 1, bench: 0, warmup: 1, optim: true, profile: null };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     const val = () => {
@@ -140,8 +141,10 @@ function parseArgs(argv) {
     else if (a === '--bench') o.bench = intVal();
     else if (a === '--warmup') o.warmup = intVal();
     else if (a === '--no-optim') o.optim = false;
+    else if (a === '--profile') o.profile = val();
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 14).join('\n') + '\n');
+      const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(1);
+      process.stdout.write(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).join('\n') + '\n');
       process.exit(0);
     } else if (a.startsWith('-')) die(`unknown option '${a}'`);
     else if (o.model === null) o.model = a;
@@ -165,6 +168,10 @@ async function main() {
     executionMode: 'sequential',
     graphOptimizationLevel: o.optim ? 'all' : 'disabled',
   };
+  if (o.profile) {
+    opts.enableProfiling = true;
+    opts.profileFilePrefix = o.profile;
+  }
   let session;
   try {
     session = await ort.InferenceSession.create(o.model, opts);
