@@ -82,7 +82,8 @@ Status RandomAccessFile::ReadAt(uint64_t offset, size_t n, void* dst) const {
   while (done < n) {
     ssize_t r = ::pread(fd_, p + done, n - done, static_cast<off_t>(offset + done));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return IoError(label_, ": read failed at byte ", offset + done, ": ", std::strerror(errno));
+    if (r < 0)
+      return IoError(label_, ": read failed at byte ", offset + done, ": ", std::strerror(errno));
     if (r == 0)
       return InvalidArgument(label_, ": truncated: expected ", n, " bytes at offset ", offset,
                              ", the file ends after ", offset + done);
@@ -111,7 +112,7 @@ Status HashFile(const std::string& path, const std::string& what, ContentHasher&
 
 DataType OutputType(DataType stored) {
   return (stored == DataType::kFloat64 || stored == DataType::kFloat16) ? DataType::kFloat32
-                                                                         : stored;
+                                                                        : stored;
 }
 
 namespace {
@@ -213,8 +214,8 @@ class LimitedSource : public DataSource {
   const Shape& SampleShape() const override { return inner_->SampleShape(); }
   DataType SampleType() const override { return inner_->SampleType(); }
   Result<Tensor> Read(int64_t first, int64_t count) const override {
-    CALIB8_RETURN_IF_ERROR(internal::CheckRange(first, count, NumSamples(),
-                                                "data set (limited by max samples)"));
+    CALIB8_RETURN_IF_ERROR(
+        internal::CheckRange(first, count, NumSamples(), "data set (limited by max samples)"));
     return inner_->Read(first, count);
   }
   nlohmann::json Describe() const override {
@@ -256,7 +257,8 @@ void SplitOptions(const std::string& text, std::string* path, std::string* opts,
 bool LooksLikeIdx(const std::string& path) {
   std::string p = path;
   if (p.size() > 3 && p.compare(p.size() - 3, 3, ".gz") == 0) p.resize(p.size() - 3);
-  return p.size() > 6 && (p.compare(p.size() - 6, 6, "-ubyte") == 0 || internal::LowerExtension(p) == ".idx");
+  return p.size() > 6 &&
+         (p.compare(p.size() - 6, 6, "-ubyte") == 0 || internal::LowerExtension(p) == ".idx");
 }
 
 }  // namespace
@@ -270,9 +272,11 @@ std::unique_ptr<DataSource> LimitSamples(std::unique_ptr<DataSource> inner, int6
 
 Result<std::unique_ptr<DataSource>> OpenDataSource(const std::string& spec,
                                                    const OpenOptions& options) {
-  if (spec.empty()) return InvalidArgument("data spec is empty: expected a path, idx:PATH or images:DIR");
+  if (spec.empty())
+    return InvalidArgument("data spec is empty: expected a path, idx:PATH or images:DIR");
   if (options.max_samples < 0)
-    return InvalidArgument("max samples is ", options.max_samples, ": expected 0 (all) or a positive count");
+    return InvalidArgument("max samples is ", options.max_samples,
+                           ": expected 0 (all) or a positive count");
   std::unique_ptr<DataSource> src;
   std::string path, opts;
   bool has_opts = false;
@@ -303,7 +307,8 @@ Result<std::unique_ptr<DataSource>> OpenDataSource(const std::string& spec,
     } else {
       std::string ext = internal::LowerExtension(path);
       if (ext == ".png" || ext == ".jpg" || ext == ".jpeg")
-        return InvalidArgument("data '", path, "': single images are not a data set: put them in a ",
+        return InvalidArgument("data '", path,
+                               "': single images are not a data set: put them in a ",
                                "directory and use images:DIR");
       return InvalidArgument("data '", path, "': cannot tell the format from the name: expected ",
                              "a .npy or .pb file, a directory, idx:PATH or images:DIR");
@@ -343,7 +348,8 @@ Result<MultiInputData> MultiInputData::Open(const std::vector<std::string>& spec
     if (!seen.insert(name).second)
       return InvalidArgument("input '", name, "' is given data twice: expected one spec per input");
     auto src = OpenDataSource(spec, options);
-    if (!src.ok()) return name.empty() ? src.status() : src.status().WithContext("input '" + name + "'");
+    if (!src.ok())
+      return name.empty() ? src.status() : src.status().WithContext("input '" + name + "'");
     d.names_.push_back(name);
     d.sources_.push_back(std::move(src).value());
   }
@@ -351,7 +357,8 @@ Result<MultiInputData> MultiInputData::Open(const std::vector<std::string>& spec
     if (d.sources_[i]->NumSamples() != d.sources_[0]->NumSamples())
       return InvalidArgument("input '", d.names_[i], "' has ", d.sources_[i]->NumSamples(),
                              " samples but input '", d.names_[0], "' has ",
-                             d.sources_[0]->NumSamples(), ": expected the same count for every input");
+                             d.sources_[0]->NumSamples(),
+                             ": expected the same count for every input");
   return d;
 }
 
@@ -363,7 +370,8 @@ Result<std::vector<Tensor>> MultiInputData::Read(int64_t first, int64_t count) c
   std::vector<Tensor> out;
   for (size_t i = 0; i < sources_.size(); ++i) {
     auto t = sources_[i]->Read(first, count);
-    if (!t.ok()) return names_[i].empty() ? t.status() : t.status().WithContext("input '" + names_[i] + "'");
+    if (!t.ok())
+      return names_[i].empty() ? t.status() : t.status().WithContext("input '" + names_[i] + "'");
     out.push_back(std::move(t).value());
   }
   return out;

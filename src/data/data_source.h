@@ -9,8 +9,8 @@
 //   x.npy                  one .npy file; its first axis is the sample axis
 //   x.pb                   one serialized ONNX TensorProto; first axis = samples (loaded whole)
 //   DIR                    a directory of .npy or .pb files, one sample each, in name order
-//   idx:PATH[@OPTS]        an IDX file (MNIST, Fashion-MNIST), optionally .gz; OPTS: scale, mean, std
-//   images:DIR[@OPTS]      PNG/JPEG files in name order, preprocessed by a PreprocessSpec
+//   idx:PATH[@OPTS]        an IDX file (MNIST, Fashion-MNIST), optionally .gz; OPTS: scale, mean,
+//   std images:DIR[@OPTS]      PNG/JPEG files in name order, preprocessed by a PreprocessSpec
 //   NAME=SPEC              (MultiInputData) SPEC feeds the model input NAME
 // OPTS for images is a PreprocessSpec: comma-separated key=value, e.g.
 //   resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,layout=nchw,order=rgb,scale=1
@@ -18,11 +18,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "calib8/status.h"
 #include "calib8/tensor.h"

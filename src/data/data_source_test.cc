@@ -2,6 +2,9 @@
 // directories, hand-made IDX plain and gzipped, PNG/JPEG written with stb_image_write), plus
 // Debian's Fashion-MNIST test set; preprocessing by hand on 2x2 images; batching equivalence;
 // fingerprints; and the message of each bad input.
+#include "data/data_source.h"
+
+#include <gtest/gtest.h>
 #include <stb/stb_image_write.h>
 #include <zlib.h>
 
@@ -10,9 +13,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-
-#include "data/data_source.h"
 #include "data/npy.h"
 #include "onnx/onnx_import.h"
 
@@ -103,7 +103,8 @@ std::string IdxBytes(const std::vector<uint32_t>& dims, const std::string& data)
 void WriteGz(const std::string& path, const std::string& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
   gzclose(f);
 }
 
@@ -368,7 +369,8 @@ TEST(IdxSourceTest, FashionMnistTestSet) {
 // ------------------------------------------------------------------------------------------------
 // Images
 
-// 2x2 RGB image, pixels row-major: (0,0)=(255,0,0) (0,1)=(0,255,0) (1,0)=(0,0,255) (1,1)=(51,102,153)
+// 2x2 RGB image, pixels row-major: (0,0)=(255,0,0) (0,1)=(0,255,0) (1,0)=(0,0,255)
+// (1,1)=(51,102,153)
 const std::vector<uint8_t> k2x2 = {255, 0, 0, 0, 255, 0, 0, 0, 255, 51, 102, 153};
 
 TEST(ImageSourceTest, PreprocessingByHandOn2x2) {
@@ -406,7 +408,8 @@ TEST(ImageSourceTest, PreprocessingByHandOn2x2) {
   auto pp = s2->Describe()["preprocessing"];
   EXPECT_EQ(pp["layout"], "nhwc");
   EXPECT_EQ(pp["order"], "bgr");
-  EXPECT_EQ(pp["text"], "resize=none,crop=none,mean=10/20/30,std=2/4/5,layout=nhwc,order=bgr,scale=255");
+  EXPECT_EQ(pp["text"],
+            "resize=none,crop=none,mean=10/20/30,std=2/4/5,layout=nhwc,order=bgr,scale=255");
 
   // Grayscale: gray pixels (r = g = b) keep their value; one channel.
   std::string gdir = tmp.Sub("gray");
@@ -472,9 +475,13 @@ TEST(ImageSourceTest, JpegAndPngInNameOrderWithBatching) {
   TempDir tmp;
   std::string dir = tmp.Sub("img");
   WritePng(dir + "/1.png", 8, 8, std::vector<uint8_t>(192, 200));
-  ASSERT_NE(stbi_write_jpg((dir + "/2.jpg").c_str(), 8, 8, 3, std::vector<uint8_t>(192, 40).data(), 100), 0);
+  ASSERT_NE(
+      stbi_write_jpg((dir + "/2.jpg").c_str(), 8, 8, 3, std::vector<uint8_t>(192, 40).data(), 100),
+      0);
   WritePng(dir + "/3.png", 8, 8, std::vector<uint8_t>(192, 90));
-  ASSERT_NE(stbi_write_jpg((dir + "/4.JPEG").c_str(), 8, 8, 3, std::vector<uint8_t>(192, 160).data(), 100), 0);
+  ASSERT_NE(stbi_write_jpg((dir + "/4.JPEG").c_str(), 8, 8, 3,
+                           std::vector<uint8_t>(192, 160).data(), 100),
+            0);
   auto s = MustOpen("images:" + dir + "@scale=255");
   ASSERT_TRUE(s);
   EXPECT_EQ(s->NumSamples(), 4);
@@ -546,7 +553,8 @@ TEST(ImageSourceTest, BadImagesAreNamed) {
 
 TEST(ImageSourceTest, SpecRoundTripsThroughItsCanonicalText) {
   auto s = PreprocessSpec::Parse(
-      "resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,layout=nchw,order=rgb,scale=1");
+      "resize=256,crop=224,mean=0.485/0.456/0.406,std=0.229/0.224/"
+      "0.225,layout=nchw,order=rgb,scale=1");
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->resize_shorter, 256);
   EXPECT_EQ(s->crop_w, 224);
@@ -586,10 +594,10 @@ TEST(DataSourceTest, FingerprintFollowsBytesNamesSpecAndLimit) {
   };
   std::string base = f("images:" + dir);
   EXPECT_EQ(base.size(), 16u);
-  EXPECT_EQ(f("images:" + dir), base);                      // stable
-  EXPECT_NE(f("images:" + dir + "@scale=255"), base);       // spec
-  EXPECT_NE(f("images:" + dir, 1), base);                   // fewer samples read
-  EXPECT_EQ(f("images:" + dir, 2), base);                   // a limit >= N reads the same
+  EXPECT_EQ(f("images:" + dir), base);                 // stable
+  EXPECT_NE(f("images:" + dir + "@scale=255"), base);  // spec
+  EXPECT_NE(f("images:" + dir, 1), base);              // fewer samples read
+  EXPECT_EQ(f("images:" + dir, 2), base);              // a limit >= N reads the same
   // Same bytes in another directory: same fingerprint (location is not hashed).
   std::string copy = tmp.Sub("copy");
   fs::copy(dir + "/a.png", copy + "/a.png");
@@ -644,7 +652,8 @@ TEST(DataSourceTest, NamedSpecsAndMultiInput) {
 
   TempDir tmp;
   ASSERT_TRUE(SaveNpy(Iota({4, 3}), tmp / "a.npy").ok());
-  ASSERT_TRUE(SaveNpy(Tensor::FromVector<int64_t>({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}), tmp / "b.npy").ok());
+  ASSERT_TRUE(
+      SaveNpy(Tensor::FromVector<int64_t>({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}), tmp / "b.npy").ok());
   ASSERT_TRUE(SaveNpy(Iota({3, 3}), tmp / "c.npy").ok());
   auto m = MultiInputData::Open({"x=" + tmp / "a.npy", "ids=" + tmp / "b.npy"});
   ASSERT_TRUE(m.ok()) << m.status().message();
@@ -663,7 +672,8 @@ TEST(DataSourceTest, NamedSpecsAndMultiInput) {
   auto bad = MultiInputData::Open({"x=" + tmp / "a.npy", "y=" + tmp / "c.npy"});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("input 'y' has 3 samples but input 'x' has 4"),
-            std::string::npos) << bad.status().message();
+            std::string::npos)
+      << bad.status().message();
   OpenOptions o;
   o.max_samples = 3;
   EXPECT_TRUE(MultiInputData::Open({"x=" + tmp / "a.npy", "y=" + tmp / "c.npy"}, o).ok());

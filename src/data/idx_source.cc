@@ -19,8 +19,8 @@ struct IdxType {
   int size;
 };
 constexpr IdxType kIdxTypes[] = {
-    {0x08, DataType::kUint8, 1},   {0x09, DataType::kInt8, 1},    {0x0B, DataType::kInt16, 2},
-    {0x0C, DataType::kInt32, 4},   {0x0D, DataType::kFloat32, 4}, {0x0E, DataType::kFloat64, 8},
+    {0x08, DataType::kUint8, 1}, {0x09, DataType::kInt8, 1},    {0x0B, DataType::kInt16, 2},
+    {0x0C, DataType::kInt32, 4}, {0x0D, DataType::kFloat32, 4}, {0x0E, DataType::kFloat64, 8},
 };
 
 Result<std::string> Gunzip(const std::string& path) {
@@ -46,7 +46,8 @@ Result<std::string> Gunzip(const std::string& path) {
 
 class IdxSource : public DataSource {
  public:
-  IdxSource(std::string path, PreprocessSpec spec) : path_(std::move(path)), spec_(std::move(spec)) {}
+  IdxSource(std::string path, PreprocessSpec spec)
+      : path_(std::move(path)), spec_(std::move(spec)) {}
 
   Status Open() {
     std::string what = "IDX file '" + path_ + "'";
@@ -121,8 +122,9 @@ class IdxSource : public DataSource {
     Tensor out(DataType::kFloat32, shape);
     size_t n = static_cast<size_t>(count * sample_elems_);
     std::vector<unsigned char> raw(n * static_cast<size_t>(elem_size_));
-    CALIB8_RETURN_IF_ERROR(Bytes(header_size_ + static_cast<uint64_t>(first) * sample_elems_ * elem_size_,
-                                 raw.size(), raw.data()));
+    CALIB8_RETURN_IF_ERROR(
+        Bytes(header_size_ + static_cast<uint64_t>(first) * sample_elems_ * elem_size_, raw.size(),
+              raw.data()));
     float* dst = out.data<float>();
     float mean = spec_.mean.empty() ? 0.0f : spec_.mean[0];
     float stdev = spec_.std.empty() ? 1.0f : spec_.std[0];
@@ -131,9 +133,15 @@ class IdxSource : public DataSource {
       const unsigned char* p = &raw[i * static_cast<size_t>(elem_size_)];
       float v;
       switch (stored_) {
-        case DataType::kUint8: v = p[0]; break;
-        case DataType::kInt8: v = static_cast<int8_t>(p[0]); break;
-        case DataType::kInt16: v = static_cast<int16_t>(uint16_t(p[0] << 8 | p[1])); break;
+        case DataType::kUint8:
+          v = p[0];
+          break;
+        case DataType::kInt8:
+          v = static_cast<int8_t>(p[0]);
+          break;
+        case DataType::kInt16:
+          v = static_cast<int16_t>(uint16_t(p[0] << 8 | p[1]));
+          break;
         case DataType::kInt32:
           v = static_cast<float>(static_cast<int32_t>(uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 |
                                                       uint32_t{p[2]} << 8 | p[3]));
@@ -226,7 +234,8 @@ Result<std::unique_ptr<DataSource>> OpenIdx(const std::string& path, const Prepr
   if (spec.resize_shorter || spec.resize_w || spec.crop_w || spec.layout != defaults.layout ||
       spec.order != defaults.order)
     return InvalidArgument("idx:", path, ": options other than scale=, mean= and std= do not ",
-                           "apply to IDX data: expected e.g. idx:", path, "@scale=1,mean=0.5,std=0.5");
+                           "apply to IDX data: expected e.g. idx:", path,
+                           "@scale=1,mean=0.5,std=0.5");
   if (spec.mean.size() > 1 || spec.std.size() > 1)
     return InvalidArgument("idx:", path, ": IDX images have one channel: expected one mean and ",
                            "one std value");

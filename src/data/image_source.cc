@@ -46,13 +46,15 @@ class ImageDirSource : public DataSource {
     std::string name = BaseName(path);
     std::string what = "image '" + path + "'";
     CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "image"));
-    if (bytes.empty()) return InvalidArgument(what, ": the file is empty: expected a PNG or JPEG image");
+    if (bytes.empty())
+      return InvalidArgument(what, ": the file is empty: expected a PNG or JPEG image");
     std::string ext = LowerExtension(path);
     const char* expected = ext == ".png" ? "PNG" : "JPEG";
     const char* actual = SniffFormat(bytes);
     if (!actual)
-      return InvalidArgument(what, ": not a ", expected, " image (first bytes ", FirstBytesHex(bytes),
-                             "): expected the contents to match the ", ext, " extension");
+      return InvalidArgument(what, ": not a ", expected, " image (first bytes ",
+                             FirstBytesHex(bytes), "): expected the contents to match the ", ext,
+                             " extension");
     if (std::strcmp(actual, expected) != 0)
       return InvalidArgument(what, ": the extension says ", expected, " but the contents are ",
                              actual, ": rename the file or convert it");
@@ -61,8 +63,9 @@ class ImageDirSource : public DataSource {
     stbi_uc* px = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                                         static_cast<int>(bytes.size()), &w, &h, &c, want);
     if (!px)
-      return InvalidArgument(what, ": cannot decode the ", actual, " data (stb_image: ",
-                             stbi_failure_reason(), "): the file is corrupt or truncated");
+      return InvalidArgument(what, ": cannot decode the ", actual,
+                             " data (stb_image: ", stbi_failure_reason(),
+                             "): the file is corrupt or truncated");
     Decoded d;
     auto values = PreprocessImage(px, h, w, want, spec_, what, &d.h, &d.w);
     stbi_image_free(px);
@@ -142,7 +145,8 @@ Result<std::unique_ptr<DataSource>> OpenImageDir(const std::string& dir,
                                                  const PreprocessSpec& spec) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
-    return NotFound("images '", dir, "': not a directory: expected images:DIR with PNG or JPEG files");
+    return NotFound("images '", dir,
+                    "': not a directory: expected images:DIR with PNG or JPEG files");
   CALIB8_ASSIGN_OR_RETURN(std::vector<std::string> files,
                           ListFiles(dir, {".png", ".jpg", ".jpeg"}));
   if (files.empty())

@@ -108,8 +108,11 @@ Result<NpyHeader> ReadNpyHeader(const std::string& path) {
       header_len |= static_cast<size_t>(static_cast<unsigned char>(prefix[8 + i])) << (8 * i);
     offset = 12;
   }
-  if (header_len > (size_t{1} << 24)) return InvalidArgument(source, ": implausible .npy header length ", header_len);
-  std::string rest(offset + header_len - prefix.size(), '\0');
+  if (header_len > (size_t{1} << 24))
+    return InvalidArgument(source, ": implausible .npy header length ", header_len,
+                           ": expected a header under 16 MiB");
+  size_t need = offset + header_len;
+  std::string rest(need > prefix.size() ? need - prefix.size() : 0, '\0');
   in.read(rest.data(), static_cast<std::streamsize>(rest.size()));
   rest.resize(static_cast<size_t>(in.gcount()));
   return ParseNpyHeader(prefix + rest, source);

@@ -80,7 +80,9 @@ const char* LayoutName(PreprocessSpec::Layout l) {
   return l == PreprocessSpec::Layout::kNCHW ? "nchw" : "nhwc";
 }
 const char* OrderName(PreprocessSpec::Order o) {
-  return o == PreprocessSpec::Order::kRGB ? "rgb" : o == PreprocessSpec::Order::kBGR ? "bgr" : "gray";
+  return o == PreprocessSpec::Order::kRGB   ? "rgb"
+         : o == PreprocessSpec::Order::kBGR ? "bgr"
+                                            : "gray";
 }
 
 }  // namespace
@@ -118,24 +120,36 @@ Result<PreprocessSpec> PreprocessSpec::Parse(std::string_view text) {
       s.crop_w = a;
       s.crop_h = b ? b : a;
     } else if (key == "mean") {
-      if (!ParseFloats(value, &s.mean)) return bad("numbers separated by '/', e.g. 0.485/0.456/0.406");
+      if (!ParseFloats(value, &s.mean))
+        return bad("numbers separated by '/', e.g. 0.485/0.456/0.406");
     } else if (key == "std") {
-      if (!ParseFloats(value, &s.std)) return bad("numbers separated by '/', e.g. 0.229/0.224/0.225");
+      if (!ParseFloats(value, &s.std))
+        return bad("numbers separated by '/', e.g. 0.229/0.224/0.225");
       for (float v : s.std)
         if (v == 0) return bad("non-zero values");
     } else if (key == "layout") {
-      if (value == "nchw") s.layout = Layout::kNCHW;
-      else if (value == "nhwc") s.layout = Layout::kNHWC;
-      else return bad("nchw or nhwc");
+      if (value == "nchw")
+        s.layout = Layout::kNCHW;
+      else if (value == "nhwc")
+        s.layout = Layout::kNHWC;
+      else
+        return bad("nchw or nhwc");
     } else if (key == "order" || key == "color") {
-      if (value == "rgb") s.order = Order::kRGB;
-      else if (value == "bgr") s.order = Order::kBGR;
-      else if (value == "gray" || value == "grey") s.order = Order::kGray;
-      else return bad("rgb, bgr or gray");
+      if (value == "rgb")
+        s.order = Order::kRGB;
+      else if (value == "bgr")
+        s.order = Order::kBGR;
+      else if (value == "gray" || value == "grey")
+        s.order = Order::kGray;
+      else
+        return bad("rgb, bgr or gray");
     } else if (key == "scale") {
-      if (value == "1") s.scale = 1;
-      else if (value == "255") s.scale = 255;
-      else return bad("1 (pixels in [0,1]) or 255 (pixels in [0,255])");
+      if (value == "1")
+        s.scale = 1;
+      else if (value == "255")
+        s.scale = 255;
+      else
+        return bad("1 (pixels in [0,1]) or 255 (pixels in [0,255])");
     } else {
       return InvalidArgument("preprocessing '", text, "': unknown key '", key,
                              "': expected resize, crop, mean, std, layout, order or scale");
@@ -143,9 +157,9 @@ Result<PreprocessSpec> PreprocessSpec::Parse(std::string_view text) {
   }
   for (const auto* v : {&s.mean, &s.std}) {
     if (v->size() > 1 && static_cast<int>(v->size()) != s.Channels())
-      return InvalidArgument("preprocessing '", text, "': ", v == &s.mean ? "mean" : "std",
-                             " has ", v->size(), " values for ", s.Channels(),
-                             " channel(s): expected 1 or ", s.Channels());
+      return InvalidArgument("preprocessing '", text, "': ", v == &s.mean ? "mean" : "std", " has ",
+                             v->size(), " values for ", s.Channels(), " channel(s): expected 1 or ",
+                             s.Channels());
   }
   return s;
 }
@@ -153,12 +167,17 @@ Result<PreprocessSpec> PreprocessSpec::Parse(std::string_view text) {
 std::string PreprocessSpec::ToString() const {
   std::ostringstream os;
   os << "resize=";
-  if (resize_shorter) os << resize_shorter;
-  else if (resize_w) os << resize_w << "x" << resize_h;
-  else os << "none";
+  if (resize_shorter)
+    os << resize_shorter;
+  else if (resize_w)
+    os << resize_w << "x" << resize_h;
+  else
+    os << "none";
   os << ",crop=";
-  if (crop_w) os << crop_w << "x" << crop_h;
-  else os << "none";
+  if (crop_w)
+    os << crop_w << "x" << crop_h;
+  else
+    os << "none";
   os << ",mean=" << JoinFloats(mean, 0) << ",std=" << JoinFloats(std, 1)
      << ",layout=" << LayoutName(layout) << ",order=" << OrderName(order)
      << ",scale=" << (scale == 1 ? "1" : "255");
@@ -167,12 +186,17 @@ std::string PreprocessSpec::ToString() const {
 
 nlohmann::json PreprocessSpec::ToJson() const {
   nlohmann::json j;
-  if (resize_shorter) j["resize"] = {{"shorter_side", resize_shorter}};
-  else if (resize_w) j["resize"] = {{"width", resize_w}, {"height", resize_h}};
-  else j["resize"] = nullptr;
+  if (resize_shorter)
+    j["resize"] = {{"shorter_side", resize_shorter}};
+  else if (resize_w)
+    j["resize"] = {{"width", resize_w}, {"height", resize_h}};
+  else
+    j["resize"] = nullptr;
   if (resize_shorter || resize_w) j["resize_filter"] = "triangle (bilinear, antialiased)";
-  if (crop_w) j["center_crop"] = {{"width", crop_w}, {"height", crop_h}};
-  else j["center_crop"] = nullptr;
+  if (crop_w)
+    j["center_crop"] = {{"width", crop_w}, {"height", crop_h}};
+  else
+    j["center_crop"] = nullptr;
   j["mean"] = mean.empty() ? std::vector<float>{0.0f} : mean;
   j["std"] = std.empty() ? std::vector<float>{1.0f} : std;
   j["layout"] = LayoutName(layout);
@@ -209,8 +233,7 @@ Result<std::vector<float>> PreprocessImage(const uint8_t* pixels, int h, int w, 
     int ok = stbir_resize_float_generic(img.data(), w, h, 0, resized.data(), rw, rh, 0, c,
                                         STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
                                         STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, nullptr);
-    if (!ok)
-      return Internal(what, ": resizing from ", w, "x", h, " to ", rw, "x", rh, " failed");
+    if (!ok) return Internal(what, ": resizing from ", w, "x", h, " to ", rw, "x", rh, " failed");
     img.swap(resized);
   }
 

@@ -60,8 +60,8 @@ class NpyFileSource : public DataSource {
   }
 
   nlohmann::json Describe() const override {
-    nlohmann::json j = BaseDescription("npy", path_, NumSamples(), sample_shape_, SampleType(),
-                                       header_.dtype);
+    nlohmann::json j =
+        BaseDescription("npy", path_, NumSamples(), sample_shape_, SampleType(), header_.dtype);
     j["files"] = {BaseName(path_)};
     return j;
   }
@@ -102,8 +102,8 @@ class PbFileSource : public DataSource {
     return out;
   }
   nlohmann::json Describe() const override {
-    nlohmann::json j = BaseDescription("pb", path_, NumSamples(), sample_shape_, SampleType(),
-                                       stored_.dtype());
+    nlohmann::json j =
+        BaseDescription("pb", path_, NumSamples(), sample_shape_, SampleType(), stored_.dtype());
     j["files"] = {BaseName(path_)};
     return j;
   }
@@ -160,7 +160,8 @@ class TensorDirSource : public DataSource {
       Result<Tensor> t = npy_ ? LoadNpy(path) : onnx_io::LoadTensorProtoFile(path);
       if (!t.ok()) return t.status();
       CALIB8_RETURN_IF_ERROR(CheckSame(path, t->shape(), t->dtype()));
-      ConvertElements(t->raw(), stored_, per, dst + static_cast<size_t>(i) * per * DataTypeSize(SampleType()));
+      ConvertElements(t->raw(), stored_, per,
+                      dst + static_cast<size_t>(i) * per * DataTypeSize(SampleType()));
     }
     return out;
   }
@@ -208,8 +209,7 @@ class TensorDirSource : public DataSource {
 };
 
 Status CheckSupported(DataType dt, const std::string& what) {
-  if (dt == DataType::kUndefined)
-    return Unimplemented(what, ": element type is not supported");
+  if (dt == DataType::kUndefined) return Unimplemented(what, ": element type is not supported");
   return Status::Ok();
 }
 
@@ -255,8 +255,8 @@ Result<std::unique_ptr<DataSource>> OpenTensorDir(const std::string& dir, int sa
     CALIB8_ASSIGN_OR_RETURN(std::vector<std::string> images,
                             ListFiles(dir, {".png", ".jpg", ".jpeg"}));
     if (!images.empty())
-      return InvalidArgument("directory '", dir, "' holds no .npy or .pb files but ",
-                             images.size(), " images: use images:", dir);
+      return InvalidArgument("directory '", dir, "' holds no .npy or .pb files but ", images.size(),
+                             " images: use images:", dir);
     return InvalidArgument("directory '", dir, "': the data set is empty: expected .npy or .pb ",
                            "files, one sample each");
   }
@@ -274,7 +274,8 @@ Result<std::unique_ptr<DataSource>> OpenTensorDir(const std::string& dir, int sa
     first_shape = t.shape();
     stored = t.dtype();
   }
-  auto src = std::make_unique<TensorDirSource>(dir, files, is_npy, first_shape, stored, sample_rank);
+  auto src =
+      std::make_unique<TensorDirSource>(dir, files, is_npy, first_shape, stored, sample_rank);
   src->set_first_shape(first_shape);
   // .npy headers are cheap: every file's shape and type are checked now. .pb files are checked
   // as they are read.
