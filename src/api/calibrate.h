@@ -1,0 +1,99 @@
+// api/calibrate.h — the two-pass calibration driver behind `calib8 calibrate`.
+//
+//   data (data::MultiInputData) --batches--> Session (unfused, observer) --> stats::Collector
+//   pass 1: min/max/absmax per float tensor; pass 2: |x| histogram on [0, absmax]
+//   stats --calib::Calibrate (method)--> amax per tensor --> table::CalibrationTable + Sidecar
+//
+// Memory: one batch of activations alive at a time (the executor releases tensors after their
+// last use); statistics are O(tensors x bins). Determinism: the two-pass state is a sum of exact
+// integer counts and maxima, so it does not depend on sample order or batching.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "calib/calibrator.h"
+#include "ir/graph.h"
+#include "stats/collector.h"
+#include "table/calibration_table.h"
+#include "table/sidecar.h"
+
+namespace calib8::api {
+
+struct CalibrateProgress {
+  int pass = 1;          // 1 or 2 (1 only in single-pass mode)
+  int passes = 2;
+  int64_t done = 0;      // samples done in this pass
+  int64_t total = 0;
+  double seconds = 0;    // since the pass started
+};
+
+struct CalibrateOptions {
+  std::vector<std::string> data_specs;  // NAME=SPEC or SPEC (data/data_source.h)
+  std::string preprocess;               // default PreprocessSpec text for images:DIR
+  int64_t max_samples = 0;              // 0: all
+  int batch = 1;
+  int threads = 0;                      // 0: all cores
+  std::string method = "entropy2";
+  // Method parameters by name (validated against the method): percentile=P, num_bins=N,
+  // threshold=edge|centre (entropy2), zero_bin=replace|keep (entropy2), start_bin=N.
+  std::map<std::string, std::string> params;
+  int num_bins = 2048;
+  bool single_pass = false;             // one pass, histogram grows: order-dependent
+  std::vector<std::string> exclude;     // regexes of tensor names to leave out
+  bool want_curves = false;
+  // Shards: use these pass-1 ranges instead of running pass 1; or stop after pass 1.
+  const stats::StatsState* ranges = nullptr;
+  bool range_only = false;
+  std::function<void(const CalibrateProgress&)> progress;
+};
+
+struct TensorCalibration {
+  std::string name;
+  const stats::TensorRecord* record = nullptr;  // points into CalibrationResult::stats
+  calib::Calibration result;
+};
+
+struct CalibrationResult {
+  stats::StatsState stats;
+  std::vector<TensorCalibration> tensors;  // in order of first appearance in the graph
+  table::MethodSpec method;
+  std::string model_fingerprint;
+  std::string data_fingerprint;
+  nlohmann::json data_description;
+  std::vector<std::string> warnings;  // all-zero tensors, zero amax, ...
+  double seconds_pass1 = 0, seconds_pass2 = 0;
+};
+
+// Parses method name + params into calibrator options and the sidecar's MethodSpec.
+Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
+                                               const std::map<std::string, std::string>& params,
+                                               table::MethodSpec* spec);
+
+// Runs the data through the model and computes every tensor's amax.
+Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptions& options);
+
+// Computes amax from saved statistics (no data): `calib8 calibrate --from-stats`.
+Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::StatsState stats,
+                                             const CalibrateOptions& options);
+
+// The TensorRT algorithm name for a method: entropy2 -> EntropyCalibration2, minmax ->
+// MinMaxCalibration, entropy -> EntropyCalibration, others -> EntropyCalibration2 (the header
+// TensorRT's IInt8EntropyCalibrator2 accepts; the sidecar records the real method).
+std::string TrtAlgorithmFor(const std::string& method);
+
+// Table (activations, in graph order) and sidecar for a result.
+table::CalibrationTable MakeTable(const CalibrationResult& result, const std::string& algorithm);
+table::Sidecar MakeSidecar(const CalibrationResult& result, const ir::Graph& graph,
+                           const std::string& model_file, const std::string& table_file,
+                           const std::string& table_bytes);
+
+// Per-output-channel symmetric weight scales (max|W_c| / 127) of Conv, ConvTranspose, Gemm and
+// MatMul initializer weights (DESIGN §4), for the sidecar.
+std::vector<table::WeightScales> WeightScalesOf(const ir::Graph& graph);
+
+}  // namespace calib8::api
