@@ -20,5 +20,10 @@ inline int ReportError(const Status& s) {
 
 Command AddInfoCommand(CLI::App& app);
 Command AddRunCommand(CLI::App& app);
+Command AddInspectCommand(CLI::App& app);
+Command AddConvertCommand(CLI::App& app);
+Command AddDiffCommand(CLI::App& app);
+Command AddMergeCommand(CLI::App& app);
+Command AddValidateCommand(CLI::App& app);
 
 }  // namespace calib8::cli

@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   };
   add(calib8::cli::AddInfoCommand);
   add(calib8::cli::AddRunCommand);
+  add(calib8::cli::AddInspectCommand);
+  add(calib8::cli::AddConvertCommand);
+  add(calib8::cli::AddDiffCommand);
+  add(calib8::cli::AddMergeCommand);
+  add(calib8::cli::AddValidateCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

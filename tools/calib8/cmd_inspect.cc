@@ -1,0 +1,155 @@
+// tools/calib8/cmd_inspect.cc — `calib8 inspect TABLE [--model M] [--json]`: what the hex numbers
+// mean. Header decoded, one row per entry (hex, scale, amax = 127*scale, range, flags), a line
+// explaining each kind of TensorRT-internal name seen, and with --model the match against a graph.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "api/engine.h"
+#include "table/fingerprint.h"
+#include "table/model_check.h"
+#include "table/table_ops.h"
+#include "table_args.h"
+
+namespace calib8::cli {
+
+namespace {
+using nlohmann::ordered_json;
+
+std::string HeaderLine(const table::TableHeader& h) {
+  if (h.source_format != table::TableFormat::kTensorRt && h.raw.empty())
+    return std::string("none (") + table::FormatTitle(h.source_format) + ")";
+  if (h.legacy_header) return "'1': TensorRT 5.0 or earlier, entropy calibrator (v1)";
+  return "'" + h.raw + "': TensorRT " + table::DecodeTrtVersion(h.writer_version) + " (" +
+         std::to_string(h.writer_version) + "), " + h.algorithm;
+}
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+}  // namespace
+
+Command AddInspectCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand("inspect", "Explain a calibration table entry by entry");
+  struct Opts {
+    TableReadArgs in;
+    std::string table, model;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("TABLE", o->table, "Calibration table")->required();
+  sub->add_option("--model", o->model, "ONNX model: producer op, shape and coverage");
+  sub->add_flag("--json", o->json, "Print JSON instead of text");
+  o->in.Register(sub);
+  return [o]() -> int {
+    int warnings = 0;
+    auto t = o->in.Read(o->table, &warnings);
+    if (!t.ok()) return ReportError(t.status());
+    std::optional<table::ModelCoverage> cov;
+    std::string model_fp;
+    if (!o->model.empty()) {
+      api::LoadOptions lo;
+      lo.optimize = false;  // the table names the model's own tensors, before any folding
+      auto g = api::LoadModel(o->model, lo);
+      if (!g.ok()) return ReportError(g.status());
+      cov = table::CheckAgainstModel(*t, *g);
+      model_fp = table::ModelFingerprint(*g);
+    }
+    std::set<table::InternalName> kinds;
+    int flagged = 0;
+    ordered_json j;
+    j["table"] = o->table;
+    j["format"] = table::FormatName(t->header.source_format);
+    j["header"] = {{"raw", t->header.raw},
+                   {"writer_version", t->header.writer_version},
+                   {"tensorrt", table::DecodeTrtVersion(t->header.writer_version)},
+                   {"algorithm", t->header.algorithm},
+                   {"legacy_header", t->header.legacy_header}};
+    j["entries"] = ordered_json::array();
+    if (!o->json) {
+      std::cout << "table: " << o->table << " (" << table::FormatTitle(t->header.source_format)
+                << ")\nheader: " << HeaderLine(t->header) << "\nentries: " << t->size()
+                << "\nvalue: float32 bits of scale = amax/127; range = [-amax, +amax]\n\n";
+      std::printf("%-4s %-44s %-9s %-13s %-13s %-24s %s\n", "#", "name", "hex", "scale", "amax",
+                  "range", cov ? "flags | producer shape" : "flags");
+    }
+    for (size_t i = 0; i < t->size(); ++i) {
+      const auto& e = t->entries()[i];
+      auto flags = table::EntryFlags(e);
+      if (!flags.empty()) ++flagged;
+      auto kind = table::ClassifyName(e.name);
+      if (kind != table::InternalName::kNone) kinds.insert(kind);
+      std::string hex = table::HexBits(e.bits());
+      std::string scale = table::ShortestDecimal(e.scale());
+      std::string amax = table::ShortestDecimal(e.amax());
+      if (o->json) {
+        ordered_json je = {{"name", e.name},  {"hex", hex},
+                           {"scale", scale},  {"amax", amax},
+                           {"range", {"-" + amax, amax}}, {"flags", flags}};
+        if (e.kind == table::EntryKind::kWeight) {
+          je["kind"] = "weight";
+          je["channels"] = e.scale_bits.size();
+        }
+        if (cov) {
+          const auto& m = cov->entries[i];
+          je["matched"] = m.matched;
+          je["producer"] = m.producer;
+          je["shape"] = m.shape;
+        }
+        j["entries"].push_back(je);
+        continue;
+      }
+      std::string extra = Join(flags, ",");
+      if (e.kind == table::EntryKind::kWeight)
+        extra = "weight x" + std::to_string(e.scale_bits.size()) + (extra.empty() ? "" : ",") + extra;
+      if (cov) {
+        const auto& m = cov->entries[i];
+        extra += " | " + (m.matched ? m.producer + " " + m.shape : std::string("NO MATCH"));
+      }
+      std::string range = "[-" + amax + ", " + amax + "]";
+      std::printf("%-4zu %-44s %-9s %-13s %-13s %-24s %s\n", i + 1, e.name.c_str(), hex.c_str(),
+                  scale.c_str(), amax.c_str(), range.c_str(), extra.c_str());
+    }
+    if (o->json) {
+      j["flagged"] = flagged;
+      j["warnings"] = warnings;
+      j["explanations"] = ordered_json::object();
+      for (auto k : kinds)
+        j["explanations"][k == table::InternalName::kUnnamedITensor ? "unnamed_itensor"
+                          : k == table::InternalName::kUnnamedLayer ? "unnamed_layer"
+                                                                    : "onnxtrt"] =
+            table::ExplainInternalName(k);
+      if (cov) {
+        j["model"] = {{"file", o->model},
+                      {"fingerprint", model_fp},
+                      {"float_tensors", cov->float_tensors},
+                      {"covered", cov->covered},
+                      {"coverage_percent", cov->coverage_percent()},
+                      {"unmatched_entries", cov->unmatched},
+                      {"float_tensors_without_entry", cov->uncovered}};
+      }
+      std::cout << j.dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";
+      return 0;
+    }
+    std::cout << "\n" << flagged << " of " << t->size() << " entries flagged";
+    if (warnings) std::cout << ", " << warnings << " warnings (--lenient)";
+    std::cout << "\nflags: zero = range 0 (every value quantizes to 0), inf/nan = unusable, "
+                 "denormal/tiny = amax < 1e-6, huge = amax > 1e6, trt-internal = see below\n";
+    for (auto k : kinds) std::cout << "  " << table::ExplainInternalName(k) << "\n";
+    if (cov) {
+      std::printf("\nmodel: %s (%s)\ncoverage: %d of %d float tensors have an entry (%.1f%%)\n",
+                  o->model.c_str(), model_fp.c_str(), cov->covered, cov->float_tensors,
+                  cov->coverage_percent());
+      std::cout << "entries that match nothing in the model: " << cov->unmatched.size() << "\n";
+      for (const auto& n : cov->unmatched) std::cout << "  " << n << "\n";
+      std::cout << "float tensors with no entry (they stay FP32): " << cov->uncovered.size()
+                << "\n";
+      for (const auto& n : cov->uncovered) std::cout << "  " << n << "\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace calib8::cli
