@@ -20,6 +20,8 @@ inline int ReportError(const Status& s) {
 
 Command AddInfoCommand(CLI::App& app);
 Command AddRunCommand(CLI::App& app);
+Command AddCalibrateCommand(CLI::App& app);
+Command AddMergeStatsCommand(CLI::App& app);
 Command AddInspectCommand(CLI::App& app);
 Command AddConvertCommand(CLI::App& app);
 Command AddDiffCommand(CLI::App& app);

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   };
   add(calib8::cli::AddInfoCommand);
   add(calib8::cli::AddRunCommand);
+  add(calib8::cli::AddCalibrateCommand);
+  add(calib8::cli::AddMergeStatsCommand);
   add(calib8::cli::AddInspectCommand);
   add(calib8::cli::AddConvertCommand);
   add(calib8::cli::AddDiffCommand);

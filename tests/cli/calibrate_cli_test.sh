@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# tests/cli/calibrate_cli_test.sh CALIB8 SOURCE_DIR — `calib8 calibrate` end to end on the bundled
+# Fashion-MNIST model: determinism (sample order, batch size, threads), reuse and invalidation by
+# fingerprints, shards merged == one run, and bad inputs (clear message, exit 1, no partial table).
+set -uo pipefail
+CALIB8="$1"; SRC="$2"
+PY=/usr/bin/python3
+MODEL="$SRC/models/fashion_mnist_cnn.onnx"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; [ -f "$T/err" ] && head -5 "$T/err"; }
+
+# 96 real Fashion-MNIST training images, and the same images in another order.
+$PY - "$T" <<'PYEOF'
+import gzip, struct, sys, numpy as np
+d = sys.argv[1]
+raw = gzip.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").read()
+x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 1, 28, 28)[:96].astype(np.float32) / 255
+np.save(f"{d}/x.npy", x)
+np.save(f"{d}/x_shuffled.npy", x[np.random.RandomState(3).permutation(96)])
+np.save(f"{d}/x_a.npy", x[:40]); np.save(f"{d}/x_b.npy", x[40:])
+np.save(f"{d}/wrong_shape.npy", np.zeros((4, 3, 28, 28), np.float32))
+n = x[:8].copy(); n[5, 0, 3, 3] = np.nan; np.save(f"{d}/nan.npy", n)
+np.save(f"{d}/empty.npy", np.zeros((0, 1, 28, 28), np.float32))
+PYEOF
+
+cal() { "$CALIB8" calibrate "$MODEL" --quiet "$@" >"$T/out" 2>"$T/err"; }
+
+# amax values within one histogram bin (absmax/2048 from the sidecar) of each other.
+within_bin() {
+  $PY - "$1" "$2" <<'PYEOF'
+import json, struct, sys
+def load(p):
+    lines = open(p).read().splitlines()[1:]
+    return {l.rsplit(": ", 1)[0]: 127 * struct.unpack(">f", bytes.fromhex(l.rsplit(": ", 1)[1].zfill(8)))[0] for l in lines}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+side = json.load(open(sys.argv[1] + ".calib8.json"))
+absmax = {t["name"]: t["absmax"] for t in side["tensors"]}
+assert a.keys() == b.keys(), "different tensors"
+worst = max(abs(a[k] - b[k]) / (absmax[k] / 2048) for k in a if absmax[k] > 0)
+print(f"max difference {worst:.3f} bins")
+sys.exit(0 if worst <= 1.0 else 1)
+PYEOF
+}
+
+cal --data "$T/x.npy" -o "$T/a.cache" && cal --data "$T/x_shuffled.npy" -o "$T/b.cache" \
+  && cmp -s "$T/a.cache" "$T/b.cache" && ok "sample order does not change the table bytes" || bad "order invariance"
+cal --data "$T/x.npy" --batch 7 -o "$T/c.cache" && within_bin "$T/a.cache" "$T/c.cache" >"$T/err" \
+  && ok "batch 1 vs 7: $(cat "$T/err")" || bad "batch invariance"
+cal --data "$T/x.npy" --threads 1 -o "$T/d1.cache" && cal --data "$T/x.npy" --threads 2 -o "$T/d2.cache" \
+  && within_bin "$T/d1.cache" "$T/d2.cache" >"$T/err" && ok "1 vs 2 threads: $(cat "$T/err")" || bad "thread invariance"
+head -1 "$T/a.cache" | grep -qx "TRT-8601-EntropyCalibration2" && ok "entropy2 header" || bad "entropy2 header"
+cal --data "$T/x.npy" --method minmax -o "$T/m.cache" && head -1 "$T/m.cache" | grep -qx "TRT-8601-MinMaxCalibration" \
+  && ok "minmax header" || bad "minmax header"
+
+# Reuse and invalidation.
+cal --data "$T/x.npy" -o "$T/a.cache" && grep -q "^reusing" "$T/out" && ok "matching fingerprints: table reused" || bad "reuse"
+cal --data "$T/x_a.npy" -o "$T/a.cache" && grep -q "not reusing.*data" "$T/out" && ok "changed data: recalibrated ($(grep -o 'not reusing[^;]*' "$T/out" | head -c 120))" || bad "data invalidation"
+cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "not reusing.*method" "$T/out" && ok "changed method: recalibrated" || bad "method invalidation"
+
+# Shards: ranges of both, merged; histograms of both on the merged ranges, merged; == one run.
+cal --data "$T/x.npy" -o "$T/whole.cache" --force \
+ && cal --data "$T/x_a.npy" --range-only --save-stats "$T/ra.json" && cal --data "$T/x_b.npy" --range-only --save-stats "$T/rb.json" \
+ && "$CALIB8" merge-stats "$T/ra.json" "$T/rb.json" -o "$T/ranges.json" >/dev/null \
+ && cal --data "$T/x_a.npy" --ranges "$T/ranges.json" --save-stats "$T/ha.json" -o "$T/ha.cache" \
+ && cal --data "$T/x_b.npy" --ranges "$T/ranges.json" --save-stats "$T/hb.json" -o "$T/hb.cache" \
+ && "$CALIB8" merge-stats "$T/ha.json" "$T/hb.json" -o "$T/all.json" >/dev/null \
+ && cal --from-stats "$T/all.json" -o "$T/shards.cache" && cmp -s "$T/whole.cache" "$T/shards.cache" \
+ && ok "two shards merged give the same table bytes as one run" || bad "shard merge"
+
+# Bad input: exit 1, clear message, no table written.
+expect_fail() {
+  local name="$1" sub="$2"; shift 2
+  rm -f "$T/bad.cache" "$T/bad.cache.calib8.json"
+  cal "$@" -o "$T/bad.cache"; local rc=$?
+  if [ $rc -eq 1 ] && grep -q "calib8: error:" "$T/err" && grep -qF -- "$sub" "$T/err" && [ ! -e "$T/bad.cache" ] \
+     && [ ! -e "$T/bad.cache.calib8.json" ] && ! ls "$T"/.bad.cache* >/dev/null 2>&1; then
+    ok "$name: $(head -c 160 "$T/err")"
+  else bad "$name (exit $rc)"; fi
+}
+expect_fail "wrong data shape" "[N,1,28,28]" --data "$T/wrong_shape.npy"
+expect_fail "NaN in data" "sample 5" --data "$T/nan.npy"
+expect_fail "empty data set" "empty" --data "$T/empty.npy"
+mkdir -p "$T/imgs"; head -c 300 /dev/urandom > "$T/imgs/broken.png"
+expect_fail "corrupt image" "broken.png" --data "images:$T/imgs@order=gray,resize=28x28"
+expect_fail "unknown method" "entropy2" --data "$T/x.npy" --method kl
+expect_fail "missing data" "no-such" --data "$T/no-such.npy"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,277 @@
+// tools/calib8/cmd_calibrate.cc — `calib8 calibrate MODEL --data SPEC [--method M] [-o TABLE]`
+// and `calib8 merge-stats A B ... -o OUT`. Parses options, calls api::Calibrate, writes the
+// TensorRT cache and its sidecar atomically, prints a summary.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "api/calibrate.h"
+#include "api/engine.h"
+#include "commands.h"
+#include "core/file_util.h"
+#include "data/data_source.h"
+#include "stats/stats_io.h"
+#include "table/fingerprint.h"
+
+namespace calib8::cli {
+
+namespace {
+
+struct CalibrateArgs {
+  std::string model;
+  std::vector<std::string> data;
+  std::string output;
+  std::string method = "entropy2";
+  std::string preprocess;
+  int64_t max_samples = 0;
+  int batch = 1;
+  int threads = 0;
+  int num_bins = 2048;
+  double percentile = -1;
+  std::string threshold, zero_bin;
+  bool single_pass = false;
+  std::vector<std::string> exclude;
+  std::string save_stats, from_stats, ranges;
+  bool range_only = false;
+  int64_t trt_version = 0;
+  std::string algorithm;
+  bool force = false;
+  bool quiet = false;
+};
+
+// A progress bar on a terminal, a plain line per ~10% otherwise (stderr, so stdout stays clean).
+class Progress {
+ public:
+  Progress() : tty_(isatty(STDERR_FILENO)) {}
+  void operator()(const api::CalibrateProgress& p) {
+    double rate = p.seconds > 0 ? p.done / p.seconds : 0;
+    double eta = rate > 0 ? (p.total - p.done) / rate : 0;
+    int pct = p.total ? static_cast<int>(100 * p.done / p.total) : 100;
+    if (tty_) {
+      int bar = pct * 30 / 100;
+      std::fprintf(stderr, "\rpass %d/%d [%-30s] %3d%% %lld/%lld samples  %.1f samples/s  ETA %.0fs ",
+                   p.pass, p.passes, std::string(bar, '#').c_str(), pct,
+                   static_cast<long long>(p.done), static_cast<long long>(p.total), rate, eta);
+      if (p.done == p.total) std::fprintf(stderr, "\n");
+    } else if (p.done == p.total || pct / 10 != last_pct_ / 10 || p.pass != last_pass_) {
+      std::fprintf(stderr, "pass %d/%d: %lld/%lld samples (%d%%), %.1f samples/s, ETA %.0fs\n",
+                   p.pass, p.passes, static_cast<long long>(p.done),
+                   static_cast<long long>(p.total), pct, rate, eta);
+    }
+    last_pct_ = pct;
+    last_pass_ = p.pass;
+  }
+
+ private:
+  bool tty_;
+  int last_pct_ = -1, last_pass_ = 0;
+};
+
+void PrintSummary(const api::CalibrationResult& r, const std::string& table_path,
+                  const std::string& sidecar_path) {
+  size_t zero = 0;
+  double lo = INFINITY, hi = 0;
+  for (const auto& t : r.tensors) {
+    if (t.result.amax == 0) ++zero;
+    else {
+      lo = std::min(lo, t.result.amax);
+      hi = std::max(hi, t.result.amax);
+    }
+  }
+  std::cout << "calibrated " << r.tensors.size() << " tensors on " << r.stats.samples
+            << " samples with " << r.method.name;
+  if (r.method.parameters.count("variant")) std::cout << " (" << r.method.parameters.at("variant") << ")";
+  std::cout << std::fixed << std::setprecision(2) << " in " << (r.seconds_pass1 + r.seconds_pass2)
+            << " s\n";
+  if (!r.tensors.empty() && zero < r.tensors.size())
+    std::cout << "amax range: " << std::setprecision(4) << lo << " .. " << hi << "\n";
+  // The five tensors whose clipping cut the most of the observed range.
+  std::vector<const api::TensorCalibration*> sorted;
+  for (const auto& t : r.tensors)
+    if (t.record->range.absmax > 0) sorted.push_back(&t);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
+    return a->result.amax / a->record->range.absmax < b->result.amax / b->record->range.absmax;
+  });
+  if (!sorted.empty()) std::cout << "most clipped (amax / observed max|x|):\n";
+  for (size_t i = 0; i < sorted.size() && i < 5; ++i)
+    std::cout << "  " << std::setw(6) << std::setprecision(3)
+              << sorted[i]->result.amax / sorted[i]->record->range.absmax << "  "
+              << sorted[i]->name << "  (amax " << std::setprecision(4) << sorted[i]->result.amax
+              << ", max|x| " << sorted[i]->record->range.absmax << ")\n";
+  for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
+  std::cout << "table:   " << table_path << "\nsidecar: " << sidecar_path
+            << "\nexplain it with: calib8 inspect " << table_path << "\n";
+}
+
+}  // namespace
+
+Command AddCalibrateCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "calibrate", "Run calibration data through a model and write a TensorRT calibration cache "
+                   "plus a JSON sidecar (fingerprints, method, statistics)");
+  auto a = std::make_shared<CalibrateArgs>();
+  sub->add_option("MODEL", a->model, "ONNX model file")->required();
+  sub->add_option("--data,-d", a->data,
+                  "Calibration data: FILE.npy (first axis = samples), DIR of .npy/.pb, "
+                  "idx:FILE[.gz], images:DIR[@PREPROCESS]; NAME=SPEC per input (docs/data-sources.md)");
+  sub->add_option("-o,--output", a->output, "Table to write (default: MODEL with .cache)");
+  sub->add_option("--method,-m", a->method, "entropy2 (default), entropy, minmax, percentile, mse");
+  sub->add_option("--percentile", a->percentile, "Percentile for --method percentile (default 99.99)");
+  sub->add_option("--entropy-threshold", a->threshold, "entropy2: edge (default) or centre (GTC 2017)");
+  sub->add_option("--zero-bin", a->zero_bin, "entropy2: replace (default) or keep");
+  sub->add_option("--num-bins", a->num_bins, "Histogram bins (default 2048)");
+  sub->add_option("--batch", a->batch, "Samples per inference (default 1)");
+  sub->add_option("--max-samples", a->max_samples, "Use at most N samples (the first ones)");
+  sub->add_option("--threads", a->threads, "Threads (default: all cores)");
+  sub->add_option("--preprocess", a->preprocess, "Preprocessing for images:DIR, e.g. resize=256,crop=224,"
+                                                 "mean=0.485/0.456/0.406,std=0.229/0.224/0.225");
+  sub->add_flag("--single-pass", a->single_pass,
+                "One pass over the data (for streams that cannot be read twice); order-dependent");
+  sub->add_option("--exclude", a->exclude, "Regex of tensor names to leave out (repeatable)");
+  sub->add_option("--save-stats", a->save_stats, "Also save the statistics (for merge-stats)");
+  sub->add_flag("--range-only", a->range_only, "Shards: run pass 1 only and save ranges (--save-stats)");
+  sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
+  sub->add_option("--from-stats", a->from_stats, "Compute the table from a stats file, no data");
+  sub->add_option("--trt-version", a->trt_version, "TensorRT version number for the header (default 8601)");
+  sub->add_option("--algorithm", a->algorithm, "TensorRT algorithm name for the header");
+  sub->add_flag("--force", a->force, "Recalibrate even if the existing table's fingerprints match");
+  sub->add_flag("--quiet,-q", a->quiet, "No progress output");
+  return [a]() -> int {
+    auto g = api::LoadModel(a->model);
+    if (!g.ok()) return ReportError(g.status());
+    std::string out = a->output;
+    if (out.empty()) out = std::filesystem::path(a->model).replace_extension(".cache").string();
+    std::string sidecar_path = table::SidecarPathFor(out);
+    api::CalibrateOptions o;
+    o.data_specs = a->data;
+    o.preprocess = a->preprocess;
+    o.max_samples = a->max_samples;
+    o.batch = a->batch;
+    o.threads = a->threads;
+    o.method = a->method;
+    o.num_bins = a->num_bins;
+    o.single_pass = a->single_pass;
+    o.exclude = a->exclude;
+    o.range_only = a->range_only;
+    if (a->percentile >= 0) o.params["percentile"] = std::to_string(a->percentile);
+    if (!a->threshold.empty()) o.params["threshold"] = a->threshold;
+    if (!a->zero_bin.empty()) o.params["zero_bin"] = a->zero_bin;
+    Progress progress;
+    if (!a->quiet) o.progress = [&progress](const api::CalibrateProgress& p) { progress(p); };
+    if (a->range_only && a->save_stats.empty())
+      return ReportError(InvalidArgument("--range-only needs --save-stats FILE"));
+
+    // Reuse: an existing table whose sidecar matches model, data and method.
+    if (!a->force && a->from_stats.empty() && !a->range_only && std::filesystem::exists(out)) {
+      auto stored = table::ReadSidecarFile(sidecar_path);
+      table::MethodSpec spec;
+      auto params = o.params;
+      params["num_bins"] = std::to_string(o.num_bins);
+      auto mo = api::MethodOptions(o.method, params, &spec);
+      if (!mo.ok()) return ReportError(mo.status());
+      if (!stored.ok()) {
+        std::cout << "existing table " << out << " has no readable sidecar ("
+                  << stored.status().message() << "): recalibrating\n";
+      } else {
+        data::OpenOptions oo;
+        oo.preprocess = o.preprocess;
+        oo.max_samples = o.max_samples;
+        auto d = data::MultiInputData::Open(o.data_specs, oo);
+        if (!d.ok()) return ReportError(d.status());
+        auto dfp = d->Fingerprint();
+        if (!dfp.ok()) return ReportError(dfp.status());
+        auto bytes = core::ReadFile(out, "table");
+        table::ReuseQuery q;
+        q.model_fingerprint = table::ModelFingerprint(*g);
+        q.data_fingerprint = *dfp;
+        q.method = &spec;
+        if (bytes.ok()) q.table_fingerprint = table::BytesFingerprint(*bytes);
+        table::ReuseDecision dec = table::DecideReuse(*stored, q);
+        if (dec.reusable) {
+          std::cout << "reusing " << out << ": model, data and method fingerprints match its sidecar "
+                    << sidecar_path << " (use --force to recalibrate)\n"
+                    << "table: " << stored->tensors.size() << " tensors, " << stored->method.name
+                    << " on " << stored->data.num_samples << " samples\ntable:   " << out
+                    << "\nsidecar: " << sidecar_path << "\nexplain it with: calib8 inspect " << out
+                    << "\n";
+          return 0;
+        }
+        std::cout << "not reusing " << out << ": " << dec.Reason() << "; recalibrating\n";
+      }
+    }
+
+    Result<api::CalibrationResult> r = InvalidArgument("unreachable");
+    if (!a->from_stats.empty()) {
+      auto st = stats::LoadStats(a->from_stats);
+      if (!st.ok()) return ReportError(st.status());
+      r = api::CalibrateFromStats(*g, std::move(st).value(), o);
+    } else {
+      stats::StatsState ranges;
+      if (!a->ranges.empty()) {
+        auto st = stats::LoadStats(a->ranges);
+        if (!st.ok()) return ReportError(st.status());
+        ranges = std::move(st).value();
+        for (auto& [n, rec] : ranges.tensors) rec.hist = stats::AbsHistogram();
+        ranges.samples = 0;
+        o.ranges = &ranges;
+      }
+      r = api::Calibrate(*g, o);
+    }
+    if (!r.ok()) return ReportError(r.status().WithContext("calibrate '" + a->model + "'"));
+    if (!a->save_stats.empty()) {
+      Status s = stats::SaveStats(r->stats, a->save_stats);
+      if (!s.ok()) return ReportError(s);
+      std::cout << "statistics: " << a->save_stats << "\n";
+      if (a->range_only) return 0;
+    }
+    table::CalibrationTable t = api::MakeTable(*r, a->algorithm.empty() ? api::TrtAlgorithmFor(o.method) : a->algorithm);
+    table::WriteOptions wo;
+    wo.trt_version = a->trt_version;
+    auto bytes = table::SerializeTable(t, table::TableFormat::kTensorRt, wo);
+    if (!bytes.ok()) return ReportError(bytes.status());
+    table::Sidecar sc = api::MakeSidecar(*r, *g, std::filesystem::path(a->model).filename().string(),
+                                         std::filesystem::path(out).filename().string(), *bytes);
+    // Sidecar first, table last: a table never exists without the sidecar that explains it.
+    Status s = table::WriteSidecarFile(sidecar_path, sc);
+    if (s.ok()) s = core::WriteFileAtomic(out, *bytes);
+    if (!s.ok()) return ReportError(s);
+    PrintSummary(*r, out, sidecar_path);
+    return 0;
+  };
+}
+
+Command AddMergeStatsCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand("merge-stats",
+                                 "Merge statistics files of data shards (calibrate --save-stats)");
+  struct Opts {
+    std::vector<std::string> inputs;
+    std::string output;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("STATS", o->inputs, "Statistics files")->required()->expected(1, -1);
+  sub->add_option("-o,--output", o->output, "Merged statistics file")->required();
+  return [o]() -> int {
+    stats::StatsState merged;
+    for (size_t i = 0; i < o->inputs.size(); ++i) {
+      auto st = stats::LoadStats(o->inputs[i]);
+      if (!st.ok()) return ReportError(st.status());
+      if (i == 0) {
+        merged = std::move(st).value();
+        continue;
+      }
+      Status s = merged.Merge(*st);
+      if (!s.ok()) return ReportError(s.WithContext("merging '" + o->inputs[i] + "'"));
+    }
+    Status s = stats::SaveStats(merged, o->output);
+    if (!s.ok()) return ReportError(s);
+    std::cout << "merged " << o->inputs.size() << " files (" << merged.samples << " samples, "
+              << merged.tensors.size() << " tensors) into " << o->output << "\n";
+    return 0;
+  };
+}
+
+}  // namespace calib8::cli
