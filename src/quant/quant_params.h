@@ -1,0 +1,94 @@
+// quant/quant_params.h — THE numeric contract of calib8's INT8 path (DESIGN §4). Everything that
+// quantizes, dequantizes or requantizes — the reference INT8 kernels, the oneDNN lowering, the
+// Q/DQ exporter and the table codecs' amax<->scale conversion — follows the functions here, and
+// the reference kernels (src/int8/reference) are their executable form. docs/quantization.md
+// derives them.
+//
+// Activations: symmetric, per tensor, signed:   scale = amax / 127,  zero point 0
+//   q = clamp(round_half_to_even(x / scale), -128, 127)      (ONNX QuantizeLinear, int8)
+//   x' = q * scale                                           (ONNX DequantizeLinear)
+// Optional unsigned activations (beyond TensorRT; tensors never negative): scale = amax / 255,
+//   q = clamp(round_half_to_even(x / scale), 0, 255)
+// Weights: symmetric per output channel: scale_c = max|W_c| / 127, q as above with -127..127
+//   in practice (|W_c| <= max|W_c|), clamped to -128..127 by the same function.
+// Bias: int32, scale_in * scale_w,c; q_b = round_half_to_even(b / (scale_in * scale_w,c)),
+//   saturated to int32.
+// Requantization of an int32 accumulator to int8 with a float multiplier
+//   m = scale_in * scale_w,c / scale_out:  q = clamp(round_half_to_even(acc * m), -128, 127)
+//   computed in float32 as oneDNN does (acc converted to float, multiplied, rounded): the oneDNN
+//   kernels agree with the reference bit-exactly or within ±1 LSB where their float rounding of
+//   acc * m differs (documented per kernel in tests).
+// amax = 0 (a tensor that is zero everywhere): scale 0; quantize maps everything to 0 and
+//   nothing divides by zero.
+// Rounding: round half to even everywhere (std::nearbyint under the default FE_TONEAREST mode).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace calib8::quant {
+
+inline constexpr int kInt8Min = -128;
+inline constexpr int kInt8Max = 127;
+inline constexpr int kUint8Max = 255;
+inline constexpr float kSignedLevels = 127.0f;    // amax maps to +127
+inline constexpr float kUnsignedLevels = 255.0f;  // amax maps to 255
+
+// Round half to even (ties to the even neighbour), as ONNX QuantizeLinear and oneDNN.
+inline float RoundHalfEven(float x) { return std::nearbyint(x); }
+inline double RoundHalfEven(double x) { return std::nearbyint(x); }
+
+inline float ScaleFromAmax(float amax, bool is_unsigned = false) {
+  return amax / (is_unsigned ? kUnsignedLevels : kSignedLevels);
+}
+inline float AmaxFromScale(float scale, bool is_unsigned = false) {
+  return scale * (is_unsigned ? kUnsignedLevels : kSignedLevels);
+}
+
+inline int8_t QuantizeS8(float x, float scale) {
+  if (!(scale > 0.0f)) return 0;  // amax 0 (or a NaN/negative scale rejected upstream)
+  float q = RoundHalfEven(x / scale);
+  if (q < kInt8Min) q = kInt8Min;
+  if (q > kInt8Max) q = kInt8Max;
+  return static_cast<int8_t>(q);
+}
+
+inline uint8_t QuantizeU8(float x, float scale) {
+  if (!(scale > 0.0f)) return 0;
+  float q = RoundHalfEven(x / scale);
+  if (q < 0) q = 0;
+  if (q > kUint8Max) q = kUint8Max;
+  return static_cast<uint8_t>(q);
+}
+
+inline float Dequantize(int32_t q, float scale) { return static_cast<float>(q) * scale; }
+
+// Fake quantization (quantize then dequantize) — what training code uses (docs/table-format.md).
+inline float FakeQuantS8(float x, float scale) { return Dequantize(QuantizeS8(x, scale), scale); }
+
+inline int32_t QuantizeBias(float bias, float scale_in, float scale_w) {
+  double s = static_cast<double>(scale_in) * static_cast<double>(scale_w);
+  if (!(s > 0.0)) return 0;
+  double q = RoundHalfEven(static_cast<double>(bias) / s);
+  if (q < std::numeric_limits<int32_t>::min()) q = std::numeric_limits<int32_t>::min();
+  if (q > std::numeric_limits<int32_t>::max()) q = std::numeric_limits<int32_t>::max();
+  return static_cast<int32_t>(q);
+}
+
+// int32 accumulator -> int8 with multiplier m = scale_in * scale_w / scale_out (float32 math).
+inline int8_t RequantizeS8(int32_t acc, float multiplier) {
+  float q = RoundHalfEven(static_cast<float>(acc) * multiplier);
+  if (q < kInt8Min) q = kInt8Min;
+  if (q > kInt8Max) q = kInt8Max;
+  return static_cast<int8_t>(q);
+}
+
+inline uint8_t RequantizeU8(int32_t acc, float multiplier) {
+  float q = RoundHalfEven(static_cast<float>(acc) * multiplier);
+  if (q < 0) q = 0;
+  if (q > kUint8Max) q = kUint8Max;
+  return static_cast<uint8_t>(q);
+}
+
+}  // namespace calib8::quant
