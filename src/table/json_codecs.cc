@@ -194,6 +194,9 @@ Status ReadCalib8Json(std::string_view bytes, std::string_view file_name, EntryS
       const json& jb = je["bits"];
       std::vector<json> bits_list = jb.is_array() ? jb.get<std::vector<json>>() : std::vector<json>{jb};
       if (bits_list.empty()) return InvalidArgument(where, "\"bits\" is empty");
+      if (e.kind == EntryKind::kActivation && bits_list.size() != 1)
+        return InvalidArgument(where, "expected one \"bits\" value for an activation, got ",
+                               bits_list.size());
       for (const auto& b : bits_list) {
         CALIB8_ASSIGN_OR_RETURN(uint32_t bits, ParseHexField(b, where));
         e.scale_bits.push_back(bits);
@@ -229,6 +232,17 @@ Status ReadCalib8Json(std::string_view bytes, std::string_view file_name, EntryS
   return Status::Ok();
 }
 
+// JSON text of `j`, or an error when a string in it is not UTF-8 (JSON cannot hold it, and
+// replacing bytes would lose them).
+Result<std::string> Dump(const json& j, const std::string& what) {
+  try {
+    return j.dump();
+  } catch (const json::type_error&) {
+    return InvalidArgument(what, " is not valid UTF-8, which a JSON table cannot hold; write trt, "
+                           "ncnn or range instead");
+  }
+}
+
 Result<std::string> WriteCalib8Json(const CalibrationTable& table, WriteReport* report) {
   const TableHeader& h = table.header;
   json header = {{"source_format", FormatName(h.source_format)},
@@ -236,9 +250,10 @@ Result<std::string> WriteCalib8Json(const CalibrationTable& table, WriteReport* 
                  {"writer_version", h.writer_version},
                  {"algorithm", h.algorithm},
                  {"legacy_header", h.legacy_header}};
+  CALIB8_ASSIGN_OR_RETURN(std::string header_text, Dump(header, "the header " + Quote(h.raw)));
   std::string out = "{\n  \"format\": \"" + std::string(kCalib8Format) +
                     "\",\n  \"format_version\": " + std::to_string(kCalib8FormatVersion) +
-                    ",\n  \"header\": " + header.dump() + ",\n  \"entries\": [";
+                    ",\n  \"header\": " + header_text + ",\n  \"entries\": [";
   auto number = [](float f) {
     std::string d = ShortestDecimal(f);
     return std::isfinite(f) ? d : "\"" + d + "\"";
@@ -248,8 +263,8 @@ Result<std::string> WriteCalib8Json(const CalibrationTable& table, WriteReport* 
     out += first ? "\n    " : ",\n    ";
     first = false;
     // Names go through the JSON library so every byte is escaped correctly.
-    std::string line = "{\"name\": " + json(e.name).dump(-1, ' ', false,
-                                                         json::error_handler_t::replace);
+    CALIB8_ASSIGN_OR_RETURN(std::string name, Dump(json(e.name), "tensor " + Quote(e.name)));
+    std::string line = "{\"name\": " + name;
     bool weight = e.kind == EntryKind::kWeight;
     if (weight) line += ", \"kind\": \"weight\"";
     std::string bits, scale, amax;
@@ -260,11 +275,16 @@ Result<std::string> WriteCalib8Json(const CalibrationTable& table, WriteReport* 
       scale += sep + number(s);
       amax += sep + number(127.0f * s);
     }
-    if (weight) bits = "[" + bits + "]", scale = "[" + scale + "]", amax = "[" + amax + "]";
+    if (weight || e.scale_bits.size() != 1)
+      bits = "[" + bits + "]", scale = "[" + scale + "]", amax = "[" + amax + "]";
     line += ", \"bits\": " + bits + ", \"scale\": " + scale + ", \"amax\": " + amax;
-    if (!e.source_text.empty() && e.source_text.size() == e.scale_bits.size())
-      line += ", \"source\": " + json{{"format", FormatName(e.source_format)},
-                                      {"text", e.source_text}}.dump();
+    if (!e.source_text.empty() && e.source_text.size() == e.scale_bits.size()) {
+      CALIB8_ASSIGN_OR_RETURN(
+          std::string src,
+          Dump(json{{"format", FormatName(e.source_format)}, {"text", e.source_text}},
+               "tensor " + Quote(e.name) + ": source text"));
+      line += ", \"source\": " + src;
+    }
     out += line + "}";
   }
   out += first ? "]\n}\n" : "\n  ]\n}\n";
