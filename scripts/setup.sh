@@ -11,6 +11,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev libcli11-dev nlohmann-json3-dev
       libstb-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
       libonnx-testdata dataset-fashion-mnist libgtest-dev libgmock-dev libbenchmark-dev
+      chromium  # tests/report: opens the HTML report headless, checks the console
       python3 python3-torch python3-torchvision python3-onnx python3-numpy nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
