@@ -47,31 +47,38 @@ def sanitise(name):
 
 
 def synthetic_image(h, w, rng):
-    """A document-like RGB image in [0, 255]: tinted background with a gradient, dark text-like
-    strokes in lines, a few coloured blocks, sensor noise."""
+    """A document-like RGB image in [0, 255]: light background with a gentle gradient, lines of
+    dark glyphs (each a few thick pen strokes), a few coloured blocks, sensor noise."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     img = np.empty((h, w, 3), np.float32)
-    base = rng.uniform(170, 240, size=3).astype(np.float32)
+    base = rng.uniform(195, 245, size=3).astype(np.float32)
     for c in range(3):
-        img[..., c] = base[c] + 15 * np.sin(xx / w * rng.uniform(1, 4) + c) * np.cos(yy / h * rng.uniform(1, 3))
-    line_h = max(6, h // 8)
-    for top in range(rng.integers(0, line_h), h - line_h // 2, int(line_h * 1.6)):
-        x = int(rng.integers(0, max(1, w // 10)))
-        ink = rng.uniform(0, 80, size=3)
-        while x < w - 4:
-            cw = int(rng.integers(max(2, line_h // 3), line_h + 1))
-            ch = int(rng.integers(line_h // 2, line_h + 1))
-            y0 = top + (line_h - ch)
-            stroke = rng.random((ch, min(cw, w - x))) < 0.55
-            region = img[y0:y0 + ch, x:x + cw]
-            region[stroke[: region.shape[0], : region.shape[1]]] = ink
-            x += cw + int(rng.integers(1, max(2, line_h // 2)))
-            if rng.random() < 0.08:
-                x += line_h * 2
-    for _ in range(3):
+        img[..., c] = base[c] + 8 * np.sin(xx / w * rng.uniform(1, 4) + c) * np.cos(yy / h * rng.uniform(1, 3))
+    for _ in range(2):
         y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
-        img[y0:y0 + h // 6, x0:x0 + w // 6] = rng.uniform(0, 255, size=3)
-    img += rng.normal(0, 6, size=img.shape)
+        img[y0:y0 + h // 8, x0:x0 + w // 8] = rng.uniform(120, 255, size=3)
+    line_h = int(np.clip(h // 6, 12, 40)) if h > 64 else int(h * 0.6)
+    pitch = int(line_h * 1.7)
+    top = int(rng.integers(0, max(1, pitch - line_h))) if h > 64 else (h - line_h) // 2
+    while top + line_h <= h:
+        ink = rng.uniform(0, 60, size=3).astype(np.float32)
+        pen = max(1.0, line_h / 9)
+        x = float(rng.integers(2, max(3, w // 12)))
+        end = w - rng.integers(2, max(3, w // 4))
+        while x + line_h * 0.6 < end:
+            cw = line_h * rng.uniform(0.5, 0.9)
+            for _ in range(int(rng.integers(2, 5))):  # strokes of one glyph
+                (ax, bx), (ay, by) = rng.uniform(0, cw, 2), rng.uniform(0, line_h, 2)
+                for t in np.linspace(0, 1, int(max(abs(bx - ax), abs(by - ay)) * 2) + 2):
+                    cx, cy = x + ax + t * (bx - ax), top + ay + t * (by - ay)
+                    y_lo, y_hi = int(max(0, cy - pen / 2)), int(min(h, cy + pen / 2 + 1))
+                    x_lo, x_hi = int(max(0, cx - pen / 2)), int(min(w, cx + pen / 2 + 1))
+                    img[y_lo:y_hi, x_lo:x_hi] = ink
+            x += cw + line_h * rng.uniform(0.1, 0.3)
+            if rng.random() < 0.12:
+                x += line_h * rng.uniform(0.5, 1.2)  # word gap
+        top += pitch
+    img += rng.normal(0, 4, size=img.shape)
     return np.clip(img, 0, 255)
 
 
@@ -146,7 +153,7 @@ def main():
     work = args.work_dir or tempfile.mkdtemp(prefix="calib8_models_")
     passed = failed = 0
     print(f"calib8={args.calib8} threads={args.threads} seed={args.seed} tol={args.tol:g}", flush=True)
-    for i, name in enumerate(names):
+    for name in names:
         path, shape, norm = MODELS[name]
         if not os.path.exists(path):
             print(f"FAIL {name}: model file {path} is missing", flush=True)
@@ -158,7 +165,7 @@ def main():
             shutil.rmtree(sub, ignore_errors=True)
             os.makedirs(sub)
         inp = os.path.join(d, "input.npy")
-        np.save(inp, make_input(shape, norm, args.seed + i))
+        np.save(inp, make_input(shape, norm, args.seed + list(MODELS).index(name)))
 
         rc, out, err = run(["node", ORT_RUN, path, "--input", inp, "--output-dir", ort_dir,
                             "--threads", str(args.threads)], args.timeout)
