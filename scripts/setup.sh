@@ -12,7 +12,7 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       libstb-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
       libonnx-testdata dataset-fashion-mnist libgtest-dev libgmock-dev libbenchmark-dev
       chromium  # tests/report: opens the HTML report headless, checks the console
-      python3 python3-torch python3-torchvision python3-onnx python3-numpy nodejs npm)
+      python3 python3-torch python3-torchvision python3-onnx python3-numpy nodejs npm time)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
