@@ -91,4 +91,25 @@ inline uint8_t RequantizeU8(int32_t acc, float multiplier) {
   return static_cast<uint8_t>(q);
 }
 
+// A float already in quantized units (the requantized value of a kernel's epilogue) rounded half
+// to even and saturated — the last step of every 8-bit output.
+inline int8_t SaturateS8(float v) {
+  float q = RoundHalfEven(v);
+  if (q < kInt8Min) q = kInt8Min;
+  if (q > kInt8Max) q = kInt8Max;
+  return static_cast<int8_t>(q);
+}
+inline uint8_t SaturateU8(float v) {
+  float q = RoundHalfEven(v);
+  if (q < 0) q = 0;
+  if (q > kUint8Max) q = kUint8Max;
+  return static_cast<uint8_t>(q);
+}
+
+// The float32 multiplier of a requantization, computed once in double and rounded once:
+// m = scale_in * scale_w / scale_out (scale_out = 1 when the output stays float32).
+inline float Multiplier(float scale_in, float scale_w, float scale_out = 1.0f) {
+  return static_cast<float>(static_cast<double>(scale_in) * scale_w / scale_out);
+}
+
 }  // namespace calib8::quant

@@ -1,11 +1,15 @@
 // tools/calib8/cmd_run.cc — `calib8 run MODEL --input NAME=FILE ... [--output-dir DIR]
-// [--threads N] [--bench N]`.
+// [--threads N] [--bench N]`; with `--int8 --table T [--keep-fp32 FILE] [--unsigned-activations]
+// [--strict]` the model runs in INT8 (api/int8_engine.h) with FP32 fallback where needed.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
 
 #include "api/engine.h"
+#include "api/int8_engine.h"
+#include "int8/cpu_features.h"
+#include "table/calibration_table.h"
 #include "commands.h"
 #include "data/npy.h"
 
@@ -20,6 +24,9 @@ Command AddRunCommand(CLI::App& app) {
     int threads = 0;
     int bench = 0;
     bool reference = false;
+    bool int8 = false;  // INT8 options (issue 5)
+    std::string table, keep_fp32;
+    bool unsigned_act = false, strict = false, nchw = false, show_plan = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
@@ -32,6 +39,16 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Threads (default: all cores)");
   sub->add_option("--bench", o->bench, "Time N runs after one warm-up; prints median_ms and min_ms");
   sub->add_flag("--reference", o->reference, "Use the reference kernels (slow, for checking)");
+  sub->add_flag("--int8", o->int8, "Run in INT8 with the scales of --table (FP32 where needed)");
+  sub->add_option("--table,-t", o->table, "Calibration table (any format calib8 reads) for --int8");
+  sub->add_option("--keep-fp32", o->keep_fp32,
+                  "File of tensor (or node) names, one per line, '#' comments: a tensor named "
+                  "there is never 8-bit (its producer and consumers run FP32)");
+  sub->add_flag("--unsigned-activations", o->unsigned_act,
+                "u8 (scale amax/255) for tensors that are never negative");
+  sub->add_flag("--strict", o->strict, "Fail when the table does not cover the model");
+  sub->add_flag("--nchw", o->nchw, "Keep 8-bit activations NCHW between layers (measurement knob)");
+  sub->add_flag("--show-plan", o->show_plan, "Print the INT8 plan (as `calib8 plan`) to stderr");
   return [o]() -> int {
     auto g = api::LoadModel(o->model);
     if (!g.ok()) return ReportError(g.status());
@@ -56,7 +73,36 @@ Command AddRunCommand(CLI::App& app) {
     exec::SessionOptions so;
     so.num_threads = o->threads;
     so.flavor = o->reference ? exec::KernelFlavor::kReference : exec::KernelFlavor::kFast;
-    auto session = api::CreateSession(*g, so);
+    auto session = [&]() -> Result<std::unique_ptr<exec::Session>> {
+      if (!o->int8) {
+        if (!o->table.empty() || !o->keep_fp32.empty() || o->unsigned_act || o->strict)
+          return InvalidArgument("--table, --keep-fp32, --unsigned-activations and --strict "
+                                 "need --int8");
+        return api::CreateSession(*g, so);
+      }
+      if (o->table.empty()) return InvalidArgument("--int8 needs --table T");
+      CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t, table::ReadTableFile(o->table, nullptr));
+      api::Int8Options io;
+      io.strict = o->strict;
+      io.lowering.unsigned_activations = o->unsigned_act;
+      io.lowering.nhwc = !o->nchw;
+      io.lowering.table_source = "table '" + o->table + "'";
+      if (!o->keep_fp32.empty()) {
+        CALIB8_ASSIGN_OR_RETURN(io.lowering.keep_fp32, quant::ReadKeepFp32File(o->keep_fp32));
+      }
+      CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, api::PlanInt8(*g, t, io));
+      const quant::Coverage& c = plan.coverage;
+      if (!c.missing.empty() || !c.zero.empty())
+        std::cerr << "calib8: warning: table '" << o->table << "' does not cover the model: "
+                  << api::CoverageSummary(c) << "; those nodes run FP32 (--strict refuses)\n";
+      if (!int8::DetectCpuInt8Features().any_vnni())
+        std::cerr << "calib8: warning: this CPU has no VNNI/AMX int8 instructions: INT8 runs, "
+                     "but may not be faster than FP32 (see `calib8 doctor`)\n";
+      if (o->show_plan) std::cerr << quant::PlanToText(plan);
+      std::cerr << "int8: " << plan.num_int8 << " INT8 / " << plan.num_fp32 << " FP32 node(s), "
+                << api::CoverageSummary(c, 3) << "\n";
+      return api::CreateInt8Session(plan, so);
+    }();
     if (!session.ok()) return ReportError(session.status());
     auto out = (*session)->Run(feeds);
     if (!out.ok()) return ReportError(out.status());

@@ -1,0 +1,56 @@
+// api/int8_engine.cc — wires the INT8 lowering (quant/) to the executor with the INT8 kernels
+// (int8/) registered beside the FP32 ones.
+#include "api/int8_engine.h"
+
+#include <sstream>
+
+#include "int8/qkernels.h"
+
+namespace calib8::api {
+
+std::string CoverageSummary(const quant::Coverage& c, size_t max_names) {
+  std::ostringstream os;
+  os << "coverage " << c.found << "/" << c.needed << " (";
+  os.setf(std::ios::fixed);
+  os.precision(1);
+  os << 100.0 * c.ratio() << "%)";
+  auto list = [&](const char* what, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    os << "; " << what << ": ";
+    for (size_t i = 0; i < v.size() && i < max_names; ++i) os << (i ? ", " : "") << "'" << v[i] << "'";
+    if (v.size() > max_names) os << ", ... (" << v.size() << " in all)";
+  };
+  list("missing", c.missing);
+  list("amax 0", c.zero);
+  return os.str();
+}
+
+Result<quant::Int8Plan> PlanInt8(const ir::Graph& graph, const table::CalibrationTable& table,
+                                 const Int8Options& options) {
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, quant::LowerToInt8(graph, table, options.lowering));
+  const quant::Coverage& c = plan.coverage;
+  if (options.strict && (!c.missing.empty() || !c.zero.empty()))
+    return InvalidArgument(options.lowering.table_source, ": does not cover ", graph.source, ": ",
+                           CoverageSummary(c), " (--strict refuses FP32 fallback)");
+  return plan;
+}
+
+Result<std::unique_ptr<exec::Session>> CreateInt8Session(const quant::Int8Plan& plan,
+                                                         exec::SessionOptions options) {
+  options.fuse_epilogues = false;
+  if (!options.registry) options.registry = &int8::Int8Registry();
+  return exec::Session::Create(plan.graph, options);
+}
+
+Result<std::unique_ptr<exec::Session>> CreateInt8Session(const ir::Graph& graph,
+                                                         const table::CalibrationTable& table,
+                                                         const Int8Options& options,
+                                                         exec::SessionOptions session_options,
+                                                         quant::Int8Plan* plan_out) {
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanInt8(graph, table, options));
+  auto s = CreateInt8Session(plan, session_options);
+  if (plan_out) *plan_out = std::move(plan);
+  return s;
+}
+
+}  // namespace calib8::api

@@ -1,0 +1,42 @@
+// api/int8_engine.h — INT8 execution as a library call: lower a graph with a calibration table
+// (quant/lowering.h) and plan a Session over the rewritten graph with the calib8.int8 kernels
+// (int8/qkernels.h) beside the built-in FP32 ops. The CLI (`calib8 run --int8`, `calib8 plan`)
+// is a thin layer over these.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "exec/session.h"
+#include "quant/lowering.h"
+#include "table/calibration_table.h"
+
+namespace calib8::api {
+
+struct Int8Options {
+  quant::LoweringOptions lowering;
+  // Fail (instead of falling back to FP32 with a warning) when the table does not cover every
+  // tensor an INT8 node would need.
+  bool strict = false;
+};
+
+// Lowers `graph` (from LoadModel) with `table`. With options.strict, a table that leaves any
+// needed tensor uncovered (missing or amax 0) is an error that shows the coverage.
+Result<quant::Int8Plan> PlanInt8(const ir::Graph& graph, const table::CalibrationTable& table,
+                                 const Int8Options& options = {});
+
+// A Session over plan.graph (fuse_epilogues is turned off: the plan is already fused).
+Result<std::unique_ptr<exec::Session>> CreateInt8Session(const quant::Int8Plan& plan,
+                                                         exec::SessionOptions options = {});
+
+// Both steps; `plan_out` (optional) receives the plan.
+Result<std::unique_ptr<exec::Session>> CreateInt8Session(const ir::Graph& graph,
+                                                         const table::CalibrationTable& table,
+                                                         const Int8Options& options,
+                                                         exec::SessionOptions session_options = {},
+                                                         quant::Int8Plan* plan_out = nullptr);
+
+// "coverage 12/14 (85.7%); missing: a, b, ...; amax 0: c" — for warnings and errors.
+std::string CoverageSummary(const quant::Coverage& c, size_t max_names = 8);
+
+}  // namespace calib8::api

@@ -1,0 +1,393 @@
+// int8/int8_test.cc — the INT8 kernels against their reference twins (the numeric contract), and
+// the lowering (quant/lowering.h) end to end on small graphs: plan reasons, keep-fp32, coverage,
+// bad scales, and INT8 outputs close to FP32.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "api/engine.h"
+#include "api/int8_engine.h"
+#include "int8/qkernels.h"
+#include "quant/lowering.h"
+
+namespace calib8::int8 {
+namespace {
+
+ir::Attribute A(int64_t i) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInt;
+  a.i = i;
+  return a;
+}
+ir::Attribute A(float f) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kFloat;
+  a.f = f;
+  return a;
+}
+ir::Attribute A(std::string s) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kString;
+  a.s = std::move(s);
+  return a;
+}
+ir::Attribute A(std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+ir::Attribute A(std::vector<float> v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kFloats;
+  a.floats = std::move(v);
+  return a;
+}
+
+template <typename T>
+Tensor Random(DataType dt, Shape s, int lo, int hi, std::mt19937& rng) {
+  Tensor t(dt, std::move(s));
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(d(rng));
+  return t;
+}
+
+struct RunResult {
+  Tensor ref, fast;
+};
+
+RunResult RunBoth(const ir::Node& node, const std::map<std::string, Tensor>& consts,
+                  std::vector<const Tensor*> inputs, exec::KernelFactory ref,
+                  exec::KernelFactory fast) {
+  auto constant = [&](const std::string& n) -> const Tensor* {
+    auto it = consts.find(n);
+    return it == consts.end() ? nullptr : &it->second;
+  };
+  exec::KernelInit init{node, 13, constant, 1};
+  RunResult r;
+  for (int k = 0; k < 2; ++k) {
+    auto kern = (k == 0 ? ref : fast)(init);
+    EXPECT_TRUE(kern.ok()) << kern.status().message();
+    if (!kern.ok()) return r;
+    exec::KernelContext ctx{node, inputs, {}, 1};
+    ctx.outputs.resize(1);
+    Status s = (*kern)->Run(ctx);
+    EXPECT_TRUE(s.ok()) << s.message();
+    (k == 0 ? r.ref : r.fast) = ctx.outputs[0];
+  }
+  return r;
+}
+
+// Max |ref - fast| in output units (LSB for 8-bit) and the number of differing elements.
+std::pair<double, int64_t> Diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.dtype(), b.dtype());
+  EXPECT_EQ(a.shape(), b.shape());
+  double m = 0;
+  int64_t n = 0;
+  for (int64_t i = 0; i < a.numel() && a.shape() == b.shape(); ++i) {
+    double d = std::fabs(static_cast<double>(LoadAsFloat(a, i)) - LoadAsFloat(b, i));
+    if (d > 0) ++n;
+    m = std::max(m, d);
+  }
+  return {m, n};
+}
+
+struct ConvCase {
+  const char* name;
+  int64_t n, c, h, w, m, k, stride, pad, group;
+  DataType in_dt;
+  const char* out_type;
+  const char* act;
+  bool residual, in_nhwc, out_nhwc;
+};
+
+class QConvVsReference : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
+  const ConvCase& cc = GetParam();
+  std::mt19937 rng(7);
+  ir::Node node;
+  node.name = cc.name;
+  node.op_type = "QConv";
+  node.domain = "calib8.int8";
+  node.attrs["kernel_shape"] = A(std::vector<int64_t>{cc.k, cc.k});
+  node.attrs["strides"] = A(std::vector<int64_t>{cc.stride, cc.stride});
+  node.attrs["pads"] = A(std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad});
+  node.attrs["group"] = A(cc.group);
+  std::vector<float> ws;
+  for (int64_t i = 0; i < cc.m; ++i) ws.push_back(0.002f + 0.0005f * static_cast<float>(i % 7));
+  node.attrs["in_scale"] = A(0.05f);
+  node.attrs["w_scales"] = A(ws);
+  node.attrs["out_type"] = A(std::string(cc.out_type));
+  node.attrs["out_scale"] = A(0.11f);
+  node.attrs["in_nhwc"] = A(int64_t{cc.in_nhwc});
+  node.attrs["out_nhwc"] = A(int64_t{cc.out_nhwc});
+  if (cc.act[0]) node.attrs["_calib8_act"] = A(std::string(cc.act));
+  if (std::string(cc.act) == "Clip") {
+    node.attrs["_calib8_act_alpha"] = A(0.0f);
+    node.attrs["_calib8_act_beta"] = A(6.0f);
+  }
+  std::map<std::string, Tensor> consts;
+  consts["w"] = Random<int8_t>(DataType::kInt8, {cc.m, cc.c / cc.group, cc.k, cc.k}, -127, 127, rng);
+  consts["b"] = Random<int32_t>(DataType::kInt32, {cc.m}, -3000, 3000, rng);
+  Tensor x = cc.in_dt == DataType::kUint8
+                 ? Random<uint8_t>(DataType::kUint8, {cc.n, cc.c, cc.h, cc.w}, 0, 255, rng)
+                 : Random<int8_t>(DataType::kInt8, {cc.n, cc.c, cc.h, cc.w}, -128, 127, rng);
+  if (cc.in_nhwc) x = ToNhwc(x);
+  node.inputs = {"x", "w", "b"};
+  std::vector<const Tensor*> in{&x, &consts["w"], &consts["b"]};
+  Tensor r;
+  if (cc.residual) {
+    int64_t oh = (cc.h + 2 * cc.pad - cc.k) / cc.stride + 1, ow = (cc.w + 2 * cc.pad - cc.k) / cc.stride + 1;
+    node.attrs["_calib8_sum"] = A(int64_t{1});
+    node.inputs.push_back("r");
+    if (std::string(cc.out_type) == "f32") {
+      r = Tensor(DataType::kFloat32, {cc.n, cc.m, oh, ow});
+      for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] = 0.01f * static_cast<float>(i % 201 - 100);
+    } else {
+      node.attrs["res_scale"] = A(0.07f);
+      node.attrs["res_nhwc"] = A(int64_t{cc.out_nhwc});
+      r = Random<int8_t>(DataType::kInt8, {cc.n, cc.m, oh, ow}, -128, 127, rng);
+      if (cc.out_nhwc) r = ToNhwc(r);
+    }
+    in.push_back(&r);
+  }
+  RunResult res = RunBoth(node, consts, in, QConvReference(), QConvOneDnn());
+  ASSERT_TRUE(res.ref.defined() && res.fast.defined());
+  auto [maxd, count] = Diff(res.ref, res.fast);
+  bool f32 = std::string(cc.out_type) == "f32";
+  // Documented tolerance: 8-bit outputs within 1 LSB (float rounding of fused steps), and at most
+  // 1% of elements differ; float outputs within 1e-4 relative to the output range.
+  if (f32) {
+    EXPECT_LE(maxd, 1e-3) << cc.name;
+  } else {
+    EXPECT_LE(maxd, 1.0) << cc.name;
+    EXPECT_LE(count, res.ref.numel() / 100 + 1) << cc.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, QConvVsReference,
+    ::testing::Values(
+        ConvCase{"plain_s8", 1, 16, 9, 9, 32, 3, 1, 1, 1, DataType::kInt8, "s8", "", false, true, true},
+        ConvCase{"relu_u8_in_u8", 2, 32, 8, 8, 64, 3, 1, 1, 1, DataType::kUint8, "u8", "Relu", false,
+                 true, true},
+        ConvCase{"stride2_nchw", 1, 8, 11, 11, 16, 3, 2, 1, 1, DataType::kInt8, "s8", "Relu", false,
+                 false, false},
+        ConvCase{"grouped", 1, 16, 7, 7, 32, 3, 1, 1, 4, DataType::kUint8, "s8", "", false, true, true},
+        ConvCase{"depthwise", 1, 32, 10, 10, 32, 3, 1, 1, 32, DataType::kUint8, "u8", "Clip", false,
+                 true, true},
+        ConvCase{"residual_relu", 1, 16, 8, 8, 16, 3, 1, 1, 1, DataType::kUint8, "u8", "Relu", true,
+                 true, true},
+        ConvCase{"residual_f32", 1, 16, 8, 8, 16, 1, 1, 0, 1, DataType::kInt8, "f32", "Relu", true,
+                 true, false},
+        ConvCase{"hardswish", 1, 16, 6, 6, 24, 3, 1, 1, 1, DataType::kInt8, "s8", "HardSwish", false,
+                 true, true},
+        ConvCase{"f32_out", 1, 8, 5, 5, 8, 1, 1, 0, 1, DataType::kInt8, "f32", "", false, false,
+                 false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(QMatMul, OneDnnAgreesWithReference) {
+  std::mt19937 rng(3);
+  for (const char* out : {"s8", "u8", "f32"}) {
+    ir::Node node;
+    node.name = "fc";
+    node.op_type = "QMatMul";
+    node.domain = "calib8.int8";
+    node.inputs = {"a", "w", "b"};
+    std::vector<float> ws(48);
+    for (size_t i = 0; i < ws.size(); ++i) ws[i] = 0.001f * static_cast<float>(1 + i % 5);
+    node.attrs["in_scale"] = A(0.02f);
+    node.attrs["w_scales"] = A(ws);
+    node.attrs["out_scale"] = A(0.3f);
+    node.attrs["out_type"] = A(std::string(out));
+    node.attrs["_calib8_act"] = A(std::string("Relu"));
+    std::map<std::string, Tensor> consts;
+    consts["w"] = Random<int8_t>(DataType::kInt8, {48, 100}, -127, 127, rng);
+    consts["b"] = Random<int32_t>(DataType::kInt32, {48}, -5000, 5000, rng);
+    Tensor a = Random<uint8_t>(DataType::kUint8, {5, 100}, 0, 255, rng);
+    RunResult r = RunBoth(node, consts, {&a, &consts["w"], &consts["b"]}, QMatMulReference(),
+                          QMatMulOneDnn());
+    ASSERT_TRUE(r.ref.defined() && r.fast.defined());
+    EXPECT_LE(Diff(r.ref, r.fast).first, std::string(out) == "f32" ? 1e-3 : 1.0) << out;
+  }
+}
+
+TEST(QEpilogueContract, DirectModeIsTheRequantizeOfQuantParams) {
+  // With no activation, Finish + StoreOut is exactly quant::RequantizeS8(acc + bias, m).
+  ir::Node node;
+  node.attrs["in_scale"] = A(0.5f);
+  node.attrs["w_scales"] = A(std::vector<float>{0.25f});
+  node.attrs["out_scale"] = A(1.0f);
+  node.attrs["out_type"] = A(std::string("s8"));
+  auto e = ParseQEpilogue(node);
+  ASSERT_TRUE(e.ok());
+  for (int32_t acc : {-1000, -3, -2, -1, 0, 1, 2, 3, 6, 10, 1000}) {
+    int8_t y;
+    StoreOut(*e, e->Finish(acc, 0, 0, 0.0f), &y, 0);
+    EXPECT_EQ(y, quant::RequantizeS8(acc, 0.125f)) << acc;
+  }
+}
+
+TEST(Layout, NhwcRoundTrip) {
+  std::mt19937 rng(1);
+  Tensor x = Random<int8_t>(DataType::kInt8, {2, 3, 4, 5}, -128, 127, rng);
+  Tensor y = ToNchw(ToNhwc(x));
+  ASSERT_EQ(y.shape(), x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(x.data<int8_t>()[i], y.data<int8_t>()[i]);
+  EXPECT_EQ(ToNhwc(x).data<int8_t>()[1], x.data<int8_t>()[20]);  // (n0,h0,w0,c1) = (n0,c1,h0,w0)
+}
+
+// A small model: x -> Conv(3x3)+Relu -> MaxPool -> Flatten -> Gemm -> y.
+ir::Graph SmallModel() {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 0.3f);
+  ir::Graph g;
+  g.name = "small";
+  g.source = "test model";
+  g.opsets[""] = 13;
+  ir::ValueInfo in{"x", DataType::kFloat32, {{1, ""}, {4, ""}, {8, ""}, {8, ""}}, true};
+  g.inputs.push_back(in);
+  g.outputs.push_back({"y", DataType::kFloat32, {}, false});
+  auto rnd = [&](Shape s) {
+    Tensor t(DataType::kFloat32, s);
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = nd(rng);
+    return t;
+  };
+  g.initializers["W"] = rnd({8, 4, 3, 3});
+  g.initializers["B"] = rnd({8});
+  g.initializers["F"] = rnd({10, 128});
+  g.initializers["C"] = rnd({10});
+  ir::Node conv{"conv", "Conv", "", {"x", "W", "B"}, {"c"}, {}};
+  conv.attrs["pads"] = A(std::vector<int64_t>{1, 1, 1, 1});
+  conv.attrs["kernel_shape"] = A(std::vector<int64_t>{3, 3});
+  ir::Node relu{"relu", "Relu", "", {"c"}, {"r"}, {}};
+  ir::Node pool{"pool", "MaxPool", "", {"r"}, {"p"}, {}};
+  pool.attrs["kernel_shape"] = A(std::vector<int64_t>{2, 2});
+  pool.attrs["strides"] = A(std::vector<int64_t>{2, 2});
+  ir::Node flat{"flat", "Flatten", "", {"p"}, {"f"}, {}};
+  ir::Node gemm{"fc", "Gemm", "", {"f", "F", "C"}, {"y"}, {}};
+  gemm.attrs["transB"] = A(int64_t{1});
+  g.nodes = {conv, relu, pool, flat, gemm};
+  return g;
+}
+
+Tensor SmallInput() {
+  Tensor x(DataType::kFloat32, {1, 4, 8, 8});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::sin(0.37f * static_cast<float>(i));
+  return x;
+}
+
+// amax of every tensor of the FP32 run, as a table.
+table::CalibrationTable TableFromFp32Run(const ir::Graph& g, const Tensor& x) {
+  class Amax : public exec::TensorObserver {
+   public:
+    std::map<std::string, float> amax;
+    void OnTensor(const std::string& name, const ir::Node*, const Tensor& v) override {
+      float m = 0;
+      for (int64_t i = 0; i < v.numel(); ++i) m = std::max(m, std::fabs(v.data<float>()[i]));
+      amax[name] = m;
+    }
+  } obs;
+  exec::SessionOptions so;
+  so.fuse_epilogues = false;
+  auto s = api::CreateSession(g, so);
+  EXPECT_TRUE(s.ok());
+  auto out = (*s)->Run({{"x", x}}, &obs);
+  EXPECT_TRUE(out.ok());
+  table::CalibrationTable t;
+  for (const auto& [name, a] : obs.amax) {
+    table::TableEntry e;
+    e.name = name;
+    e.scale_bits = {table::ScaleBitsFromAmax(a)};
+    t.Put(e);
+  }
+  return t;
+}
+
+TEST(Lowering, SmallModelRunsInt8CloseToFp32) {
+  ir::Graph g = SmallModel();
+  Tensor x = SmallInput();
+  table::CalibrationTable t = TableFromFp32Run(g, x);
+  for (bool u : {false, true}) {
+    api::Int8Options io;
+    io.lowering.unsigned_activations = u;
+    quant::Int8Plan plan;
+    auto s8 = api::CreateInt8Session(g, t, io, {}, &plan);
+    ASSERT_TRUE(s8.ok()) << s8.status().message();
+    EXPECT_EQ(plan.num_int8, 4) << quant::PlanToText(plan);  // conv+relu, pool, flatten, gemm
+    EXPECT_EQ(plan.num_fp32, 0);
+    EXPECT_EQ(plan.coverage.found, plan.coverage.needed);
+    auto fp = api::CreateSession(g);
+    auto y32 = (*fp)->Run({{"x", x}});
+    auto y8 = (*s8)->Run({{"x", x}});
+    ASSERT_TRUE(y8.ok()) << y8.status().message();
+    const Tensor& a = y32->at("y");
+    const Tensor& b = y8->at("y");
+    ASSERT_EQ(b.dtype(), DataType::kFloat32);
+    ASSERT_EQ(a.shape(), b.shape());
+    double amax = 0, err = 0;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      amax = std::max(amax, std::fabs(static_cast<double>(a.data<float>()[i])));
+      err = std::max(err, std::fabs(static_cast<double>(a.data<float>()[i]) - b.data<float>()[i]));
+    }
+    EXPECT_LT(err, 0.05 * amax) << "unsigned=" << u;
+    // The reference flavour gives the same plan's numbers within 1 LSB of the output scale.
+    exec::SessionOptions ro;
+    ro.flavor = exec::KernelFlavor::kReference;
+    auto sr = api::CreateInt8Session(plan, ro);
+    ASSERT_TRUE(sr.ok());
+    auto yr = (*sr)->Run({{"x", x}});
+    ASSERT_TRUE(yr.ok()) << yr.status().message();
+    for (int64_t i = 0; i < b.numel(); ++i)
+      EXPECT_NEAR(yr->at("y").data<float>()[i], b.data<float>()[i], 0.02 * amax + 1e-6);
+  }
+}
+
+TEST(Lowering, ReasonsKeepFp32CoverageAndBadScales) {
+  ir::Graph g = SmallModel();
+  Tensor x = SmallInput();
+  table::CalibrationTable full = TableFromFp32Run(g, x);
+  // keep-fp32 on the conv output: conv and the pool stay FP32; the rest has no 8-bit input.
+  {
+    quant::LoweringOptions o;
+    o.keep_fp32 = {"r"};
+    auto p = quant::LowerToInt8(g, full, o);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->nodes[0].precision, quant::Precision::kFp32);
+    EXPECT_NE(p->nodes[0].reason.find("excluded by the user"), std::string::npos);
+    EXPECT_NE(p->nodes[1].reason.find("excluded by the user"), std::string::npos);
+    EXPECT_NE(p->nodes[2].reason.find("no speed benefit"), std::string::npos);
+    EXPECT_EQ(p->nodes[3].precision, quant::Precision::kInt8);  // Gemm quantizes its input
+  }
+  // A table without the input tensor: the conv stays FP32 with the reason; coverage shows it.
+  {
+    table::CalibrationTable t;
+    for (const auto& e : full.entries())
+      if (e.name != "x") t.Put(e);
+    auto p = quant::LowerToInt8(g, t, {});
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->nodes[0].precision, quant::Precision::kFp32);
+    EXPECT_NE(p->nodes[0].reason.find("no table entry for input 'x'"), std::string::npos);
+    EXPECT_EQ(p->coverage.missing, std::vector<std::string>{"x"});
+    api::Int8Options strict;
+    strict.strict = true;
+    EXPECT_FALSE(api::PlanInt8(g, t, strict).ok());
+  }
+  // amax 0: FP32 with reason; inf: refused naming the tensor.
+  {
+    table::CalibrationTable t = full;
+    t.SetScaleBits("x", 0);
+    auto p = quant::LowerToInt8(g, t, {});
+    ASSERT_TRUE(p.ok());
+    EXPECT_NE(p->nodes[0].reason.find("amax 0"), std::string::npos);
+    t.SetScaleBits("x", 0x7f800000u);
+    auto bad = quant::LowerToInt8(g, t, {});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().message().find("'x'"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace calib8::int8

@@ -1,0 +1,299 @@
+// int8/qlinear_onednn.cc — fast QConv (convolution_forward) and QMatMul (matmul) on oneDNN 2.6
+// with s8/u8 sources, s8 weights packed once into the primitive's layout, int32 bias, per-channel
+// output scales (primitive_attr::set_output_scales, mask on the channel dim) and the epilogue as
+// post-ops (sum with the residual's data type, eltwise). Activations enter and leave convolutions
+// NHWC (what the VNNI/AMX kernels read); NCHW borders are converted here. Primitives are cached
+// per input shape and type; what oneDNN cannot express runs the reference kernel.
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "int8/qkernels.h"
+#include "ops/conv_ref.h"
+#include "ops/onednn_util.h"
+#include "ops/op_util.h"
+
+namespace calib8::int8 {
+
+namespace {
+
+using dnnl::memory;
+using ops::CpuEngine;
+using ops::CpuStream;
+using ops::OneDnnCall;
+
+memory::data_type Dt(DataType t) {
+  switch (t) {
+    case DataType::kInt8: return memory::data_type::s8;
+    case DataType::kUint8: return memory::data_type::u8;
+    case DataType::kInt32: return memory::data_type::s32;
+    default: return memory::data_type::f32;
+  }
+}
+
+// Output scales and post-ops of a QEpilogue (see qkernels.h); residual_dt: the residual's type.
+dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType residual_dt) {
+  using alg = dnnl::algorithm;
+  using A = ops::Epilogue::Act;
+  dnnl::primitive_attr attr;
+  bool uniform = true;
+  for (float s : e.oscale) uniform = uniform && s == e.oscale[0];
+  if (uniform) attr.set_output_scales(0, {e.oscale[0]});
+  else attr.set_output_scales(1 << 1, e.oscale);
+  dnnl::post_ops po;
+  if (e.sum) {
+    if (residual_dt != out_dt) po.append_sum(e.sum_scale, Dt(residual_dt));
+    else po.append_sum(e.sum_scale);
+  }
+  const ops::Epilogue& a = e.act;
+  float s = e.act_scale;
+  switch (a.act) {
+    case A::kNone: break;
+    case A::kRelu: po.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f); break;
+    case A::kLeakyRelu: po.append_eltwise(1.0f, alg::eltwise_relu, a.alpha, 0.0f); break;
+    case A::kClip: po.append_eltwise(1.0f, alg::eltwise_clip, a.alpha, a.beta); break;
+    case A::kHardSwish: po.append_eltwise(s, alg::eltwise_hardswish, 0.0f, 0.0f); break;
+    case A::kHardSigmoid:
+      po.append_eltwise(1.0f, alg::eltwise_linear, a.alpha, a.beta);
+      po.append_eltwise(s, alg::eltwise_clip, 0.0f, 1.0f);
+      break;
+    case A::kSigmoid: po.append_eltwise(s, alg::eltwise_logistic, 0.0f, 0.0f); break;
+    case A::kTanh: po.append_eltwise(s, alg::eltwise_tanh, 0.0f, 0.0f); break;
+  }
+  attr.set_post_ops(po);
+  return attr;
+}
+
+struct QConvPlan {
+  bool use_reference = false;
+  ops::ConvGeometry g;
+  dnnl::convolution_forward prim;
+  memory::desc src_md, dst_md, bias_md;
+  memory packed_w;
+};
+
+class QConvOneDnnKernel : public exec::Kernel {
+ public:
+  QConvOneDnnKernel(const exec::KernelInit& init, ops::ConvAttrs a, QEpilogue e,
+                    std::unique_ptr<exec::Kernel> ref)
+      : a_(std::move(a)), e_(std::move(e)), ref_(std::move(ref)) {
+    const Tensor* w = init.constant(init.node.input(1));
+    if (w && w->dtype() == DataType::kInt8 && w->rank() == 4) w_ = *w;
+    const Tensor* b = init.constant(init.node.input(2));
+    if (b && b->dtype() == DataType::kInt32) b_ = *b;
+    has_bias_input_ = !init.node.input(2).empty();
+  }
+
+  Status Run(exec::KernelContext& ctx) override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* r = e_.sum ? ctx.input(3) : nullptr;
+    bool ok = x && x->rank() == 4 && w_.defined() && (b_.defined() || !has_bias_input_) &&
+              (x->dtype() == DataType::kInt8 || x->dtype() == DataType::kUint8) &&
+              (!e_.sum || r != nullptr);
+    if (!ok) return ref_->Run(ctx);
+    bool f32_out = e_.out_type == QEpilogue::OutType::kF32;
+    DataType rdt = r ? r->dtype() : e_.out_dtype();
+    if (r && (DataTypeSize(rdt) != DataTypeSize(e_.out_dtype()))) return ref_->Run(ctx);
+    std::lock_guard<std::mutex> lock(mu_);
+    Shape key = x->shape();
+    key.push_back(static_cast<int64_t>(x->dtype()));
+    key.push_back(static_cast<int64_t>(rdt));
+    auto it = plans_.find(key);
+    if (it == plans_.end()) {
+      auto p = std::make_unique<QConvPlan>();
+      CALIB8_ASSIGN_OR_RETURN(p->g, ops::ConvGeometryFor(a_, NchwShape(*x, e_.in_nhwc), w_.shape()));
+      CALIB8_RETURN_IF_ERROR(
+          OneDnnCall("creating the int8 convolution", [&] { Build(*p, x->dtype(), rdt); }));
+      it = plans_.emplace(key, std::move(p)).first;
+    }
+    QConvPlan& p = *it->second;
+    if (p.use_reference) return ref_->Run(ctx);
+    const ops::ConvGeometry& g = p.g;
+    Tensor src = AsNhwc(*x, e_.in_nhwc);
+    Tensor dst(e_.out_dtype(), {g.n, g.out[1], g.out[2], g.m});
+    if (r) {
+      // The sum post-op adds what the destination holds: the residual, NHWC, its own type.
+      bool r_nhwc = !f32_out && e_.res_nhwc;
+      Shape want = {g.n, g.m, g.out[1], g.out[2]};
+      if (NchwShape(*r, r_nhwc) != want)
+        return InvalidArgument("QConv residual has shape ", ShapeToString(r->shape()),
+                               ", expected ", ShapeToString(want));
+      Tensor rn = AsNhwc(*r, r_nhwc);
+      std::memcpy(dst.raw(), rn.raw(), dst.nbytes());
+    }
+    CALIB8_RETURN_IF_ERROR(OneDnnCall("executing the int8 convolution", [&] {
+      auto& eng = CpuEngine();
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, memory(p.src_md, eng, src.raw())},
+          {DNNL_ARG_WEIGHTS, p.packed_w},
+          {DNNL_ARG_DST, memory(p.dst_md, eng, dst.raw())}};
+      if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
+      p.prim.execute(CpuStream(), args);
+      CpuStream().wait();
+    }));
+    bool keep_nhwc = e_.out_nhwc && !f32_out;
+    ctx.outputs[0] = keep_nhwc ? dst : ToNchw(dst);
+    return Status::Ok();
+  }
+
+ private:
+  void Build(QConvPlan& p, DataType src_dt, DataType res_dt) {
+    const ops::ConvGeometry& g = p.g;
+    if (g.spatial != 2 || g.pad_b[1] < 0 || g.pad_b[2] < 0 || g.pad_e[1] < 0 || g.pad_e[2] < 0) {
+      p.use_reference = true;
+      return;
+    }
+    using tag = memory::format_tag;
+    memory::dims src_dims{g.n, g.c, g.in[1], g.in[2]}, dst_dims{g.n, g.m, g.out[1], g.out[2]};
+    const int64_t G = g.group, cg = g.c_per_group(), mg = g.m_per_group();
+    memory::dims w_dims = G == 1 ? memory::dims{g.m, g.c, g.k[1], g.k[2]}
+                                 : memory::dims{G, mg, cg, g.k[1], g.k[2]};
+    p.src_md = memory::desc(src_dims, Dt(src_dt), tag::nhwc);
+    p.dst_md = memory::desc(dst_dims, Dt(e_.out_dtype()), tag::nhwc);
+    p.bias_md = b_.defined() ? memory::desc({g.m}, memory::data_type::s32, tag::x) : memory::desc();
+    memory::desc w_user(w_dims, memory::data_type::s8, G == 1 ? tag::oihw : tag::goihw);
+    memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
+    auto& eng = CpuEngine();
+    dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), res_dt);
+    dnnl::convolution_forward::desc d(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, p.src_md, w_any,
+        p.bias_md, p.dst_md, {g.stride[1], g.stride[2]}, {g.dil[1] - 1, g.dil[2] - 1},
+        {g.pad_b[1], g.pad_b[2]}, {g.pad_e[1], g.pad_e[2]});
+    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+    p.prim = dnnl::convolution_forward(pd);
+    memory::desc w_md = pd.weights_desc();
+    for (auto& [md, m] : packed_)
+      if (md == w_md) p.packed_w = m;
+    if (!p.packed_w) {
+      memory out(w_md, eng);
+      memory in(w_user, eng, w_.raw());
+      dnnl::reorder(in, out).execute(CpuStream(), in, out);
+      CpuStream().wait();
+      packed_.emplace_back(w_md, out);
+      p.packed_w = out;
+    }
+  }
+
+  ops::ConvAttrs a_;
+  QEpilogue e_;
+  std::unique_ptr<exec::Kernel> ref_;
+  Tensor w_, b_;
+  bool has_bias_input_ = false;
+  std::mutex mu_;
+  std::map<Shape, std::unique_ptr<QConvPlan>> plans_;
+  std::vector<std::pair<memory::desc, memory>> packed_;
+};
+
+struct QMatMulPlan {
+  dnnl::matmul prim;
+  memory::desc src_md, dst_md, bias_md;
+  memory packed_w;
+};
+
+class QMatMulOneDnnKernel : public exec::Kernel {
+ public:
+  QMatMulOneDnnKernel(const exec::KernelInit& init, QEpilogue e, std::unique_ptr<exec::Kernel> ref)
+      : e_(std::move(e)), ref_(std::move(ref)) {
+    const Tensor* w = init.constant(init.node.input(1));
+    if (w && w->dtype() == DataType::kInt8 && w->rank() == 2) w_ = *w;
+    const Tensor* b = init.constant(init.node.input(2));
+    if (b && b->dtype() == DataType::kInt32) b_ = *b;
+    has_bias_input_ = !init.node.input(2).empty();
+  }
+
+  Status Run(exec::KernelContext& ctx) override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* r = e_.sum ? ctx.input(3) : nullptr;
+    bool ok = a && w_.defined() && (b_.defined() || !has_bias_input_) && a->rank() >= 1 &&
+              (a->dtype() == DataType::kInt8 || a->dtype() == DataType::kUint8) &&
+              a->dim(-1) == w_.dim(1) && (!e_.sum || r != nullptr);
+    if (!ok) return ref_->Run(ctx);
+    DataType rdt = r ? r->dtype() : e_.out_dtype();
+    if (r && DataTypeSize(rdt) != DataTypeSize(e_.out_dtype())) return ref_->Run(ctx);
+    const int64_t N = w_.dim(0), K = w_.dim(1), M = a->numel() / K;
+    Shape out = a->shape();
+    out.back() = N;
+    if (r && r->shape() != out)
+      return InvalidArgument("QMatMul residual has shape ", ShapeToString(r->shape()),
+                             ", expected ", ShapeToString(out));
+    std::lock_guard<std::mutex> lock(mu_);
+    Shape key{M, static_cast<int64_t>(a->dtype()), static_cast<int64_t>(rdt)};
+    auto it = plans_.find(key);
+    if (it == plans_.end()) {
+      auto p = std::make_unique<QMatMulPlan>();
+      CALIB8_RETURN_IF_ERROR(OneDnnCall("creating the int8 matmul", [&] {
+        using tag = memory::format_tag;
+        auto& eng = CpuEngine();
+        p->src_md = memory::desc({M, K}, Dt(a->dtype()), tag::ab);
+        p->dst_md = memory::desc({M, N}, Dt(e_.out_dtype()), tag::ab);
+        p->bias_md = b_.defined() ? memory::desc({1, N}, memory::data_type::s32, tag::ab)
+                                  : memory::desc();
+        memory::desc w_user({K, N}, memory::data_type::s8, tag::ba);  // stored [N, K]
+        dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), rdt);
+        auto make = [&](const memory::desc& w_req) {
+          dnnl::matmul::desc d(p->src_md, w_req, p->bias_md, p->dst_md);
+          dnnl::matmul::primitive_desc pd(d, attr, eng);
+          p->prim = dnnl::matmul(pd);
+          return pd.weights_desc();
+        };
+        memory::desc w_md;
+        try {
+          w_md = make(memory::desc({K, N}, memory::data_type::s8, tag::any));
+        } catch (const dnnl::error&) {
+          w_md = make(w_user);
+        }
+        p->packed_w = memory(w_md, eng);
+        memory in(w_user, eng, w_.raw());
+        dnnl::reorder(in, p->packed_w).execute(CpuStream(), in, p->packed_w);
+        CpuStream().wait();
+      }));
+      it = plans_.emplace(key, std::move(p)).first;
+    }
+    QMatMulPlan& p = *it->second;
+    Tensor y(e_.out_dtype(), out);
+    if (r) std::memcpy(y.raw(), r->raw(), y.nbytes());
+    CALIB8_RETURN_IF_ERROR(OneDnnCall("executing the int8 matmul", [&] {
+      auto& eng = CpuEngine();
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, memory(p.src_md, eng, const_cast<void*>(a->raw()))},
+          {DNNL_ARG_WEIGHTS, p.packed_w},
+          {DNNL_ARG_DST, memory(p.dst_md, eng, y.raw())}};
+      if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
+      p.prim.execute(CpuStream(), args);
+      CpuStream().wait();
+    }));
+    ctx.outputs[0] = std::move(y);
+    return Status::Ok();
+  }
+
+ private:
+  QEpilogue e_;
+  std::unique_ptr<exec::Kernel> ref_;
+  Tensor w_, b_;
+  bool has_bias_input_ = false;
+  std::mutex mu_;
+  std::map<Shape, std::unique_ptr<QMatMulPlan>> plans_;
+};
+
+}  // namespace
+
+exec::KernelFactory QConvOneDnn() {
+  return [](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
+    CALIB8_ASSIGN_OR_RETURN(ops::ConvAttrs a, ops::ParseConvAttrs(init.node, false));
+    CALIB8_ASSIGN_OR_RETURN(QEpilogue e, ParseQEpilogue(init.node));
+    CALIB8_ASSIGN_OR_RETURN(auto ref, QConvReference()(init));
+    return std::unique_ptr<exec::Kernel>(
+        std::make_unique<QConvOneDnnKernel>(init, std::move(a), std::move(e), std::move(ref)));
+  };
+}
+
+exec::KernelFactory QMatMulOneDnn() {
+  return [](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
+    CALIB8_ASSIGN_OR_RETURN(QEpilogue e, ParseQEpilogue(init.node));
+    CALIB8_ASSIGN_OR_RETURN(auto ref, QMatMulReference()(init));
+    return std::unique_ptr<exec::Kernel>(
+        std::make_unique<QMatMulOneDnnKernel>(init, std::move(e), std::move(ref)));
+  };
+}
+
+}  // namespace calib8::int8

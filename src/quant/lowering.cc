@@ -1,0 +1,736 @@
+// quant/lowering.cc — the INT8 lowering pass: decides per node of the fused FP32 graph whether it
+// runs in 8 bits (and why not), quantizes constant weights per output channel and biases to
+// int32 (quant_params.h), and rewrites the graph with calib8.int8 ops, Quantize/Dequantize at the
+// region borders and a layout (NCHW or NHWC) per 8-bit tensor. The kernels live in src/int8;
+// docs/int8.md describes the plan format and the rules implemented here.
+#include "quant/lowering.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ir/passes.h"
+#include "quant/quant_params.h"
+
+namespace calib8::quant {
+
+namespace {
+
+enum class Kind { kFp32, kConv, kMatMul, kPool, kMove, kConcat };
+
+struct NodeInfo {
+  Kind kind = Kind::kFp32;
+  std::string reason;
+  bool out_int8 = false;   // produces an 8-bit output (else the compute op writes float32)
+  bool has_residual = false;
+  std::string residual;    // the residual tensor (fused Add)
+};
+
+struct QTensor {
+  float scale = 0.0f;
+  bool is_unsigned = false;
+};
+
+ir::Attribute FloatAttr(float f) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kFloat;
+  a.f = f;
+  return a;
+}
+ir::Attribute IntAttr(int64_t i) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInt;
+  a.i = i;
+  return a;
+}
+ir::Attribute StringAttr(std::string s) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kString;
+  a.s = std::move(s);
+  return a;
+}
+ir::Attribute FloatsAttr(std::vector<float> v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kFloats;
+  a.floats = std::move(v);
+  return a;
+}
+
+std::string FusedOpName(const ir::Node& n) {
+  std::string s = n.op_type;
+  if (n.GetInt("_calib8_sum", 0) == 1) s += "+Add";
+  std::string act = n.GetString("_calib8_act", "");
+  if (!act.empty()) s += "+" + act;
+  return s;
+}
+
+class Lowerer {
+ public:
+  Lowerer(const ir::Graph& g, const table::CalibrationTable& t, const LoweringOptions& o)
+      : g_(g), table_(t), opt_(o) {}
+
+  Result<Int8Plan> Run() {
+    ir::FuseEpilogues(g_);
+    Index();
+    CALIB8_RETURN_IF_ERROR(Decide());
+    ResolveOutputs();
+    DecideLayouts();
+    CALIB8_RETURN_IF_ERROR(Emit());
+    return std::move(plan_);
+  }
+
+ private:
+  enum class ScaleState { kOk, kMissing, kZero };
+
+  void Index() {
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      for (const auto& in : g_.nodes[i].inputs)
+        if (!in.empty()) consumers_[in].push_back(i);
+      for (const auto& o : g_.nodes[i].outputs)
+        if (!o.empty()) producer_[o] = i;
+    }
+    for (const auto& o : g_.outputs) graph_outputs_.insert(o.name);
+  }
+
+  int Rank(const std::string& name) const {
+    if (rank4_.count(name)) return 4;
+    auto it = g_.value_info.find(name);
+    if (it != g_.value_info.end() && it->second.has_shape)
+      return static_cast<int>(it->second.dims.size());
+    for (const auto& in : g_.inputs)
+      if (in.name == name && in.has_shape) return static_cast<int>(in.dims.size());
+    return -1;
+  }
+
+  // The table's scale for an activation; records coverage; fails on inf/NaN.
+  Result<ScaleState> Lookup(const std::string& name, float* scale) {
+    if (!needed_.count(name)) {
+      needed_.insert(name);
+      needed_order_.push_back(name);
+    }
+    int k = table_.Find(name);
+    if (k < 0) return ScaleState::kMissing;
+    const table::TableEntry& e = table_.entries()[static_cast<size_t>(k)];
+    float s = e.scale();
+    if (!std::isfinite(s) || s < 0.0f)
+      return InvalidArgument(opt_.table_source, ": tensor '", name, "' has scale ", s,
+                             " (bits ", table::HexBits(e.bits()),
+                             "): an inf, NaN or negative scale cannot be used for INT8; "
+                             "recalibrate or remove the entry");
+    if (s == 0.0f) {
+      zero_.insert(name);
+      return ScaleState::kZero;
+    }
+    found_.insert(name);
+    *scale = s;
+    return ScaleState::kOk;
+  }
+
+  static std::string Why(ScaleState s, const std::string& what, const std::string& name) {
+    if (s == ScaleState::kZero) return "amax 0 for " + what + " '" + name + "' (tensor is all zero)";
+    return "no table entry for " + what + " '" + name + "'";
+  }
+
+  bool Kept(const ir::Node& n, std::string* which) const {
+    if (opt_.keep_fp32.count(n.name)) {
+      *which = n.name;
+      return true;
+    }
+    for (const auto* list : {&n.inputs, &n.outputs})
+      for (const auto& v : *list)
+        if (!v.empty() && opt_.keep_fp32.count(v)) {
+          *which = v;
+          return true;
+        }
+    return false;
+  }
+
+  // The table scale of `name` as this plan uses it (u8: amax / 255 when allowed).
+  QTensor TableQ(const std::string& name, float s127) const {
+    QTensor q;
+    q.is_unsigned = opt_.unsigned_activations && nonneg_.count(name);
+    q.scale = q.is_unsigned ? ScaleFromAmax(AmaxFromScale(s127), true) : s127;
+    return q;
+  }
+
+  void MarkNonNegative(const ir::Node& n) {
+    const std::string& y = n.outputs.empty() ? std::string() : n.outputs[0];
+    if (y.empty()) return;
+    std::string act = n.GetString("_calib8_act", "");
+    bool nn = false;
+    if (act == "Relu" || act == "HardSigmoid" || act == "Sigmoid") nn = true;
+    if (act == "Clip" && n.GetFloat("_calib8_act_alpha", -1.0f) >= 0.0f) nn = true;
+    if (n.domain.empty() &&
+        (n.op_type == "Relu" || n.op_type == "Sigmoid" || n.op_type == "HardSigmoid"))
+      nn = true;
+    static const std::unordered_set<std::string> kFollow = {
+        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Reshape", "Flatten",
+        "Squeeze", "Unsqueeze", "Transpose", "Identity"};
+    if (n.domain.empty() && kFollow.count(n.op_type) && nonneg_.count(n.input(0))) nn = true;
+    if (n.domain.empty() && n.op_type == "Concat") {
+      nn = !n.inputs.empty();
+      for (const auto& in : n.inputs) nn = nn && nonneg_.count(in);
+    }
+    if (nn) nonneg_.insert(y);
+  }
+
+  // Whether `x` can be read in 8 bits by an INT8 compute node: produced in 8 bits, or quantized
+  // at the border with its table scale.
+  Result<bool> InputQuantizable(const std::string& x, const std::string& what, std::string* why) {
+    if (avail_.count(x)) return true;
+    float s = 0;
+    CALIB8_ASSIGN_OR_RETURN(ScaleState st, Lookup(x, &s));
+    if (st != ScaleState::kOk) {
+      *why = Why(st, what, x);
+      return false;
+    }
+    q_[x] = TableQ(x, s);
+    return true;
+  }
+
+  Status Decide() {
+    info_.resize(g_.nodes.size());
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const ir::Node& n = g_.nodes[i];
+      MarkNonNegative(n);
+      NodeInfo& inf = info_[i];
+      std::string which;
+      if (Kept(n, &which)) {
+        inf.reason = "excluded by the user (--keep-fp32 '" + which + "')";
+        continue;
+      }
+      if (!n.domain.empty() && n.domain != "ai.onnx") {
+        inf.reason = "custom op (domain '" + n.domain + "'): runs FP32";
+        continue;
+      }
+      const std::string& op = n.op_type;
+      if (op == "Conv" || op == "Gemm" || op == "MatMul") {
+        CALIB8_RETURN_IF_ERROR(DecideCompute(i));
+      } else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") {
+        DecidePool(i);
+      } else if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
+                 op == "Transpose") {
+        const std::string& x = n.input(0);
+        if (n.outputs.size() != 1 || !avail_.count(x)) {
+          inf.reason = "no speed benefit: input '" + x + "' is FP32 (data movement stays FP32)";
+          continue;
+        }
+        inf.kind = Kind::kMove;
+        inf.reason = "8-bit pass-through (scale of '" + x + "')";
+        avail_.insert(n.outputs[0]);
+        q_[n.outputs[0]] = q_[x];
+        if (Rank(x) == 4 && op == "Transpose") rank4_.insert(n.outputs[0]);
+      } else if (op == "Concat") {
+        CALIB8_RETURN_IF_ERROR(DecideConcat(i));
+      } else if (op == "ConvTranspose") {
+        inf.reason = "unsupported op: no INT8 ConvTranspose kernel yet";
+      } else {
+        inf.reason = "unsupported op: no INT8 kernel for " + op;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status DecideCompute(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    NodeInfo& inf = info_[i];
+    const std::string& op = n.op_type;
+    const Tensor* w = g_.FindInitializer(n.input(1));
+    if (n.outputs.size() != 1) {
+      inf.reason = "unsupported op: extra outputs";
+      return Status::Ok();
+    }
+    if (op == "Conv") {
+      if (!w || w->dtype() != DataType::kFloat32 || w->rank() != 4) {
+        inf.reason = "unsupported op: only 2-D Conv with constant float32 weights runs in INT8";
+        return Status::Ok();
+      }
+      const Tensor* b = g_.FindInitializer(n.input(2));
+      if (!n.input(2).empty() && (!b || b->dtype() != DataType::kFloat32 || b->numel() != w->dim(0))) {
+        inf.reason = "unsupported op: Conv bias is not a constant float32 vector";
+        return Status::Ok();
+      }
+    } else {
+      if (!w || w->dtype() != DataType::kFloat32 || w->rank() != 2) {
+        inf.reason = "unsupported op: " + op + " weights (input 1) are not a constant 2-D float32 "
+                     "tensor";
+        return Status::Ok();
+      }
+      if (op == "Gemm") {
+        if (n.GetInt("transA", 0) != 0 || n.GetFloat("alpha", 1.0f) != 1.0f) {
+          inf.reason = "unsupported op: Gemm with transA or alpha != 1";
+          return Status::Ok();
+        }
+        int64_t nout = n.GetInt("transB", 0) ? w->dim(0) : w->dim(1);
+        const Tensor* c = g_.FindInitializer(n.input(2));
+        if (!n.input(2).empty() && (!c || c->dtype() != DataType::kFloat32 || c->numel() != nout ||
+                                    c->shape().back() != nout)) {
+          inf.reason = "unsupported op: Gemm C is not a constant row vector";
+          return Status::Ok();
+        }
+      } else {
+        int r = Rank(n.input(0));
+        if (r >= 0 && r < 2) {
+          inf.reason = "unsupported op: MatMul with a 1-D input";
+          return Status::Ok();
+        }
+      }
+    }
+    const std::string& x = n.input(0);
+    std::string why;
+    CALIB8_ASSIGN_OR_RETURN(bool x_ok, InputQuantizable(x, "input", &why));
+    if (!x_ok) {
+      inf.reason = why;
+      return Status::Ok();
+    }
+    inf.kind = op == "Conv" ? Kind::kConv : Kind::kMatMul;
+    if (n.GetInt("_calib8_sum", 0) == 1) {
+      inf.has_residual = true;
+      inf.residual = n.inputs.back();
+    }
+    // Can the output be 8-bit? It needs a table scale (and an 8-bit residual when fused).
+    const std::string& y = n.outputs[0];
+    if (opt_.keep_fp32.count(y)) return Status::Ok();
+    float s = 0;
+    CALIB8_ASSIGN_OR_RETURN(ScaleState st, Lookup(y, &s));
+    if (st != ScaleState::kOk) {
+      out_note_[i] = Why(st, "output", y) + ": output written as FP32";
+      return Status::Ok();
+    }
+    if (inf.has_residual) {
+      std::string rwhy;
+      CALIB8_ASSIGN_OR_RETURN(bool r_ok, InputQuantizable(inf.residual, "residual", &rwhy));
+      if (!r_ok) {
+        out_note_[i] = rwhy + ": output written as FP32";
+        return Status::Ok();
+      }
+    }
+    avail_.insert(y);
+    q_[y] = TableQ(y, s);
+    if (inf.kind == Kind::kConv) rank4_.insert(y);
+    return Status::Ok();
+  }
+
+  void DecidePool(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    NodeInfo& inf = info_[i];
+    const std::string& x = n.input(0);
+    bool extra = false;
+    for (size_t k = 1; k < n.outputs.size(); ++k) extra |= !n.outputs[k].empty();
+    if (extra) {
+      inf.reason = "unsupported op: MaxPool with Indices output";
+      return;
+    }
+    bool two_d = n.op_type == "GlobalAveragePool" ? Rank(x) == 4
+                                                  : n.GetInts("kernel_shape").size() == 2;
+    if (!two_d) {
+      inf.reason = "unsupported op: only 2-D pooling runs in INT8";
+      return;
+    }
+    if (!avail_.count(x)) {
+      inf.reason = "no speed benefit: input '" + x + "' is FP32";
+      return;
+    }
+    inf.kind = Kind::kPool;
+    inf.reason = "8-bit pass-through (scale of '" + x + "')";
+    avail_.insert(n.outputs[0]);
+    q_[n.outputs[0]] = q_[x];
+    rank4_.insert(n.outputs[0]);
+  }
+
+  Status DecideConcat(size_t i) {
+    const ir::Node& n = g_.nodes[i];
+    NodeInfo& inf = info_[i];
+    for (const auto& in : n.inputs)
+      if (in.empty() || !avail_.count(in)) {
+        inf.reason = "no speed benefit: input '" + in + "' is FP32";
+        return Status::Ok();
+      }
+    const std::string& y = n.outputs[0];
+    bool all_unsigned = true, same = true;
+    float amax = 0.0f;
+    for (const auto& in : n.inputs) {
+      const QTensor& q = q_[in];
+      all_unsigned = all_unsigned && q.is_unsigned;
+      amax = std::max(amax, AmaxFromScale(q.scale, q.is_unsigned));
+      same = same && q.scale == q_[n.inputs[0]].scale && q.is_unsigned == q_[n.inputs[0]].is_unsigned;
+    }
+    QTensor out;
+    float s = 0;
+    CALIB8_ASSIGN_OR_RETURN(ScaleState st, Lookup(y, &s));
+    if (same) {
+      out = q_[n.inputs[0]];
+    } else if (st == ScaleState::kOk) {
+      out = TableQ(y, s);
+      out.is_unsigned = out.is_unsigned && all_unsigned;
+      if (!out.is_unsigned) out.scale = s;
+    } else {
+      out.is_unsigned = all_unsigned;
+      out.scale = ScaleFromAmax(amax, all_unsigned);
+    }
+    inf.kind = Kind::kConcat;
+    inf.reason = same ? "8-bit concat (scales agree)" : "8-bit concat (inputs requantized)";
+    avail_.insert(y);
+    q_[y] = out;
+    return Status::Ok();
+  }
+
+  // The inputs of node i that it reads in 8 bits (when it runs INT8).
+  std::vector<std::string> Int8Inputs(size_t i) const {
+    const ir::Node& n = g_.nodes[i];
+    const NodeInfo& inf = info_[i];
+    switch (inf.kind) {
+      case Kind::kConv:
+      case Kind::kMatMul: {
+        std::vector<std::string> v{n.input(0)};
+        if (inf.has_residual && inf.out_int8) v.push_back(inf.residual);
+        return v;
+      }
+      case Kind::kPool:
+      case Kind::kMove:
+        return {n.input(0)};
+      case Kind::kConcat:
+        return n.inputs;
+      case Kind::kFp32:
+        break;
+    }
+    return {};
+  }
+
+  // Decides, from the consumers backwards, which compute nodes write 8 bits and which tensors are
+  // needed in 8 bits and/or in float32.
+  void ResolveOutputs() {
+    for (size_t k = g_.nodes.size(); k-- > 0;) {
+      const ir::Node& n = g_.nodes[k];
+      NodeInfo& inf = info_[k];
+      if (inf.kind == Kind::kConv || inf.kind == Kind::kMatMul) {
+        inf.out_int8 = avail_.count(n.outputs[0]) && int8_users_.count(n.outputs[0]);
+      } else if (inf.kind != Kind::kFp32) {
+        inf.out_int8 = true;
+      }
+      for (const auto& in : Int8Inputs(k)) int8_users_[in].push_back(k);
+    }
+    for (size_t k = 0; k < g_.nodes.size(); ++k) {
+      const ir::Node& n = g_.nodes[k];
+      const NodeInfo& inf = info_[k];
+      if (inf.kind == Kind::kFp32) {
+        for (const auto& in : n.inputs)
+          if (!in.empty()) needs_f32_.insert(in);
+      } else if ((inf.kind == Kind::kConv || inf.kind == Kind::kMatMul) && inf.has_residual &&
+                 !inf.out_int8) {
+        needs_f32_.insert(inf.residual);
+      } else if (inf.kind == Kind::kMove) {
+        for (size_t j = 1; j < n.inputs.size(); ++j)
+          if (!n.inputs[j].empty()) needs_f32_.insert(n.inputs[j]);  // shape inputs
+      }
+    }
+    for (const auto& o : graph_outputs_) needs_f32_.insert(o);
+  }
+
+  bool ProducedInt8(const std::string& t) const {
+    auto it = producer_.find(t);
+    return it != producer_.end() && info_[it->second].kind != Kind::kFp32 &&
+           info_[it->second].out_int8;
+  }
+
+  void DecideLayouts() {
+    if (!opt_.nhwc) return;
+    for (const auto& [t, users] : int8_users_) {
+      bool producer_ok;
+      auto pit = producer_.find(t);
+      if (ProducedInt8(t)) {
+        Kind k = info_[pit->second].kind;
+        producer_ok = k == Kind::kConv || k == Kind::kPool;
+      } else {
+        producer_ok = true;  // a Quantize node writes either layout
+      }
+      bool users_ok = true, four = rank4_.count(t) > 0;
+      for (size_t u : users) {
+        Kind k = info_[u].kind;
+        users_ok = users_ok && (k == Kind::kConv || k == Kind::kPool);
+        four = four || k == Kind::kConv || k == Kind::kPool;
+      }
+      if (producer_ok && users_ok && four) nhwc_.insert(t);
+    }
+  }
+
+  std::string QName(const std::string& t) const {
+    auto it = q_.find(t);
+    return t + (it != q_.end() && it->second.is_unsigned ? ":u8" : ":s8");
+  }
+
+  // The 8-bit name of `t`, emitting a Quantize node first when `t` is float32 here.
+  std::string EnsureInt8(const std::string& t, std::vector<ir::Node>& out) {
+    std::string qn = QName(t);
+    if (ProducedInt8(t) || quantized_.count(t)) return qn;
+    quantized_.insert(t);
+    ir::Node q;
+    q.name = t + ":quantize";
+    q.op_type = "Quantize";
+    q.domain = kInt8Domain;
+    q.inputs = {t};
+    q.outputs = {qn};
+    q.attrs["scale"] = FloatAttr(q_[t].scale);
+    q.attrs["unsigned"] = IntAttr(q_[t].is_unsigned);
+    q.attrs["nhwc"] = IntAttr(nhwc_.count(t) ? 1 : 0);
+    out.push_back(std::move(q));
+    ++plan_.num_quantize;
+    return qn;
+  }
+
+  void EmitDequantize(const std::string& t, std::vector<ir::Node>& out) {
+    ir::Node d;
+    d.name = t + ":dequantize";
+    d.op_type = "Dequantize";
+    d.domain = kInt8Domain;
+    d.inputs = {QName(t)};
+    d.outputs = {t};
+    d.attrs["scale"] = FloatAttr(q_[t].scale);
+    d.attrs["nhwc"] = IntAttr(nhwc_.count(t) ? 1 : 0);
+    out.push_back(std::move(d));
+    ++plan_.num_dequantize;
+  }
+
+  // Per-output-channel s8 weights as [channels, per] (quant_params.h), their scales.
+  struct QWeights {
+    Tensor q;
+    std::vector<float> scales;
+  };
+  static QWeights QuantizeWeights(const Tensor& w, bool gemm_b_kn) {
+    // gemm_b_kn: w is [K, N] with channels along N; the result is stored [N, K].
+    int64_t ch = gemm_b_kn ? w.dim(1) : w.dim(0);
+    int64_t per = w.numel() / std::max<int64_t>(ch, 1);
+    QWeights r;
+    r.q = Tensor(DataType::kInt8, gemm_b_kn ? Shape{ch, per} : w.shape());
+    r.scales.resize(static_cast<size_t>(ch));
+    const float* p = w.data<float>();
+    int8_t* q = r.q.data<int8_t>();
+    auto at = [&](int64_t c, int64_t k) { return gemm_b_kn ? p[k * ch + c] : p[c * per + k]; };
+    for (int64_t c = 0; c < ch; ++c) {
+      float amax = 0.0f;
+      for (int64_t k = 0; k < per; ++k) amax = std::max(amax, std::fabs(at(c, k)));
+      // An all-zero channel quantizes to zeros with any scale; 1/127 keeps its bias exact.
+      float s = amax > 0.0f ? ScaleFromAmax(amax) : 1.0f / kSignedLevels;
+      r.scales[static_cast<size_t>(c)] = s;
+      for (int64_t k = 0; k < per; ++k) q[c * per + k] = QuantizeS8(at(c, k), s);
+    }
+    return r;
+  }
+
+  void EmitCompute(size_t i, std::vector<ir::Node>& out) {
+    const ir::Node& n = g_.nodes[i];
+    const NodeInfo& inf = info_[i];
+    const std::string& x = n.input(0);
+    const std::string& y = n.outputs[0];
+    ir::Node q;
+    q.name = n.name;
+    q.domain = kInt8Domain;
+    q.op_type = inf.kind == Kind::kConv ? "QConv" : "QMatMul";
+    for (const auto& [k, a] : n.attrs)
+      if (k != "_calib8_sum") q.attrs[k] = a;
+    std::string xq = EnsureInt8(x, out);
+    std::string rq;
+    if (inf.has_residual) rq = inf.out_int8 ? EnsureInt8(inf.residual, out) : inf.residual;
+    const Tensor& w = *g_.FindInitializer(n.input(1));
+    bool kn = inf.kind == Kind::kMatMul && !(n.op_type == "Gemm" && n.GetInt("transB", 0) != 0);
+    QWeights qw = QuantizeWeights(w, kn);
+    float in_scale = q_[x].scale;
+    // Bias: Conv B, Gemm beta * C.
+    const Tensor* b = n.input(2).empty() || n.op_type == "MatMul" ? nullptr
+                                                                  : g_.FindInitializer(n.input(2));
+    float beta = n.op_type == "Gemm" ? n.GetFloat("beta", 1.0f) : 1.0f;
+    std::string bname;
+    if (b && beta != 0.0f) {
+      Tensor bq(DataType::kInt32, {static_cast<int64_t>(qw.scales.size())});
+      for (size_t c = 0; c < qw.scales.size(); ++c)
+        bq.data<int32_t>()[c] = QuantizeBias(beta * b->data<float>()[c], in_scale, qw.scales[c]);
+      bname = n.name + ":bias_s32";
+      new_inits_[bname] = std::move(bq);
+    }
+    std::string wname = n.name + ":weights_s8";
+    new_inits_[wname] = std::move(qw.q);
+    q.inputs = {xq, wname, bname};
+    if (inf.has_residual) q.inputs.push_back(rq);
+    if (inf.has_residual) q.attrs["_calib8_sum"] = IntAttr(1);
+    q.attrs["in_scale"] = FloatAttr(in_scale);
+    q.attrs["w_scales"] = FloatsAttr(qw.scales);
+    q.attrs["in_nhwc"] = IntAttr(nhwc_.count(x) ? 1 : 0);
+    std::string out_type = "f32";
+    if (inf.out_int8) {
+      out_type = q_[y].is_unsigned ? "u8" : "s8";
+      q.attrs["out_scale"] = FloatAttr(q_[y].scale);
+      q.attrs["out_nhwc"] = IntAttr(nhwc_.count(y) ? 1 : 0);
+      q.outputs = {QName(y)};
+    } else {
+      q.outputs = {y};
+    }
+    q.attrs["out_type"] = StringAttr(out_type);
+    if (inf.has_residual && inf.out_int8) {
+      q.attrs["res_scale"] = FloatAttr(q_[inf.residual].scale);
+      q.attrs["res_nhwc"] = IntAttr(nhwc_.count(inf.residual) ? 1 : 0);
+    }
+    std::ostringstream why;
+    why << (q_[x].is_unsigned ? "u8" : "s8") << " in, per-channel s8 weights, int32 bias, "
+        << out_type << " out";
+    if (inf.kind == Kind::kConv) why << (nhwc_.count(x) ? " (NHWC in)" : " (NCHW in)");
+    auto note = out_note_.find(i);
+    if (!inf.out_int8 && note != out_note_.end()) why << "; " << note->second;
+    plan_.nodes[i].reason = why.str();
+    out.push_back(std::move(q));
+  }
+
+  void EmitOther(size_t i, std::vector<ir::Node>& out) {
+    const ir::Node& n = g_.nodes[i];
+    const NodeInfo& inf = info_[i];
+    ir::Node q = n;
+    const std::string& y = n.outputs[0];
+    if (inf.kind == Kind::kMove) {
+      q.inputs[0] = EnsureInt8(n.input(0), out);
+    } else if (inf.kind == Kind::kPool) {
+      q.domain = kInt8Domain;
+      q.op_type = "Q" + n.op_type;
+      q.inputs = {EnsureInt8(n.input(0), out)};
+      q.outputs = {y};
+      q.attrs["in_nhwc"] = IntAttr(nhwc_.count(n.input(0)) ? 1 : 0);
+      q.attrs["out_nhwc"] = IntAttr(nhwc_.count(y) ? 1 : 0);
+    } else {  // Concat
+      q.domain = kInt8Domain;
+      q.op_type = "QConcat";
+      std::vector<float> scales;
+      for (auto& in : q.inputs) {
+        scales.push_back(q_[in].scale);
+        in = EnsureInt8(in, out);
+      }
+      q.attrs["in_scales"] = FloatsAttr(scales);
+      q.attrs["out_scale"] = FloatAttr(q_[y].scale);
+      q.attrs["unsigned"] = IntAttr(q_[y].is_unsigned);
+    }
+    q.outputs[0] = QName(y);
+    out.push_back(std::move(q));
+  }
+
+  Status Emit() {
+    std::vector<ir::Node> out;
+    plan_.nodes.resize(g_.nodes.size());
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      const ir::Node& n = g_.nodes[i];
+      const NodeInfo& inf = info_[i];
+      NodeDecision& d = plan_.nodes[i];
+      d.node = n.name;
+      d.op_type = FusedOpName(n);
+      d.reason = inf.reason;
+      if (inf.kind == Kind::kFp32) {
+        d.precision = Precision::kFp32;
+        ++plan_.num_fp32;
+        out.push_back(n);
+        continue;
+      }
+      d.precision = Precision::kInt8;
+      ++plan_.num_int8;
+      if (inf.kind == Kind::kConv || inf.kind == Kind::kMatMul) EmitCompute(i, out);
+      else EmitOther(i, out);
+      const std::string& y = n.outputs[0];
+      if (inf.out_int8 && needs_f32_.count(y)) EmitDequantize(y, out);
+    }
+    // Coverage over the tensors INT8 nodes asked for.
+    plan_.coverage.needed = static_cast<int>(needed_order_.size());
+    plan_.coverage.found = static_cast<int>(found_.size());
+    for (const auto& t : needed_order_) {
+      if (zero_.count(t)) plan_.coverage.zero.push_back(t);
+      else if (!found_.count(t)) plan_.coverage.missing.push_back(t);
+    }
+    ir::Graph& pg = plan_.graph;
+    pg = g_;
+    pg.nodes = std::move(out);
+    for (auto& [k, t] : new_inits_) pg.initializers[k] = std::move(t);
+    ir::RemoveDeadNodes(pg);
+    return pg.TopologicalSort();
+  }
+
+  ir::Graph g_;
+  const table::CalibrationTable& table_;
+  const LoweringOptions& opt_;
+  Int8Plan plan_;
+  std::vector<NodeInfo> info_;
+  std::unordered_map<std::string, std::vector<size_t>> consumers_;
+  std::unordered_map<std::string, size_t> producer_;
+  std::unordered_set<std::string> graph_outputs_;
+  std::unordered_set<std::string> avail_, nonneg_, rank4_, needs_f32_, nhwc_, quantized_;
+  std::unordered_map<std::string, QTensor> q_;
+  std::map<std::string, std::vector<size_t>> int8_users_;
+  std::map<size_t, std::string> out_note_;
+  std::unordered_set<std::string> needed_, found_, zero_;
+  std::vector<std::string> needed_order_;
+  std::map<std::string, Tensor> new_inits_;
+};
+
+}  // namespace
+
+Result<Int8Plan> LowerToInt8(const ir::Graph& graph, const table::CalibrationTable& table,
+                             const LoweringOptions& options) {
+  Lowerer l(graph, table, options);
+  return l.Run();
+}
+
+Result<std::set<std::string>> ReadKeepFp32File(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return IoError("--keep-fp32 file '", path, "': cannot open it for reading");
+  std::set<std::string> names;
+  std::string line;
+  while (std::getline(f, line)) {
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    size_t e = line.find_last_not_of(" \t\r");
+    names.insert(line.substr(b, e - b + 1));
+  }
+  return names;
+}
+
+std::string PlanToText(const Int8Plan& plan) {
+  std::ostringstream os;
+  size_t w_op = 4, w_name = 4;
+  for (const auto& d : plan.nodes) {
+    w_op = std::max(w_op, d.op_type.size());
+    w_name = std::max(w_name, d.node.size());
+  }
+  auto pad = [](const std::string& s, size_t w) { return s + std::string(w - std::min(w, s.size()), ' '); };
+  os << pad("prec", 5) << "  " << pad("op", w_op) << "  " << pad("node", w_name) << "  reason\n";
+  for (const auto& d : plan.nodes)
+    os << pad(d.precision == Precision::kInt8 ? "INT8" : "FP32", 5) << "  " << pad(d.op_type, w_op)
+       << "  " << pad(d.node, w_name) << "  " << d.reason << "\n";
+  const Coverage& c = plan.coverage;
+  os << "summary: " << plan.num_int8 << " INT8, " << plan.num_fp32 << " FP32 node(s); "
+     << plan.num_quantize << " quantize and " << plan.num_dequantize
+     << " dequantize border node(s)\n";
+  os << "coverage: " << c.found << "/" << c.needed << " tensor(s) an INT8 node needs have a "
+     << "usable table entry (" << std::fixed;
+  os.precision(1);
+  os << 100.0 * c.ratio() << "%)";
+  if (!c.missing.empty()) os << "; missing: " << c.missing.size();
+  if (!c.zero.empty()) os << "; amax 0: " << c.zero.size();
+  os << "\n";
+  return os.str();
+}
+
+std::string PlanToJson(const Int8Plan& plan) {
+  nlohmann::json j;
+  j["nodes"] = nlohmann::json::array();
+  for (const auto& d : plan.nodes)
+    j["nodes"].push_back({{"node", d.node},
+                          {"op", d.op_type},
+                          {"precision", d.precision == Precision::kInt8 ? "int8" : "fp32"},
+                          {"reason", d.reason}});
+  const Coverage& c = plan.coverage;
+  j["coverage"] = {{"needed", c.needed}, {"found", c.found}, {"ratio", c.ratio()},
+                   {"missing", c.missing}, {"zero", c.zero}};
+  j["summary"] = {{"int8", plan.num_int8}, {"fp32", plan.num_fp32},
+                  {"quantize", plan.num_quantize}, {"dequantize", plan.num_dequantize}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace calib8::quant
