@@ -27,5 +27,7 @@ Command AddConvertCommand(CLI::App& app);
 Command AddDiffCommand(CLI::App& app);
 Command AddMergeCommand(CLI::App& app);
 Command AddValidateCommand(CLI::App& app);
+Command AddExportQdqCommand(CLI::App& app);  // Q/DQ ONNX export (issue 5)
+Command AddImportQdqCommand(CLI::App& app);  // Q/DQ ONNX -> table (issue 5)
 
 }  // namespace calib8::cli

@@ -1,0 +1,677 @@
+// onnx/qdq.cc — Q/DQ export and import on the ONNX ModelProto itself (not on calib8's IR), so the
+// exported model keeps the original nodes, names and initializers. Sits in the onnx module because
+// only src/onnx touches ONNX protobuf; the table side comes from calib8::table, the numbers from
+// quant/quant_params.h. Used by `calib8 export-qdq` and `calib8 import-qdq`
+// (tools/calib8/cmd_qdq.cc). The placement rule and its sources: docs/qdq.md.
+#include "onnx/qdq.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "core/file_util.h"
+#include "onnx/onnx_import.h"
+#include "quant/quant_params.h"
+
+namespace calib8::onnx_io {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int64_t kMinIrVersionForOpset13 = 7;
+constexpr size_t kProtobufLimit = (size_t{1} << 31) - (size_t{1} << 20);  // 2 GiB less headroom
+const char kHeaderKey[] = "calib8.table_header";
+const char kExportKey[] = "calib8.qdq_export";
+
+bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+// Operators with a constant weight input 1 that TensorRT and ONNX Runtime run in INT8.
+bool IsWeightedOp(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+// Operators whose activation inputs get a pair so that TensorRT runs them in INT8 (pooling, the
+// residual Add, Concat): docs/qdq.md.
+bool IsPoolingOp(const std::string& op) {
+  return op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
+         op == "GlobalMaxPool";
+}
+
+int64_t IntAttr(const onnx::NodeProto& n, const std::string& name, int64_t dflt) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.i();
+  return dflt;
+}
+
+std::string NodeLabel(const onnx::NodeProto& n, int index) {
+  std::string name = n.name().empty() ? "#" + std::to_string(index) : n.name();
+  return "node '" + name + "' (" + n.op_type() + ")";
+}
+
+// Every name in the graph (tensors, nodes, initializers), to make new names unique.
+class NameSet {
+ public:
+  explicit NameSet(const onnx::GraphProto& g) {
+    for (const auto& i : g.input()) names_.insert(i.name());
+    for (const auto& o : g.output()) names_.insert(o.name());
+    for (const auto& i : g.initializer()) names_.insert(i.name());
+    for (const auto& v : g.value_info()) names_.insert(v.name());
+    for (const auto& n : g.node()) {
+      names_.insert(n.name());
+      for (const auto& s : n.input()) names_.insert(s);
+      for (const auto& s : n.output()) names_.insert(s);
+    }
+  }
+  std::string Unique(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names_.count(name); ++i) name = base + "_" + std::to_string(i);
+    names_.insert(name);
+    return name;
+  }
+
+ private:
+  std::set<std::string> names_;
+};
+
+// Operators whose revisions from opset `first` up to 13 only added types (bfloat16, more integer
+// types), negative axes or optional inputs/outputs with the old behaviour as default: a model valid
+// at an opset >= `first` means the same at opset 13. Everything else must have one definition across
+// the two opsets (same since_version), else the raise is refused. docs/qdq.md lists the sources.
+bool CompatibleUpTo13(const std::string& op, int64_t from) {
+  static const std::map<std::string, int64_t> kFirst = {
+      {"Abs", 6},          {"Add", 7},          {"AveragePool", 7},       {"BatchNormalization", 9},
+      {"Cast", 6},         {"Ceil", 6},         {"Clip", 11},             {"Concat", 4},
+      {"Constant", 1},     {"Conv", 1},         {"ConvTranspose", 1},     {"Div", 7},
+      {"Dropout", 7},      {"Equal", 7},        {"Erf", 9},               {"Exp", 6},
+      {"Expand", 8},       {"Flatten", 1},      {"Floor", 6},             {"Gather", 1},
+      {"Gemm", 7},         {"GlobalAveragePool", 1}, {"GlobalMaxPool", 1}, {"Greater", 7},
+      {"HardSigmoid", 6},  {"Identity", 1},     {"LeakyRelu", 6},         {"Less", 7},
+      {"Log", 6},          {"MatMul", 1},       {"Max", 8},               {"MaxPool", 1},
+      {"Mean", 8},         {"Min", 8},          {"Mul", 7},               {"Neg", 6},
+      {"Pad", 11},         {"Pow", 7},          {"PRelu", 7},             {"Reciprocal", 6},
+      {"ReduceMax", 11},   {"ReduceMean", 11},  {"ReduceMin", 11},        {"Relu", 6},
+      {"Reshape", 5},      {"Shape", 1},        {"Sigmoid", 6},           {"Slice", 10},
+      {"Sqrt", 6},         {"Sub", 7},          {"Sum", 8},               {"Tanh", 6},
+      {"Tile", 6},         {"Transpose", 1},    {"Where", 9}};
+  auto it = kFirst.find(op);
+  return it != kFirst.end() && from >= it->second;
+}
+
+// Default-domain opset of the model, and raising it when every node's operator is the same
+// definition at both opsets (so nothing changes meaning). Subgraphs are checked too.
+Status CheckOpsUnchanged(const onnx::GraphProto& g, int64_t from, int64_t to,
+                         const std::string& source) {
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    for (const auto& a : n.attribute()) {
+      if (a.has_g()) CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(a.g(), from, to, source));
+      for (const auto& sg : a.graphs()) CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(sg, from, to, source));
+    }
+    if (!IsDefaultDomain(n.domain())) continue;
+    const auto* old_schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(from), "");
+    const auto* new_schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(to), "");
+    if (!old_schema || !new_schema)
+      return InvalidArgument(source, ": ", NodeLabel(n, i), ": operator unknown to ONNX at opset ",
+                             old_schema ? to : from, ", so raising the opset from ", from, " to ",
+                             to, " cannot be checked; convert the model to opset ", to,
+                             " first (onnx.version_converter)");
+    bool same = old_schema->since_version() == new_schema->since_version();
+    bool compatible = to <= kQdqMinOpset && CompatibleUpTo13(n.op_type(), from);
+    if ((!same && !compatible) || new_schema->Deprecated())
+      return InvalidArgument(
+          source, ": ", NodeLabel(n, i), ": opset ", from, " means ", n.op_type(), "-",
+          old_schema->since_version(), " but opset ", to, " means ", n.op_type(), "-",
+          new_schema->since_version(),
+          " (changed inputs or semantics); Q/DQ export needs opset >= ", kQdqMinOpset,
+          " and calib8 does not convert operators: convert the model first "
+          "(python3 -c \"import onnx, onnx.version_converter as v; onnx.save(v.convert_version("
+          "onnx.load('IN.onnx'), ",
+          to, "), 'OUT.onnx')\")");
+  }
+  return Status::Ok();
+}
+
+Status SetOpset(onnx::ModelProto* m, int64_t requested, const std::string& source,
+                QdqExportReport* rep) {
+  onnx::OperatorSetIdProto* def = nullptr;
+  for (auto& op : *m->mutable_opset_import())
+    if (IsDefaultDomain(op.domain())) def = &op;
+  if (!def)
+    return InvalidArgument(source, ": the model imports no default-domain (ai.onnx) opset: "
+                                   "expected one, as the ONNX spec requires");
+  int64_t from = def->version();
+  int64_t to = requested ? requested : std::max(from, kQdqMinOpset);
+  rep->opset_before = from;
+  rep->opset_after = to;
+  if (to < kQdqMinOpset)
+    return InvalidArgument("--opset ", to, ": Q/DQ export needs opset >= ", kQdqMinOpset,
+                           " (per-channel QuantizeLinear/DequantizeLinear)");
+  if (to < from)
+    return InvalidArgument("--opset ", to, ": model ", source, " is at opset ", from,
+                           "; calib8 does not lower a model's opset");
+  const int64_t known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
+  if (to > known)
+    return InvalidArgument(source, ": opset ", to, " is newer than this build's ONNX library knows (",
+                           known, "): the checker could not validate the result");
+  if (to != from) {
+    CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(m->graph(), from, to, source));
+    def->set_version(to);
+    rep->notes.push_back("opset raised from " + std::to_string(from) + " to " + std::to_string(to) +
+                         " (no operator of the model changed between the two)");
+  }
+  if (m->ir_version() < kMinIrVersionForOpset13) {
+    rep->notes.push_back("IR version raised from " + std::to_string(m->ir_version()) + " to " +
+                         std::to_string(kMinIrVersionForOpset13));
+    m->set_ir_version(kMinIrVersionForOpset13);
+  }
+  return Status::Ok();
+}
+
+// Loads external initializer data into the model so that the result is one self-contained file.
+Status InlineExternalData(onnx::ModelProto* m, const std::string& source, const std::string& dir,
+                          QdqExportReport* rep) {
+  size_t total = 0, inlined = 0;
+  for (auto& init : *m->mutable_graph()->mutable_initializer()) {
+    if (init.data_location() != onnx::TensorProto::EXTERNAL) {
+      total += init.ByteSizeLong();
+      continue;
+    }
+    CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(init, source + ": initializer", dir));
+    total += t.nbytes();
+    if (total > kProtobufLimit)
+      return Unimplemented(source, ": initializer '", init.name(), "' uses external data and the "
+                           "weights exceed the 2 GiB a single-file ONNX model can hold: calib8 "
+                           "export-qdq writes single-file models only");
+    init.clear_external_data();
+    init.set_data_location(onnx::TensorProto::DEFAULT);
+    init.set_raw_data(t.raw(), t.nbytes());
+    ++inlined;
+  }
+  if (inlined)
+    rep->notes.push_back(std::to_string(inlined) + " initializer(s) stored as external data were "
+                         "inlined: the exported model is one file");
+  return Status::Ok();
+}
+
+onnx::TensorProto MakeFloatTensor(const std::string& name, const std::vector<float>& v,
+                                  bool scalar) {
+  onnx::TensorProto p;
+  p.set_name(name);
+  p.set_data_type(onnx::TensorProto::FLOAT);
+  if (!scalar) p.add_dims(static_cast<int64_t>(v.size()));
+  p.set_raw_data(v.data(), v.size() * sizeof(float));
+  return p;
+}
+
+onnx::TensorProto MakeInt8Zeros(const std::string& name, size_t n, bool scalar) {
+  onnx::TensorProto p;
+  p.set_name(name);
+  p.set_data_type(onnx::TensorProto::INT8);
+  if (!scalar) p.add_dims(static_cast<int64_t>(n));
+  p.set_raw_data(std::string(n, '\0'));
+  return p;
+}
+
+onnx::NodeProto MakeNode(const std::string& op, const std::string& name,
+                         const std::vector<std::string>& in, const std::string& out, int64_t axis) {
+  onnx::NodeProto n;
+  n.set_op_type(op);
+  n.set_name(name);
+  for (const auto& s : in) n.add_input(s);
+  n.add_output(out);
+  if (axis >= 0) {
+    auto* a = n.add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(axis);
+  }
+  return n;
+}
+
+// One Q/DQ pair to insert: nodes, initializers, and where it goes (after node `after`, or -1 at
+// the start of the graph).
+struct Pair {
+  std::vector<onnx::NodeProto> nodes;
+  std::vector<onnx::TensorProto> inits;
+  std::string dq_output;
+  int after = -1;
+};
+
+Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int64_t axis,
+               int after, NameSet* names) {
+  Pair p;
+  p.after = after;
+  const bool scalar = axis < 0;
+  std::string scale = names->Unique(tensor + "_scale");
+  std::string zp = names->Unique(tensor + "_zero_point");
+  std::string q_out = names->Unique(tensor + "_quantized");
+  p.dq_output = names->Unique(tensor + "_dequantized");
+  p.inits.push_back(MakeFloatTensor(scale, scales, scalar));
+  p.inits.push_back(MakeInt8Zeros(zp, scales.size(), scalar));
+  p.nodes.push_back(MakeNode("QuantizeLinear", names->Unique(tensor + "_QuantizeLinear"),
+                             {tensor, scale, zp}, q_out, axis));
+  p.nodes.push_back(MakeNode("DequantizeLinear", names->Unique(tensor + "_DequantizeLinear"),
+                             {q_out, scale, zp}, p.dq_output, axis));
+  return p;
+}
+
+// Per-channel symmetric weight scales along `axis` (-1: one scale), scale_c = max|W_c| / 127.
+// An all-zero channel gets scale 1 (any positive scale maps 0 to 0 exactly; 0 is not allowed).
+Result<std::vector<float>> WeightScales(const Tensor& w, int64_t axis, const std::string& where) {
+  const auto& shape = w.shape();
+  int64_t channels = axis < 0 ? 1 : shape[axis];
+  int64_t inner = 1;
+  if (axis >= 0)
+    for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+  std::vector<float> amax(channels, 0.0f);
+  const float* v = w.data<float>();
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    float a = std::fabs(v[i]);
+    if (!std::isfinite(a))
+      return InvalidArgument(where, ": value ", i, " is ", v[i], ": expected finite weights");
+    int64_t c = axis < 0 ? 0 : (i / inner) % channels;
+    if (a > amax[c]) amax[c] = a;
+  }
+  std::vector<float> scales(channels);
+  for (int64_t c = 0; c < channels; ++c)
+    scales[c] = amax[c] > 0.0f ? quant::ScaleFromAmax(amax[c]) : 1.0f;
+  return scales;
+}
+
+// A weighted node whose activation input asked for a pair.
+struct WeightedUse {
+  int node = 0;
+  std::string activation;
+  std::string weight;
+  int64_t axis = -1;  // -1: per tensor
+};
+
+}  // namespace
+
+Result<std::set<std::string>> ReadKeepFp32File(const std::string& path) {
+  CALIB8_ASSIGN_OR_RETURN(std::string text, core::ReadFile(path, "--keep-fp32 file"));
+  std::set<std::string> names;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    auto b = line.find_first_not_of(" \t\r");
+    auto e = line.find_last_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    names.insert(line.substr(b, e - b + 1));
+  }
+  return names;
+}
+
+Result<std::string> ExportQdq(const std::string& model_bytes, const std::string& source,
+                              const std::string& dir, const table::CalibrationTable& table,
+                              const std::string& table_name, const QdqExportOptions& options,
+                              QdqExportReport* report) {
+  QdqExportReport local;
+  QdqExportReport& rep = report ? *report : local;
+  onnx::ModelProto model;
+  if (model_bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
+  if (!model.ParseFromString(model_bytes))
+    return InvalidArgument(source, ": not a valid ONNX model (protobuf parsing failed: the file is "
+                                   "truncated, corrupt or not ONNX)");
+  if (!model.has_graph() || model.graph().node_size() == 0)
+    return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
+  for (const auto& n : model.graph().node())
+    if (n.op_type() == "QuantizeLinear" || n.op_type() == "DequantizeLinear")
+      return InvalidArgument(source, ": the model already has Q/DQ nodes (", n.op_type(), " '",
+                             n.name(), "'): expected an FP32 model; import-qdq reads its table");
+  CALIB8_RETURN_IF_ERROR(InlineExternalData(&model, source, dir, &rep));
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return InvalidArgument(source, ": the input model fails the onnx checker before any change: ",
+                           e.what());
+  }
+  CALIB8_RETURN_IF_ERROR(SetOpset(&model, options.opset, source, &rep));
+
+  onnx::GraphProto* g = model.mutable_graph();
+  // Constants: initializers and Constant node outputs (name -> proto with the value).
+  std::map<std::string, const onnx::TensorProto*> constants;
+  for (const auto& i : g->initializer()) constants[i.name()] = &i;
+  std::map<std::string, int> producer;
+  std::set<std::string> tensors;  // activations: graph inputs and node outputs
+  for (const auto& i : g->input())
+    if (!constants.count(i.name())) tensors.insert(i.name());
+  for (int i = 0; i < g->node_size(); ++i) {
+    const auto& n = g->node(i);
+    for (const auto& o : n.output()) {
+      producer[o] = i;
+      if (n.op_type() == "Constant" && IsDefaultDomain(n.domain())) {
+        for (const auto& a : n.attribute())
+          if (a.name() == "value" && a.has_t()) constants[o] = &a.t();
+      } else {
+        tensors.insert(o);
+      }
+    }
+  }
+  for (const auto& k : options.keep_fp32)
+    if (!tensors.count(k) && !constants.count(k))
+      rep.warnings.push_back("--keep-fp32: '" + k + "' is not a tensor of " + source);
+  std::set<int> kept_nodes;
+  for (const auto& k : options.keep_fp32)
+    if (producer.count(k)) kept_nodes.insert(producer[k]);
+
+  // Placement (docs/qdq.md): which activation inputs ask for a pair.
+  std::map<std::string, std::vector<std::pair<int, int>>> uses;  // tensor -> (node, input)
+  std::vector<std::string> order;
+  std::vector<WeightedUse> weighted;
+  auto ask = [&](const std::string& t, int node, int input) {
+    if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
+    if (!uses.count(t)) order.push_back(t);
+    uses[t].push_back({node, input});
+  };
+  auto is_weighted_output = [&](const std::string& t) {
+    auto it = producer.find(t);
+    if (it == producer.end()) return false;
+    const auto& p = g->node(it->second);
+    return IsDefaultDomain(p.domain()) && IsWeightedOp(p.op_type()) && p.input_size() > 1 &&
+           constants.count(p.input(1));
+  };
+  for (int i = 0; i < g->node_size(); ++i) {
+    const auto& n = g->node(i);
+    if (!IsDefaultDomain(n.domain())) continue;
+    const std::string& op = n.op_type();
+    if (IsWeightedOp(op)) {
+      if (n.input_size() < 2) continue;
+      if (!constants.count(n.input(1))) {
+        if (op != "MatMul" || !constants.count(n.input(0)))
+          rep.fp32_nodes.push_back(NodeLabel(n, i) + ": input 1 '" + n.input(1) +
+                                   "' is not a constant weight");
+        continue;
+      }
+      if (kept_nodes.count(i)) {
+        rep.fp32_nodes.push_back(NodeLabel(n, i) + ": its output is in --keep-fp32");
+        continue;
+      }
+      if (constants.count(n.input(0))) continue;  // constant-only: folded by the runtimes
+      const auto* wp = constants[n.input(1)];
+      int64_t rank = wp->dims_size();
+      int64_t axis = 0;
+      if (op == "ConvTranspose") axis = 1;
+      if (op == "Gemm") axis = IntAttr(n, "transB", 0) ? 0 : 1;
+      if (op == "MatMul") axis = rank >= 2 ? rank - 1 : -1;
+      if (wp->data_type() != onnx::TensorProto::FLOAT || (axis >= 0 && axis >= rank)) {
+        rep.fp32_nodes.push_back(NodeLabel(n, i) + ": weight '" + n.input(1) +
+                                 "' is not a float32 tensor of rank > " + std::to_string(axis));
+        continue;
+      }
+      if (options.keep_fp32.count(n.input(0))) {
+        rep.fp32_nodes.push_back(NodeLabel(n, i) + ": its input '" + n.input(0) +
+                                 "' is in --keep-fp32");
+        continue;
+      }
+      ask(n.input(0), i, 0);
+      weighted.push_back({i, n.input(0), n.input(1), axis});
+    } else if (kept_nodes.count(i)) {
+      continue;
+    } else if (IsPoolingOp(op)) {
+      ask(n.input(0), i, 0);
+    } else if (op == "Concat") {
+      for (int j = 0; j < n.input_size(); ++j) ask(n.input(j), i, j);
+    } else if (op == "Add" && n.input_size() == 2 && !constants.count(n.input(0)) &&
+               !constants.count(n.input(1))) {
+      // Residual Add: quantize the skip branch; the branch straight out of a weighted op stays
+      // FP32 so that TensorRT fuses the Add into that op's epilogue.
+      bool w0 = is_weighted_output(n.input(0)), w1 = is_weighted_output(n.input(1));
+      if (!w0) ask(n.input(0), i, 0);
+      if (!w1 || w0) ask(n.input(1), i, 1);
+    }
+  }
+
+  // Resolve each asked tensor against the table.
+  std::map<std::string, Pair> pairs;
+  NameSet names(*g);
+  std::set<std::string> paired;
+  for (const auto& t : order) {
+    ++rep.candidates;
+    int idx = table.Find(t);
+    if (idx < 0 || table.entries()[idx].kind != table::EntryKind::kActivation ||
+        table.entries()[idx].scale_bits.empty()) {
+      rep.uncovered.push_back(t);
+      continue;
+    }
+    uint32_t bits = table.entries()[idx].bits();
+    float scale = table::BitsToFloat(bits);
+    std::string where = table_name + ": tensor '" + t + "'";
+    if (std::isnan(scale) || std::isinf(scale))
+      return InvalidArgument(where, ": scale bits ", table::HexBits(bits), " are ",
+                             std::isnan(scale) ? "NaN" : "inf",
+                             ": expected a finite positive scale (amax / 127)");
+    if (table::BitsAreNegative(bits) && scale != 0.0f)
+      return InvalidArgument(where, ": scale ", table::ShortestDecimal(scale),
+                             " is negative: expected a finite positive scale (amax / 127)");
+    if (scale == 0.0f) {
+      rep.warnings.push_back(where + ": scale is 0 (amax 0): no Q/DQ on it, its consumers read "
+                             "FP32 (QuantizeLinear cannot take a zero scale)");
+      continue;
+    }
+    int after = producer.count(t) ? producer[t] : -1;
+    pairs[t] = BuildPair(t, {scale}, -1, after, &names);
+    paired.insert(t);
+    rep.activations.push_back(t);
+  }
+  for (const auto& e : table.entries()) {
+    if (e.kind != table::EntryKind::kActivation || paired.count(e.name)) continue;
+    std::string why = !tensors.count(e.name)             ? "not a tensor of the model"
+                      : options.keep_fp32.count(e.name)  ? "in --keep-fp32"
+                      : uses.count(e.name)               ? "zero scale"
+                                                         : "no op the placement rule quantizes reads it";
+    rep.unused_entries.push_back(e.name + ": " + why);
+  }
+  int matching = 0;
+  for (const auto& e : table.entries()) matching += tensors.count(e.name) ? 1 : 0;
+  if (matching == 0)
+    return InvalidArgument(table_name, ": none of its ", table.size(), " entries names a tensor of ",
+                           source, ": expected the table calibrated for this model");
+  if (options.strict) {
+    if (!rep.uncovered.empty())
+      return InvalidArgument("--strict: ", table_name, " has no usable entry for ",
+                             rep.uncovered.size(), " of ", rep.candidates,
+                             " activation(s) the placement rule quantizes, first '",
+                             rep.uncovered.front(), "'");
+    if (matching != static_cast<int>(table.size()))
+      return InvalidArgument("--strict: ", table.size() - matching, " entr",
+                             table.size() - matching == 1 ? "y" : "ies", " of ", table_name,
+                             " name no tensor of ", source);
+  }
+
+  // Weights of the weighted nodes whose activation got a pair.
+  std::map<int, std::string> weight_dq;  // node -> dequantized weight tensor
+  std::map<std::pair<std::string, int64_t>, std::string> weight_done;
+  for (const auto& w : weighted) {
+    const auto& n = g->node(w.node);
+    if (!paired.count(w.activation)) {
+      rep.fp32_nodes.push_back(NodeLabel(n, w.node) + ": activation '" + w.activation +
+                               "' has no usable table entry");
+      continue;
+    }
+    auto key = std::make_pair(w.weight, w.axis);
+    if (!weight_done.count(key)) {
+      std::string where = source + ": " + NodeLabel(n, w.node) + ": weight '" + w.weight + "'";
+      CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(*constants[w.weight], where, dir));
+      CALIB8_ASSIGN_OR_RETURN(std::vector<float> scales, WeightScales(t, w.axis, where));
+      int after = producer.count(w.weight) ? producer[w.weight] : -1;
+      Pair p = BuildPair(w.weight, scales, w.axis, after, &names);
+      weight_done[key] = p.dq_output;
+      pairs[w.weight + "\n" + std::to_string(w.axis)] = std::move(p);
+      rep.weights.push_back(w.weight);
+    }
+    weight_dq[w.node] = weight_done[key];
+  }
+
+  // Rewire the chosen consumer inputs and lay out the nodes: pairs right after the node producing
+  // their tensor (graph inputs and initializers: at the start), so the order stays topological.
+  for (const auto& [t, list] : uses) {
+    if (!pairs.count(t)) continue;
+    for (const auto& [node, input] : list) {
+      if (kept_nodes.count(node)) continue;
+      g->mutable_node(node)->set_input(input, pairs[t].dq_output);
+    }
+  }
+  for (const auto& [node, dq] : weight_dq) g->mutable_node(node)->set_input(1, dq);
+  std::map<int, std::vector<const Pair*>> by_position;
+  for (const auto& [key, p] : pairs) by_position[p.after].push_back(&p);
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  auto emit = [&](int position) {
+    for (const Pair* p : by_position[position])
+      for (const auto& n : p->nodes) *nodes.Add() = n;
+  };
+  emit(-1);
+  for (int i = 0; i < g->node_size(); ++i) {
+    *nodes.Add() = g->node(i);
+    emit(i);
+  }
+  g->mutable_node()->Swap(&nodes);
+  for (const auto& [key, p] : pairs)
+    for (const auto& init : p.inits) *g->add_initializer() = init;
+
+  auto set_meta = [&](const std::string& key, const std::string& value) {
+    for (auto& kv : *model.mutable_metadata_props())
+      if (kv.key() == key) return kv.set_value(value);
+    auto* kv = model.add_metadata_props();
+    kv->set_key(key);
+    kv->set_value(value);
+  };
+  if (!options.table_header.empty()) set_meta(kHeaderKey, options.table_header);
+  set_meta(kExportKey, std::string("calib8 ") + CALIB8_VERSION + " export-qdq: " +
+                           std::to_string(rep.activations.size()) + " activation and " +
+                           std::to_string(rep.weights.size()) + " weight Q/DQ pairs");
+
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return Internal(source, ": the exported Q/DQ model fails the onnx checker (a calib8 bug): ",
+                    e.what());
+  }
+  if (model.ByteSizeLong() > kProtobufLimit)
+    return Unimplemented(source, ": the exported model exceeds the 2 GiB a single-file ONNX model "
+                                 "can hold");
+  return model.SerializeAsString();
+}
+
+Status ExportQdqFile(const std::string& model_path, const table::CalibrationTable& table,
+                     const std::string& table_name, const std::string& out_path,
+                     const QdqExportOptions& options, QdqExportReport* report) {
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(model_path, "model"));
+  std::string dir = fs::path(model_path).parent_path().string();
+  CALIB8_ASSIGN_OR_RETURN(std::string out,
+                          ExportQdq(bytes, "model '" + model_path + "'", dir.empty() ? "." : dir,
+                                    table, table_name, options, report));
+  return core::WriteFileAtomic(out_path, out);
+}
+
+Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImportReport* report) {
+  QdqImportReport local;
+  QdqImportReport& rep = report ? *report : local;
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "model"));
+  const std::string source = "model '" + path + "'";
+  std::string dir = fs::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  onnx::ModelProto model;
+  if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
+  if (!model.ParseFromString(bytes) || !model.has_graph())
+    return InvalidArgument(source, ": not a valid ONNX model (protobuf parsing failed: the file is "
+                                   "truncated, corrupt or not ONNX)");
+  const auto& g = model.graph();
+  std::map<std::string, const onnx::TensorProto*> constants;
+  for (const auto& i : g.initializer()) constants[i.name()] = &i;
+  for (const auto& n : g.node())
+    if (n.op_type() == "Constant" && IsDefaultDomain(n.domain()) && n.output_size() == 1)
+      for (const auto& a : n.attribute())
+        if (a.name() == "value" && a.has_t()) constants[n.output(0)] = &a.t();
+
+  table::CalibrationTable out;
+  for (const auto& kv : model.metadata_props()) {
+    if (kv.key() != kHeaderKey) continue;
+    auto parsed = table::ParseTable(kv.value() + "\n", path, table::TableFormat::kTensorRt);
+    if (parsed.ok()) out.header = parsed->header;
+    else rep.warnings.push_back(source + ": metadata " + kHeaderKey + " is not a TensorRT header");
+  }
+  int quantize_nodes = 0;
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    if (n.op_type() != "QuantizeLinear" ||
+        !(IsDefaultDomain(n.domain()) || n.domain() == "com.microsoft"))
+      continue;
+    ++quantize_nodes;
+    const std::string label = NodeLabel(n, i);
+    if (n.input_size() < 2) {
+      rep.skipped.push_back(label + ": no y_scale input");
+      continue;
+    }
+    const std::string& x = n.input(0);
+    auto sp = constants.find(n.input(1));
+    if (sp == constants.end()) {
+      rep.skipped.push_back(label + ": y_scale '" + n.input(1) + "' is not a constant");
+      continue;
+    }
+    CALIB8_ASSIGN_OR_RETURN(Tensor scale,
+                            TensorFromProto(*sp->second, source + ": " + label + ": y_scale", dir));
+    if (scale.dtype() != DataType::kFloat32) {
+      rep.skipped.push_back(label + ": y_scale is " + DataTypeName(scale.dtype()) +
+                            ", expected float32");
+      continue;
+    }
+    if (constants.count(x) || scale.numel() != 1) {
+      std::string axis = scale.numel() > 1 ? ", axis " + std::to_string(IntAttr(n, "axis", 1)) : "";
+      rep.weights.push_back(x + ": " + std::to_string(scale.numel()) + " scale(s)" + axis);
+      continue;
+    }
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+      auto zp = constants.find(n.input(2));
+      if (zp == constants.end()) {
+        rep.skipped.push_back(label + ": zero point '" + n.input(2) + "' is not a constant");
+        continue;
+      }
+      CALIB8_ASSIGN_OR_RETURN(Tensor z, TensorFromProto(*zp->second, source + ": " + label, dir));
+      if (z.dtype() != DataType::kInt8) {
+        rep.skipped.push_back(label + ": tensor '" + x + "': zero point is " +
+                              DataTypeName(z.dtype()) +
+                              ", expected int8 (a TensorRT cache holds signed symmetric scales)");
+        continue;
+      }
+      if (z.numel() != 1 || z.data<int8_t>()[0] != 0) {
+        rep.skipped.push_back(label + ": tensor '" + x + "': zero point " +
+                              std::to_string(z.numel() ? z.data<int8_t>()[0] : 0) +
+                              ", expected 0 (asymmetric quantization has no TensorRT entry)");
+        continue;
+      }
+    }
+    float s = scale.data<float>()[0];
+    uint32_t bits = table::FloatToBits(s);
+    if (!std::isfinite(s) || !(s > 0.0f))
+      return InvalidArgument(source, ": ", label, ": tensor '", x, "': y_scale ",
+                             table::ShortestDecimal(s), " (bits ", table::HexBits(bits),
+                             "): expected a finite positive scale");
+    int idx = out.Find(x);
+    if (idx >= 0) {
+      if (out.entries()[idx].bits() != bits)
+        rep.warnings.push_back(source + ": " + label + ": tensor '" + x +
+                               "' is quantized again with another scale (" + table::HexBits(bits) +
+                               " vs " + table::HexBits(out.entries()[idx].bits()) +
+                               "): the first is kept");
+      continue;
+    }
+    table::TableEntry e;
+    e.name = x;
+    e.kind = table::EntryKind::kActivation;
+    e.scale_bits = {bits};
+    out.Put(std::move(e));
+  }
+  if (quantize_nodes == 0)
+    return InvalidArgument(source, ": no QuantizeLinear node: expected a Q/DQ model");
+  return out;
+}
+
+}  // namespace calib8::onnx_io

@@ -1,0 +1,127 @@
+// tools/calib8/cmd_qdq.cc — `calib8 export-qdq MODEL --table T -o OUT.onnx` and
+// `calib8 import-qdq QDQ.onnx -o TABLE`: thin CLI over onnx_io::ExportQdqFile / ImportQdqFile
+// (src/onnx/qdq.h). Prints coverage, the pairs placed, what stayed FP32 and why; exit 1 on bad
+// input (and, with --strict, on a table that does not cover the model).
+#include <iostream>
+
+#include "commands.h"
+#include "onnx/qdq.h"
+#include "table/calibration_table.h"
+
+namespace calib8::cli {
+
+namespace {
+void PrintList(const char* title, const std::vector<std::string>& items, size_t limit = 20) {
+  if (items.empty()) return;
+  std::cout << title << " (" << items.size() << "):\n";
+  for (size_t i = 0; i < items.size() && i < limit; ++i) std::cout << "  " << items[i] << "\n";
+  if (items.size() > limit) std::cout << "  ... " << items.size() - limit << " more\n";
+}
+}  // namespace
+
+Command AddExportQdqCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "export-qdq", "Write the model with QuantizeLinear/DequantizeLinear pairs from a table "
+                    "(explicit INT8 for TensorRT 10+ and ONNX Runtime)");
+  struct Opts {
+    std::string model, table, out, keep_file;
+    int64_t opset = 0;
+    bool strict = false, quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("MODEL", o->model, "FP32 ONNX model file")->required();
+  sub->add_option("--table", o->table, "Calibration table (any format calib8 reads)")->required();
+  sub->add_option("-o,--output", o->out, "Q/DQ ONNX model to write (atomically)")->required();
+  sub->add_option("--keep-fp32", o->keep_file,
+                  "File of tensor names (one a line, # comments) to keep FP32: no Q/DQ on them "
+                  "nor on the nodes that produce them");
+  sub->add_option("--opset", o->opset,
+                  "Default-domain opset of the result (>= 13; default: the model's, raised to 13 "
+                  "when lower and safe)");
+  sub->add_flag("--strict", o->strict,
+                "Fail when the table does not cover every activation the placement rule "
+                "quantizes or names tensors the model lacks");
+  sub->add_flag("-q,--quiet", o->quiet, "Print only warnings and errors");
+  return [o]() -> int {
+    auto table = table::ReadTableFile(o->table, nullptr);
+    if (!table.ok()) return ReportError(table.status());
+    onnx_io::QdqExportOptions eo;
+    eo.opset = o->opset;
+    eo.strict = o->strict;
+    eo.table_header = table->header.raw;
+    if (!o->keep_file.empty()) {
+      auto keep = onnx_io::ReadKeepFp32File(o->keep_file);
+      if (!keep.ok()) return ReportError(keep.status());
+      eo.keep_fp32 = *keep;
+    }
+    onnx_io::QdqExportReport rep;
+    Status s = onnx_io::ExportQdqFile(o->model, *table, "table '" + o->table + "'", o->out, eo, &rep);
+    for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
+    if (s.ok() && !rep.uncovered.empty())
+      std::cerr << "calib8: warning: table '" << o->table << "' covers " << rep.activations.size()
+                << " of " << rep.candidates << " activation(s) the placement rule quantizes; "
+                << rep.uncovered.size() << " stay FP32 (--strict fails instead)\n";
+    if (!s.ok()) {
+      if (rep.candidates)
+        std::cerr << "coverage: " << rep.activations.size() << " of " << rep.candidates
+                  << " activation(s) to quantize have a usable table entry\n";
+      return ReportError(s);
+    }
+    if (o->quiet) return 0;
+    for (const auto& n : rep.notes) std::cout << "note: " << n << "\n";
+    std::cout << "model:    " << o->model << " (opset " << rep.opset_before << " -> "
+              << rep.opset_after << ")\ntable:    " << o->table << " (" << table->size()
+              << " entries)\ncoverage: " << rep.activations.size() << " of " << rep.candidates
+              << " activation(s) to quantize\nQ/DQ:     " << rep.activations.size()
+              << " activation pair(s) (per tensor), " << rep.weights.size()
+              << " weight pair(s) (per output channel)\n";
+    PrintList("activations with Q/DQ", rep.activations);
+    PrintList("activations without a usable entry (FP32)", rep.uncovered);
+    PrintList("weighted nodes left FP32", rep.fp32_nodes);
+    PrintList("table entries with no Q/DQ pair", rep.unused_entries);
+    std::cout << "wrote:    " << o->out << " (passes onnx::checker::check_model)\n";
+    return 0;
+  };
+}
+
+Command AddImportQdqCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "import-qdq", "Recover the activation calibration table from a Q/DQ ONNX model "
+                    "(amax = 127 x scale, scale bits kept exactly)");
+  struct Opts {
+    std::string model, out, to = "trt";
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("QDQ_MODEL", o->model, "ONNX model with QuantizeLinear/DequantizeLinear")
+      ->required();
+  sub->add_option("-o,--output", o->out, "Table to write (atomically)")->required();
+  sub->add_option("--to", o->to, "Output format: trt|json (default trt)");
+  sub->add_flag("-q,--quiet", o->quiet, "Print only warnings and errors");
+  return [o]() -> int {
+    auto fmt = table::ParseFormatName(o->to);
+    if (!fmt.ok()) return ReportError(fmt.status());
+    if (*fmt != table::TableFormat::kTensorRt && *fmt != table::TableFormat::kCalib8Json)
+      return ReportError(InvalidArgument("--to ", o->to, ": expected trt or json"));
+    onnx_io::QdqImportReport rep;
+    auto t = onnx_io::ImportQdqFile(o->model, &rep);
+    for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
+    if (!t.ok()) return ReportError(t.status());
+    if (t->size() == 0)
+      return ReportError(InvalidArgument("model '", o->model, "': no QuantizeLinear on an "
+                                         "activation with a symmetric int8 scale: nothing to write"));
+    table::WriteReport wr;
+    Status s = table::WriteTableFile(*t, o->out, *fmt, {}, &wr);
+    for (const auto& w : wr.warnings) std::cerr << "calib8: warning: " << w << "\n";
+    if (!s.ok()) return ReportError(s);
+    if (o->quiet) return 0;
+    std::cout << "model: " << o->model << "\nactivations: " << t->size()
+              << " entr" << (t->size() == 1 ? "y" : "ies") << "\n";
+    PrintList("weight Q/DQ (reported, not in the table)", rep.weights);
+    PrintList("QuantizeLinear nodes with no table entry", rep.skipped);
+    std::cout << "wrote: " << o->out << " (" << table::FormatTitle(*fmt) << ")\n";
+    return 0;
+  };
+}
+
+}  // namespace calib8::cli
