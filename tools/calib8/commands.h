@@ -27,6 +27,8 @@ Command AddConvertCommand(CLI::App& app);
 Command AddDiffCommand(CLI::App& app);
 Command AddMergeCommand(CLI::App& app);
 Command AddValidateCommand(CLI::App& app);
+Command AddPlanCommand(CLI::App& app);    // INT8 plan (issue 5)
+Command AddDoctorCommand(CLI::App& app);  // INT8 hardware check (issue 5)
 Command AddExportQdqCommand(CLI::App& app);  // Q/DQ ONNX export (issue 5)
 Command AddImportQdqCommand(CLI::App& app);  // Q/DQ ONNX -> table (issue 5)
 

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   add(calib8::cli::AddDiffCommand);
   add(calib8::cli::AddMergeCommand);
   add(calib8::cli::AddValidateCommand);
+  add(calib8::cli::AddPlanCommand);
+  add(calib8::cli::AddDoctorCommand);
   add(calib8::cli::AddExportQdqCommand);
   add(calib8::cli::AddImportQdqCommand);
   try {
