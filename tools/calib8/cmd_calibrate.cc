@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "core/file_util.h"
 #include "data/data_source.h"
+#include "eval/calibration_report.h"
 #include "stats/stats_io.h"
 #include "table/fingerprint.h"
 
@@ -41,6 +42,7 @@ struct CalibrateArgs {
   std::string algorithm;
   bool force = false;
   bool quiet = false;
+  std::string report;  // --report FILE.html
 };
 
 // A progress bar on a terminal, a plain line per ~10% otherwise (stderr, so stdout stays clean).
@@ -140,6 +142,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--algorithm", a->algorithm, "TensorRT algorithm name for the header");
   sub->add_flag("--force", a->force, "Recalibrate even if the existing table's fingerprints match");
   sub->add_flag("--quiet,-q", a->quiet, "No progress output");
+  sub->add_option("--report", a->report,
+                  "Also write a self-contained HTML report (histograms, thresholds, KL/MSE curves)");
   return [a]() -> int {
     auto g = api::LoadModel(a->model);
     if (!g.ok()) return ReportError(g.status());
@@ -157,6 +161,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     o.single_pass = a->single_pass;
     o.exclude = a->exclude;
     o.range_only = a->range_only;
+    o.want_curves = !a->report.empty();
     if (a->percentile >= 0) o.params["percentile"] = std::to_string(a->percentile);
     if (!a->threshold.empty()) o.params["threshold"] = a->threshold;
     if (!a->zero_bin.empty()) o.params["zero_bin"] = a->zero_bin;
@@ -165,8 +170,10 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (a->range_only && a->save_stats.empty())
       return ReportError(InvalidArgument("--range-only needs --save-stats FILE"));
 
-    // Reuse: an existing table whose sidecar matches model, data and method.
-    if (!a->force && a->from_stats.empty() && !a->range_only && std::filesystem::exists(out)) {
+    // Reuse: an existing table whose sidecar matches model, data and method (not with --report,
+    // which needs this run's histograms).
+    if (!a->force && a->report.empty() && a->from_stats.empty() && !a->range_only &&
+        std::filesystem::exists(out)) {
       auto stored = table::ReadSidecarFile(sidecar_path);
       table::MethodSpec spec;
       auto params = o.params;
@@ -240,6 +247,14 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (s.ok()) s = core::WriteFileAtomic(out, *bytes);
     if (!s.ok()) return ReportError(s);
     PrintSummary(*r, out, sidecar_path);
+    if (!a->report.empty()) {
+      namespace fs = std::filesystem;
+      auto in = eval::CalibrationReportInput(*r, fs::path(a->model).filename().string(),
+                                             fs::path(out).filename().string());
+      s = core::WriteFileAtomic(a->report, eval::RenderHtmlReport(in));
+      if (!s.ok()) return ReportError(s);
+      std::cout << "report:  " << a->report << "\n";
+    }
     return 0;
   };
 }

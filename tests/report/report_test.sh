@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# tests/report/report_test.sh CALIB8 SOURCE_DIR — `calib8 calibrate --report` end to end: calibrate
+# the bundled Fashion-MNIST model, check the HTML (one plot per tensor, nothing external, no
+# script), then open it in headless Chromium and fail on any console error, page error, failed
+# load or network request (tests/report/console_check.mjs over the DevTools protocol, plus the
+# --enable-logging console lines). A deliberately broken page proves the checks can fail.
+# REPORT_ARTIFACTS=DIR keeps the report and a screenshot there. Exit 77 (skip) without Chromium.
+set -uo pipefail
+CALIB8="$1"; SRC="$2"
+HERE="$SRC/tests/report"
+MODEL="$SRC/models/fashion_mnist_cnn.onnx"
+DATA=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; }
+check() { local what="$1"; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+fails() { ! "$@"; }
+
+# --- calibrate with --report -------------------------------------------------------------------
+if "$CALIB8" calibrate "$MODEL" --data "idx:$DATA" --max-samples 200 --quiet \
+     --report "$T/R.html" -o "$T/T.cache" >"$T/out" 2>"$T/err"; then
+  ok "calibrate --report exits 0"
+else
+  bad "calibrate --report exits 0"; cat "$T/err"; echo "$pass passed, $fail failed"; exit 1
+fi
+check "report file written" test -s "$T/R.html"
+check "summary names the report" grep -q "^report: .*R.html" "$T/out"
+NT=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["tensors"]))' \
+       "$T/T.cache.calib8.json")
+NP=$(grep -o '<div class="plot"' "$T/R.html" | wc -l)
+NR=$(grep -c '^<tr><td>[0-9]*</td><td class="l name">' "$T/R.html")
+check "one plot per tensor ($NP plots, $NT tensors)" test "$NT" -gt 0 -a "$NP" -eq "$NT"
+check "one table row per tensor ($NR rows)" test "$NR" -eq "$NT"
+check "KL curves present (entropy2)" grep -q 'class="curve" d="M' "$T/R.html"
+check "histograms present" grep -q 'class="hist" d="M' "$T/R.html"
+check "summary has fingerprints" grep -q "data fingerprint" "$T/R.html"
+
+# External references: src=/href= to a URL, CSS url()/@import, any script.
+no_external() {
+  ! grep -Eiq "(src|href)[[:space:]]*=[[:space:]]*[\"']?[[:space:]]*(https?:)?//|https?://|url\(|@import|<script|<iframe|<object|<embed" "$1"
+}
+check "report references nothing external" no_external "$T/R.html"
+SIZE=$(stat -c %s "$T/R.html")
+check "report is small ($SIZE bytes for $NT tensors)" test "$SIZE" -lt $((NT * 16384 + 65536))
+
+# A second run with --report recalibrates rather than reusing the table (it needs histograms).
+"$CALIB8" calibrate "$MODEL" --data "idx:$DATA" --max-samples 200 --quiet \
+  --report "$T/R2.html" -o "$T/T.cache" >"$T/out2" 2>&1
+check "--report does not reuse the table without histograms" test -s "$T/R2.html"
+# Write failure: nothing half-written, exit 1.
+"$CALIB8" calibrate "$MODEL" --data "idx:$DATA" --max-samples 20 --quiet --force \
+  --report "$T/no/such/dir/R.html" -o "$T/T3.cache" >"$T/out3" 2>&1
+check "unwritable --report path exits 1" test $? -eq 1
+
+# --- headless Chromium -------------------------------------------------------------------------
+if [ ! -x "$CHROMIUM" ]; then
+  echo "SKIP browser checks: $CHROMIUM missing (scripts/setup.sh installs Debian's chromium)"
+  echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ] && exit 77 || exit 1
+fi
+CHROME_FLAGS=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+              --disable-background-networking --disable-component-update --disable-sync)
+
+NODE=(node)
+if ! node -e 'process.exit(typeof WebSocket === "undefined" ? 1 : 0)' 2>/dev/null; then
+  NODE=(node --experimental-websocket --no-warnings)
+fi
+console_check() { timeout 90 "${NODE[@]}" "$HERE/console_check.mjs" "$CHROMIUM" "$1" >"$T/cc" 2>&1; }
+# The --enable-logging route: every console message is logged as "...:CONSOLE..." on stderr.
+log_check() {
+  timeout 90 "$CHROMIUM" "${CHROME_FLAGS[@]}" --user-data-dir="$(mktemp -d -p "$T")" \
+    --enable-logging=stderr --v=0 --dump-dom "file://$1" >"$T/dom" 2>"$T/log"
+  ! grep -q ":CONSOLE" "$T/log"
+}
+
+# The checks must be able to fail: a page with a console error, an exception, a missing file and
+# a request to the network.
+cat >"$T/broken.html" <<'HTML'
+<!DOCTYPE html><html><head><meta charset="utf-8"><title>broken</title></head><body>
+<script>console.error("deliberate console error");</script>
+<script>undefined_function_call();</script>
+<img src="missing.png" alt=""><img src="http://192.0.2.1/x.png" alt="">
+</body></html>
+HTML
+console_check "$T/broken.html"; rc=$?
+check "DevTools check fails on a broken page (rc $rc)" test "$rc" -eq 1
+for what in "console.error: deliberate" "exception: ReferenceError" "ERR_FILE_NOT_FOUND" \
+            "network request: http://192.0.2.1"; do
+  check "  ... and reports '$what'" grep -q "$what" "$T/cc"
+done
+[ "$rc" -ne 1 ] && cat "$T/cc"
+check "logging check fails on a broken page" fails log_check "$T/broken.html"
+check "static check flags the broken page's URL" fails no_external "$T/broken.html"
+
+# The real report.
+console_check "$T/R.html"; rc=$?
+check "report: no console errors, page errors or requests (DevTools, rc $rc)" test "$rc" -eq 0
+[ "$rc" -ne 0 ] && cat "$T/cc"
+check "report: Chromium renders $NT plots" grep -q "^plots rendered: $NT$" "$T/cc"
+check "report: no console messages (--enable-logging)" log_check "$T/R.html"
+check "report: DOM has $NT plots" test "$(grep -o '<div class="plot"' "$T/dom" | wc -l)" -eq "$NT"
+
+timeout 90 "$CHROMIUM" "${CHROME_FLAGS[@]}" --user-data-dir="$(mktemp -d -p "$T")" \
+  --hide-scrollbars --window-size=1280,2600 --screenshot="$T/report.png" "file://$T/R.html" \
+  >/dev/null 2>&1
+check "screenshot taken" test -s "$T/report.png"
+if [ -n "${REPORT_ARTIFACTS:-}" ]; then
+  mkdir -p "$REPORT_ARTIFACTS" && cp "$T/R.html" "$T/report.png" "$REPORT_ARTIFACTS/"
+  echo "kept $REPORT_ARTIFACTS/R.html and report.png"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
