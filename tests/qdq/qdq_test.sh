@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# tests/qdq/qdq_test.sh CALIB8 SOURCE_DIR — `calib8 export-qdq` / `import-qdq` end to end on the
+# bundled Fashion-MNIST model: onnx checker (libonnx inside calib8 and Debian's python3-onnx),
+# export -> import gives the identical table lines, the Q/DQ model in onnxruntime-node against the
+# FP32 model and against calib8's own INT8 run, and bad inputs (exit 1, clear message, atomic
+# writes). Skips (77) only when node_modules/onnxruntime-node is missing.
+set -uo pipefail
+CALIB8="$1"; SRC="$2"
+PY=/usr/bin/python3
+MODEL="$SRC/models/fashion_mnist_cnn.onnx"
+CHECK="$SRC/tests/qdq/qdq_check.py"
+ORT_RUN="$SRC/tests/models/ort_run.js"
+N=2000
+if [ ! -d "$SRC/node_modules/onnxruntime-node" ]; then
+  echo "SKIP: $SRC/node_modules/onnxruntime-node missing (npm install --ignore-scripts)"; exit 77
+fi
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; [ -f "$T/err" ] && head -5 "$T/err"; [ -f "$T/out" ] && tail -5 "$T/out"; }
+exp() { "$CALIB8" export-qdq "$@" >"$T/out" 2>"$T/err"; }
+imp() { "$CALIB8" import-qdq "$@" >"$T/out" 2>"$T/err"; }
+body() { tail -n +2 "$1" | sort; }
+
+# 1. Calibrate as a user would (entropy2, 200 samples) and with minmax.
+DATA=idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+"$CALIB8" calibrate "$MODEL" --data "$DATA" --max-samples 200 --quiet -o "$T/T.cache" >/dev/null 2>"$T/err" \
+  && ok "calibrate entropy2" || bad "calibrate entropy2"
+"$CALIB8" calibrate "$MODEL" --data "$DATA" --max-samples 200 --quiet -m minmax -o "$T/M.cache" >/dev/null 2>"$T/err" \
+  && ok "calibrate minmax" || bad "calibrate minmax"
+
+# 2. Export, check, import: identical header and entry lines for every paired activation.
+if exp "$MODEL" --table "$T/T.cache" -o "$T/q.onnx"; then ok "export-qdq"; else bad "export-qdq"; fi
+cp "$T/out" "$T/export.txt"
+pairs=$(sed -n 's/^Q\/DQ: *\([0-9]*\) activation.*/\1/p' "$T/export.txt")
+[ "${pairs:-0}" -ge 6 ] && ok "export placed $pairs activation pairs" || bad "activation pairs: '$pairs'"
+$PY "$CHECK" structure "$MODEL" "$T/q.onnx" "$T/T.cache" >"$T/out" 2>"$T/err" \
+  && ok "python3-onnx checker + structure: $(cat "$T/out")" || bad "python3-onnx checker + structure"
+if imp "$T/q.onnx" -o "$T/T2.cache"; then ok "import-qdq"; else bad "import-qdq"; fi
+grep -q "weight Q/DQ (reported, not in the table) (4)" "$T/out" && ok "import reports 4 weight Q/DQ" \
+  || bad "import weight report"
+[ "$(head -1 "$T/T.cache")" = "$(head -1 "$T/T2.cache")" ] && ok "header kept" || bad "header differs"
+missing=$(comm -13 <(body "$T/T.cache") <(body "$T/T2.cache") | wc -l)
+n2=$(body "$T/T2.cache" | wc -l)
+[ "$missing" -eq 0 ] && [ "$n2" -eq "$pairs" ] && ok "import: $n2 entry lines byte-identical to the table" \
+  || bad "import: $missing lines differ, $n2 entries for $pairs pairs"
+grep -q "table entries with no Q/DQ pair (5)" "$T/export.txt" && ok "unpaired entries reported" \
+  || bad "unpaired entries not reported"
+# Paired-only table: export -> import gives the whole file byte for byte.
+{ head -1 "$T/T.cache"; grep -F -x -f <(tail -n +2 "$T/T2.cache") "$T/T.cache"; } >"$T/P.cache"
+exp "$MODEL" --table "$T/P.cache" -o "$T/qp.onnx" && imp "$T/qp.onnx" -o "$T/P2.cache" \
+  && cmp -s "$T/P.cache" "$T/P2.cache" && ok "table of paired entries: identical file bytes" \
+  || bad "paired table round trip"
+imp "$T/q.onnx" -o "$T/T2.json" --to json && "$CALIB8" convert "$T/T2.json" --to trt -o "$T/T3.cache" \
+  >/dev/null 2>&1 && cmp -s "$T/T2.cache" "$T/T3.cache" && ok "import --to json == trt after convert" \
+  || bad "import --to json"
+
+# 3. ONNX Runtime: Q/DQ model vs FP32, and vs calib8's own INT8 run of the same table.
+$PY "$CHECK" accuracy "$MODEL" "$T/q.onnx" "$ORT_RUN" "$T/ort" $N --min-agree 80 >"$T/out" 2>"$T/err" \
+  && ok "ORT entropy2 table: $(head -1 "$T/out")" || bad "ORT entropy2 table"
+if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8" --int8 -t "$T/T.cache" >/dev/null 2>"$T/err"; then
+  $PY "$CHECK" agree "$T/int8/logits.npy" "$T/ort/out_qdq/logits.npy" $N 98 >"$T/out" 2>"$T/err" \
+    && ok "calib8 --int8 vs ORT Q/DQ (same table): $(cat "$T/out")" || bad "calib8 --int8 vs ORT Q/DQ"
+else
+  echo "note: calib8 run --int8 unavailable in this build; calib8-vs-ORT comparison left out"
+fi
+exp "$MODEL" --table "$T/M.cache" -o "$T/qm.onnx" -q \
+  && $PY "$CHECK" accuracy "$MODEL" "$T/qm.onnx" "$ORT_RUN" "$T/ortm" $N --min-agree 98 >"$T/out" 2>"$T/err" \
+  && ok "ORT minmax table: $(head -1 "$T/out")" || bad "ORT minmax table"
+
+# 4. --keep-fp32: no pair on the tensor nor on the inputs/weights of its producer.
+printf '# keep the second conv in FP32\n/features/features.4/Conv_output_0   # its output\n\n' >"$T/keep.txt"
+exp "$MODEL" --table "$T/T.cache" -o "$T/qk.onnx" --keep-fp32 "$T/keep.txt" \
+  && grep -q "5 activation pair(s) (per tensor), 3 weight pair" "$T/out" \
+  && $PY "$CHECK" structure "$MODEL" "$T/qk.onnx" "$T/T.cache" >/dev/null \
+  && ok "--keep-fp32 leaves the conv FP32" || bad "--keep-fp32"
+
+# 5. Bad input.
+make_table() { { head -1 "$T/T.cache"; tail -n +2 "$T/T.cache" | sed "$1"; } >"$2"; }
+printf 'TRT-8601-EntropyCalibration2\nother_model_input: 3c010204\nfoo: 3d000000\n' >"$T/other.cache"
+exp "$MODEL" --table "$T/other.cache" -o "$T/x.onnx"; rc=$?
+[ $rc -eq 1 ] && grep -q "none of its 2 entries" "$T/err" && [ ! -e "$T/x.onnx" ] \
+  && ok "table of another model: exit 1" || bad "table of another model (rc $rc)"
+make_table '/^image:/d' "$T/partial.cache"
+exp "$MODEL" --table "$T/partial.cache" -o "$T/x.onnx"; rc=$?
+[ $rc -eq 0 ] && grep -q "covers 5 of 6" "$T/err" && ok "partial table: warning, coverage 5 of 6" \
+  || bad "partial table (rc $rc)"
+rm -f "$T/x.onnx"
+exp "$MODEL" --table "$T/partial.cache" -o "$T/x.onnx" --strict; rc=$?
+[ $rc -eq 1 ] && grep -q "coverage: 5 of 6" "$T/err" && grep -q "'image'" "$T/err" && [ ! -e "$T/x.onnx" ] \
+  && ok "partial table --strict: exit 1, coverage printed" || bad "partial --strict (rc $rc)"
+echo sentinel >"$T/keep_me.onnx"
+for v in 7fc00000:NaN 7f800000:inf; do
+  make_table "s|^/features/features.2/Relu_output_0: .*|/features/features.2/Relu_output_0: ${v%%:*}|" "$T/bad.cache"
+  exp "$MODEL" --table "$T/bad.cache" -o "$T/keep_me.onnx"; rc=$?
+  [ $rc -eq 1 ] && grep -q "table '$T/bad.cache'" "$T/err" && grep -q "Relu_output_0" "$T/err" \
+    && grep -q "${v##*:}" "$T/err" && [ "$(cat "$T/keep_me.onnx")" = sentinel ] \
+    && ok "${v##*:} scale: exit 1 naming file and tensor, output untouched" || bad "${v##*:} scale (rc $rc)"
+done
+make_table 's|^/features/features.2/Relu_output_0: .*|/features/features.2/Relu_output_0: 0|' "$T/zero.cache"
+exp "$MODEL" --table "$T/zero.cache" -o "$T/qz.onnx"; rc=$?
+[ $rc -eq 0 ] && grep -q "Relu_output_0': scale is 0" "$T/err" && grep -q "5 activation pair" "$T/out" \
+  && ok "zero scale: warning, no pair on that tensor" || bad "zero scale (rc $rc)"
+exp "$MODEL" --table "$T/T.cache" -o "$T/no/such/dir/q.onnx"; rc=$?
+[ $rc -eq 1 ] && ok "unwritable output: exit 1" || bad "unwritable output (rc $rc)"
+exp "$T/q.onnx" --table "$T/T.cache" -o "$T/x.onnx"; rc=$?
+[ $rc -eq 1 ] && grep -q "already has Q/DQ" "$T/err" && ok "Q/DQ model as input: exit 1" || bad "Q/DQ input (rc $rc)"
+imp "$MODEL" -o "$T/x.cache"; rc=$?
+[ $rc -eq 1 ] && grep -q "no QuantizeLinear" "$T/err" && ok "import of an FP32 model: exit 1" || bad "import FP32 (rc $rc)"
+exp "$MODEL" --table "$T/T.cache" -o "$T/x.onnx" --opset 12; rc=$?
+[ $rc -eq 1 ] && grep -q "opset >= 13" "$T/err" && ok "--opset 12: exit 1" || bad "--opset 12 (rc $rc)"
+
+# Models made with python3-onnx: external data, opset 11 (safe raise), Softmax at opset 11 (refused).
+$PY - "$MODEL" "$T" <<'PYEOF'
+import sys, onnx
+from onnx import helper
+m = onnx.load(sys.argv[1]); d = sys.argv[2]
+import os; os.makedirs(d + "/ext", exist_ok=True)
+onnx.save(m, d + "/ext/model.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+          location="weights.bin", size_threshold=0)
+m11 = onnx.load(sys.argv[1])
+for o in m11.opset_import:
+    if o.domain in ("", "ai.onnx"): o.version = 11
+onnx.save(m11, d + "/opset11.onnx")
+sm = helper.make_node("Softmax", ["logits"], ["prob"], name="softmax")
+m11.graph.node.append(sm)
+m11.graph.output[0].name = "prob"
+onnx.save(m11, d + "/softmax11.onnx")
+PYEOF
+exp "$T/ext/model.onnx" --table "$T/T.cache" -o "$T/qe.onnx"; rc=$?
+[ $rc -eq 0 ] && grep -q "inlined" "$T/out" && $PY "$CHECK" structure "$MODEL" "$T/qe.onnx" "$T/T.cache" >/dev/null \
+  && ok "external-data model: inlined, checker passes" || bad "external data (rc $rc)"
+exp "$T/opset11.onnx" --table "$T/T.cache" -o "$T/q11.onnx"; rc=$?
+[ $rc -eq 0 ] && grep -q "opset 11 -> 13" "$T/out" && $PY "$CHECK" structure "$MODEL" "$T/q11.onnx" "$T/T.cache" >/dev/null \
+  && ok "opset 11 model raised to 13" || bad "opset 11 (rc $rc)"
+exp "$T/softmax11.onnx" --table "$T/T.cache" -o "$T/x.onnx"; rc=$?
+[ $rc -eq 1 ] && grep -q "node 'softmax' (Softmax)" "$T/err" && ok "Softmax at opset 11: refused naming the node" \
+  || bad "softmax opset 11 (rc $rc)"
+
+echo "passed $pass, failed $fail"
+[ $fail -eq 0 ]
