@@ -137,5 +137,56 @@ exp "$T/softmax11.onnx" --table "$T/T.cache" -o "$T/x.onnx"; rc=$?
 [ $rc -eq 1 ] && grep -q "node 'softmax' (Softmax)" "$T/err" && ok "Softmax at opset 11: refused naming the node" \
   || bad "softmax opset 11 (rc $rc)"
 
+# 6. Every placement case on a small python3-onnx model: ConvTranspose (weight axis 1), pooling,
+# residual Add, Concat, MatMul (last axis) and Gemm transB=1 (axis 0); checker, scales, and ORT runs it.
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+d = sys.argv[1]; r = np.random.RandomState(0)
+W = lambda n, *s: numpy_helper.from_array(r.randn(*s).astype(np.float32) * 0.3, n)
+nodes = [
+    helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+    helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+    helper.make_node("ConvTranspose", ["r1", "wt"], ["ct"], name="deconv", strides=[2, 2]),
+    helper.make_node("AveragePool", ["ct"], ["ap"], name="avgpool", kernel_shape=[2, 2], strides=[2, 2]),
+    helper.make_node("Conv", ["ap", "w2"], ["c2"], name="conv2"),
+    helper.make_node("Add", ["c2", "r1"], ["add"], name="residual"),
+    helper.make_node("Concat", ["add", "r1"], ["cat"], name="concat", axis=1),
+    helper.make_node("GlobalAveragePool", ["cat"], ["g"], name="gap"),
+    helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+    helper.make_node("MatMul", ["f", "wm"], ["mm"], name="matmul"),
+    helper.make_node("Gemm", ["mm", "wg"], ["y"], name="gemm", transB=1),
+]
+g = helper.make_graph(nodes, "zoo", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+                      [W("w1", 8, 4, 3, 3), W("wt", 8, 6, 2, 2), W("w2", 8, 6, 1, 1), W("wm", 16, 5), W("wg", 3, 5)])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 7
+onnx.checker.check_model(m); onnx.save(m, d + "/zoo.onnx")
+np.save(d + "/zoo_x.npy", r.rand(1, 4, 8, 8).astype(np.float32))
+with open(d + "/zoo.cache", "w") as f:
+    f.write("TRT-8601-EntropyCalibration2\n")
+    for t in ["x", "c1", "r1", "ct", "ap", "c2", "add", "cat", "g", "f", "mm", "y"]:
+        f.write("%s: 3d4ccccd\n" % t)
+PYEOF
+exp "$T/zoo.onnx" --table "$T/zoo.cache" -o "$T/zoo.qdq.onnx" --strict; rc=$?
+[ $rc -eq 0 ] && grep -q "8 activation pair(s) (per tensor), 5 weight pair" "$T/out" \
+  && $PY "$CHECK" structure "$T/zoo.onnx" "$T/zoo.qdq.onnx" "$T/zoo.cache" >/dev/null 2>"$T/err" \
+  && ok "all placement cases: 8 activation + 5 weight pairs, axes and scales right" \
+  || bad "placement cases (rc $rc)"
+$PY - "$T/zoo.qdq.onnx" <<'PYEOF' >"$T/out" 2>"$T/err" && ok "placement: $(cat "$T/out")" || bad "placement details"
+import sys, onnx
+m = onnx.load(sys.argv[1])
+q = {n.input[0]: [a.i for a in n.attribute if a.name == "axis"] for n in m.graph.node if n.op_type == "QuantizeLinear"}
+want = {"x": [], "r1": [], "ct": [], "ap": [], "add": [], "cat": [], "f": [], "mm": [],
+        "w1": [0], "wt": [1], "w2": [0], "wm": [1], "wg": [0]}
+assert q == want, q
+res = [n for n in m.graph.node if n.name == "residual"][0]
+assert res.input[0] == "c2" and res.input[1].startswith("r1_dequantized"), list(res.input)
+print("pairs on", sorted(k for k in q if not k.startswith("w")), "; Add skip branch only; weight axes", {k: v[0] for k, v in q.items() if v})
+PYEOF
+node "$ORT_RUN" "$T/zoo.qdq.onnx" --input "$T/zoo_x.npy" --output-dir "$T/zoo_out" >"$T/out" 2>"$T/err" \
+  && $PY -c "import numpy as np,sys; y=np.load(sys.argv[1]); assert y.shape==(1,3) and np.isfinite(y).all()" "$T/zoo_out/y.npy" \
+  && ok "ORT runs the placement-case model" || bad "ORT on the placement-case model"
+
 echo "passed $pass, failed $fail"
 [ $fail -eq 0 ]
