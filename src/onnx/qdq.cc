@@ -80,24 +80,39 @@ class NameSet {
 
 // Operators whose revisions from opset `first` up to 13 only added types (bfloat16, more integer
 // types), negative axes or optional inputs/outputs with the old behaviour as default: a model valid
-// at an opset >= `first` means the same at opset 13. Everything else must have one definition across
-// the two opsets (same since_version), else the raise is refused. docs/qdq.md lists the sources.
+// at an opset >= `first` means the same at opset 13. Everything else must have one definition
+// across the two opsets (same since_version), else the raise is refused. docs/qdq.md lists the
+// sources.
 bool CompatibleUpTo13(const std::string& op, int64_t from) {
   static const std::map<std::string, int64_t> kFirst = {
-      {"Abs", 6},          {"Add", 7},          {"AveragePool", 7},       {"BatchNormalization", 9},
-      {"Cast", 6},         {"Ceil", 6},         {"Clip", 11},             {"Concat", 4},
-      {"Constant", 1},     {"Conv", 1},         {"ConvTranspose", 1},     {"Div", 7},
-      {"Dropout", 7},      {"Equal", 7},        {"Erf", 9},               {"Exp", 6},
-      {"Expand", 8},       {"Flatten", 1},      {"Floor", 6},             {"Gather", 1},
-      {"Gemm", 7},         {"GlobalAveragePool", 1}, {"GlobalMaxPool", 1}, {"Greater", 7},
-      {"HardSigmoid", 6},  {"Identity", 1},     {"LeakyRelu", 6},         {"Less", 7},
-      {"Log", 6},          {"MatMul", 1},       {"Max", 8},               {"MaxPool", 1},
-      {"Mean", 8},         {"Min", 8},          {"Mul", 7},               {"Neg", 6},
-      {"Pad", 11},         {"Pow", 7},          {"PRelu", 7},             {"Reciprocal", 6},
-      {"ReduceMax", 11},   {"ReduceMean", 11},  {"ReduceMin", 11},        {"Relu", 6},
-      {"Reshape", 5},      {"Shape", 1},        {"Sigmoid", 6},           {"Slice", 10},
-      {"Sqrt", 6},         {"Sub", 7},          {"Sum", 8},               {"Tanh", 6},
-      {"Tile", 6},         {"Transpose", 1},    {"Where", 9}};
+      {"Abs", 6},           {"Add", 7},
+      {"AveragePool", 7},   {"BatchNormalization", 9},
+      {"Cast", 6},          {"Ceil", 6},
+      {"Clip", 11},         {"Concat", 4},
+      {"Constant", 1},      {"Conv", 1},
+      {"ConvTranspose", 1}, {"Div", 7},
+      {"Dropout", 7},       {"Equal", 7},
+      {"Erf", 9},           {"Exp", 6},
+      {"Expand", 8},        {"Flatten", 1},
+      {"Floor", 6},         {"Gather", 1},
+      {"Gemm", 7},          {"GlobalAveragePool", 1},
+      {"GlobalMaxPool", 1}, {"Greater", 7},
+      {"HardSigmoid", 6},   {"Identity", 1},
+      {"LeakyRelu", 6},     {"Less", 7},
+      {"Log", 6},           {"MatMul", 1},
+      {"Max", 8},           {"MaxPool", 1},
+      {"Mean", 8},          {"Min", 8},
+      {"Mul", 7},           {"Neg", 6},
+      {"Pad", 11},          {"Pow", 7},
+      {"PRelu", 7},         {"Reciprocal", 6},
+      {"ReduceMax", 11},    {"ReduceMean", 11},
+      {"ReduceMin", 11},    {"Relu", 6},
+      {"Reshape", 5},       {"Shape", 1},
+      {"Sigmoid", 6},       {"Slice", 10},
+      {"Sqrt", 6},          {"Sub", 7},
+      {"Sum", 8},           {"Tanh", 6},
+      {"Tile", 6},          {"Transpose", 1},
+      {"Where", 9}};
   auto it = kFirst.find(op);
   return it != kFirst.end() && from >= it->second;
 }
@@ -110,10 +125,12 @@ Status CheckOpsUnchanged(const onnx::GraphProto& g, int64_t from, int64_t to,
     const auto& n = g.node(i);
     for (const auto& a : n.attribute()) {
       if (a.has_g()) CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(a.g(), from, to, source));
-      for (const auto& sg : a.graphs()) CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(sg, from, to, source));
+      for (const auto& sg : a.graphs())
+        CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(sg, from, to, source));
     }
     if (!IsDefaultDomain(n.domain())) continue;
-    const auto* old_schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(from), "");
+    const auto* old_schema =
+        onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(from), "");
     const auto* new_schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(to), "");
     if (!old_schema || !new_schema)
       return InvalidArgument(source, ": ", NodeLabel(n, i), ": operator unknown to ONNX at opset ",
@@ -142,8 +159,9 @@ Status SetOpset(onnx::ModelProto* m, int64_t requested, const std::string& sourc
   for (auto& op : *m->mutable_opset_import())
     if (IsDefaultDomain(op.domain())) def = &op;
   if (!def)
-    return InvalidArgument(source, ": the model imports no default-domain (ai.onnx) opset: "
-                                   "expected one, as the ONNX spec requires");
+    return InvalidArgument(source,
+                           ": the model imports no default-domain (ai.onnx) opset: "
+                           "expected one, as the ONNX spec requires");
   int64_t from = def->version();
   int64_t to = requested ? requested : std::max(from, kQdqMinOpset);
   rep->opset_before = from;
@@ -154,10 +172,12 @@ Status SetOpset(onnx::ModelProto* m, int64_t requested, const std::string& sourc
   if (to < from)
     return InvalidArgument("--opset ", to, ": model ", source, " is at opset ", from,
                            "; calib8 does not lower a model's opset");
-  const int64_t known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
+  const int64_t known =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
   if (to > known)
-    return InvalidArgument(source, ": opset ", to, " is newer than this build's ONNX library knows (",
-                           known, "): the checker could not validate the result");
+    return InvalidArgument(source, ": opset ", to,
+                           " is newer than this build's ONNX library knows (", known,
+                           "): the checker could not validate the result");
   if (to != from) {
     CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(m->graph(), from, to, source));
     def->set_version(to);
@@ -184,7 +204,8 @@ Status InlineExternalData(onnx::ModelProto* m, const std::string& source, const 
     CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(init, source + ": initializer", dir));
     total += t.nbytes();
     if (total > kProtobufLimit)
-      return Unimplemented(source, ": initializer '", init.name(), "' uses external data and the "
+      return Unimplemented(source, ": initializer '", init.name(),
+                           "' uses external data and the "
                            "weights exceed the 2 GiB a single-file ONNX model can hold: calib8 "
                            "export-qdq writes single-file models only");
     init.clear_external_data();
@@ -193,7 +214,8 @@ Status InlineExternalData(onnx::ModelProto* m, const std::string& source, const 
     ++inlined;
   }
   if (inlined)
-    rep->notes.push_back(std::to_string(inlined) + " initializer(s) stored as external data were "
+    rep->notes.push_back(std::to_string(inlined) +
+                         " initializer(s) stored as external data were "
                          "inlined: the exported model is one file");
   return Status::Ok();
 }
@@ -242,8 +264,8 @@ struct Pair {
   int after = -1;
 };
 
-Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int64_t axis,
-               int after, NameSet* names) {
+Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int64_t axis, int after,
+               NameSet* names) {
   Pair p;
   p.after = after;
   const bool scalar = axis < 0;
@@ -316,10 +338,12 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
   QdqExportReport local;
   QdqExportReport& rep = report ? *report : local;
   onnx::ModelProto model;
-  if (model_bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
+  if (model_bytes.empty())
+    return InvalidArgument(source, ": the file is empty, expected an ONNX model");
   if (!model.ParseFromString(model_bytes))
-    return InvalidArgument(source, ": not a valid ONNX model (protobuf parsing failed: the file is "
-                                   "truncated, corrupt or not ONNX)");
+    return InvalidArgument(source,
+                           ": not a valid ONNX model (protobuf parsing failed: the file is "
+                           "truncated, corrupt or not ONNX)");
   if (!model.has_graph() || model.graph().node_size() == 0)
     return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
   for (const auto& n : model.graph().node())
@@ -330,8 +354,8 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
-    return InvalidArgument(source, ": the input model fails the onnx checker before any change: ",
-                           e.what());
+    return InvalidArgument(
+        source, ": the input model fails the onnx checker before any change: ", e.what());
   }
   CALIB8_RETURN_IF_ERROR(SetOpset(&model, options.opset, source, &rep));
 
@@ -452,7 +476,8 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
       return InvalidArgument(where, ": scale ", table::ShortestDecimal(scale),
                              " is negative: expected a finite positive scale (amax / 127)");
     if (scale == 0.0f) {
-      rep.warnings.push_back(where + ": scale is 0 (amax 0): no Q/DQ on it, its consumers read "
+      rep.warnings.push_back(where +
+                             ": scale is 0 (amax 0): no Q/DQ on it, its consumers read "
                              "FP32 (QuantizeLinear cannot take a zero scale)");
       continue;
     }
@@ -463,17 +488,18 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
   }
   for (const auto& e : table.entries()) {
     if (e.kind != table::EntryKind::kActivation || paired.count(e.name)) continue;
-    std::string why = !tensors.count(e.name)             ? "not a tensor of the model"
-                      : options.keep_fp32.count(e.name)  ? "in --keep-fp32"
-                      : uses.count(e.name)               ? "zero scale"
-                                                         : "no op the placement rule quantizes reads it";
+    std::string why = !tensors.count(e.name)            ? "not a tensor of the model"
+                      : options.keep_fp32.count(e.name) ? "in --keep-fp32"
+                      : uses.count(e.name)              ? "zero scale"
+                                           : "no op the placement rule quantizes reads it";
     rep.unused_entries.push_back(e.name + ": " + why);
   }
   int matching = 0;
   for (const auto& e : table.entries()) matching += tensors.count(e.name) ? 1 : 0;
   if (matching == 0)
-    return InvalidArgument(table_name, ": none of its ", table.size(), " entries names a tensor of ",
-                           source, ": expected the table calibrated for this model");
+    return InvalidArgument(table_name, ": none of its ", table.size(),
+                           " entries names a tensor of ", source,
+                           ": expected the table calibrated for this model");
   if (options.strict) {
     if (!rep.uncovered.empty())
       return InvalidArgument("--strict: ", table_name, " has no usable entry for ",
@@ -551,12 +577,13 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
-    return Internal(source, ": the exported Q/DQ model fails the onnx checker (a calib8 bug): ",
-                    e.what());
+    return Internal(source,
+                    ": the exported Q/DQ model fails the onnx checker (a calib8 bug): ", e.what());
   }
   if (model.ByteSizeLong() > kProtobufLimit)
-    return Unimplemented(source, ": the exported model exceeds the 2 GiB a single-file ONNX model "
-                                 "can hold");
+    return Unimplemented(source,
+                         ": the exported model exceeds the 2 GiB a single-file ONNX model "
+                         "can hold");
   return model.SerializeAsString();
 }
 
@@ -581,8 +608,9 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
   onnx::ModelProto model;
   if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
   if (!model.ParseFromString(bytes) || !model.has_graph())
-    return InvalidArgument(source, ": not a valid ONNX model (protobuf parsing failed: the file is "
-                                   "truncated, corrupt or not ONNX)");
+    return InvalidArgument(source,
+                           ": not a valid ONNX model (protobuf parsing failed: the file is "
+                           "truncated, corrupt or not ONNX)");
   const auto& g = model.graph();
   std::map<std::string, const onnx::TensorProto*> constants;
   for (const auto& i : g.initializer()) constants[i.name()] = &i;
@@ -595,8 +623,10 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
   for (const auto& kv : model.metadata_props()) {
     if (kv.key() != kHeaderKey) continue;
     auto parsed = table::ParseTable(kv.value() + "\n", path, table::TableFormat::kTensorRt);
-    if (parsed.ok()) out.header = parsed->header;
-    else rep.warnings.push_back(source + ": metadata " + kHeaderKey + " is not a TensorRT header");
+    if (parsed.ok())
+      out.header = parsed->header;
+    else
+      rep.warnings.push_back(source + ": metadata " + kHeaderKey + " is not a TensorRT header");
   }
   int quantize_nodes = 0;
   for (int i = 0; i < g.node_size(); ++i) {

@@ -36,11 +36,12 @@ struct QdqExportOptions {
 
 struct QdqExportReport {
   int64_t opset_before = 0, opset_after = 0;
-  std::vector<std::string> activations;       // tensors that got a pair, in graph order
-  std::vector<std::string> weights;           // weight tensors that got a per-channel pair
-  std::vector<std::string> uncovered;         // candidate tensors with no usable table entry
-  std::vector<std::string> unused_entries;    // table activation entries that got no pair: "name: why"
-  std::vector<std::string> fp32_nodes;        // "node (Op): why" for weighted ops left FP32
+  std::vector<std::string> activations;  // tensors that got a pair, in graph order
+  std::vector<std::string> weights;      // weight tensors that got a per-channel pair
+  std::vector<std::string> uncovered;    // candidate tensors with no usable table entry
+  std::vector<std::string>
+      unused_entries;                   // table activation entries that got no pair: "name: why"
+  std::vector<std::string> fp32_nodes;  // "node (Op): why" for weighted ops left FP32
   std::vector<std::string> warnings;
   std::vector<std::string> notes;
   int candidates = 0;  // activation tensors the placement rule asks for (keep_fp32 excluded)
@@ -60,8 +61,8 @@ Status ExportQdqFile(const std::string& model_path, const table::CalibrationTabl
                      const QdqExportOptions& options, QdqExportReport* report);
 
 struct QdqImportReport {
-  std::vector<std::string> weights;   // "tensor: N channel(s), axis A" (not put in the table)
-  std::vector<std::string> skipped;   // Q nodes that give no TensorRT entry, with the reason
+  std::vector<std::string> weights;  // "tensor: N channel(s), axis A" (not put in the table)
+  std::vector<std::string> skipped;  // Q nodes that give no TensorRT entry, with the reason
   std::vector<std::string> warnings;
 };
 

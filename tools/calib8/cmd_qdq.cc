@@ -20,9 +20,10 @@ void PrintList(const char* title, const std::vector<std::string>& items, size_t 
 }  // namespace
 
 Command AddExportQdqCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "export-qdq", "Write the model with QuantizeLinear/DequantizeLinear pairs from a table "
-                    "(explicit INT8 for TensorRT 10+ and ONNX Runtime)");
+  auto* sub =
+      app.add_subcommand("export-qdq",
+                         "Write the model with QuantizeLinear/DequantizeLinear pairs from a table "
+                         "(explicit INT8 for TensorRT 10+ and ONNX Runtime)");
   struct Opts {
     std::string model, table, out, keep_file;
     int64_t opset = 0;
@@ -55,7 +56,8 @@ Command AddExportQdqCommand(CLI::App& app) {
       eo.keep_fp32 = *keep;
     }
     onnx_io::QdqExportReport rep;
-    Status s = onnx_io::ExportQdqFile(o->model, *table, "table '" + o->table + "'", o->out, eo, &rep);
+    Status s =
+        onnx_io::ExportQdqFile(o->model, *table, "table '" + o->table + "'", o->out, eo, &rep);
     for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
     if (s.ok() && !rep.uncovered.empty())
       std::cerr << "calib8: warning: table '" << o->table << "' covers " << rep.activations.size()
@@ -85,9 +87,9 @@ Command AddExportQdqCommand(CLI::App& app) {
 }
 
 Command AddImportQdqCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "import-qdq", "Recover the activation calibration table from a Q/DQ ONNX model "
-                    "(amax = 127 x scale, scale bits kept exactly)");
+  auto* sub = app.add_subcommand("import-qdq",
+                                 "Recover the activation calibration table from a Q/DQ ONNX model "
+                                 "(amax = 127 x scale, scale bits kept exactly)");
   struct Opts {
     std::string model, out, to = "trt";
     bool quiet = false;
@@ -108,15 +110,17 @@ Command AddImportQdqCommand(CLI::App& app) {
     for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
     if (!t.ok()) return ReportError(t.status());
     if (t->size() == 0)
-      return ReportError(InvalidArgument("model '", o->model, "': no QuantizeLinear on an "
-                                         "activation with a symmetric int8 scale: nothing to write"));
+      return ReportError(
+          InvalidArgument("model '", o->model,
+                          "': no QuantizeLinear on an "
+                          "activation with a symmetric int8 scale: nothing to write"));
     table::WriteReport wr;
     Status s = table::WriteTableFile(*t, o->out, *fmt, {}, &wr);
     for (const auto& w : wr.warnings) std::cerr << "calib8: warning: " << w << "\n";
     if (!s.ok()) return ReportError(s);
     if (o->quiet) return 0;
-    std::cout << "model: " << o->model << "\nactivations: " << t->size()
-              << " entr" << (t->size() == 1 ? "y" : "ies") << "\n";
+    std::cout << "model: " << o->model << "\nactivations: " << t->size() << " entr"
+              << (t->size() == 1 ? "y" : "ies") << "\n";
     PrintList("weight Q/DQ (reported, not in the table)", rep.weights);
     PrintList("QuantizeLinear nodes with no table entry", rep.skipped);
     std::cout << "wrote: " << o->out << " (" << table::FormatTitle(*fmt) << ")\n";
