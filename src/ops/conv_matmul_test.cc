@@ -100,7 +100,9 @@ void ExpectSame(const exec::KernelFactory& ref, const exec::KernelFactory& fast,
   auto f = RunCase(fast, c);
   ASSERT_TRUE(f.ok()) << c.desc << ": fast failed: " << f.status().message();
   ASSERT_EQ(r->shape(), f->shape()) << c.desc;
-  if (!want_shape.empty()) EXPECT_EQ(r->shape(), want_shape) << c.desc;
+  if (!want_shape.empty()) {
+    EXPECT_EQ(r->shape(), want_shape) << c.desc;
+  }
   double max_ref = 0.0, max_diff = 0.0;
   int64_t worst = 0;
   for (int64_t i = 0; i < r->numel(); ++i) {
@@ -196,6 +198,55 @@ TEST(ConvKernels, ReferenceMatchesOneDnn) {
        false,
        true,
        {1, 16, 16, 16}},
+      {"1x1 batch 2 no bias (pointwise matmul)",
+       {2, 24, 7, 9},
+       {40, 24, 1, 1},
+       {},
+       false,
+       true,
+       {2, 40, 7, 9}},
+      {"1x1 stride 2 (oneDNN conv)",
+       {1, 16, 9, 9},
+       {8, 16, 1, 1},
+       {{"strides", Ints({2, 2})}},
+       true,
+       true,
+       {1, 8, 5, 5}},
+      {"wide depthwise s1 p1 (direct NCHW)",
+       {2, 5, 9, 64},
+       {5, 1, 3, 3},
+       {{"group", Int(5)}, {"pads", Ints({1, 1, 1, 1})}},
+       true,
+       true,
+       {2, 5, 9, 64}},
+      {"wide depthwise s2 asym pads (direct NCHW)",
+       {1, 6, 11, 57},
+       {6, 1, 3, 3},
+       {{"group", Int(6)}, {"strides", Ints({2, 2})}, {"pads", Ints({0, 1, 1, 0})}},
+       true,
+       true,
+       {1, 6, 5, 28}},
+      {"wide depthwise multiplier 2 dilation 2 k5 (direct NCHW)",
+       {1, 3, 8, 70},
+       {6, 1, 3, 5},
+       {{"group", Int(3)}, {"dilations", Ints({2, 2})}, {"pads", Ints({2, 4, 2, 4})}},
+       false,
+       false,
+       {1, 6, 8, 70}},
+      {"1-D wide depthwise SAME_UPPER s3 (direct NCHW)",
+       {1, 4, 200},
+       {4, 1, 5},
+       {{"group", Int(4)}, {"strides", Ints({3})}, {"auto_pad", Str("SAME_UPPER")}},
+       true,
+       true,
+       {1, 4, 67}},
+      {"very wide depthwise row chunks (direct NCHW)",
+       {1, 2, 3, 2100},
+       {2, 1, 3, 3},
+       {{"group", Int(2)}, {"pads", Ints({1, 1, 1, 1})}},
+       true,
+       true,
+       {1, 2, 3, 2100}},
       {"grouped runtime W dilation",
        {1, 6, 9, 9},
        {9, 2, 3, 3},
@@ -231,6 +282,40 @@ TEST(ConvKernels, FusedActivationAndSum) {
       }
     }
   }
+}
+
+TEST(ConvKernels, FusedEpilogueOnEveryPath) {
+  // 1x1 (matmul), wide depthwise (direct loops) and narrow depthwise (oneDNN conv), each with
+  // every activation, with and without residual.
+  std::mt19937 rng(13);
+  struct Path {
+    std::string desc;
+    Shape x, w, y;
+    std::map<std::string, ir::Attribute> attrs;
+  };
+  std::vector<Path> paths = {
+      {"1x1", {1, 8, 6, 10}, {12, 8, 1, 1}, {1, 12, 6, 10}, {}},
+      {"wide depthwise",
+       {1, 4, 5, 64},
+       {4, 1, 3, 3},
+       {1, 4, 5, 64},
+       {{"group", Int(4)}, {"pads", Ints({1, 1, 1, 1})}}},
+      {"narrow depthwise",
+       {1, 16, 7, 7},
+       {16, 1, 3, 3},
+       {1, 16, 7, 7},
+       {{"group", Int(16)}, {"pads", Ints({1, 1, 1, 1})}}},
+  };
+  for (const auto& path : paths)
+    for (const char* act : kActs)
+      for (bool sum : {false, true}) {
+        std::vector<Tensor> in = {Random(path.x, rng), Random(path.w, rng),
+                                  Random({path.w[0]}, rng)};
+        if (sum) in.push_back(Random(path.y, rng));
+        std::string desc = path.desc + " act " + act + " sum " + std::to_string(sum);
+        ExpectSame(ConvReference(), ConvOneDnn(),
+                   MakeCase("Conv", desc, in, WithAct(path.attrs, act, sum), {1, 2}), path.y);
+      }
 }
 
 TEST(ConvKernels, TransposedReferenceMatchesOneDnn) {
