@@ -26,8 +26,10 @@ struct ConvPlan {
   bool use_reference = false;  // oneDNN cannot express this geometry
   // kConv: a oneDNN (de)convolution; kPointwise: a 1x1 conv as matmul (BuildPointwise);
   // kDepthwise: the direct NCHW depthwise loops (DepthwisePlane).
-  enum class Kind { kConv, kPointwise, kDepthwise } kind = Kind::kConv;
-  bool prefill = false;  // kPointwise: Y holds bias + residual before the matmul
+  // kCol2Im: ConvTranspose as one matmul + col2im (BuildCol2Im).
+  enum class Kind { kConv, kPointwise, kDepthwise, kCol2Im } kind = Kind::kConv;
+  bool prefill = false;     // kPointwise: Y holds bias + residual before the matmul
+  std::vector<float> cols;  // kCol2Im: the matmul's output, one column per input position
   ConvGeometry g;
   dnnl::primitive prim;
   memory::desc src_user, dst_user, w_user, bias_md;
@@ -178,9 +180,13 @@ class ConvOneDnnKernel : public exec::Kernel {
     const ConvGeometry& g = p.g;
     int nd = g.spatial == 3 ? 3 : 2;  // 1-D runs as 2-D with H = 1
     memory::dims pl = Spatial(g.pad_b, nd), pr = Spatial(g.pad_e, nd);
-    for (int i = 0; i < nd; ++i)
-      if (pl[i] < 0 || pr[i] < 0) p.use_reference = true;
-    if (p.use_reference) return;
+    bool negative_pad = false;
+    for (int i = 0; i < nd; ++i) negative_pad = negative_pad || pl[i] < 0 || pr[i] < 0;
+    if (UseCol2Im(g, negative_pad)) return BuildCol2Im(p);
+    if (negative_pad) {
+      p.use_reference = true;
+      return;
+    }
     if (IsPointwise(g)) return BuildPointwise(p, has_bias);
     if (IsDepthwise(g)) {
       p.kind = ConvPlan::Kind::kDepthwise;
@@ -251,6 +257,74 @@ class ConvOneDnnKernel : public exec::Kernel {
       p.w_reorder = true;
       p.w_buf = memory(p.w_md, eng);
       p.w_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.w_user, eng, p.w_md));
+    }
+  }
+
+  // ConvTranspose, ungrouped, at most 2-D, when oneDNN's deconvolution is a poor fit: few
+  // channels (its blocked layouts pad them to 16: PaddleOCR's 24 -> 1 upsampling ran ~15x
+  // slower than this path), non-overlapping kernels (k == stride: each output pixel comes from
+  // one input pixel), or output cropping/extension it cannot express (negative pads).
+  bool UseCol2Im(const ConvGeometry& g, bool negative_pad) const {
+    if (!a_.transposed || g.group != 1 || g.spatial > 2) return false;
+    bool k_is_s = true;
+    for (int j = 0; j < 3; ++j) k_is_s = k_is_s && g.k[j] == g.stride[j] && g.dil[j] == 1;
+    return negative_pad || k_is_s || std::min(g.c, g.m) < 16;
+  }
+
+  // ConvTranspose as a matrix product and a scatter. With ONNX's W [C, M, KH, KW] viewed as
+  // the matrix Wm [C, M*KH*KW], one image's input X [C, H*W] gives
+  //   Z (M*KH*KW x H*W) = Wm^T * X          (oneDNN matmul; Wm^T is a strided view)
+  // where Z[(m, kh, kw), (ih, iw)] is input pixel (ih, iw)'s contribution to output pixel
+  //   (ih * sh - ph + kh * dh, iw * sw - pw + kw * dw)   of channel m (col2im, ExecuteCol2Im).
+  void BuildCol2Im(ConvPlan& p) {
+    const ConvGeometry& g = p.g;
+    const int64_t mk = g.m * g.k_size(), hw = g.in_size();
+    p.kind = ConvPlan::Kind::kCol2Im;
+    p.w_user = StridedDesc({mk, g.c}, {1, mk});
+    p.src_user = PlainDesc({g.c, hw});
+    p.dst_user = PlainDesc({mk, hw});
+    p.cols.resize(static_cast<size_t>(mk * hw));
+    dnnl::matmul::desc d(p.w_user, p.src_user, memory::desc(), p.dst_user);
+    p.prim = dnnl::matmul(dnnl::matmul::primitive_desc(d, CpuEngine()));
+  }
+
+  void ExecuteCol2Im(ConvPlan& p, const Tensor& x, const Tensor& w, const Tensor* b,
+                     const float* residual, Tensor& y) {
+    const ConvGeometry& g = p.g;
+    const int64_t hw = g.in_size(), osz = g.out_size();
+    const float* bias = b ? b->data<float>() : nullptr;
+    memory w_mem = WrapTensor(p.w_user, w);
+    memory z_mem(p.dst_user, CpuEngine(), p.cols.data());
+    for (int64_t n = 0; n < g.n; ++n) {
+      memory x_mem(p.src_user, CpuEngine(), const_cast<float*>(x.data<float>()) + n * g.c * hw);
+      p.prim.execute(CpuStream(),
+                     {{DNNL_ARG_SRC, w_mem}, {DNNL_ARG_WEIGHTS, x_mem}, {DNNL_ARG_DST, z_mem}});
+      CpuStream().wait();
+      ParallelFor(
+          g.m,
+          [&](int64_t m) {
+            float* ym = y.data<float>() + (n * g.m + m) * osz;
+            std::fill(ym, ym + osz, bias ? bias[m] : 0.0f);
+            for (int64_t kh = 0; kh < g.k[1]; ++kh)
+              for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+                const float* z = p.cols.data() + ((m * g.k[1] + kh) * g.k[2] + kw) * hw;
+                // Input columns iw whose output column iw * sw + off lies in [0, out width).
+                const int64_t off = kw * g.dil[2] - g.pad_b[2], sw = g.stride[2];
+                const int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                const int64_t hi = std::min(
+                    g.in[2], g.out[2] - 1 - off < 0 ? int64_t{0} : (g.out[2] - 1 - off) / sw + 1);
+                for (int64_t ih = 0; ih < g.in[1]; ++ih) {
+                  const int64_t oh = ih * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
+                  if (oh < 0 || oh >= g.out[1]) continue;
+                  float* yr = ym + oh * g.out[2];
+                  const float* zr = z + ih * g.in[2];
+                  for (int64_t iw = lo; iw < hi; ++iw) yr[iw * sw + off] += zr[iw];
+                }
+              }
+            ApplyEpilogue(a_.epilogue, residual ? residual + (n * g.m + m) * osz : nullptr, ym,
+                          osz);
+          },
+          2);
     }
   }
 
@@ -340,6 +414,7 @@ class ConvOneDnnKernel : public exec::Kernel {
     auto& eng = CpuEngine();
     auto& s = CpuStream();
     if (p.kind == ConvPlan::Kind::kPointwise) return ExecutePointwise(p, x, w, b, residual, y);
+    if (p.kind == ConvPlan::Kind::kCol2Im) return ExecuteCol2Im(p, x, w, b, residual, y);
     if (p.kind == ConvPlan::Kind::kDepthwise) {
       const ConvGeometry& g = p.g;
       const float* bias = b ? b->data<float>() : nullptr;
