@@ -18,3 +18,17 @@ for n in 100 2000; do
 done
 awk -v a="${rss[100]}" -v b="${rss[2000]}" 'BEGIN { printf "peak_rss_ratio_2000_over_100=%.3f\n", b / a }'
 for t in 1 2; do "$B/calib8_calibrate_bench" "$MODEL" "$DATA" --samples 2000 --batch 50 --threads $t --reps 3; done
+
+# A heavier network, where the per-element statistics cost less relative to the convolutions:
+# ResNet-18 (random weights, scripts/gen_torchvision_models.py) on 64 real Fashion-MNIST images
+# upscaled to 3x224x224 (nearest, x8) and normalised.
+if [ -f models/generated/resnet18.onnx ]; then
+  /usr/bin/python3 - "$T/fm224.npy" <<'PYEOF'
+import gzip, sys, numpy as np
+raw = gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").read()
+x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)[:64].astype(np.float32) / 255
+x = x.repeat(8, 1).repeat(8, 2)[:, None].repeat(3, 1)
+np.save(sys.argv[1], ((x - 0.45) / 0.226).astype(np.float32))
+PYEOF
+  for t in 1 2; do "$B/calib8_calibrate_bench" models/generated/resnet18.onnx "$T/fm224.npy" --samples 32 --batch 1 --threads $t --reps 3; done
+fi

@@ -3,3 +3,7 @@ option(CALIB8_BUILD_TESTS "Build the test suite" ${PROJECT_IS_TOP_LEVEL})
 option(CALIB8_BUILD_BENCH "Build the benchmarks" ${PROJECT_IS_TOP_LEVEL})
 option(CALIB8_WERROR "Treat warnings as errors" OFF)
 set(CALIB8_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
+# Our own kernels (element-wise ops, statistics) are plain C++ left to the compiler's vectoriser;
+# -march=native lets it use AVX2/AVX-512 on the build machine. oneDNN dispatches at run time on its
+# own. Turn this off to build binaries that run on any x86-64.
+option(CALIB8_NATIVE "Compile for the build machine's CPU (-march=native)" ON)

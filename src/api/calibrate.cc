@@ -317,14 +317,19 @@ std::vector<table::WeightScales> WeightScalesOf(const ir::Graph& g) {
     if (!w || w->dtype() != DataType::kFloat32 || w->rank() < 2) continue;
     if (axis < 0) axis += w->rank();
     const int64_t channels = w->dim(static_cast<int>(axis));
+    // W viewed as [outer, channels, inner]: channel c owns every inner run at (o, c).
+    int64_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; ++k) outer *= w->dim(k);
+    for (int k = static_cast<int>(axis) + 1; k < w->rank(); ++k) inner *= w->dim(k);
     std::vector<float> amax(static_cast<size_t>(channels), 0.0f);
-    auto strides = std::vector<int64_t>(w->rank(), 1);
-    for (int k = w->rank() - 2; k >= 0; --k) strides[k] = strides[k + 1] * w->dim(k + 1);
     const float* p = w->data<float>();
-    for (int64_t i = 0; i < w->numel(); ++i) {
-      int64_t c = (i / strides[axis]) % channels;
-      amax[c] = std::max(amax[c], std::fabs(p[i]));
-    }
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* run = p + (o * channels + c) * inner;
+        float m = amax[c];
+        for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(run[i]));
+        amax[c] = m;
+      }
     table::WeightScales ws{wname, axis, {}};
     for (float a : amax) ws.scales.push_back(a / 127.0f);
     out.push_back(std::move(ws));

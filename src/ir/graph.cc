@@ -104,7 +104,7 @@ Status Graph::TopologicalSort() {
     ready.pop();
     for (size_t u : users[i])
       if (--pending[u] == 0) ready.push(u);
-    sorted.push_back(std::move(nodes[i]));
+    sorted.push_back(nodes[i]);  // copy: on failure `nodes` must be left intact
   }
   if (sorted.size() != nodes.size()) {
     for (size_t i = 0; i < nodes.size(); ++i)

@@ -150,7 +150,8 @@ int FuseEpilogues(Graph& g) {
     if (is_conv && g.FindInitializer(n.input(1)) == nullptr) continue;
     // 1. Residual Add.
     long c = sole_consumer(n.outputs[0]);
-    if (c >= 0 && g.nodes[c].op_type == "Add" && g.nodes[c].domain.empty() && g.nodes[c].inputs.size() == 2) {
+    if (c >= 0 && !drop[c] && g.nodes[c].op_type == "Add" && g.nodes[c].domain.empty() &&
+        g.nodes[c].inputs.size() == 2) {
       Node& add = g.nodes[c];
       const std::string& other = add.inputs[0] == n.outputs[0] ? add.inputs[1] : add.inputs[0];
       if (other != n.outputs[0] && !g.FindInitializer(other) && SameKnownShape(g, n.outputs[0], other)) {
@@ -164,7 +165,10 @@ int FuseEpilogues(Graph& g) {
         n.outputs[0] = add.outputs[0];
         drop[c] = true;
         ++fused;
-        // The other operand may be produced after n: keep topological order by moving n later.
+        // `other` now feeds n instead of the Add: its producer must not fuse that Add again, and
+        // n may now come before other's producer in the list (re-sorted below).
+        for (size_t& k : consumers[other])
+          if (k == static_cast<size_t>(c)) k = i;
       }
     }
     // 2. Activation.
@@ -210,8 +214,11 @@ int FuseEpilogues(Graph& g) {
     for (size_t i = 0; i < g.nodes.size(); ++i)
       if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
     g.nodes = std::move(kept);
-    Status s = g.TopologicalSort();  // a fused residual input may come later in file order
-    (void)s;  // cannot fail: fusion only moves edges between existing, acyclic producers
+    // A fused residual input may come later in file order. Fusion only re-routes edges between
+    // existing, acyclic producers, so this cannot fail; if it ever did, the graph is unchanged by
+    // TopologicalSort and the failure would surface when the Session plans it.
+    Status s = g.TopologicalSort();
+    (void)s;
   }
   return fused;
 }

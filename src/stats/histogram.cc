@@ -13,9 +13,10 @@ void RunningStats::Add(const float* x, int64_t n) {
   float lo = std::numeric_limits<float>::infinity(), hi = -lo, probe = 0.0f;
 #pragma omp simd reduction(min : lo) reduction(max : hi) reduction(+ : probe)
   for (int64_t i = 0; i < n; ++i) {
-    lo = std::min(lo, x[i]);
-    hi = std::max(hi, x[i]);
-    probe += x[i] * 0.0f;
+    const float v = x[i];  // plain selects: std::min/max defeat GCC 12's vectoriser here
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    probe += v * 0.0f;
   }
   int64_t bad = 0;
   if (probe != 0.0f) {  // NaN: some element is not finite
