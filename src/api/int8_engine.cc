@@ -17,7 +17,8 @@ std::string CoverageSummary(const quant::Coverage& c, size_t max_names) {
   auto list = [&](const char* what, const std::vector<std::string>& v) {
     if (v.empty()) return;
     os << "; " << what << ": ";
-    for (size_t i = 0; i < v.size() && i < max_names; ++i) os << (i ? ", " : "") << "'" << v[i] << "'";
+    for (size_t i = 0; i < v.size() && i < max_names; ++i)
+      os << (i ? ", " : "") << "'" << v[i] << "'";
     if (v.size() > max_names) os << ", ... (" << v.size() << " in all)";
   };
   list("missing", c.missing);

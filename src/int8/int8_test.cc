@@ -129,7 +129,8 @@ TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
     node.attrs["_calib8_act_beta"] = A(6.0f);
   }
   std::map<std::string, Tensor> consts;
-  consts["w"] = Random<int8_t>(DataType::kInt8, {cc.m, cc.c / cc.group, cc.k, cc.k}, -127, 127, rng);
+  consts["w"] =
+      Random<int8_t>(DataType::kInt8, {cc.m, cc.c / cc.group, cc.k, cc.k}, -127, 127, rng);
   consts["b"] = Random<int32_t>(DataType::kInt32, {cc.m}, -3000, 3000, rng);
   Tensor x = cc.in_dt == DataType::kUint8
                  ? Random<uint8_t>(DataType::kUint8, {cc.n, cc.c, cc.h, cc.w}, 0, 255, rng)
@@ -139,12 +140,14 @@ TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
   std::vector<const Tensor*> in{&x, &consts["w"], &consts["b"]};
   Tensor r;
   if (cc.residual) {
-    int64_t oh = (cc.h + 2 * cc.pad - cc.k) / cc.stride + 1, ow = (cc.w + 2 * cc.pad - cc.k) / cc.stride + 1;
+    int64_t oh = (cc.h + 2 * cc.pad - cc.k) / cc.stride + 1,
+            ow = (cc.w + 2 * cc.pad - cc.k) / cc.stride + 1;
     node.attrs["_calib8_sum"] = A(int64_t{1});
     node.inputs.push_back("r");
     if (std::string(cc.out_type) == "f32") {
       r = Tensor(DataType::kFloat32, {cc.n, cc.m, oh, ow});
-      for (int64_t i = 0; i < r.numel(); ++i) r.data<float>()[i] = 0.01f * static_cast<float>(i % 201 - 100);
+      for (int64_t i = 0; i < r.numel(); ++i)
+        r.data<float>()[i] = 0.01f * static_cast<float>(i % 201 - 100);
     } else {
       node.attrs["res_scale"] = A(0.07f);
       node.attrs["res_nhwc"] = A(int64_t{cc.out_nhwc});
@@ -169,23 +172,24 @@ TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, QConvVsReference,
-    ::testing::Values(
-        ConvCase{"plain_s8", 1, 16, 9, 9, 32, 3, 1, 1, 1, DataType::kInt8, "s8", "", false, true, true},
-        ConvCase{"relu_u8_in_u8", 2, 32, 8, 8, 64, 3, 1, 1, 1, DataType::kUint8, "u8", "Relu", false,
-                 true, true},
-        ConvCase{"stride2_nchw", 1, 8, 11, 11, 16, 3, 2, 1, 1, DataType::kInt8, "s8", "Relu", false,
-                 false, false},
-        ConvCase{"grouped", 1, 16, 7, 7, 32, 3, 1, 1, 4, DataType::kUint8, "s8", "", false, true, true},
-        ConvCase{"depthwise", 1, 32, 10, 10, 32, 3, 1, 1, 32, DataType::kUint8, "u8", "Clip", false,
-                 true, true},
-        ConvCase{"residual_relu", 1, 16, 8, 8, 16, 3, 1, 1, 1, DataType::kUint8, "u8", "Relu", true,
-                 true, true},
-        ConvCase{"residual_f32", 1, 16, 8, 8, 16, 1, 1, 0, 1, DataType::kInt8, "f32", "Relu", true,
-                 true, false},
-        ConvCase{"hardswish", 1, 16, 6, 6, 24, 3, 1, 1, 1, DataType::kInt8, "s8", "HardSwish", false,
-                 true, true},
-        ConvCase{"f32_out", 1, 8, 5, 5, 8, 1, 1, 0, 1, DataType::kInt8, "f32", "", false, false,
-                 false}),
+    ::testing::Values(ConvCase{"plain_s8", 1, 16, 9, 9, 32, 3, 1, 1, 1, DataType::kInt8, "s8", "",
+                               false, true, true},
+                      ConvCase{"relu_u8_in_u8", 2, 32, 8, 8, 64, 3, 1, 1, 1, DataType::kUint8, "u8",
+                               "Relu", false, true, true},
+                      ConvCase{"stride2_nchw", 1, 8, 11, 11, 16, 3, 2, 1, 1, DataType::kInt8, "s8",
+                               "Relu", false, false, false},
+                      ConvCase{"grouped", 1, 16, 7, 7, 32, 3, 1, 1, 4, DataType::kUint8, "s8", "",
+                               false, true, true},
+                      ConvCase{"depthwise", 1, 32, 10, 10, 32, 3, 1, 1, 32, DataType::kUint8, "u8",
+                               "Clip", false, true, true},
+                      ConvCase{"residual_relu", 1, 16, 8, 8, 16, 3, 1, 1, 1, DataType::kUint8, "u8",
+                               "Relu", true, true, true},
+                      ConvCase{"residual_f32", 1, 16, 8, 8, 16, 1, 1, 0, 1, DataType::kInt8, "f32",
+                               "Relu", true, true, false},
+                      ConvCase{"hardswish", 1, 16, 6, 6, 24, 3, 1, 1, 1, DataType::kInt8, "s8",
+                               "HardSwish", false, true, true},
+                      ConvCase{"f32_out", 1, 8, 5, 5, 8, 1, 1, 0, 1, DataType::kInt8, "f32", "",
+                               false, false, false}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(QMatMul, OneDnnAgreesWithReference) {
@@ -275,7 +279,8 @@ ir::Graph SmallModel() {
 
 Tensor SmallInput() {
   Tensor x(DataType::kFloat32, {1, 4, 8, 8});
-  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::sin(0.37f * static_cast<float>(i));
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = std::sin(0.37f * static_cast<float>(i));
   return x;
 }
 

@@ -60,18 +60,27 @@ Result<QEpilogue> ParseQEpilogue(const ir::Node& node);
 // Writes v into out[i] as the epilogue's output type.
 inline void StoreOut(const QEpilogue& e, float v, void* out, int64_t i) {
   switch (e.out_type) {
-    case QEpilogue::OutType::kS8: static_cast<int8_t*>(out)[i] = quant::SaturateS8(v); break;
-    case QEpilogue::OutType::kU8: static_cast<uint8_t*>(out)[i] = quant::SaturateU8(v); break;
-    case QEpilogue::OutType::kF32: static_cast<float*>(out)[i] = v; break;
+    case QEpilogue::OutType::kS8:
+      static_cast<int8_t*>(out)[i] = quant::SaturateS8(v);
+      break;
+    case QEpilogue::OutType::kU8:
+      static_cast<uint8_t*>(out)[i] = quant::SaturateU8(v);
+      break;
+    case QEpilogue::OutType::kF32:
+      static_cast<float*>(out)[i] = v;
+      break;
   }
 }
 
 // Element i of an 8-bit or float32 tensor, as float.
 inline float LoadAsFloat(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DataType::kInt8: return t.data<int8_t>()[i];
-    case DataType::kUint8: return t.data<uint8_t>()[i];
-    default: return t.data<float>()[i];
+    case DataType::kInt8:
+      return t.data<int8_t>()[i];
+    case DataType::kUint8:
+      return t.data<uint8_t>()[i];
+    default:
+      return t.data<float>()[i];
   }
 }
 

@@ -24,10 +24,14 @@ using ops::OneDnnCall;
 
 memory::data_type Dt(DataType t) {
   switch (t) {
-    case DataType::kInt8: return memory::data_type::s8;
-    case DataType::kUint8: return memory::data_type::u8;
-    case DataType::kInt32: return memory::data_type::s32;
-    default: return memory::data_type::f32;
+    case DataType::kInt8:
+      return memory::data_type::s8;
+    case DataType::kUint8:
+      return memory::data_type::u8;
+    case DataType::kInt32:
+      return memory::data_type::s32;
+    default:
+      return memory::data_type::f32;
   }
 }
 
@@ -38,27 +42,44 @@ dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType resi
   dnnl::primitive_attr attr;
   bool uniform = true;
   for (float s : e.oscale) uniform = uniform && s == e.oscale[0];
-  if (uniform) attr.set_output_scales(0, {e.oscale[0]});
-  else attr.set_output_scales(1 << 1, e.oscale);
+  if (uniform)
+    attr.set_output_scales(0, {e.oscale[0]});
+  else
+    attr.set_output_scales(1 << 1, e.oscale);
   dnnl::post_ops po;
   if (e.sum) {
-    if (residual_dt != out_dt) po.append_sum(e.sum_scale, Dt(residual_dt));
-    else po.append_sum(e.sum_scale);
+    if (residual_dt != out_dt)
+      po.append_sum(e.sum_scale, Dt(residual_dt));
+    else
+      po.append_sum(e.sum_scale);
   }
   const ops::Epilogue& a = e.act;
   float s = e.act_scale;
   switch (a.act) {
-    case A::kNone: break;
-    case A::kRelu: po.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f); break;
-    case A::kLeakyRelu: po.append_eltwise(1.0f, alg::eltwise_relu, a.alpha, 0.0f); break;
-    case A::kClip: po.append_eltwise(1.0f, alg::eltwise_clip, a.alpha, a.beta); break;
-    case A::kHardSwish: po.append_eltwise(s, alg::eltwise_hardswish, 0.0f, 0.0f); break;
+    case A::kNone:
+      break;
+    case A::kRelu:
+      po.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
+      break;
+    case A::kLeakyRelu:
+      po.append_eltwise(1.0f, alg::eltwise_relu, a.alpha, 0.0f);
+      break;
+    case A::kClip:
+      po.append_eltwise(1.0f, alg::eltwise_clip, a.alpha, a.beta);
+      break;
+    case A::kHardSwish:
+      po.append_eltwise(s, alg::eltwise_hardswish, 0.0f, 0.0f);
+      break;
     case A::kHardSigmoid:
       po.append_eltwise(1.0f, alg::eltwise_linear, a.alpha, a.beta);
       po.append_eltwise(s, alg::eltwise_clip, 0.0f, 1.0f);
       break;
-    case A::kSigmoid: po.append_eltwise(s, alg::eltwise_logistic, 0.0f, 0.0f); break;
-    case A::kTanh: po.append_eltwise(s, alg::eltwise_tanh, 0.0f, 0.0f); break;
+    case A::kSigmoid:
+      po.append_eltwise(s, alg::eltwise_logistic, 0.0f, 0.0f);
+      break;
+    case A::kTanh:
+      po.append_eltwise(s, alg::eltwise_tanh, 0.0f, 0.0f);
+      break;
   }
   attr.set_post_ops(po);
   return attr;
@@ -101,7 +122,8 @@ class QConvOneDnnKernel : public exec::Kernel {
     auto it = plans_.find(key);
     if (it == plans_.end()) {
       auto p = std::make_unique<QConvPlan>();
-      CALIB8_ASSIGN_OR_RETURN(p->g, ops::ConvGeometryFor(a_, NchwShape(*x, e_.in_nhwc), w_.shape()));
+      CALIB8_ASSIGN_OR_RETURN(p->g,
+                              ops::ConvGeometryFor(a_, NchwShape(*x, e_.in_nhwc), w_.shape()));
       CALIB8_RETURN_IF_ERROR(
           OneDnnCall("creating the int8 convolution", [&] { Build(*p, x->dtype(), rdt); }));
       it = plans_.emplace(key, std::move(p)).first;
@@ -123,10 +145,9 @@ class QConvOneDnnKernel : public exec::Kernel {
     }
     CALIB8_RETURN_IF_ERROR(OneDnnCall("executing the int8 convolution", [&] {
       auto& eng = CpuEngine();
-      std::unordered_map<int, memory> args{
-          {DNNL_ARG_SRC, memory(p.src_md, eng, src.raw())},
-          {DNNL_ARG_WEIGHTS, p.packed_w},
-          {DNNL_ARG_DST, memory(p.dst_md, eng, dst.raw())}};
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p.src_md, eng, src.raw())},
+                                           {DNNL_ARG_WEIGHTS, p.packed_w},
+                                           {DNNL_ARG_DST, memory(p.dst_md, eng, dst.raw())}};
       if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
       p.prim.execute(CpuStream(), args);
       CpuStream().wait();
@@ -146,8 +167,8 @@ class QConvOneDnnKernel : public exec::Kernel {
     using tag = memory::format_tag;
     memory::dims src_dims{g.n, g.c, g.in[1], g.in[2]}, dst_dims{g.n, g.m, g.out[1], g.out[2]};
     const int64_t G = g.group, cg = g.c_per_group(), mg = g.m_per_group();
-    memory::dims w_dims = G == 1 ? memory::dims{g.m, g.c, g.k[1], g.k[2]}
-                                 : memory::dims{G, mg, cg, g.k[1], g.k[2]};
+    memory::dims w_dims =
+        G == 1 ? memory::dims{g.m, g.c, g.k[1], g.k[2]} : memory::dims{G, mg, cg, g.k[1], g.k[2]};
     p.src_md = memory::desc(src_dims, Dt(src_dt), tag::nhwc);
     p.dst_md = memory::desc(dst_dims, Dt(e_.out_dtype()), tag::nhwc);
     p.bias_md = b_.defined() ? memory::desc({g.m}, memory::data_type::s32, tag::x) : memory::desc();
@@ -226,8 +247,8 @@ class QMatMulOneDnnKernel : public exec::Kernel {
         auto& eng = CpuEngine();
         p->src_md = memory::desc({M, K}, Dt(a->dtype()), tag::ab);
         p->dst_md = memory::desc({M, N}, Dt(e_.out_dtype()), tag::ab);
-        p->bias_md = b_.defined() ? memory::desc({1, N}, memory::data_type::s32, tag::ab)
-                                  : memory::desc();
+        p->bias_md =
+            b_.defined() ? memory::desc({1, N}, memory::data_type::s32, tag::ab) : memory::desc();
         memory::desc w_user({K, N}, memory::data_type::s8, tag::ba);  // stored [N, K]
         dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), rdt);
         auto make = [&](const memory::desc& w_req) {

@@ -99,7 +99,8 @@ class QMatMulRef : public exec::Kernel {
       return InvalidArgument("QMatMul weights must be a 2-D int8 tensor [N, K]");
     const int64_t N = w->dim(0), K = w->dim(1);
     if (a->rank() < 1 || a->dim(-1) != K)
-      return InvalidArgument("QMatMul input ", ShapeToString(a->shape()), " does not end in K = ", K);
+      return InvalidArgument("QMatMul input ", ShapeToString(a->shape()),
+                             " does not end in K = ", K);
     if (static_cast<int64_t>(e_.oscale.size()) != N)
       return InvalidArgument("w_scales has ", e_.oscale.size(), " value(s), expected ", N);
     const int64_t M = a->numel() / K;

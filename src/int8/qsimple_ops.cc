@@ -30,20 +30,26 @@ Result<QEpilogue> ParseQEpilogue(const ir::Node& node) {
   e.out_nhwc = node.GetInt("out_nhwc", 0) != 0;
   e.res_nhwc = node.GetInt("res_nhwc", 0) != 0;
   std::string t = node.GetString("out_type", "f32");
-  if (t == "s8") e.out_type = QEpilogue::OutType::kS8;
-  else if (t == "u8") e.out_type = QEpilogue::OutType::kU8;
-  else if (t == "f32") e.out_type = QEpilogue::OutType::kF32;
-  else return InvalidArgument("out_type '", t, "' is not s8, u8 or f32");
+  if (t == "s8")
+    e.out_type = QEpilogue::OutType::kS8;
+  else if (t == "u8")
+    e.out_type = QEpilogue::OutType::kU8;
+  else if (t == "f32")
+    e.out_type = QEpilogue::OutType::kF32;
+  else
+    return InvalidArgument("out_type '", t, "' is not s8, u8 or f32");
   if (!(e.in_scale > 0.0f) || e.w_scales.empty())
     return InvalidArgument("needs a positive in_scale and w_scales (written by the lowering)");
   bool f32 = e.out_type == QEpilogue::OutType::kF32;
   if (!f32 && !(e.out_scale > 0.0f)) return InvalidArgument("an 8-bit output needs out_scale > 0");
   using A = ops::Epilogue::Act;
   A a = e.act.act;
-  e.real_mode = f32 || a == A::kHardSwish || a == A::kHardSigmoid || a == A::kSigmoid || a == A::kTanh;
+  e.real_mode =
+      f32 || a == A::kHardSwish || a == A::kHardSigmoid || a == A::kSigmoid || a == A::kTanh;
   float s_out = e.real_mode ? 1.0f : e.out_scale;
   for (float sw : e.w_scales) e.oscale.push_back(Multiplier(e.in_scale, sw, s_out));
-  if (e.sum) e.sum_scale = f32 ? 1.0f : (e.real_mode ? e.res_scale : Multiplier(e.res_scale, 1.0f, s_out));
+  if (e.sum)
+    e.sum_scale = f32 ? 1.0f : (e.real_mode ? e.res_scale : Multiplier(e.res_scale, 1.0f, s_out));
   if (!e.real_mode && a == A::kClip) {
     e.act.alpha = e.act.alpha / e.out_scale;
     e.act.beta = e.act.beta / e.out_scale;
@@ -75,9 +81,15 @@ void Permute(const T* src, T* dst, int64_t n, int64_t a, int64_t b) {
 Tensor PermuteTensor(const Tensor& t, Shape out_shape, int64_t n, int64_t a, int64_t b) {
   Tensor y(t.dtype(), std::move(out_shape));
   switch (DataTypeSize(t.dtype())) {
-    case 1: Permute(static_cast<const uint8_t*>(t.raw()), static_cast<uint8_t*>(y.raw()), n, a, b); break;
-    case 4: Permute(static_cast<const uint32_t*>(t.raw()), static_cast<uint32_t*>(y.raw()), n, a, b); break;
-    default: Permute(static_cast<const uint64_t*>(t.raw()), static_cast<uint64_t*>(y.raw()), n, a, b); break;
+    case 1:
+      Permute(static_cast<const uint8_t*>(t.raw()), static_cast<uint8_t*>(y.raw()), n, a, b);
+      break;
+    case 4:
+      Permute(static_cast<const uint32_t*>(t.raw()), static_cast<uint32_t*>(y.raw()), n, a, b);
+      break;
+    default:
+      Permute(static_cast<const uint64_t*>(t.raw()), static_cast<uint64_t*>(y.raw()), n, a, b);
+      break;
   }
   return y;
 }
@@ -126,8 +138,10 @@ Status QuantizeRun(exec::KernelContext& ctx) {
         for (int64_t k = 0; k < c; ++k) {
           float v = px[(b * c + k) * hw + p];
           int64_t o = (b * hw + p) * c + k;
-          if (u) y.data<uint8_t>()[o] = quant::QuantizeU8(v, scale);
-          else y.data<int8_t>()[o] = quant::QuantizeS8(v, scale);
+          if (u)
+            y.data<uint8_t>()[o] = quant::QuantizeU8(v, scale);
+          else
+            y.data<int8_t>()[o] = quant::QuantizeS8(v, scale);
         }
   }
   ctx.outputs[0] = std::move(y);
@@ -166,7 +180,8 @@ Status QConcatRun(exec::KernelContext& ctx) {
   if (in_scales.size() != ctx.num_inputs() || ctx.num_inputs() == 0)
     return InvalidArgument("QConcat needs one scale per input");
   const Tensor* first = ctx.input(0);
-  CALIB8_ASSIGN_OR_RETURN(int64_t axis, ops::NormalizeAxis(node.GetInt("axis", 0), first->rank(), node));
+  CALIB8_ASSIGN_OR_RETURN(int64_t axis,
+                          ops::NormalizeAxis(node.GetInt("axis", 0), first->rank(), node));
   Shape out = first->shape();
   out[axis] = 0;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
@@ -191,8 +206,10 @@ Status QConcatRun(exec::KernelContext& ctx) {
         int64_t d = o * row + off + k;
         float v = LoadAsFloat(t, o * len + k);
         if (copy) {
-          if (u) y.data<uint8_t>()[d] = static_cast<uint8_t>(v);
-          else y.data<int8_t>()[d] = static_cast<int8_t>(v);
+          if (u)
+            y.data<uint8_t>()[d] = static_cast<uint8_t>(v);
+          else
+            y.data<int8_t>()[d] = static_cast<int8_t>(v);
         } else if (u) {
           y.data<uint8_t>()[d] = quant::SaturateU8(v * m);
         } else {
@@ -243,8 +260,10 @@ void PoolNhwc(const ops::PoolGeometry& g, const ops::PoolAttrs& a, const T* x, T
             py[c] = static_cast<T>(count ? acc[c] : 0);
           } else {
             float v = count ? static_cast<float>(acc[c]) / static_cast<float>(count) : 0.0f;
-            if constexpr (std::is_same_v<T, int8_t>) py[c] = quant::SaturateS8(v);
-            else py[c] = quant::SaturateU8(v);
+            if constexpr (std::is_same_v<T, int8_t>)
+              py[c] = quant::SaturateS8(v);
+            else
+              py[c] = quant::SaturateU8(v);
           }
         }
       }
@@ -270,8 +289,10 @@ class QPoolKernelImpl : public exec::Kernel {
     }
     Tensor xs = AsNhwc(*x, in_nhwc_);
     Tensor y(x->dtype(), {g.n, g.out[1], g.out[2], g.c});
-    if (x->dtype() == DataType::kInt8) PoolNhwc(g, a_, xs.data<int8_t>(), y.data<int8_t>());
-    else PoolNhwc(g, a_, xs.data<uint8_t>(), y.data<uint8_t>());
+    if (x->dtype() == DataType::kInt8)
+      PoolNhwc(g, a_, xs.data<int8_t>(), y.data<int8_t>());
+    else
+      PoolNhwc(g, a_, xs.data<uint8_t>(), y.data<uint8_t>());
     ctx.outputs[0] = out_nhwc_ ? y : ToNchw(y);
     return Status::Ok();
   }

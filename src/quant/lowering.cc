@@ -26,9 +26,9 @@ enum class Kind { kFp32, kConv, kMatMul, kPool, kMove, kConcat };
 struct NodeInfo {
   Kind kind = Kind::kFp32;
   std::string reason;
-  bool out_int8 = false;   // produces an 8-bit output (else the compute op writes float32)
+  bool out_int8 = false;  // produces an 8-bit output (else the compute op writes float32)
   bool has_residual = false;
-  std::string residual;    // the residual tensor (fused Add)
+  std::string residual;  // the residual tensor (fused Add)
 };
 
 struct QTensor {
@@ -69,13 +69,66 @@ std::string FusedOpName(const ir::Node& n) {
   return s;
 }
 
+// Residual Add fusion done before ir::FuseEpilogues, which (as of this writing) can fuse one Add
+// into both of its Conv producers when each has the Add as sole consumer (ResNet downsample
+// blocks), leaving a value produced twice. Here an Add is fused at most once; FuseEpilogues then
+// finds no Add left to fuse and only fuses activations. Same attributes as FuseEpilogues.
+void FuseResidualAddsOnce(ir::Graph& g) {
+  std::unordered_map<std::string, std::vector<size_t>> consumers;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& in : g.nodes[i].inputs)
+      if (!in.empty()) consumers[in].push_back(i);
+  std::unordered_set<std::string> outputs;
+  for (const auto& o : g.outputs) outputs.insert(o.name);
+  auto same_shape = [&g](const std::string& a, const std::string& b) {
+    auto ia = g.value_info.find(a), ib = g.value_info.find(b);
+    if (ia == g.value_info.end() || ib == g.value_info.end()) return false;
+    const auto &va = ia->second, &vb = ib->second;
+    if (!va.has_shape || !vb.has_shape || va.dims.size() != vb.dims.size()) return false;
+    for (size_t i = 0; i < va.dims.size(); ++i)
+      if (!va.dims[i].known() || va.dims[i].value != vb.dims[i].value) return false;
+    return true;
+  };
+  std::vector<bool> drop(g.nodes.size(), false);
+  bool any = false;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    ir::Node& n = g.nodes[i];
+    if (!n.domain.empty() || n.outputs.size() != 1 || n.HasAttr("_calib8_sum")) continue;
+    const bool conv = n.op_type == "Conv" || n.op_type == "ConvTranspose";
+    if (!conv && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
+    if (conv && !g.FindInitializer(n.input(1))) continue;
+    auto it = consumers.find(n.outputs[0]);
+    if (outputs.count(n.outputs[0]) || it == consumers.end() || it->second.size() != 1) continue;
+    size_t c = it->second[0];
+    ir::Node& add = g.nodes[c];
+    if (drop[c] || add.op_type != "Add" || !add.domain.empty() || add.inputs.size() != 2) continue;
+    const std::string& other = add.inputs[0] == n.outputs[0] ? add.inputs[1] : add.inputs[0];
+    if (other == n.outputs[0] || g.FindInitializer(other) || !same_shape(n.outputs[0], other))
+      continue;
+    size_t slot = n.op_type == "MatMul" ? 2 : 3;
+    if (n.inputs.size() < slot) n.inputs.resize(slot);
+    n.inputs.push_back(other);
+    n.attrs["_calib8_sum"] = IntAttr(1);
+    n.outputs[0] = add.outputs[0];
+    drop[c] = true;
+    any = true;
+  }
+  if (!any) return;
+  std::vector<ir::Node> kept;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(kept);
+}
+
 class Lowerer {
  public:
   Lowerer(const ir::Graph& g, const table::CalibrationTable& t, const LoweringOptions& o)
       : g_(g), table_(t), opt_(o) {}
 
   Result<Int8Plan> Run() {
+    FuseResidualAddsOnce(g_);
     ir::FuseEpilogues(g_);
+    CALIB8_RETURN_IF_ERROR(g_.TopologicalSort());
     Index();
     CALIB8_RETURN_IF_ERROR(Decide());
     ResolveOutputs();
@@ -118,8 +171,8 @@ class Lowerer {
     const table::TableEntry& e = table_.entries()[static_cast<size_t>(k)];
     float s = e.scale();
     if (!std::isfinite(s) || s < 0.0f)
-      return InvalidArgument(opt_.table_source, ": tensor '", name, "' has scale ", s,
-                             " (bits ", table::HexBits(e.bits()),
+      return InvalidArgument(opt_.table_source, ": tensor '", name, "' has scale ", s, " (bits ",
+                             table::HexBits(e.bits()),
                              "): an inf, NaN or negative scale cannot be used for INT8; "
                              "recalibrate or remove the entry");
     if (s == 0.0f) {
@@ -132,7 +185,8 @@ class Lowerer {
   }
 
   static std::string Why(ScaleState s, const std::string& what, const std::string& name) {
-    if (s == ScaleState::kZero) return "amax 0 for " + what + " '" + name + "' (tensor is all zero)";
+    if (s == ScaleState::kZero)
+      return "amax 0 for " + what + " '" + name + "' (tensor is all zero)";
     return "no table entry for " + what + " '" + name + "'";
   }
 
@@ -169,8 +223,8 @@ class Lowerer {
         (n.op_type == "Relu" || n.op_type == "Sigmoid" || n.op_type == "HardSigmoid"))
       nn = true;
     static const std::unordered_set<std::string> kFollow = {
-        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Reshape", "Flatten",
-        "Squeeze", "Unsqueeze", "Transpose", "Identity"};
+        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Reshape",
+        "Flatten", "Squeeze",     "Unsqueeze",         "Transpose",     "Identity"};
     if (n.domain.empty() && kFollow.count(n.op_type) && nonneg_.count(n.input(0))) nn = true;
     if (n.domain.empty() && n.op_type == "Concat") {
       nn = !n.inputs.empty();
@@ -251,13 +305,15 @@ class Lowerer {
         return Status::Ok();
       }
       const Tensor* b = g_.FindInitializer(n.input(2));
-      if (!n.input(2).empty() && (!b || b->dtype() != DataType::kFloat32 || b->numel() != w->dim(0))) {
+      if (!n.input(2).empty() &&
+          (!b || b->dtype() != DataType::kFloat32 || b->numel() != w->dim(0))) {
         inf.reason = "unsupported op: Conv bias is not a constant float32 vector";
         return Status::Ok();
       }
     } else {
       if (!w || w->dtype() != DataType::kFloat32 || w->rank() != 2) {
-        inf.reason = "unsupported op: " + op + " weights (input 1) are not a constant 2-D float32 "
+        inf.reason = "unsupported op: " + op +
+                     " weights (input 1) are not a constant 2-D float32 "
                      "tensor";
         return Status::Ok();
       }
@@ -326,8 +382,8 @@ class Lowerer {
       inf.reason = "unsupported op: MaxPool with Indices output";
       return;
     }
-    bool two_d = n.op_type == "GlobalAveragePool" ? Rank(x) == 4
-                                                  : n.GetInts("kernel_shape").size() == 2;
+    bool two_d =
+        n.op_type == "GlobalAveragePool" ? Rank(x) == 4 : n.GetInts("kernel_shape").size() == 2;
     if (!two_d) {
       inf.reason = "unsupported op: only 2-D pooling runs in INT8";
       return;
@@ -358,7 +414,8 @@ class Lowerer {
       const QTensor& q = q_[in];
       all_unsigned = all_unsigned && q.is_unsigned;
       amax = std::max(amax, AmaxFromScale(q.scale, q.is_unsigned));
-      same = same && q.scale == q_[n.inputs[0]].scale && q.is_unsigned == q_[n.inputs[0]].is_unsigned;
+      same =
+          same && q.scale == q_[n.inputs[0]].scale && q.is_unsigned == q_[n.inputs[0]].is_unsigned;
     }
     QTensor out;
     float s = 0;
@@ -541,8 +598,8 @@ class Lowerer {
     QWeights qw = QuantizeWeights(w, kn);
     float in_scale = q_[x].scale;
     // Bias: Conv B, Gemm beta * C.
-    const Tensor* b = n.input(2).empty() || n.op_type == "MatMul" ? nullptr
-                                                                  : g_.FindInitializer(n.input(2));
+    const Tensor* b =
+        n.input(2).empty() || n.op_type == "MatMul" ? nullptr : g_.FindInitializer(n.input(2));
     float beta = n.op_type == "Gemm" ? n.GetFloat("beta", 1.0f) : 1.0f;
     std::string bname;
     if (b && beta != 0.0f) {
@@ -632,8 +689,10 @@ class Lowerer {
       }
       d.precision = Precision::kInt8;
       ++plan_.num_int8;
-      if (inf.kind == Kind::kConv || inf.kind == Kind::kMatMul) EmitCompute(i, out);
-      else EmitOther(i, out);
+      if (inf.kind == Kind::kConv || inf.kind == Kind::kMatMul)
+        EmitCompute(i, out);
+      else
+        EmitOther(i, out);
       const std::string& y = n.outputs[0];
       if (inf.out_int8 && needs_f32_.count(y)) EmitDequantize(y, out);
     }
@@ -641,8 +700,10 @@ class Lowerer {
     plan_.coverage.needed = static_cast<int>(needed_order_.size());
     plan_.coverage.found = static_cast<int>(found_.size());
     for (const auto& t : needed_order_) {
-      if (zero_.count(t)) plan_.coverage.zero.push_back(t);
-      else if (!found_.count(t)) plan_.coverage.missing.push_back(t);
+      if (zero_.count(t))
+        plan_.coverage.zero.push_back(t);
+      else if (!found_.count(t))
+        plan_.coverage.missing.push_back(t);
     }
     ir::Graph& pg = plan_.graph;
     pg = g_;
@@ -698,7 +759,9 @@ std::string PlanToText(const Int8Plan& plan) {
     w_op = std::max(w_op, d.op_type.size());
     w_name = std::max(w_name, d.node.size());
   }
-  auto pad = [](const std::string& s, size_t w) { return s + std::string(w - std::min(w, s.size()), ' '); };
+  auto pad = [](const std::string& s, size_t w) {
+    return s + std::string(w - std::min(w, s.size()), ' ');
+  };
   os << pad("prec", 5) << "  " << pad("op", w_op) << "  " << pad("node", w_name) << "  reason\n";
   for (const auto& d : plan.nodes)
     os << pad(d.precision == Precision::kInt8 ? "INT8" : "FP32", 5) << "  " << pad(d.op_type, w_op)
@@ -726,10 +789,15 @@ std::string PlanToJson(const Int8Plan& plan) {
                           {"precision", d.precision == Precision::kInt8 ? "int8" : "fp32"},
                           {"reason", d.reason}});
   const Coverage& c = plan.coverage;
-  j["coverage"] = {{"needed", c.needed}, {"found", c.found}, {"ratio", c.ratio()},
-                   {"missing", c.missing}, {"zero", c.zero}};
-  j["summary"] = {{"int8", plan.num_int8}, {"fp32", plan.num_fp32},
-                  {"quantize", plan.num_quantize}, {"dequantize", plan.num_dequantize}};
+  j["coverage"] = {{"needed", c.needed},
+                   {"found", c.found},
+                   {"ratio", c.ratio()},
+                   {"missing", c.missing},
+                   {"zero", c.zero}};
+  j["summary"] = {{"int8", plan.num_int8},
+                  {"fp32", plan.num_fp32},
+                  {"quantize", plan.num_quantize},
+                  {"dequantize", plan.num_dequantize}};
   return j.dump(2) + "\n";
 }
 

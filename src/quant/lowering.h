@@ -33,7 +33,7 @@ struct NodeDecision {
   std::string node;     // node name
   std::string op_type;  // e.g. "Conv" (with "+Relu" etc. for fused epilogues)
   Precision precision = Precision::kFp32;
-  std::string reason;   // FP32: why (one of the reasons in docs/int8.md); INT8: what runs
+  std::string reason;  // FP32: why (one of the reasons in docs/int8.md); INT8: what runs
 };
 
 struct LoweringOptions {
@@ -49,8 +49,8 @@ struct LoweringOptions {
 
 // How much of the model the table covers: the activation tensors an INT8 node would need.
 struct Coverage {
-  int needed = 0;  // distinct tensors an INT8 node would read or write in 8 bits
-  int found = 0;   // of those, with a usable (finite, non-zero) table entry
+  int needed = 0;                    // distinct tensors an INT8 node would read or write in 8 bits
+  int found = 0;                     // of those, with a usable (finite, non-zero) table entry
   std::vector<std::string> missing;  // needed tensors without an entry (model order)
   std::vector<std::string> zero;     // needed tensors whose amax is 0
   double ratio() const { return needed ? static_cast<double>(found) / needed : 1.0; }

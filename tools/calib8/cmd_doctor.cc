@@ -31,11 +31,13 @@ Command AddDoctorCommand(CLI::App& app) {
     int8::CpuInt8Features f = int8::DetectCpuInt8Features();
     auto yn = [](bool b) { return b ? "yes" : "no"; };
     std::cout << "CPU: " << (f.model.empty() ? "unknown" : f.model) << "\n"
-              << "  avx2         " << yn(f.avx2) << "   (8-bit dot products via vpmaddubsw, 16-bit "
-                                                       "intermediates)\n"
+              << "  avx2         " << yn(f.avx2)
+              << "   (8-bit dot products via vpmaddubsw, 16-bit "
+                 "intermediates)\n"
               << "  avx512bw     " << yn(f.avx512bw) << "\n"
-              << "  avx512_vnni  " << yn(f.avx512_vnni) << "   (vpdpbusd: 4 int8 MACs per lane "
-                                                              "in one instruction)\n"
+              << "  avx512_vnni  " << yn(f.avx512_vnni)
+              << "   (vpdpbusd: 4 int8 MACs per lane "
+                 "in one instruction)\n"
               << "  avx_vnni     " << yn(f.avx_vnni) << "\n"
               << "  amx_int8     " << yn(f.amx_int8) << "   (tile matrix multiply)\n";
     std::cout << "expectation: ";
@@ -53,8 +55,8 @@ Command AddDoctorCommand(CLI::App& app) {
       std::cout << "warning: no AVX2: INT8 runs on reference or SSE paths and will likely be "
                    "slower than FP32.\n";
     int rc = 0;
-    std::string gpus =
-        RunCapture("nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>/dev/null", &rc);
+    std::string gpus = RunCapture(
+        "nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>/dev/null", &rc);
     std::cout << "CUDA devices: ";
     if (rc != 0 || gpus.find_first_not_of(" \n") == std::string::npos) {
       std::cout << "none (no NVIDIA driver / nvidia-smi found)\n";
@@ -67,9 +69,9 @@ Command AddDoctorCommand(CLI::App& app) {
       auto comma = line.rfind(',');
       std::string name = line.substr(0, comma);
       double cc = comma == std::string::npos ? 0.0 : std::atof(line.c_str() + comma + 1);
-      std::cout << "  " << name << "  sm " << (comma == std::string::npos ? "?" : line.substr(comma + 2))
-                << "  dp4a " << yn(cc >= 6.1 - 1e-9) << "  int8 tensor cores " << yn(cc >= 7.2 - 1e-9)
-                << "\n";
+      std::cout << "  " << name << "  sm "
+                << (comma == std::string::npos ? "?" : line.substr(comma + 2)) << "  dp4a "
+                << yn(cc >= 6.1 - 1e-9) << "  int8 tensor cores " << yn(cc >= 7.2 - 1e-9) << "\n";
     }
     std::cout << "  (calib8 runs INT8 on the CPU; a GPU with int8 tensor cores runs TensorRT INT8 "
                  "typically 2x-4x faster than FP16)\n";

@@ -18,7 +18,8 @@ Command AddPlanCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
-  sub->add_option("--table,-t", o->table, "Calibration table (any format calib8 reads)")->required();
+  sub->add_option("--table,-t", o->table, "Calibration table (any format calib8 reads)")
+      ->required();
   sub->add_option("--keep-fp32", o->keep_fp32,
                   "File of tensor (or node) names to keep FP32, one per line, '#' comments");
   sub->add_flag("--unsigned-activations", o->unsigned_act,
@@ -43,8 +44,9 @@ Command AddPlanCommand(CLI::App& app) {
     if (!plan.ok()) return ReportError(plan.status());
     const quant::Coverage& c = plan->coverage;
     if (!c.missing.empty() || !c.zero.empty())
-      std::cerr << "calib8: warning: table '" << o->table << "' does not cover the model: "
-                << api::CoverageSummary(c) << "; those nodes run FP32\n";
+      std::cerr << "calib8: warning: table '" << o->table
+                << "' does not cover the model: " << api::CoverageSummary(c)
+                << "; those nodes run FP32\n";
     std::cout << (o->json ? quant::PlanToJson(*plan) : quant::PlanToText(*plan));
     return 0;
   };
