@@ -12,7 +12,12 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       libstb-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
       libonnx-testdata dataset-fashion-mnist libgtest-dev libgmock-dev libbenchmark-dev
       chromium  # tests/report: opens the HTML report headless, checks the console
-      python3 python3-torch python3-torchvision python3-onnx python3-numpy nodejs npm time)
+      python3 python3-torch python3-torchvision python3-onnx python3-numpy time)
+# Node.js: keep whatever provides `node` and `npm` (e.g. a nodesource build with its own npm,
+# which conflicts with Debian's npm package); install Debian's only when they are absent.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
