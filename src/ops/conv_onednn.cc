@@ -70,62 +70,91 @@ inline void EpilogueRow(const Epilogue& e, const float* acc, const float* res, f
   }
 }
 
-// Direct depthwise convolution of one NCHW plane (1-D runs with H = 1). oneDNN 2.6 has fast
-// depthwise kernels only for blocked/NHWC tensors, and the two reorders around them cost more
-// than the convolution itself. For each output row and each kernel tap (kh, kw), the valid
-// output columns [lo, hi) read input columns ow * sw - pw + kw * dw of input row ih:
+// y = act(acc + residual) over one output row.
+inline void DepthwiseEpilogue(const Epilogue& e, const float* acc, const float* res, float* y,
+                              int64_t n) {
+  switch (e.act) {
+    case Epilogue::Act::kNone:
+      return EpilogueRow<Epilogue::Act::kNone>(e, acc, res, y, n);
+    case Epilogue::Act::kRelu:
+      return EpilogueRow<Epilogue::Act::kRelu>(e, acc, res, y, n);
+    case Epilogue::Act::kClip:
+      return EpilogueRow<Epilogue::Act::kClip>(e, acc, res, y, n);
+    default:
+      return EpilogueRow<Epilogue::Act::kSigmoid>(e, acc, res, y, n);
+  }
+}
+
+// Direct depthwise convolution of one NCHW plane with unit strides (1-D runs with H = 1).
+// oneDNN 2.6 has fast depthwise kernels only for blocked/NHWC tensors, and the two reorders
+// around them cost more than the convolution itself on all but the narrowest planes.
+//
+// The input plane is copied, zero-padded, into P (rows x cols, the extent the taps reach). The
+// accumulator uses P's row pitch, so each tap (kh, kw) is one unit-stride loop over the whole
+// plane with a constant offset (columns past the output width are computed and dropped):
+//
+//   acc[oh * cols + ow] += w[kh][kw] * P[(oh + kh * dh) * cols + ow + kw * dw]
+__attribute__((target_clones("avx512f", "avx2", "default"))) void DepthwisePlaneUnitStride(
+    const ConvGeometry& g, const float* x, const float* w, float bias, const float* residual,
+    const Epilogue& e, float* y) {
+  const int64_t ih_n = g.in[1], iw_n = g.in[2], oh_n = g.out[1], ow_n = g.out[2];
+  const int64_t dh = g.dil[1], dw = g.dil[2], ph = g.pad_b[1], pw = g.pad_b[2];
+  const int64_t rows = oh_n + (g.k[1] - 1) * dh, cols = ow_n + (g.k[2] - 1) * dw;
+  thread_local std::vector<float> scratch;
+  scratch.assign(static_cast<size_t>(rows * cols + oh_n * cols), 0.0f);
+  float* pad = scratch.data();
+  float* acc = pad + rows * cols;
+  for (int64_t ih = std::max<int64_t>(0, -ph); ih < std::min(ih_n, rows - ph); ++ih) {
+    // Input columns [c0, c1) land in P's row at column iw + pw.
+    const int64_t c0 = std::max<int64_t>(0, -pw), c1 = std::min(iw_n, cols - pw);
+    if (c1 > c0)
+      std::copy(x + ih * iw_n + c0, x + ih * iw_n + c1, pad + (ih + ph) * cols + c0 + pw);
+  }
+  const int64_t n = (oh_n - 1) * cols + ow_n;
+  std::fill(acc, acc + n, bias);
+  for (int64_t kh = 0; kh < g.k[1]; ++kh)
+    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+      const float wk = w[kh * g.k[2] + kw];
+      const float* src = pad + kh * dh * cols + kw * dw;
+      for (int64_t i = 0; i < n; ++i) acc[i] += wk * src[i];
+    }
+  for (int64_t oh = 0; oh < oh_n; ++oh)
+    DepthwiseEpilogue(e, acc + oh * cols, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n,
+                      ow_n);
+}
+
+// The strided case, row by row on the unpadded input. For each output row and kernel tap
+// (kh, kw), the valid output columns [lo, hi) read input columns ow * sw - pw + kw * dw:
 //
 //   acc[ow] += w[kh, kw] * x[ih, ow * sw + off],  off = kw * dw - pw,  lo <= ow < hi
 //
-// so the inner loop is a unit-stride (sw = 1) or strided axpy that the compiler vectorises.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void DepthwisePlane(
+// (Splitting the rows into column phases for unit-stride reads measured slower.)
+__attribute__((target_clones("avx512f", "avx2", "default"))) void DepthwisePlaneStrided(
     const ConvGeometry& g, const float* x, const float* w, float bias, const float* residual,
     const Epilogue& e, float* y) {
   const int64_t ih_n = g.in[1], iw_n = g.in[2], oh_n = g.out[1], ow_n = g.out[2];
   const int64_t sh = g.stride[1], sw = g.stride[2], dh = g.dil[1], dw = g.dil[2];
   const int64_t ph = g.pad_b[1], pw = g.pad_b[2];
-  float acc[1024];
+  thread_local std::vector<float> acc_buf;
+  acc_buf.resize(static_cast<size_t>(ow_n));
+  float* acc = acc_buf.data();
   for (int64_t oh = 0; oh < oh_n; ++oh) {
-    for (int64_t c0 = 0; c0 < ow_n; c0 += 1024) {  // output columns in chunks of 1024
-      const int64_t c1 = std::min(ow_n, c0 + 1024);
-      for (int64_t i = 0; i < c1 - c0; ++i) acc[i] = bias;
-      for (int64_t kh = 0; kh < g.k[1]; ++kh) {
-        const int64_t ih = oh * sh - ph + kh * dh;
-        if (ih < 0 || ih >= ih_n) continue;
-        const float* xr = x + ih * iw_n;
-        for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-          const int64_t off = kw * dw - pw;
-          // 0 <= ow * sw + off < iw_n  <=>  ceil(-off / sw) <= ow <= floor((iw_n - 1 - off) / sw)
-          int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-          int64_t hi = iw_n - 1 - off < 0 ? 0 : (iw_n - 1 - off) / sw + 1;
-          lo = std::max(lo, c0);
-          hi = std::min(hi, c1);
-          const float wk = w[kh * g.k[2] + kw];
-          if (sw == 1) {
-            const float* xs = xr + off;
-            for (int64_t ow = lo; ow < hi; ++ow) acc[ow - c0] += wk * xs[ow];
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) acc[ow - c0] += wk * xr[ow * sw + off];
-          }
-        }
-      }
-      float* yr = y + oh * ow_n + c0;
-      const float* rr = residual ? residual + oh * ow_n + c0 : nullptr;
-      switch (e.act) {
-        case Epilogue::Act::kNone:
-          EpilogueRow<Epilogue::Act::kNone>(e, acc, rr, yr, c1 - c0);
-          break;
-        case Epilogue::Act::kRelu:
-          EpilogueRow<Epilogue::Act::kRelu>(e, acc, rr, yr, c1 - c0);
-          break;
-        case Epilogue::Act::kClip:
-          EpilogueRow<Epilogue::Act::kClip>(e, acc, rr, yr, c1 - c0);
-          break;
-        default:
-          EpilogueRow<Epilogue::Act::kSigmoid>(e, acc, rr, yr, c1 - c0);
-          break;
+    std::fill(acc, acc + ow_n, bias);
+    for (int64_t kh = 0; kh < g.k[1]; ++kh) {
+      const int64_t ih = oh * sh - ph + kh * dh;
+      if (ih < 0 || ih >= ih_n) continue;
+      const float* xr = x + ih * iw_n;
+      for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+        const int64_t off = kw * dw - pw;
+        // 0 <= ow * sw + off < iw_n  <=>  ceil(-off / sw) <= ow <= floor((iw_n - 1 - off) / sw)
+        const int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        const int64_t hi =
+            std::min(ow_n, iw_n - 1 - off < 0 ? int64_t{0} : (iw_n - 1 - off) / sw + 1);
+        const float wk = w[kh * g.k[2] + kw];
+        for (int64_t ow = lo; ow < hi; ++ow) acc[ow] += wk * xr[ow * sw + off];
       }
     }
+    DepthwiseEpilogue(e, acc, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n, ow_n);
   }
 }
 
@@ -328,11 +357,14 @@ class ConvOneDnnKernel : public exec::Kernel {
     }
   }
 
-  // One input channel per group (depthwise, any channel multiplier), at most 2-D, and rows wide
-  // enough for the direct loops to vectorise: on narrower planes (MobileNetV2's 28x28 and
-  // below) oneDNN's NHWC depthwise kernel wins even with its reorders.
+  // One input channel per group (depthwise, any channel multiplier), at most 2-D, on planes wide
+  // enough for the direct loops to beat oneDNN's NHWC kernel plus its two reorders. Measured on
+  // MobileNetV2 (1 thread): unit stride wins from 28x28 up (14x14 is a tie), stride 2 from
+  // 112x112 (56x56 is a tie).
   bool IsDepthwise(const ConvGeometry& g) const {
-    return !a_.transposed && g.group > 1 && g.c_per_group() == 1 && g.spatial <= 2 && g.in[2] >= 48;
+    if (a_.transposed || g.group == 1 || g.c_per_group() != 1 || g.spatial > 2) return false;
+    const bool unit = g.stride[1] == 1 && g.stride[2] == 1;
+    return g.in[2] >= (unit ? 28 : 64);
   }
 
   bool IsPointwise(const ConvGeometry& g) const {
@@ -419,14 +451,15 @@ class ConvOneDnnKernel : public exec::Kernel {
       const ConvGeometry& g = p.g;
       const float* bias = b ? b->data<float>() : nullptr;
       const int64_t mg = g.m_per_group(), isz = g.in_size(), osz = g.out_size();
+      const bool unit = g.stride[1] == 1 && g.stride[2] == 1;
       ParallelFor(
           g.n * g.m,
           [&](int64_t t) {
             const int64_t mo = t % g.m, n = t / g.m;
-            DepthwisePlane(g, x.data<float>() + (n * g.c + mo / mg) * isz,
-                           w.data<float>() + mo * g.k[1] * g.k[2], bias ? bias[mo] : 0.0f,
-                           residual ? residual + t * osz : nullptr, a_.epilogue,
-                           y.data<float>() + t * osz);
+            auto plane = unit ? DepthwisePlaneUnitStride : DepthwisePlaneStrided;
+            plane(g, x.data<float>() + (n * g.c + mo / mg) * isz,
+                  w.data<float>() + mo * g.k[1] * g.k[2], bias ? bias[mo] : 0.0f,
+                  residual ? residual + t * osz : nullptr, a_.epilogue, y.data<float>() + t * osz);
           },
           2);
       return;
