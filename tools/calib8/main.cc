@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   add(calib8::cli::AddDoctorCommand);
   add(calib8::cli::AddExportQdqCommand);
   add(calib8::cli::AddImportQdqCommand);
+  add(calib8::cli::AddCompareCommand);
+  add(calib8::cli::AddSensitivityCommand);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,721 @@
+// api/compare.cc — `calib8 compare` and `calib8 sensitivity` as library calls. Sits in api
+// because it drives two sessions (api/engine.h FP32, api/int8_engine.h INT8) over a data source
+// (data/) and scores them with eval/metrics.h. The INT8 session's 8-bit tensors are read by making
+// them graph outputs of a copy of the plan graph: no change to the executor or the INT8 engine.
+#include "api/compare.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <span>
+#include <sstream>
+
+#include "api/engine.h"
+#include "core/file_util.h"
+
+namespace calib8::api {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Result<std::vector<int64_t>> ReadIdxLabels(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");  // reads plain files too
+  if (!f) return NotFound("--labels: cannot open IDX file '", path, "'");
+  std::string bytes;
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      gzclose(f);
+      return InvalidArgument("--labels: IDX file '", path, "' is not readable (corrupt gzip?)");
+    }
+    if (n == 0) break;
+    bytes.append(buf.data(), static_cast<size_t>(n));
+  }
+  gzclose(f);
+  auto u8 = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  if (bytes.size() < 8 || u8(0) != 0 || u8(1) != 0 || u8(3) != 1)
+    return InvalidArgument("--labels: '", path, "' is not an IDX label file (expected magic 00 00 ",
+                           "<type> 01: one dimension)");
+  int type = u8(2);
+  if (type != 0x08 && type != 0x09)
+    return InvalidArgument("--labels: IDX file '", path, "' has element type 0x", type,
+                           "; labels must be unsigned or signed bytes (0x08/0x09)");
+  uint64_t n = uint64_t{u8(4)} << 24 | uint64_t{u8(5)} << 16 | uint64_t{u8(6)} << 8 | u8(7);
+  if (bytes.size() < 8 + n)
+    return InvalidArgument("--labels: IDX file '", path, "' is truncated: ", n, " labels need ",
+                           8 + n, " bytes, it has ", bytes.size());
+  std::vector<int64_t> labels(n);
+  for (uint64_t i = 0; i < n; ++i)
+    labels[i] = type == 0x08 ? int64_t{u8(8 + i)} : int64_t{static_cast<int8_t>(bytes[8 + i])};
+  return labels;
+}
+
+// Stores float copies of what an INT8 run produces.
+class CopyObserver : public exec::TensorObserver {
+ public:
+  void OnTensor(const std::string& name, const ir::Node*, const Tensor& value) override {
+    tensors[name] = value.Clone();
+  }
+  exec::TensorMap tensors;
+};
+
+// Compares the FP32 run's tensors, as they are produced, with the INT8 run's.
+class CompareObserver : public exec::TensorObserver {
+ public:
+  CompareObserver(const exec::TensorMap& test, std::map<std::string, eval::TensorComparison>& cmp,
+                  std::map<std::string, std::string>& producer,
+                  const std::function<eval::TensorComparison(const std::string&)>& make)
+      : test_(test), cmp_(cmp), producer_(producer), make_(make) {}
+
+  void OnTensor(const std::string& name, const ir::Node* node, const Tensor& ref) override {
+    if (!status.ok()) return;
+    auto it = test_.find(name);
+    if (it == test_.end()) return;
+    if (it->second.numel() != ref.numel()) {
+      status = Internal("tensor '", name, "': FP32 shape ", ShapeToString(ref.shape()),
+                        " but the INT8 run has ", ShapeToString(it->second.shape()));
+      return;
+    }
+    auto c = cmp_.find(name);
+    if (c == cmp_.end()) {
+      c = cmp_.emplace(name, make_(name)).first;
+      producer_[name] = node ? node->op_type : "";
+    }
+    auto n = static_cast<size_t>(ref.numel());
+    status = c->second.Add({ref.data<float>(), n}, {it->second.data<float>(), n});
+  }
+  Status status;
+
+ private:
+  const exec::TensorMap& test_;
+  std::map<std::string, eval::TensorComparison>& cmp_;
+  std::map<std::string, std::string>& producer_;
+  const std::function<eval::TensorComparison(const std::string&)>& make_;
+};
+
+// Plans INT8, refusing a table that covers nothing the model needs (a table for another model).
+Result<quant::Int8Plan> PlanChecked(const ir::Graph& graph, const table::CalibrationTable& table,
+                                    const Int8Options& io, const std::string& table_name) {
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanInt8(graph, table, io));
+  const quant::Coverage& c = plan.coverage;
+  if (c.needed > 0 && c.found == 0)
+    return InvalidArgument(table_name, " does not fit ", graph.source,
+                           ": it has no usable entry for any tensor an INT8 node needs (",
+                           CoverageSummary(c, 4), "); is it a table for another model?");
+  return plan;
+}
+
+bool IsClassifierOutput(const Tensor& t) { return t.shape().size() == 2 && t.shape()[1] > 1; }
+
+struct OutputAcc {
+  eval::TensorComparison tensor;
+  eval::ClassifierComparison classes;
+  bool classifier = false, seen = false;
+};
+
+Status AddOutputs(const exec::TensorMap& ref, const exec::TensorMap& test,
+                  const std::vector<ir::ValueInfo>& outputs, const std::vector<int64_t>& labels,
+                  int64_t first, std::vector<OutputAcc>& acc) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const std::string& name = outputs[i].name;
+    auto r = ref.find(name);
+    auto t = test.find(name);
+    if (r == ref.end() || t == test.end())
+      return Internal("output '", name, "' missing from the ", r == ref.end() ? "FP32" : "INT8",
+                      " run");
+    if (r->second.dtype() != DataType::kFloat32 || t->second.dtype() != DataType::kFloat32)
+      continue;
+    if (r->second.numel() != t->second.numel())
+      return Internal("output '", name, "': FP32 shape ", ShapeToString(r->second.shape()),
+                      " but INT8 shape ", ShapeToString(t->second.shape()));
+    auto n = static_cast<size_t>(r->second.numel());
+    std::span<const float> rs(r->second.data<float>(), n), ts(t->second.data<float>(), n);
+    OutputAcc& a = acc[i];
+    if (!a.seen) a.classifier = IsClassifierOutput(r->second);
+    a.seen = true;
+    CALIB8_RETURN_IF_ERROR(a.tensor.Add(rs, ts));
+    if (a.classifier && IsClassifierOutput(r->second)) {
+      int64_t rows = r->second.shape()[0], cls = r->second.shape()[1];
+      std::span<const int64_t> lab;
+      if (!labels.empty()) {
+        lab = std::span<const int64_t>(labels).subspan(static_cast<size_t>(first),
+                                                       static_cast<size_t>(rows));
+        for (int64_t k = 0; k < rows; ++k)
+          if (lab[static_cast<size_t>(k)] < 0 || lab[static_cast<size_t>(k)] >= cls)
+            return InvalidArgument("--labels: label ", lab[static_cast<size_t>(k)], " of sample ",
+                                   first + k, " is outside [0, ", cls, ") for output '", name, "'");
+      }
+      CALIB8_RETURN_IF_ERROR(a.classes.Add(rs, ts, rows, cls, lab));
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<OutputResult> FinishOutputs(const std::vector<ir::ValueInfo>& outputs,
+                                        const std::vector<OutputAcc>& acc) {
+  std::vector<OutputResult> out;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!acc[i].seen) continue;
+    OutputResult o;
+    o.name = outputs[i].name;
+    o.classifier = acc[i].classifier;
+    o.metrics = acc[i].tensor.Finish();
+    if (o.classifier) o.classes = acc[i].classes.Finish();
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<exec::TensorMap> Feeds(const data::MultiInputData& data,
+                              const std::vector<std::string>& names, int64_t first, int64_t count) {
+  CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, data.Read(first, count));
+  exec::TensorMap feeds;
+  for (size_t i = 0; i < names.size(); ++i) feeds[names[i]] = std::move(tensors[i]);
+  return feeds;
+}
+
+std::string Range(int64_t first, int64_t count) {
+  return "samples " + std::to_string(first) + "-" + std::to_string(first + count - 1);
+}
+
+Status CheckLabels(const std::vector<int64_t>& labels, const data::MultiInputData& data) {
+  if (!labels.empty() && static_cast<int64_t>(labels.size()) < data.NumSamples())
+    return InvalidArgument("--labels has ", labels.size(), " labels but the data has ",
+                           data.NumSamples(), " samples");
+  return Status::Ok();
+}
+
+std::string Num(double v, int precision = 2) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(precision) << v;
+  return os.str();
+}
+
+nlohmann::json JNum(double v) {
+  if (std::isfinite(v)) return v;
+  return Num(v);
+}
+
+nlohmann::json MetricsJson(const eval::TensorMetrics& m) {
+  return {{"sqnr_db", JNum(m.sqnr_db)},
+          {"cosine", JNum(m.cosine)},
+          {"max_abs_error", JNum(m.max_abs_error)},
+          {"relative_error", JNum(m.relative_error)},
+          {"saturation_rate", JNum(m.saturation_rate)},
+          {"count", m.count},
+          {"nonfinite", m.nonfinite}};
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> ReadLabels(const std::string& spec) {
+  if (spec.rfind("idx:", 0) == 0) return ReadIdxLabels(spec.substr(4));
+  CALIB8_ASSIGN_OR_RETURN(std::string text, core::ReadFile(spec, "--labels file"));
+  std::vector<int64_t> labels;
+  std::istringstream is(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(is, line)) {
+    ++line_no;
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    size_t e = line.find_last_not_of(" \t\r");
+    std::string word = line.substr(b, e - b + 1);
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(word, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != word.size())
+      return InvalidArgument("--labels file '", spec, "' line ", line_no, ": '", word,
+                             "' is not an integer class index (one per line expected)");
+    labels.push_back(v);
+  }
+  if (labels.empty()) return InvalidArgument("--labels file '", spec, "' holds no labels");
+  return labels;
+}
+
+std::vector<Int8TensorInfo> ListInt8Tensors(const quant::Int8Plan& plan) {
+  std::vector<Int8TensorInfo> list;
+  std::map<std::string, size_t> index;
+  for (const auto& n : plan.graph.nodes) {
+    for (const auto& out : n.outputs) {
+      bool s8 = EndsWith(out, ":s8"), u8 = EndsWith(out, ":u8");
+      if (!s8 && !u8) continue;
+      Int8TensorInfo info;
+      info.stored = out;
+      info.tensor = out.substr(0, out.size() - 3);
+      info.is_unsigned = u8;
+      if (n.HasAttr("out_scale")) {
+        info.scale = n.GetFloat("out_scale", 0);
+      } else if (n.HasAttr("scale")) {
+        info.scale = n.GetFloat("scale", 0);
+      } else {  // pass-through: the input's scale
+        auto it = index.find(n.input(0));
+        if (it != index.end()) info.scale = list[it->second].scale;
+      }
+      info.nhwc = n.HasAttr("out_nhwc") ? n.GetInt("out_nhwc", 0) != 0 : n.GetInt("nhwc", 0) != 0;
+      index[out] = list.size();
+      list.push_back(std::move(info));
+    }
+  }
+  return list;
+}
+
+Result<Tensor> DequantizeInt8(const Tensor& q, const Int8TensorInfo& info) {
+  if (q.dtype() != DataType::kInt8 && q.dtype() != DataType::kUint8)
+    return Internal("tensor '", info.stored, "' is ", DataTypeName(q.dtype()), ", not 8-bit");
+  Shape shape = q.shape();
+  const bool nhwc = info.nhwc && shape.size() == 4;
+  if (nhwc) shape = {shape[0], shape[3], shape[1], shape[2]};
+  Tensor out(DataType::kFloat32, shape);
+  float* o = out.data<float>();
+  const float s = info.scale;
+  auto get = [&](int64_t i) -> float {
+    return q.dtype() == DataType::kInt8 ? static_cast<float>(q.data<int8_t>()[i])
+                                        : static_cast<float>(q.data<uint8_t>()[i]);
+  };
+  if (!nhwc) {
+    for (int64_t i = 0; i < q.numel(); ++i) o[i] = get(i) * s;
+    return out;
+  }
+  const int64_t n = shape[0], c = shape[1], hw = shape[2] * shape[3];
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t p = 0; p < hw; ++p)
+      for (int64_t k = 0; k < c; ++k) o[(b * c + k) * hw + p] = get((b * hw + p) * c + k) * s;
+  return out;
+}
+
+Result<std::vector<std::string>> MatchDataToModel(const ir::Graph& g, const data::MultiInputData& d,
+                                                  int batch) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < d.size(); ++i) {
+    std::string name = d.name(i);
+    if (name.empty()) {
+      if (g.inputs.size() != 1)
+        return InvalidArgument("the model has ", g.inputs.size(),
+                               " inputs: give --data NAME=SPEC for each");
+      name = g.inputs[0].name;
+    }
+    const ir::ValueInfo* vi = nullptr;
+    for (const auto& in : g.inputs)
+      if (in.name == name) vi = &in;
+    if (!vi)
+      return InvalidArgument("--data names input '", name, "', which the model does not have");
+    const Shape& s = d.source(i).SampleShape();
+    if (vi->has_shape) {
+      bool ok = vi->dims.size() == s.size() + 1;
+      for (size_t k = 0; ok && k < s.size(); ++k)
+        if (vi->dims[k + 1].known() && vi->dims[k + 1].value != s[k]) ok = false;
+      if (!ok)
+        return InvalidArgument("--data for input '", name, "' has samples of shape ",
+                               ShapeToString(s), ", but ", g.source, " expects ", vi->ShapeString(),
+                               " (batch first)");
+      if (vi->dims[0].known() && vi->dims[0].value != batch)
+        return InvalidArgument("input '", name, "' has a fixed batch size of ", vi->dims[0].value,
+                               ": use --batch ", vi->dims[0].value);
+    }
+    if (vi->dtype != DataType::kUndefined && vi->dtype != d.source(i).SampleType())
+      return InvalidArgument("--data for input '", name, "' is ",
+                             DataTypeName(d.source(i).SampleType()), ", the model expects ",
+                             DataTypeName(vi->dtype));
+    names.push_back(name);
+  }
+  for (const auto& in : g.inputs)
+    if (std::find(names.begin(), names.end(), in.name) == names.end())
+      return InvalidArgument("no --data given for model input '", in.name, "'");
+  return names;
+}
+
+Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::CalibrationTable& table,
+                                      const data::MultiInputData& data,
+                                      const std::vector<int64_t>& labels,
+                                      const CompareOptions& options) {
+  if (options.batch < 1) return InvalidArgument("--batch must be at least 1, got ", options.batch);
+  if (data.NumSamples() == 0) return InvalidArgument("--data holds no samples");
+  CALIB8_RETURN_IF_ERROR(CheckLabels(labels, data));
+  CALIB8_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                          MatchDataToModel(graph, data, options.batch));
+  CompareResult r;
+  CALIB8_ASSIGN_OR_RETURN(r.plan, PlanChecked(graph, table, options.int8, options.table_name));
+
+  // The INT8 graph, with every 8-bit tensor made an output so that Run returns it.
+  quant::Int8Plan exposed = r.plan;
+  std::vector<Int8TensorInfo> q8 = ListInt8Tensors(r.plan);
+  if (options.per_tensor)
+    for (const auto& info : q8) {
+      ir::ValueInfo vi;
+      vi.name = info.stored;
+      vi.dtype = info.is_unsigned ? DataType::kUint8 : DataType::kInt8;
+      exposed.graph.outputs.push_back(vi);
+    }
+  CALIB8_ASSIGN_OR_RETURN(auto int8_session, CreateInt8Session(exposed, options.session));
+  exec::SessionOptions fo = options.session;
+  fo.fuse_epilogues = false;
+  CALIB8_ASSIGN_OR_RETURN(auto fp32_session, CreateSession(graph, fo));
+
+  std::map<std::string, eval::TensorComparison> cmp;
+  std::map<std::string, std::string> producer;
+  std::map<std::string, std::string> held_as;
+  for (const auto& info : q8) held_as[info.tensor] = info.is_unsigned ? "u8" : "s8";
+  std::function<eval::TensorComparison(const std::string&)> make = [&](const std::string& name) {
+    int i = table.Find(name);
+    if (i >= 0) {
+      double sc = table.entries()[static_cast<size_t>(i)].scale();
+      if (std::isfinite(sc) && sc >= 0) return eval::TensorComparison(sc);
+    }
+    return eval::TensorComparison();
+  };
+  std::vector<OutputAcc> outs(graph.outputs.size());
+  const int64_t total = data.NumSamples();
+  for (int64_t first = 0; first < total; first += options.batch) {
+    int64_t count = std::min<int64_t>(options.batch, total - first);
+    CALIB8_ASSIGN_OR_RETURN(exec::TensorMap feeds, Feeds(data, names, first, count));
+    CopyObserver copy;
+    auto int8_out = int8_session->Run(feeds, options.per_tensor ? &copy : nullptr);
+    if (!int8_out.ok()) return int8_out.status().WithContext("INT8 run, " + Range(first, count));
+    // What the INT8 run holds per model tensor: 8 bits (dequantized) where it has them.
+    exec::TensorMap test = std::move(copy.tensors);
+    for (const auto& info : q8) {
+      auto it = int8_out->find(info.stored);
+      if (it == int8_out->end()) continue;
+      CALIB8_ASSIGN_OR_RETURN(test[info.tensor], DequantizeInt8(it->second, info));
+    }
+    CompareObserver observer(test, cmp, producer, make);
+    auto fp32_out = fp32_session->Run(feeds, options.per_tensor ? &observer : nullptr);
+    if (!fp32_out.ok()) return fp32_out.status().WithContext("FP32 run, " + Range(first, count));
+    CALIB8_RETURN_IF_ERROR(observer.status);
+    CALIB8_RETURN_IF_ERROR(AddOutputs(*fp32_out, *int8_out, graph.outputs, labels, first, outs));
+    r.samples += count;
+  }
+  for (auto& [name, c] : cmp) {
+    TensorResult t;
+    t.name = name;
+    t.producer = producer[name];
+    auto h = held_as.find(name);
+    t.held = h == held_as.end() ? "f32" : h->second;
+    t.metrics = c.Finish();
+    r.tensors.push_back(std::move(t));
+  }
+  std::stable_sort(r.tensors.begin(), r.tensors.end(), [](const auto& a, const auto& b) {
+    double x = a.metrics.sqnr_db, y = b.metrics.sqnr_db;
+    if (std::isnan(x) != std::isnan(y)) return std::isnan(y);
+    return x < y;
+  });
+  r.outputs = FinishOutputs(graph.outputs, outs);
+  return r;
+}
+
+std::string CompareToText(const CompareResult& r, size_t max_tensors) {
+  std::ostringstream os;
+  os << "samples: " << r.samples << "; INT8 plan: " << r.plan.num_int8 << " INT8 / "
+     << r.plan.num_fp32 << " FP32 node(s), " << CoverageSummary(r.plan.coverage, 3) << "\n";
+  os << "outputs:\n";
+  for (const auto& o : r.outputs) {
+    os << "  " << o.name << ": SQNR " << Num(o.metrics.sqnr_db) << " dB, relative error "
+       << Num(o.metrics.relative_error, 4);
+    if (o.classifier) {
+      os << ", top-1 agreement " << Num(100 * o.classes.top1_agreement) << "% (" << o.classes.agree
+         << "/" << o.classes.samples << ")";
+      if (o.classes.labelled > 0)
+        os << ", accuracy FP32 " << Num(100 * o.classes.ref_accuracy) << "% INT8 "
+           << Num(100 * o.classes.test_accuracy) << "% (" << o.classes.labelled << " labelled)";
+    }
+    os << "\n";
+  }
+  os << "tensors (worst SQNR first):\n";
+  os << "  " << std::left << std::setw(9) << "SQNR dB" << std::setw(9) << "cosine" << std::setw(12)
+     << "max abs err" << std::setw(8) << "sat %" << std::setw(5) << "held" << std::setw(12)
+     << "producer"
+     << "tensor\n";
+  size_t shown = 0;
+  for (const auto& t : r.tensors) {
+    if (max_tensors && shown++ >= max_tensors) break;
+    const auto& m = t.metrics;
+    os << "  " << std::left << std::setw(9) << Num(m.sqnr_db) << std::setw(9) << Num(m.cosine, 5)
+       << std::setw(12) << Num(m.max_abs_error, 4) << std::setw(8)
+       << Num(100 * m.saturation_rate, 3) << std::setw(5) << t.held << std::setw(12)
+       << (t.producer.empty() ? "(input)" : t.producer) << t.name << "\n";
+  }
+  return os.str();
+}
+
+std::string CompareToJson(const CompareResult& r) {
+  nlohmann::json j;
+  j["samples"] = r.samples;
+  j["plan"] = {
+      {"int8", r.plan.num_int8},
+      {"fp32", r.plan.num_fp32},
+      {"coverage", {{"needed", r.plan.coverage.needed}, {"found", r.plan.coverage.found}}}};
+  j["outputs"] = nlohmann::json::array();
+  for (const auto& o : r.outputs) {
+    nlohmann::json jo = MetricsJson(o.metrics);
+    jo["name"] = o.name;
+    jo["classifier"] = o.classifier;
+    if (o.classifier) {
+      jo["samples"] = o.classes.samples;
+      jo["top1_agreement"] = JNum(o.classes.top1_agreement);
+      if (o.classes.labelled > 0) {
+        jo["labelled"] = o.classes.labelled;
+        jo["fp32_accuracy"] = JNum(o.classes.ref_accuracy);
+        jo["int8_accuracy"] = JNum(o.classes.test_accuracy);
+      }
+    }
+    j["outputs"].push_back(jo);
+  }
+  j["tensors"] = nlohmann::json::array();
+  for (const auto& t : r.tensors) {
+    nlohmann::json jt = MetricsJson(t.metrics);
+    jt["name"] = t.name;
+    jt["producer"] = t.producer;
+    jt["held"] = t.held;
+    j["tensors"].push_back(jt);
+  }
+  return j.dump(2) + "\n";
+}
+
+// ---- sensitivity ----
+
+namespace {
+
+// FP32 outputs, computed once, and the INT8 runs scored against them.
+class SensitivityRunner {
+ public:
+  SensitivityRunner(const ir::Graph& g, const table::CalibrationTable& t,
+                    const data::MultiInputData& d, const std::vector<int64_t>& labels,
+                    const SensitivityOptions& o)
+      : g_(g), t_(t), d_(d), labels_(labels), o_(o) {}
+
+  Status Init() {
+    const CompareOptions& c = o_.compare;
+    if (c.batch < 1) return InvalidArgument("--batch must be at least 1, got ", c.batch);
+    if (d_.NumSamples() == 0) return InvalidArgument("--data holds no samples");
+    CALIB8_RETURN_IF_ERROR(CheckLabels(labels_, d_));
+    CALIB8_ASSIGN_OR_RETURN(names_, MatchDataToModel(g_, d_, c.batch));
+    exec::SessionOptions fo = c.session;
+    CALIB8_ASSIGN_OR_RETURN(auto fp32, CreateSession(g_, fo));
+    for (int64_t first = 0; first < d_.NumSamples(); first += c.batch) {
+      int64_t count = std::min<int64_t>(c.batch, d_.NumSamples() - first);
+      CALIB8_ASSIGN_OR_RETURN(exec::TensorMap feeds, Feeds(d_, names_, first, count));
+      auto out = fp32->Run(feeds);
+      if (!out.ok()) return out.status().WithContext("FP32 run, " + Range(first, count));
+      ref_.push_back(std::move(out).value());
+    }
+    return Status::Ok();
+  }
+
+  // Score of the INT8 run with these extra names kept FP32; fills *outputs for the first call.
+  Result<double> Score(const std::set<std::string>& keep,
+                       std::vector<OutputResult>* outputs = nullptr) {
+    Int8Options io = o_.compare.int8;
+    io.lowering.keep_fp32.insert(keep.begin(), keep.end());
+    CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanChecked(g_, t_, io, o_.compare.table_name));
+    CALIB8_ASSIGN_OR_RETURN(auto s, CreateInt8Session(plan, o_.compare.session));
+    std::vector<OutputAcc> acc(g_.outputs.size());
+    const int batch = o_.compare.batch;
+    for (size_t b = 0; b < ref_.size(); ++b) {
+      int64_t first = static_cast<int64_t>(b) * batch;
+      int64_t count = std::min<int64_t>(batch, d_.NumSamples() - first);
+      CALIB8_ASSIGN_OR_RETURN(exec::TensorMap feeds, Feeds(d_, names_, first, count));
+      auto out = s->Run(feeds);
+      if (!out.ok()) return out.status().WithContext("INT8 run, " + Range(first, count));
+      CALIB8_RETURN_IF_ERROR(AddOutputs(ref_[b], *out, g_.outputs, labels_, first, acc));
+    }
+    ++evaluations;
+    std::vector<OutputResult> res = FinishOutputs(g_.outputs, acc);
+    if (outputs) *outputs = res;
+    return ScoreOf(res);
+  }
+
+  double ScoreOf(const std::vector<OutputResult>& res) {
+    for (const auto& o : res)
+      if (o.classifier) {
+        classifier = true;
+        labelled = o.classes.labelled > 0;
+        fp32_score = labelled ? 100 * o.classes.ref_accuracy : 100;
+        return labelled ? 100 * o.classes.test_accuracy : 100 * o.classes.top1_agreement;
+      }
+    double worst = kInf;
+    for (const auto& o : res) worst = std::min(worst, o.metrics.sqnr_db);
+    fp32_score = kInf;
+    return worst;
+  }
+
+  bool Meets(double score) const {
+    if (classifier) return fp32_score - score <= o_.max_drop + 1e-9;
+    return score >= o_.min_sqnr_db;
+  }
+
+  bool classifier = false, labelled = false;
+  double fp32_score = 0;
+  int evaluations = 0;
+
+ private:
+  const ir::Graph& g_;
+  const table::CalibrationTable& t_;
+  const data::MultiInputData& d_;
+  const std::vector<int64_t>& labels_;
+  const SensitivityOptions& o_;
+  std::vector<std::string> names_;
+  std::vector<exec::TensorMap> ref_;
+};
+
+bool IsComputeOp(const std::string& op) {
+  std::string base = op.substr(0, op.find('+'));
+  return base == "Conv" || base == "Gemm" || base == "MatMul" || base == "ConvTranspose";
+}
+
+}  // namespace
+
+Result<SensitivityResult> AnalyzeSensitivity(const ir::Graph& graph,
+                                             const table::CalibrationTable& table,
+                                             const data::MultiInputData& data,
+                                             const std::vector<int64_t>& labels,
+                                             const SensitivityOptions& options) {
+  SensitivityRunner run(graph, table, data, labels, options);
+  CALIB8_RETURN_IF_ERROR(run.Init());
+  auto note = [&](const std::string& s) {
+    if (options.progress) options.progress(s);
+  };
+  SensitivityResult r;
+  r.samples = data.NumSamples();
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanChecked(graph, table, options.compare.int8,
+                                                            options.compare.table_name));
+  CALIB8_ASSIGN_OR_RETURN(r.int8_score, run.Score({}));
+  note("all INT8: " + Num(r.int8_score));
+
+  // The INT8 compute layers, with their (fused) output tensor.
+  std::map<std::string, std::string> output_of;
+  for (const auto& n : plan.graph.nodes)
+    if (!n.outputs.empty()) {
+      std::string o = n.outputs[0];
+      if (EndsWith(o, ":s8") || EndsWith(o, ":u8")) o = o.substr(0, o.size() - 3);
+      output_of[n.name] = o;
+    }
+  for (const auto& d : plan.nodes)
+    if (d.precision == quant::Precision::kInt8 && IsComputeOp(d.op_type)) {
+      LayerSensitivity l;
+      l.node = d.node;
+      l.op = d.op_type;
+      l.output = output_of.count(d.node) ? output_of[d.node] : d.node;
+      r.layers.push_back(l);
+    }
+  for (auto& l : r.layers) {
+    std::set<std::string> others;
+    for (const auto& m : r.layers)
+      if (m.node != l.node) others.insert(m.node);
+    CALIB8_ASSIGN_OR_RETURN(l.alone, run.Score(others));
+    CALIB8_ASSIGN_OR_RETURN(l.keep, run.Score({l.output}));
+    l.harm = run.fp32_score - l.alone;
+    l.gain = l.keep - r.int8_score;
+    if (std::isinf(run.fp32_score)) l.harm = -l.alone;  // SQNR: lower alone-SQNR = more harm
+    note("layer " + l.node + ": alone " + Num(l.alone) + ", kept FP32 " + Num(l.keep));
+  }
+  r.fp32_score = run.fp32_score;
+  r.classifier = run.classifier;
+  r.labelled = run.labelled;
+  r.metric = r.classifier ? (r.labelled ? "accuracy %" : "top-1 agreement %") : "output SQNR dB";
+  // Most harmful first: harm of quantizing it alone plus gain of keeping it FP32 (either alone
+  // can be 0 or negative when errors only matter together), then harm.
+  std::stable_sort(r.layers.begin(), r.layers.end(), [](const auto& a, const auto& b) {
+    if (a.harm + a.gain != b.harm + b.gain) return a.harm + a.gain > b.harm + b.gain;
+    return a.harm > b.harm;
+  });
+
+  // Greedy: keep layers FP32 in rank order until the bound holds, then drop any that the bound
+  // does not need (fewest FP32 layers).
+  std::set<std::string> keep;
+  std::vector<std::string> order;
+  r.final_score = r.int8_score;
+  r.met = run.Meets(r.final_score);
+  for (size_t i = 0; i < r.layers.size() && !r.met; ++i) {
+    keep.insert(r.layers[i].output);
+    order.push_back(r.layers[i].output);
+    CALIB8_ASSIGN_OR_RETURN(r.final_score, run.Score(keep));
+    r.met = run.Meets(r.final_score);
+    note("keep " + std::to_string(keep.size()) + " layer(s) FP32: " + Num(r.final_score));
+  }
+  if (r.met && order.size() > 1) {
+    for (size_t i = order.size(); i-- > 0;) {
+      std::set<std::string> trial = keep;
+      trial.erase(order[i]);
+      CALIB8_ASSIGN_OR_RETURN(double s, run.Score(trial));
+      if (run.Meets(s)) {
+        keep = trial;
+        r.final_score = s;
+        note("not needed: " + order[i]);
+      }
+    }
+  }
+  for (const auto& o : order)
+    if (keep.count(o)) r.keep.push_back(o);
+  r.evaluations = run.evaluations;
+  return r;
+}
+
+std::string SensitivityToText(const SensitivityResult& r, const SensitivityOptions& o) {
+  std::ostringstream os;
+  os << "samples: " << r.samples << "; metric: " << r.metric << "; FP32 " << Num(r.fp32_score)
+     << ", all INT8 " << Num(r.int8_score) << "\n";
+  os << "layers (most harmful first):\n";
+  os << "  " << std::left << std::setw(10) << "alone" << std::setw(10) << "harm" << std::setw(10)
+     << "kept FP32" << std::setw(10) << "gain" << std::setw(12) << "op"
+     << "node -> tensor\n";
+  for (const auto& l : r.layers)
+    os << "  " << std::left << std::setw(10) << Num(l.alone) << std::setw(10) << Num(l.harm)
+       << std::setw(10) << Num(l.keep) << std::setw(10) << Num(l.gain) << std::setw(12) << l.op
+       << l.node << " -> " << l.output << "\n";
+  std::string bound = r.classifier ? "drop <= " + Num(o.max_drop) + " points"
+                                   : "SQNR >= " + Num(o.min_sqnr_db) + " dB";
+  if (r.met) {
+    os << "plan: " << r.keep.size() << " layer(s) FP32 meet(s) the bound (" << bound
+       << "): " << r.metric << " " << Num(r.final_score);
+    if (r.classifier) os << ", drop " << Num(r.fp32_score - r.final_score);
+    os << "\n";
+  } else {
+    os << "plan: the bound (" << bound << ") cannot be met even with all " << r.keep.size()
+       << " INT8 layer(s) FP32 (" << r.metric << " " << Num(r.final_score)
+       << "): the remaining error comes from nodes outside the ranked layers\n";
+  }
+  os << "evaluations: " << r.evaluations << "\n";
+  return os.str();
+}
+
+std::string SensitivityPlanFile(const SensitivityResult& r, const SensitivityOptions& o,
+                                const std::string& model, const std::string& table) {
+  std::ostringstream os;
+  os << "# calib8 sensitivity: tensors to keep FP32 (--keep-fp32 FILE for run, plan, compare,\n";
+  os << "# export-qdq). model " << model << ", table " << table << ", " << r.samples
+     << " samples, metric " << r.metric << "\n";
+  os << "# FP32 " << Num(r.fp32_score) << ", all INT8 " << Num(r.int8_score) << ", with this plan "
+     << Num(r.final_score) << "; bound "
+     << (r.classifier ? "drop <= " + Num(o.max_drop) : "SQNR >= " + Num(o.min_sqnr_db))
+     << (r.met ? " (met)" : " (NOT met)") << "\n";
+  for (const auto& k : r.keep) {
+    for (const auto& l : r.layers)
+      if (l.output == k)
+        os << "# " << l.op << " '" << l.node << "': quantized alone " << Num(l.alone) << " (harm "
+           << Num(l.harm) << "), kept FP32 alone " << Num(l.keep) << " (gain " << Num(l.gain)
+           << ")\n";
+    os << k << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace calib8::api

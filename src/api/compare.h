@@ -1,0 +1,140 @@
+// api/compare.h — FP32 against INT8 on the same inputs (`calib8 compare`) and the search for the
+// layers that must stay FP32 (`calib8 sensitivity`), issue 5 item 4.
+//
+// Both runs see the same batches. The FP32 run is unfused, so an observer sees every float tensor
+// of the model. The INT8 run contributes its float tensors and its 8-bit tensors ("<t>:s8" /
+// "<t>:u8", see docs/int8.md) dequantized with their scales (NHWC converted back to NCHW): a
+// tensor the INT8 run holds in 8 bits is compared as those 8 bits, which is what its consumers
+// read. Metrics are eval::TensorComparison / eval::ClassifierComparison (streaming, so memory
+// follows the batch). The api module owns this because it needs sessions; eval stays pure math.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/int8_engine.h"
+#include "calib8/status.h"
+#include "data/data_source.h"
+#include "eval/metrics.h"
+#include "ir/graph.h"
+#include "table/calibration_table.h"
+
+namespace calib8::api {
+
+// Labels for --labels: a text file with one integer class per line (blank lines and '#' comment
+// lines skipped), or "idx:PATH" for an IDX label file (rank 1, optionally gzip-compressed).
+Result<std::vector<int64_t>> ReadLabels(const std::string& spec);
+
+// One 8-bit tensor of an INT8 plan's graph.
+struct Int8TensorInfo {
+  std::string stored;  // "<t>:s8" or "<t>:u8"
+  std::string tensor;  // "<t>": the float tensor of the model it stands for
+  float scale = 0;
+  bool is_unsigned = false;
+  bool nhwc = false;  // stored [N,H,W,C]
+};
+
+// Every 8-bit tensor of plan.graph with its scale and layout (read from the attributes of the
+// producing calib8.int8 node; pass-through nodes keep their input's scale).
+std::vector<Int8TensorInfo> ListInt8Tensors(const quant::Int8Plan& plan);
+
+// value * scale as float32, NHWC turned back into NCHW. Fails on a non-8-bit tensor.
+Result<Tensor> DequantizeInt8(const Tensor& q, const Int8TensorInfo& info);
+
+struct CompareOptions {
+  Int8Options int8;  // lowering options (keep_fp32, unsigned activations, strict)
+  exec::SessionOptions session;
+  int batch = 32;
+  bool per_tensor = true;            // false: graph outputs only (what sensitivity needs)
+  std::string table_name = "table";  // how messages name the table
+};
+
+struct TensorResult {
+  std::string name;
+  std::string producer;  // op type in the FP32 model ("" for a graph input)
+  std::string held;      // how the INT8 run holds it: "s8", "u8" or "f32"
+  eval::TensorMetrics metrics;
+};
+
+struct OutputResult {
+  std::string name;
+  bool classifier = false;  // [N, C] output: top-1 agreement (and accuracy with labels)
+  eval::TensorMetrics metrics;
+  eval::ClassifierMetrics classes;  // meaningful when classifier
+};
+
+struct CompareResult {
+  int64_t samples = 0;
+  std::vector<TensorResult> tensors;  // sorted worst SQNR first (NaN last)
+  std::vector<OutputResult> outputs;  // graph output order
+  quant::Int8Plan plan;               // the INT8 plan that ran
+};
+
+// Checks that `data` feeds every input of `graph` with samples of the right shape and type;
+// returns the model input name for each data source (in data order).
+Result<std::vector<std::string>> MatchDataToModel(const ir::Graph& graph,
+                                                  const data::MultiInputData& data, int batch);
+
+// Runs FP32 and INT8 on every sample of `data`. `labels` is empty or holds at least
+// data.NumSamples() classes. Fails when the table covers none of the tensors an INT8 node needs
+// (a table for another model) or, with options.int8.strict, not all of them.
+Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::CalibrationTable& table,
+                                      const data::MultiInputData& data,
+                                      const std::vector<int64_t>& labels,
+                                      const CompareOptions& options);
+
+// Text table (worst SQNR first) and output summary.
+std::string CompareToText(const CompareResult& r, size_t max_tensors = 0);
+// {"samples", "outputs": [...], "tensors": [...], "plan": {"int8", "fp32"}}; inf/NaN as strings.
+std::string CompareToJson(const CompareResult& r);
+
+// ---- sensitivity ----
+
+struct SensitivityOptions {
+  CompareOptions compare;   // per_tensor is ignored (outputs only)
+  double max_drop = 0.5;    // percentage points: top-1 agreement drop (or accuracy drop w/ labels)
+  double min_sqnr_db = 30;  // bound for models without a classifier output
+  // Called after each measurement ("quantize alone 'conv1'", ...), for progress.
+  std::function<void(const std::string&)> progress;
+};
+
+struct LayerSensitivity {
+  std::string node;    // fused node name in the plan
+  std::string op;      // "Conv+Relu"
+  std::string output;  // its output tensor (what the plan file lists)
+  double alone = 0;    // score with only this layer INT8 (all else FP32)
+  double keep = 0;     // score with only this layer FP32 (all else INT8)
+  double harm = 0;     // loss of quantizing it alone: fp32 score - alone
+  double gain = 0;     // gain of keeping it FP32: keep - all-INT8 score
+};
+
+struct SensitivityResult {
+  // What the score is: "top-1 agreement %", "accuracy %" or "output SQNR dB" (higher is better).
+  std::string metric;
+  bool classifier = false, labelled = false;
+  double fp32_score = 0;                 // 100 for agreement, FP32 accuracy, +inf for SQNR
+  double int8_score = 0;                 // everything INT8 (plus the user's own keep_fp32)
+  std::vector<LayerSensitivity> layers;  // ranked, most harmful first
+  std::vector<std::string> keep;         // output tensors of the layers kept FP32, in order
+  double final_score = 0;
+  bool met = false;  // the bound holds with `keep`
+  int64_t samples = 0;
+  int evaluations = 0;
+};
+
+Result<SensitivityResult> AnalyzeSensitivity(const ir::Graph& graph,
+                                             const table::CalibrationTable& table,
+                                             const data::MultiInputData& data,
+                                             const std::vector<int64_t>& labels,
+                                             const SensitivityOptions& options);
+
+// The --keep-fp32 file: a header comment, then one tensor per line preceded by a '#' line with
+// the layer and its measured effect.
+std::string SensitivityPlanFile(const SensitivityResult& r, const SensitivityOptions& options,
+                                const std::string& model, const std::string& table);
+std::string SensitivityToText(const SensitivityResult& r, const SensitivityOptions& options);
+
+}  // namespace calib8::api
