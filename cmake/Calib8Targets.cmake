@@ -17,6 +17,6 @@ function(calib8_add_test)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   calib8_enable_warnings(${ARG_NAME})
   gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "CALIB8_SOURCE_DIR=${PROJECT_SOURCE_DIR};CALIB8_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    PROPERTIES ENVIRONMENT "CALIB8_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
                LABELS "${ARG_LABELS}")
 endfunction()
