@@ -16,6 +16,8 @@ Result<PassReport> Optimize(ir::Graph& graph) {
   PassReport r;
   CALIB8_ASSIGN_OR_RETURN(r.constants_folded, exec::FoldConstants(graph, ops::BuiltinRegistry()));
   r.batchnorms_folded = ir::FoldBatchNormIntoConv(graph);
+  r.affine_folded = ir::FoldConvAffine(graph);
+  r.hardswish_fused = ir::FuseHardSwishPattern(graph);
   r.dead_nodes_removed = ir::RemoveDeadNodes(graph);
   return r;
 }

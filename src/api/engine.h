@@ -11,12 +11,16 @@
 namespace calib8::api {
 
 struct LoadOptions {
-  bool optimize = true;  // constant folding, BatchNormalization folding, dead-node removal
+  // Constant folding, BatchNormalization and per-channel affine folding into Conv, HardSwish
+  // pattern fusion, dead-node removal.
+  bool optimize = true;
 };
 
 struct PassReport {
   int constants_folded = 0;
   int batchnorms_folded = 0;
+  int affine_folded = 0;     // per-channel Add/Mul after a Conv folded into its bias/weights
+  int hardswish_fused = 0;   // x * Clip(x + 3, 0, 6) / 6 spelled out, replaced by HardSwish
   int dead_nodes_removed = 0;
 };
 

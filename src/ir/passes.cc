@@ -224,3 +224,193 @@ int FuseEpilogues(Graph& g) {
 }
 
 }  // namespace calib8::ir
+
+namespace calib8::ir {
+
+namespace {
+
+struct Uses {
+  std::unordered_map<std::string, std::vector<size_t>> consumers;
+  std::unordered_set<std::string> outputs;
+  explicit Uses(const Graph& g) {
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      for (const auto& in : g.nodes[i].inputs)
+        if (!in.empty()) consumers[in].push_back(i);
+    for (const auto& o : g.outputs) outputs.insert(o.name);
+  }
+  // The only consumer of v, or -1 (none, several, or v is a graph output).
+  long Sole(const std::string& v) const {
+    auto it = consumers.find(v);
+    if (outputs.count(v) || it == consumers.end() || it->second.size() != 1) return -1;
+    return static_cast<long>(it->second[0]);
+  }
+};
+
+// A float32 initializer holding one value per channel of a rank-`rank` NC... tensor with `oc`
+// channels (or a single value): fills `per_channel` (size oc).
+bool ChannelConstant(const Graph& g, const std::string& name, int64_t oc, int rank,
+                     std::vector<float>* per_channel) {
+  const Tensor* t = g.FindInitializer(name);
+  if (!t || t->dtype() != DataType::kFloat32) return false;
+  const float* p = t->data<float>();
+  if (t->numel() == 1) {
+    per_channel->assign(static_cast<size_t>(oc), p[0]);
+    return true;
+  }
+  if (t->numel() != oc || t->rank() > rank) return false;
+  // Right-aligned broadcasting: the channel axis is axis 1 of the output, so the constant's
+  // non-1 dim must sit at position rank-1-... i.e. t's dims are [.., OC, 1, 1] with trailing ones
+  // covering the spatial axes.
+  const int spatial = rank - 2;
+  if (t->rank() < spatial + 1) return false;
+  for (int k = 0; k < t->rank(); ++k) {
+    int64_t d = t->dim(k);
+    bool channel_axis = k == t->rank() - spatial - 1;
+    if (channel_axis ? d != oc : d != 1) return false;
+  }
+  per_channel->assign(p, p + oc);
+  return true;
+}
+
+float ScalarValue(const Graph& g, const std::string& name, bool* ok) {
+  const Tensor* t = g.FindInitializer(name);
+  if (!t || t->numel() != 1) {
+    *ok = false;
+    return 0;
+  }
+  if (t->dtype() == DataType::kFloat32) return t->data<float>()[0];
+  if (t->dtype() == DataType::kFloat64) return static_cast<float>(t->data<double>()[0]);
+  *ok = false;
+  return 0;
+}
+
+void DropNodes(Graph& g, const std::vector<bool>& drop) {
+  std::vector<Node> kept;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(kept);
+}
+
+}  // namespace
+
+int FoldConvAffine(Graph& g) {
+  int folded = 0;
+  bool changed = true;
+  while (changed) {  // a Conv may be followed by Mul then Add: fold one at a time
+    changed = false;
+    Uses uses(g);
+    std::vector<bool> drop(g.nodes.size(), false);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      Node& conv = g.nodes[i];
+      if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
+      if (conv.HasAttr("_calib8_act") || conv.HasAttr("_calib8_sum")) continue;
+      const Tensor* w = g.FindInitializer(conv.input(1));
+      if (!w || w->dtype() != DataType::kFloat32 || w->rank() < 3) continue;
+      const Tensor* b = conv.input(2).empty() ? nullptr : g.FindInitializer(conv.input(2));
+      if (!conv.input(2).empty() && (!b || b->dtype() != DataType::kFloat32)) continue;
+      long c = uses.Sole(conv.outputs[0]);
+      if (c < 0 || drop[c]) continue;
+      Node& next = g.nodes[c];
+      if (!next.domain.empty() || (next.op_type != "Add" && next.op_type != "Mul") ||
+          next.inputs.size() != 2 || next.outputs.size() != 1)
+        continue;
+      const std::string& other = next.inputs[0] == conv.outputs[0] ? next.inputs[1] : next.inputs[0];
+      const int64_t oc = w->dim(0);
+      std::vector<float> k;
+      if (!ChannelConstant(g, other, oc, w->rank(), &k)) continue;
+      Tensor nb(DataType::kFloat32, {oc});
+      for (int64_t o = 0; o < oc; ++o) nb.data<float>()[o] = b ? b->data<float>()[o] : 0.0f;
+      Tensor nw = *w;
+      if (next.op_type == "Add") {
+        for (int64_t o = 0; o < oc; ++o) nb.data<float>()[o] += k[o];
+      } else {
+        nw = w->Clone();
+        const int64_t per = w->numel() / oc;
+        for (int64_t o = 0; o < oc; ++o) {
+          for (int64_t e = 0; e < per; ++e) nw.data<float>()[o * per + e] *= k[o];
+          nb.data<float>()[o] *= k[o];
+        }
+      }
+      std::string tag = conv.name + "_affine" + std::to_string(folded);
+      g.initializers[tag + "_W"] = std::move(nw);
+      g.initializers[tag + "_B"] = std::move(nb);
+      conv.inputs.resize(3);
+      conv.inputs[1] = tag + "_W";
+      conv.inputs[2] = tag + "_B";
+      conv.outputs[0] = next.outputs[0];
+      drop[c] = true;
+      ++folded;
+      changed = true;
+    }
+    if (changed) {
+      DropNodes(g, drop);
+      RemoveDeadNodes(g);
+    }
+  }
+  return folded;
+}
+
+int FuseHardSwishPattern(Graph& g) {
+  Uses uses(g);
+  std::vector<bool> drop(g.nodes.size(), false);
+  int fused = 0;
+  auto op = [&](long i, const char* type) {
+    return i >= 0 && !drop[i] && g.nodes[i].domain.empty() && g.nodes[i].op_type == type &&
+           g.nodes[i].outputs.size() == 1;
+  };
+  for (size_t a = 0; a < g.nodes.size(); ++a) {
+    // a: t = Add(x, 3)
+    if (!op(static_cast<long>(a), "Add") || g.nodes[a].inputs.size() != 2) continue;
+    const Node& add = g.nodes[a];
+    bool ok = true;
+    int xi = g.FindInitializer(add.inputs[1]) ? 0 : 1;
+    const std::string x = add.inputs[xi];
+    if (std::fabs(ScalarValue(g, add.inputs[1 - xi], &ok) - 3.0f) > 1e-6f || !ok) continue;
+    // c: u = Clip(t, 0, 6)
+    long c = uses.Sole(add.outputs[0]);
+    if (!op(c, "Clip")) continue;
+    const Node& clip = g.nodes[c];
+    float lo, hi;
+    if (clip.HasAttr("min") || clip.HasAttr("max")) {
+      lo = clip.GetFloat("min", -1e30f);
+      hi = clip.GetFloat("max", 1e30f);
+    } else {
+      lo = clip.input(1).empty() ? -1e30f : ScalarValue(g, clip.input(1), &ok);
+      hi = clip.input(2).empty() ? 1e30f : ScalarValue(g, clip.input(2), &ok);
+    }
+    if (!ok || lo != 0.0f || hi != 6.0f) continue;
+    // m: v = Mul(x, u)
+    long m = uses.Sole(clip.outputs[0]);
+    if (!op(m, "Mul") || g.nodes[m].inputs.size() != 2) continue;
+    const Node& mul = g.nodes[m];
+    if (!((mul.inputs[0] == x && mul.inputs[1] == clip.outputs[0]) ||
+          (mul.inputs[1] == x && mul.inputs[0] == clip.outputs[0])))
+      continue;
+    // d: y = Div(v, 6) or Mul(v, 1/6)
+    long d = uses.Sole(mul.outputs[0]);
+    if (d < 0 || drop[d] || g.nodes[d].inputs.size() != 2 || g.nodes[d].inputs[0] != mul.outputs[0])
+      continue;
+    const Node& div = g.nodes[d];
+    float k = ScalarValue(g, div.inputs[1], &ok);
+    if (!ok) continue;
+    const bool is_div = op(d, "Div") && std::fabs(k - 6.0f) < 1e-6f;
+    const bool is_mul = op(d, "Mul") && std::fabs(k - 1.0f / 6.0f) < 1e-6f;
+    if (!is_div && !is_mul) continue;
+    // x feeds the Add and the Mul; after the rewrite it feeds the HardSwish only (plus others).
+    Node hs;
+    hs.name = div.name + "_hardswish";
+    hs.op_type = "HardSwish";
+    hs.inputs = {x};
+    hs.outputs = {div.outputs[0]};
+    g.nodes[d] = hs;  // takes the Div's place (after x's producer: order stays valid)
+    drop[a] = drop[c] = drop[m] = true;
+    ++fused;
+  }
+  if (fused) {
+    DropNodes(g, drop);
+    RemoveDeadNodes(g);
+  }
+  return fused;
+}
+
+}  // namespace calib8::ir

@@ -29,3 +29,19 @@ namespace calib8::ir {
 int FuseEpilogues(Graph& graph);
 
 }  // namespace calib8::ir
+
+namespace calib8::ir {
+
+// Folds a per-channel constant Add (bias) or Mul (scale) that follows a Conv into the Conv's
+// bias and weights, when the Conv output feeds only that node:
+//   Add(Conv(x, W, B), C) -> Conv(x, W, B + C)        Mul(Conv(x, W, B), S) -> Conv(x, W*S, B*S)
+// C and S must be float32 initializers of one value or of shape [1, OC, 1, ...] / [OC, 1, ...]
+// (broadcasting over the channel axis only). Returns the number of nodes folded.
+int FoldConvAffine(Graph& graph);
+
+// Replaces the exported spelling of HardSwish, x * Clip(x + 3, 0, 6) / 6 (Add, Clip, Mul, Div or
+// Mul by 1/6, as paddle2onnx and older PyTorch exports write it), by one HardSwish node, which
+// FuseEpilogues can then fold into the producing Conv. Intermediates must have one consumer.
+int FuseHardSwishPattern(Graph& graph);
+
+}  // namespace calib8::ir

@@ -96,5 +96,74 @@ TEST(FoldBatchNormIntoConv, ScalesWeightsAndBiasPerChannel) {
   EXPECT_FLOAT_EQ(b.data<float>()[1], -1.0f);
 }
 
+TEST(FoldConvAffine, FoldsChannelMulThenAddIntoWeightsAndBias) {
+  Graph g;
+  g.inputs.push_back(Known("x", {1, 2, 1, 1}));
+  g.outputs.push_back(Known("z", {1, 2, 1, 1}));
+  g.initializers["w"] = Tensor::FromVector<float>({2, 1, 1, 1}, {1.0f, 2.0f});
+  g.initializers["b"] = Tensor::FromVector<float>({2}, {0.5f, -1.0f});
+  g.initializers["s"] = Tensor::FromVector<float>({1, 2, 1, 1}, {3.0f, -2.0f});
+  g.initializers["c"] = Tensor::FromVector<float>({2, 1, 1}, {10.0f, 20.0f});
+  g.nodes = {MakeNode("conv", "Conv", {"x", "w", "b"}, {"y"}), MakeNode("mul", "Mul", {"y", "s"}, {"m"}),
+             MakeNode("add", "Add", {"c", "m"}, {"z"})};
+  const Tensor original_w = g.initializers.at("w");  // shares the buffer
+  EXPECT_EQ(FoldConvAffine(g), 2);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  const Node& n = g.nodes[0];
+  EXPECT_EQ(n.outputs[0], "z");
+  // W' = W * s = {3, -4}; B' = b * s + c = {1.5 + 10, 2 + 20} = {11.5, 22}.
+  const Tensor& w = g.initializers.at(n.inputs[1]);
+  const Tensor& b = g.initializers.at(n.inputs[2]);
+  EXPECT_FLOAT_EQ(w.data<float>()[0], 3.0f);
+  EXPECT_FLOAT_EQ(w.data<float>()[1], -4.0f);
+  EXPECT_FLOAT_EQ(b.data<float>()[0], 11.5f);
+  EXPECT_FLOAT_EQ(b.data<float>()[1], 22.0f);
+  // The original weight buffer is untouched (it may be shared with other nodes).
+  EXPECT_FLOAT_EQ(original_w.data<float>()[0], 1.0f);
+  EXPECT_FLOAT_EQ(original_w.data<float>()[1], 2.0f);
+}
+
+TEST(FoldConvAffine, LeavesLastAxisBroadcastAlone) {
+  // A [OC] constant broadcasts over the last (width) axis, not the channels: must not fold.
+  Graph g;
+  g.inputs.push_back(Known("x", {1, 2, 2, 2}));
+  g.outputs.push_back(Known("z", {1, 2, 2, 2}));
+  g.initializers["w"] = Tensor::FromVector<float>({2, 2, 1, 1}, {1, 0, 0, 1});
+  g.initializers["c"] = Tensor::FromVector<float>({2}, {1.0f, 2.0f});
+  g.nodes = {MakeNode("conv", "Conv", {"x", "w"}, {"y"}), MakeNode("add", "Add", {"y", "c"}, {"z"})};
+  EXPECT_EQ(FoldConvAffine(g), 0);
+  EXPECT_EQ(g.nodes.size(), 2u);
+}
+
+Graph HardSwishSpelledOut(float clip_max) {
+  Graph g;
+  g.inputs.push_back(Known("x", {1, 4}));
+  g.outputs.push_back(Known("y", {1, 4}));
+  g.initializers["three"] = Tensor::FromVector<float>({}, {3.0f});
+  g.initializers["zero"] = Tensor::FromVector<float>({}, {0.0f});
+  g.initializers["max"] = Tensor::FromVector<float>({}, {clip_max});
+  g.initializers["six"] = Tensor::FromVector<float>({}, {6.0f});
+  g.nodes = {MakeNode("add", "Add", {"x", "three"}, {"t"}),
+             MakeNode("clip", "Clip", {"t", "zero", "max"}, {"u"}),
+             MakeNode("mul", "Mul", {"x", "u"}, {"v"}), MakeNode("div", "Div", {"v", "six"}, {"y"})};
+  return g;
+}
+
+TEST(FuseHardSwishPattern, ReplacesTheSpelledOutFormula) {
+  Graph g = HardSwishSpelledOut(6.0f);
+  EXPECT_EQ(FuseHardSwishPattern(g), 1);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].op_type, "HardSwish");
+  EXPECT_EQ(g.nodes[0].inputs, std::vector<std::string>{"x"});
+  EXPECT_EQ(g.nodes[0].outputs, std::vector<std::string>{"y"});
+  EXPECT_EQ(g.initializers.count("three"), 0u);  // dead constants removed
+}
+
+TEST(FuseHardSwishPattern, IgnoresOtherClipBounds) {
+  Graph g = HardSwishSpelledOut(5.0f);  // x * Clip(x + 3, 0, 5) / 6 is not HardSwish
+  EXPECT_EQ(FuseHardSwishPattern(g), 0);
+  EXPECT_EQ(g.nodes.size(), 4u);
+}
+
 }  // namespace
 }  // namespace calib8::ir

@@ -50,6 +50,8 @@ Command AddInfoCommand(CLI::App& app) {
       j["unsupported_ops"] = info.unsupported_ops;
       j["passes"] = {{"constants_folded", passes.constants_folded},
                      {"batchnorms_folded", passes.batchnorms_folded},
+                     {"affine_folded", passes.affine_folded},
+                     {"hardswish_fused", passes.hardswish_fused},
                      {"dead_nodes_removed", passes.dead_nodes_removed}};
       std::cout << j.dump(2) << "\n";
     } else {
