@@ -66,6 +66,25 @@ void AddParallel(AbsHistogram& h, const float* p, int64_t n) {
   }
   for (const auto& part : parts) (void)h.Merge(part);
 }
+// RunningStats of a large tensor computed in OpenMP threads, one chunk per thread, then merged
+// (min/max/count merge exactly, so the result is the same as one serial pass).
+RunningStats StatsParallel(const float* p, int64_t n) {
+  constexpr int64_t kChunk = 1 << 16;
+  RunningStats total;
+  if (n < 4 * kChunk || omp_get_max_threads() == 1) {
+    total.Add(p, n);
+    return total;
+  }
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<RunningStats> parts(static_cast<size_t>(chunks));
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    int64_t b = c * kChunk, e = std::min(n, b + kChunk);
+    parts[static_cast<size_t>(c)].Add(p + b, e - b);
+  }
+  for (const auto& part : parts) total.Merge(part);
+  return total;
+}
 }  // namespace
 
 void Collector::OnTensor(const std::string& name, const ir::Node* producer, const Tensor& value) {
@@ -89,8 +108,7 @@ void Collector::OnTensor(const std::string& name, const ir::Node* producer, cons
       rec.sample_shape = Shape(value.shape().begin() + 1, value.shape().end());
     else
       rec.sample_shape = value.shape();
-    RunningStats s;
-    s.Add(p, n);
+    RunningStats s = StatsParallel(p, n);
     if (s.nonfinite > 0) {
       int64_t at = FirstNonFinite(p, n);
       int64_t per_sample = value.rank() > 0 && value.dim(0) == batch_count_ ? n / batch_count_ : n;
