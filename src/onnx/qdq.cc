@@ -9,9 +9,11 @@
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -28,6 +30,8 @@ constexpr int64_t kMinIrVersionForOpset13 = 7;
 constexpr size_t kProtobufLimit = (size_t{1} << 31) - (size_t{1} << 20);  // 2 GiB less headroom
 const char kHeaderKey[] = "calib8.table_header";
 const char kExportKey[] = "calib8.qdq_export";
+// --target ort: where each activation Q's scale came from (see PlaceOrt), for import-qdq.
+const char kSourcesKey[] = "calib8.qdq_sources";
 
 bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
@@ -45,6 +49,11 @@ bool IsPoolingOp(const std::string& op) {
 int64_t IntAttr(const onnx::NodeProto& n, const std::string& name, int64_t dflt) {
   for (const auto& a : n.attribute())
     if (a.name() == name) return a.i();
+  return dflt;
+}
+float FloatAttr(const onnx::NodeProto& n, const std::string& name, float dflt) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.f();
   return dflt;
 }
 
@@ -230,12 +239,16 @@ onnx::TensorProto MakeFloatTensor(const std::string& name, const std::vector<flo
   return p;
 }
 
-onnx::TensorProto MakeInt8Zeros(const std::string& name, size_t n, bool scalar) {
+// Zero point of a pair: int8 0 (symmetric, TensorRT's only kind), uint8 0 (a non-negative
+// tensor, scale = amax / 255) or uint8 128 (a signed tensor on the int8 grid: q_u8 = q_s8 + 128).
+enum class ZeroPoint { kS8Zero, kU8Zero, kU8Mid };
+
+onnx::TensorProto MakeZeroPoints(const std::string& name, size_t n, bool scalar, ZeroPoint zp) {
   onnx::TensorProto p;
   p.set_name(name);
-  p.set_data_type(onnx::TensorProto::INT8);
+  p.set_data_type(zp == ZeroPoint::kS8Zero ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8);
   if (!scalar) p.add_dims(static_cast<int64_t>(n));
-  p.set_raw_data(std::string(n, '\0'));
+  p.set_raw_data(std::string(n, zp == ZeroPoint::kU8Mid ? '\x80' : '\0'));
   return p;
 }
 
@@ -265,7 +278,7 @@ struct Pair {
 };
 
 Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int64_t axis, int after,
-               NameSet* names) {
+               NameSet* names, ZeroPoint zero_point = ZeroPoint::kS8Zero) {
   Pair p;
   p.after = after;
   const bool scalar = axis < 0;
@@ -274,11 +287,39 @@ Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int6
   std::string q_out = names->Unique(tensor + "_quantized");
   p.dq_output = names->Unique(tensor + "_dequantized");
   p.inits.push_back(MakeFloatTensor(scale, scales, scalar));
-  p.inits.push_back(MakeInt8Zeros(zp, scales.size(), scalar));
+  p.inits.push_back(MakeZeroPoints(zp, scales.size(), scalar, zero_point));
   p.nodes.push_back(MakeNode("QuantizeLinear", names->Unique(tensor + "_QuantizeLinear"),
                              {tensor, scale, zp}, q_out, axis));
   p.nodes.push_back(MakeNode("DequantizeLinear", names->Unique(tensor + "_DequantizeLinear"),
                              {q_out, scale, zp}, p.dq_output, axis));
+  return p;
+}
+
+// An int32 bias behind a DequantizeLinear (ONNX Runtime's QDQ Conv/Gemm node unit): q_c =
+// round(b_c / (s_in * s_w,c)) as calib8's own lowering does (quant::QuantizeBias), DQ scale
+// s_in * s_w,c, int32 zero point 0, axis 0.
+Pair BuildBias(const std::string& bias, const std::vector<int32_t>& q,
+               const std::vector<float>& scales, NameSet* names) {
+  Pair p;
+  std::string qname = names->Unique(bias + "_int32");
+  std::string scale = names->Unique(bias + "_scale");
+  std::string zp = names->Unique(bias + "_zero_point");
+  p.dq_output = names->Unique(bias + "_dequantized");
+  onnx::TensorProto qt;
+  qt.set_name(qname);
+  qt.set_data_type(onnx::TensorProto::INT32);
+  qt.add_dims(static_cast<int64_t>(q.size()));
+  qt.set_raw_data(q.data(), q.size() * sizeof(int32_t));
+  p.inits.push_back(qt);
+  p.inits.push_back(MakeFloatTensor(scale, scales, false));
+  onnx::TensorProto z;
+  z.set_name(zp);
+  z.set_data_type(onnx::TensorProto::INT32);
+  z.add_dims(static_cast<int64_t>(q.size()));
+  z.set_raw_data(std::string(q.size() * sizeof(int32_t), '\0'));
+  p.inits.push_back(z);
+  p.nodes.push_back(MakeNode("DequantizeLinear", names->Unique(bias + "_DequantizeLinear"),
+                             {qname, scale, zp}, p.dq_output, 0));
   return p;
 }
 
@@ -312,6 +353,447 @@ struct WeightedUse {
   std::string weight;
   int64_t axis = -1;  // -1: per tensor
 };
+
+using ConstantMap = std::map<std::string, const onnx::TensorProto*>;
+
+// A weighted op (IsWeightedOp) at node i: 1 when it can run INT8 (`*axis`: the axis of its
+// per-channel weight scales, -1 for one scale), 0 when it stays FP32 (the reason is appended to
+// rep->fp32_nodes), -1 when there is nothing to quantize and nothing to say (no weight input, or
+// a constant-only node the runtimes fold).
+int CheckWeighted(const onnx::NodeProto& n, int i, const ConstantMap& constants,
+                  const std::set<int>& kept_nodes, const std::set<std::string>& keep_fp32,
+                  int64_t* axis, QdqExportReport* rep) {
+  const std::string& op = n.op_type();
+  if (n.input_size() < 2) return -1;
+  if (!constants.count(n.input(1))) {
+    if (op != "MatMul" || !constants.count(n.input(0))) {
+      rep->fp32_nodes.push_back(NodeLabel(n, i) + ": input 1 '" + n.input(1) +
+                                "' is not a constant weight");
+      return 0;
+    }
+    return -1;
+  }
+  if (kept_nodes.count(i)) {
+    rep->fp32_nodes.push_back(NodeLabel(n, i) + ": its output is in --keep-fp32");
+    return 0;
+  }
+  if (constants.count(n.input(0))) return -1;  // constant-only: folded by the runtimes
+  const auto* wp = constants.at(n.input(1));
+  int64_t rank = wp->dims_size();
+  *axis = 0;
+  if (op == "ConvTranspose") *axis = 1;
+  if (op == "Gemm") *axis = IntAttr(n, "transB", 0) ? 0 : 1;
+  if (op == "MatMul") *axis = rank >= 2 ? rank - 1 : -1;
+  if (wp->data_type() != onnx::TensorProto::FLOAT || (*axis >= 0 && *axis >= rank)) {
+    rep->fp32_nodes.push_back(NodeLabel(n, i) + ": weight '" + n.input(1) +
+                              "' is not a float32 tensor of rank > " + std::to_string(*axis));
+    return 0;
+  }
+  if (keep_fp32.count(n.input(0))) {
+    rep->fp32_nodes.push_back(NodeLabel(n, i) + ": its input '" + n.input(0) +
+                              "' is in --keep-fp32");
+    return 0;
+  }
+  return 1;
+}
+
+enum class Lookup { kFound, kMissing, kZero };
+
+// The table's scale bits for activation `t`. kMissing: no usable entry (the caller lists it as
+// uncovered); kZero: amax 0 (a warning is added: QuantizeLinear cannot take a zero scale); an
+// error for a NaN, infinite or negative scale.
+Result<Lookup> LookupActivation(const table::CalibrationTable& table, const std::string& table_name,
+                                const std::string& t, uint32_t* bits, QdqExportReport* rep) {
+  int idx = table.Find(t);
+  if (idx < 0 || table.entries()[idx].kind != table::EntryKind::kActivation ||
+      table.entries()[idx].scale_bits.empty())
+    return Lookup::kMissing;
+  *bits = table.entries()[idx].bits();
+  float scale = table::BitsToFloat(*bits);
+  std::string where = table_name + ": tensor '" + t + "'";
+  if (std::isnan(scale) || std::isinf(scale))
+    return InvalidArgument(where, ": scale bits ", table::HexBits(*bits), " are ",
+                           std::isnan(scale) ? "NaN" : "inf",
+                           ": expected a finite positive scale (amax / 127)");
+  if (table::BitsAreNegative(*bits) && scale != 0.0f)
+    return InvalidArgument(where, ": scale ", table::ShortestDecimal(scale),
+                           " is negative: expected a finite positive scale (amax / 127)");
+  if (scale == 0.0f) {
+    rep->warnings.push_back(where +
+                            ": scale is 0 (amax 0): no Q/DQ on it, its consumers read "
+                            "FP32 (QuantizeLinear cannot take a zero scale)");
+    return Lookup::kZero;
+  }
+  return Lookup::kFound;
+}
+
+// After placement: unused table entries, "the table matches the model", --strict.
+Status FinishCoverage(const table::CalibrationTable& table, const std::string& table_name,
+                      const std::string& source, const std::set<std::string>& tensors,
+                      const std::set<std::string>& paired, const std::set<std::string>& asked,
+                      const QdqExportOptions& options, QdqExportReport& rep,
+                      const std::map<std::string, std::string>& carried_from = {}) {
+  for (const auto& e : table.entries()) {
+    if (e.kind != table::EntryKind::kActivation || paired.count(e.name)) continue;
+    auto c = carried_from.find(e.name);
+    std::string why = c != carried_from.end()  ? "its pair carries the scale of '" + c->second + "'"
+                      : !tensors.count(e.name) ? "not a tensor of the model"
+                      : options.keep_fp32.count(e.name) ? "in --keep-fp32"
+                      : asked.count(e.name)             ? "zero scale"
+                                            : "no op the placement rule quantizes reads it";
+    rep.unused_entries.push_back(e.name + ": " + why);
+  }
+  int matching = 0;
+  for (const auto& e : table.entries()) matching += tensors.count(e.name) ? 1 : 0;
+  if (matching == 0)
+    return InvalidArgument(table_name, ": none of its ", table.size(),
+                           " entries names a tensor of ", source,
+                           ": expected the table calibrated for this model");
+  if (options.strict) {
+    if (!rep.uncovered.empty())
+      return InvalidArgument("--strict: ", table_name, " has no usable entry for ",
+                             rep.uncovered.size(), " of ", rep.candidates,
+                             " activation(s) the placement rule quantizes, first '",
+                             rep.uncovered.front(), "'");
+    if (matching != static_cast<int>(table.size()))
+      return InvalidArgument("--strict: ", table.size() - matching, " entr",
+                             table.size() - matching == 1 ? "y" : "ies", " of ", table_name,
+                             " name no tensor of ", source);
+  }
+  return Status::Ok();
+}
+
+// Lays out the graph: every pair right after the node producing its tensor (graph inputs and
+// initializers: at the start), so the order stays topological; adds the pairs' initializers.
+void EmitPairs(onnx::GraphProto* g, const std::vector<const Pair*>& all) {
+  std::map<int, std::vector<const Pair*>> by_position;
+  for (const Pair* p : all) by_position[p->after].push_back(p);
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  auto emit = [&](int position) {
+    for (const Pair* p : by_position[position])
+      for (const auto& n : p->nodes) *nodes.Add() = n;
+  };
+  emit(-1);
+  for (int i = 0; i < g->node_size(); ++i) {
+    *nodes.Add() = g->node(i);
+    emit(i);
+  }
+  g->mutable_node()->Swap(&nodes);
+  for (const Pair* p : all)
+    for (const auto& init : p->inits) *g->add_initializer() = init;
+}
+
+// Clip's lower bound when it is a constant (input 1, or the `min` attribute before opset 11).
+bool ClipMinNonNegative(const onnx::NodeProto& n, const ConstantMap& constants,
+                        const std::string& dir) {
+  for (const auto& a : n.attribute())
+    if (a.name() == "min") return a.f() >= 0.0f;
+  if (n.input_size() < 2 || n.input(1).empty() || !constants.count(n.input(1))) return false;
+  auto t = TensorFromProto(*constants.at(n.input(1)), "Clip min", dir);
+  return t.ok() && t->dtype() == DataType::kFloat32 && t->numel() == 1 && t->data<float>()[0] >= 0;
+}
+
+// --target ort (docs/qdq.md): ONNX Runtime's QDQ node units. Every activation input and the
+// output of a weighted op, residual Add, pooling or Concat gets a pair (all consumers of a paired
+// tensor read the DequantizeLinear, so the op's output feeds only the Q); a Relu that is the only
+// consumer of a weighted op's or Add's output is left inside the unit (the pair goes on the Relu
+// output: ORT removes a Relu in front of a uint8 Q with zero point 0); pooling outputs keep their
+// input's scale (ORT fuses MaxPool only then; calib8 does the same); biases become int32.
+// `*sources` gets, one line per activation Q, "<Q input>\t<table entry>\t<hex bits>" or
+// "<Q input>\t-\t<tensor its scale is carried from>", for import-qdq.
+Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
+                const std::map<std::string, int>& producer, const std::set<std::string>& tensors,
+                const std::set<int>& kept_nodes, const table::CalibrationTable& table,
+                const std::string& table_name, const std::string& source, const std::string& dir,
+                const QdqExportOptions& options, QdqExportReport& rep, std::string* sources) {
+  const OrtActivations mode = options.ort_activations;
+  std::map<std::string, std::vector<std::pair<int, int>>> consumers;
+  for (int i = 0; i < g->node_size(); ++i)
+    for (int j = 0; j < g->node(i).input_size(); ++j)
+      if (!g->node(i).input(j).empty()) consumers[g->node(i).input(j)].push_back({i, j});
+  std::set<std::string> graph_outputs, graph_inputs;
+  for (const auto& o : g->output()) graph_outputs.insert(o.name());
+  for (const auto& in : g->input()) graph_inputs.insert(in.name());
+
+  // Tensors that are never negative by construction (as calib8's --unsigned-activations).
+  std::set<std::string> nonneg;
+  for (int i = 0; i < g->node_size(); ++i) {
+    const auto& n = g->node(i);
+    if (!IsDefaultDomain(n.domain()) || n.output_size() < 1 || n.input_size() < 1) continue;
+    const std::string& op = n.op_type();
+    bool nn = op == "Relu" || op == "Sigmoid" || op == "HardSigmoid" ||
+              (op == "Clip" && ClipMinNonNegative(n, constants, dir));
+    static const std::set<std::string> kFollow = {
+        "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Reshape",
+        "Flatten", "Squeeze",     "Unsqueeze",         "Transpose",     "Identity"};
+    if (kFollow.count(op) && nonneg.count(n.input(0))) nn = true;
+    if (op == "Concat") {
+      nn = true;
+      for (const auto& in : n.input()) nn = nn && nonneg.count(in);
+    }
+    if (nn) nonneg.insert(n.output(0));
+  }
+
+  // Which tensors get a pair, and where each pair's scale comes from (the tensor itself, or the
+  // tensor it is carried from).
+  std::vector<std::string> order;
+  std::map<std::string, std::string> scale_from;
+  std::map<std::string, std::string> carried_why;
+  auto ask = [&](const std::string& t) {
+    if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
+    if (!scale_from.count(t)) {
+      order.push_back(t);
+      scale_from[t] = t;
+    }
+  };
+  auto carry = [&](const std::string& t, const std::string& from, const std::string& why) {
+    if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
+    if (!scale_from.count(t)) order.push_back(t);
+    scale_from[t] = from;
+    carried_why[t] = why;
+  };
+  // The output of a unit (weighted op or Add): through a Relu that only it feeds.
+  auto unit_output = [&](int i, bool float_ok) {
+    const std::string& u = g->node(i).output(0);
+    auto it = consumers.find(u);
+    bool one_relu = it != consumers.end() && it->second.size() == 1 && !graph_outputs.count(u) &&
+                    g->node(it->second[0].first).op_type() == "Relu" &&
+                    IsDefaultDomain(g->node(it->second[0].first).domain()) &&
+                    !kept_nodes.count(it->second[0].first);
+    std::string out = one_relu ? g->node(it->second[0].first).output(0) : u;
+    // Gemm/MatMul whose result only leaves the graph: ORT runs them with a float output, as
+    // calib8 does (no requantize of the logits).
+    if (float_ok && !consumers.count(out)) return;
+    if (one_relu && mode == OrtActivations::kS8) {
+      carry(u, out,
+            "int8 with zero point 0 cannot absorb the Relu: the op's output takes the "
+            "Relu output's scale");
+    } else {
+      ask(u == out ? u : out);
+    }
+  };
+
+  std::vector<WeightedUse> weighted;
+  for (int i = 0; i < g->node_size(); ++i) {
+    const auto& n = g->node(i);
+    if (!IsDefaultDomain(n.domain()) || n.output_size() < 1) continue;
+    const std::string& op = n.op_type();
+    if (IsWeightedOp(op)) {
+      int64_t axis = -1;
+      if (CheckWeighted(n, i, constants, kept_nodes, options.keep_fp32, &axis, &rep) != 1) continue;
+      ask(n.input(0));
+      weighted.push_back({i, n.input(0), n.input(1), axis});
+      unit_output(i, op == "Gemm" || op == "MatMul");
+    } else if (kept_nodes.count(i)) {
+      continue;
+    } else if (IsPoolingOp(op)) {
+      ask(n.input(0));
+      carry(n.output(0), n.input(0), "pooling keeps its input's scale");
+    } else if (op == "Concat") {
+      bool all = true;
+      for (const auto& in : n.input()) all = all && !constants.count(in);
+      if (!all) continue;
+      for (const auto& in : n.input()) ask(in);
+      ask(n.output(0));
+    } else if (op == "Add" && n.input_size() == 2 && !constants.count(n.input(0)) &&
+               !constants.count(n.input(1))) {
+      ask(n.input(0));
+      ask(n.input(1));
+      unit_output(i, false);
+    }
+  }
+  // Shape ops between paired tensors keep their input's scale, as calib8's INT8 run does (ORT then
+  // drops the DQ -> Reshape/Flatten/... -> Q around them).
+  static const std::set<std::string> kShapeOps = {"Reshape",   "Flatten",   "Squeeze",
+                                                  "Unsqueeze", "Transpose", "Identity"};
+  for (int i = 0; i < g->node_size(); ++i) {
+    const auto& n = g->node(i);
+    if (!IsDefaultDomain(n.domain()) || !kShapeOps.count(n.op_type()) || n.input_size() < 1 ||
+        n.output_size() < 1 || kept_nodes.count(i))
+      continue;
+    auto it = scale_from.find(n.output(0));
+    if (it != scale_from.end() && it->second == n.output(0) && scale_from.count(n.input(0)))
+      carry(n.output(0), n.input(0), n.op_type() + " keeps its input's scale");
+  }
+  // A Relu absorbed into its unit in s8 mode still needs its own pair (it runs FP32 between them).
+  if (mode == OrtActivations::kS8)
+    for (const auto& [t, from] : std::map<std::string, std::string>(scale_from))
+      if (from != t) {
+        auto p = producer.find(from);
+        if (p != producer.end() && g->node(p->second).op_type() == "Relu") ask(from);
+      }
+
+  // Resolve: own entries from the table, carried ones from their source's resolved scale.
+  struct Q {
+    uint32_t bits = 0;  // the table's (int8) scale bits
+    std::string entry;  // table entry it came from
+    ZeroPoint zp = ZeroPoint::kS8Zero;
+    float scale = 0;
+  };
+  std::map<std::string, Q> resolved;
+  std::set<std::string> failed;
+  std::function<Result<bool>(const std::string&)> resolve =
+      [&](const std::string& t) -> Result<bool> {
+    if (resolved.count(t)) return true;
+    if (failed.count(t)) return false;
+    Q q;
+    const std::string& from = scale_from.count(t) ? scale_from[t] : t;
+    if (from != t) {
+      CALIB8_ASSIGN_OR_RETURN(bool ok, resolve(from));
+      if (!ok) {
+        failed.insert(t);
+        return false;
+      }
+      q = resolved[from];
+    } else {
+      ++rep.candidates;
+      CALIB8_ASSIGN_OR_RETURN(Lookup found, LookupActivation(table, table_name, t, &q.bits, &rep));
+      if (found == Lookup::kMissing) rep.uncovered.push_back(t);
+      if (found != Lookup::kFound) {
+        failed.insert(t);
+        return false;
+      }
+      q.entry = t;
+      float s = table::BitsToFloat(q.bits);
+      q.scale = s;
+      if (mode != OrtActivations::kS8 && nonneg.count(t)) {
+        q.zp = ZeroPoint::kU8Zero;
+        q.scale = quant::ScaleFromAmax(quant::AmaxFromScale(s), true);
+      } else if (mode == OrtActivations::kU8) {
+        q.zp = ZeroPoint::kU8Mid;
+      }
+    }
+    resolved[t] = q;
+    return true;
+  };
+  for (const auto& t : order) CALIB8_RETURN_IF_ERROR(resolve(t).status());
+
+  NameSet names(*g);
+  std::map<std::string, Pair> pairs;
+  std::set<std::string> paired;
+  std::ostringstream meta;
+  std::vector<std::pair<int, std::string>> renames;  // producer output renamed (graph outputs)
+  for (const auto& t : order) {
+    if (!resolved.count(t)) continue;
+    const Q& q = resolved[t];
+    auto pit = producer.find(t);
+    int after = pit != producer.end() ? pit->second : -1;
+    Pair p = BuildPair(t, {q.scale}, -1, after, &names, q.zp);
+    std::string q_input = t;
+    if (graph_outputs.count(t) && after >= 0) {
+      // The op must feed only the Q: it writes a new tensor, the DQ writes the graph output.
+      q_input = names.Unique(t + "_float");
+      p.nodes[0].set_input(0, q_input);
+      p.nodes[1].set_output(0, t);
+      p.dq_output = t;
+      renames.push_back({after, t});
+    }
+    if (q.entry == t) {
+      paired.insert(t);
+      rep.activations.push_back(t);
+      meta << q_input << '\t' << t << '\t' << table::HexBits(q.bits) << '\n';
+    } else {
+      rep.carried.push_back(t + " <- " + scale_from[t] + ": " + carried_why[t]);
+      meta << q_input << "\t-\t" << scale_from[t] << '\n';
+    }
+    if (q.zp != ZeroPoint::kS8Zero) ++rep.unsigned_pairs;
+    pairs[t] = std::move(p);
+  }
+  std::set<std::string> asked(order.begin(), order.end());
+  std::map<std::string, std::string> carried_from;
+  for (const auto& [t, from] : scale_from)
+    if (from != t) carried_from[t] = from;
+  CALIB8_RETURN_IF_ERROR(FinishCoverage(table, table_name, source, tensors, paired, asked, options,
+                                        rep, carried_from));
+
+  // Weights and int32 biases of the weighted ops whose activation got a pair.
+  std::map<std::pair<std::string, int64_t>, std::pair<std::string, std::vector<float>>> weight_done;
+  std::vector<Pair> extra;                                       // weight and bias pairs
+  std::map<int, std::pair<std::string, std::string>> rewire_wb;  // node -> (weight dq, bias dq)
+  for (const auto& w : weighted) {
+    const auto& n = g->node(w.node);
+    if (!resolved.count(w.activation)) {
+      rep.fp32_nodes.push_back(NodeLabel(n, w.node) + ": activation '" + w.activation +
+                               "' has no usable table entry");
+      continue;
+    }
+    auto key = std::make_pair(w.weight, w.axis);
+    if (!weight_done.count(key)) {
+      std::string where = source + ": " + NodeLabel(n, w.node) + ": weight '" + w.weight + "'";
+      CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(*constants.at(w.weight), where, dir));
+      CALIB8_ASSIGN_OR_RETURN(std::vector<float> scales, WeightScales(t, w.axis, where));
+      auto pw = producer.find(w.weight);
+      Pair p = BuildPair(w.weight, scales, w.axis, pw != producer.end() ? pw->second : -1, &names);
+      weight_done[key] = {p.dq_output, scales};
+      extra.push_back(std::move(p));
+      rep.weights.push_back(w.weight);
+    }
+    const auto& [wdq, wscales] = weight_done[key];
+    rewire_wb[w.node].first = wdq;
+    // Bias: Conv/ConvTranspose input 2; Gemm C when alpha = beta = 1 and C is one row of N.
+    const std::string& op = n.op_type();
+    if (n.input_size() < 3 || n.input(2).empty() || !constants.count(n.input(2))) continue;
+    if (op == "MatMul") continue;
+    const auto* bp = constants.at(n.input(2));
+    if (bp->data_type() != onnx::TensorProto::FLOAT) continue;
+    if (op == "Gemm" && (FloatAttr(n, "alpha", 1.0f) != 1.0f || FloatAttr(n, "beta", 1.0f) != 1.0f))
+      continue;
+    std::string where = source + ": " + NodeLabel(n, w.node) + ": bias '" + n.input(2) + "'";
+    CALIB8_ASSIGN_OR_RETURN(Tensor b, TensorFromProto(*bp, where, dir));
+    int64_t count = b.numel();
+    bool row = b.shape().size() == 1 || (b.shape().size() == 2 && b.shape()[0] == 1);
+    if (!row || (wscales.size() != 1 && static_cast<int64_t>(wscales.size()) != count)) continue;
+    const float s_in = resolved[w.activation].scale;
+    std::vector<int32_t> q(count);
+    std::vector<float> bs(count);
+    for (int64_t c = 0; c < count; ++c) {
+      float sw = wscales.size() == 1 ? wscales[0] : wscales[c];
+      q[c] = quant::QuantizeBias(b.data<float>()[c], s_in, sw);
+      bs[c] = s_in * sw;
+    }
+    Pair p = BuildBias(n.input(2), q, bs, &names);
+    rewire_wb[w.node].second = p.dq_output;
+    extra.push_back(std::move(p));
+    rep.biases.push_back(n.input(2));
+  }
+
+  // Rewire: every consumer of a paired tensor reads the DQ output.
+  for (const auto& [t, p] : pairs) {
+    auto it = consumers.find(t);
+    if (it == consumers.end() || p.dq_output == t) continue;
+    for (const auto& [node, input] : it->second)
+      g->mutable_node(node)->set_input(input, p.dq_output);
+  }
+  for (const auto& [node, out] : renames) {
+    auto* n = g->mutable_node(node);
+    for (int k = 0; k < n->output_size(); ++k)
+      if (n->output(k) == out) n->set_output(k, pairs[out].nodes[0].input(0));
+  }
+  for (const auto& [node, wb] : rewire_wb) {
+    auto* n = g->mutable_node(node);
+    n->set_input(1, wb.first);
+    if (!wb.second.empty()) n->set_input(2, wb.second);
+  }
+  // Drop FP32 bias initializers nothing reads any more (ORT warns about unused initializers).
+  std::set<std::string> still_read;
+  for (const auto& n : g->node())
+    for (const auto& in : n.input()) still_read.insert(in);
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> kept;
+  for (auto& init : *g->mutable_initializer()) {
+    bool drop = std::find(rep.biases.begin(), rep.biases.end(), init.name()) != rep.biases.end() &&
+                !still_read.count(init.name()) && !graph_inputs.count(init.name()) &&
+                !graph_outputs.count(init.name());
+    if (!drop) *kept.Add() = init;
+  }
+  g->mutable_initializer()->Swap(&kept);
+
+  std::vector<const Pair*> all;
+  for (const auto& [t, p] : pairs) all.push_back(&p);
+  for (const auto& p : extra) all.push_back(&p);
+  EmitPairs(g, all);
+  *sources = meta.str();
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -386,181 +868,111 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
   for (const auto& k : options.keep_fp32)
     if (producer.count(k)) kept_nodes.insert(producer[k]);
 
-  // Placement (docs/qdq.md): which activation inputs ask for a pair.
-  std::map<std::string, std::vector<std::pair<int, int>>> uses;  // tensor -> (node, input)
-  std::vector<std::string> order;
-  std::vector<WeightedUse> weighted;
-  auto ask = [&](const std::string& t, int node, int input) {
-    if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
-    if (!uses.count(t)) order.push_back(t);
-    uses[t].push_back({node, input});
-  };
-  auto is_weighted_output = [&](const std::string& t) {
-    auto it = producer.find(t);
-    if (it == producer.end()) return false;
-    const auto& p = g->node(it->second);
-    return IsDefaultDomain(p.domain()) && IsWeightedOp(p.op_type()) && p.input_size() > 1 &&
-           constants.count(p.input(1));
-  };
-  for (int i = 0; i < g->node_size(); ++i) {
-    const auto& n = g->node(i);
-    if (!IsDefaultDomain(n.domain())) continue;
-    const std::string& op = n.op_type();
-    if (IsWeightedOp(op)) {
-      if (n.input_size() < 2) continue;
-      if (!constants.count(n.input(1))) {
-        if (op != "MatMul" || !constants.count(n.input(0)))
-          rep.fp32_nodes.push_back(NodeLabel(n, i) + ": input 1 '" + n.input(1) +
-                                   "' is not a constant weight");
+  std::string ort_sources;
+  if (options.target == QdqTarget::kOrt) {
+    CALIB8_RETURN_IF_ERROR(PlaceOrt(g, constants, producer, tensors, kept_nodes, table, table_name,
+                                    source, dir, options, rep, &ort_sources));
+  } else {
+    // Placement (docs/qdq.md): which activation inputs ask for a pair.
+    std::map<std::string, std::vector<std::pair<int, int>>> uses;  // tensor -> (node, input)
+    std::vector<std::string> order;
+    std::vector<WeightedUse> weighted;
+    auto ask = [&](const std::string& t, int node, int input) {
+      if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
+      if (!uses.count(t)) order.push_back(t);
+      uses[t].push_back({node, input});
+    };
+    auto is_weighted_output = [&](const std::string& t) {
+      auto it = producer.find(t);
+      if (it == producer.end()) return false;
+      const auto& p = g->node(it->second);
+      return IsDefaultDomain(p.domain()) && IsWeightedOp(p.op_type()) && p.input_size() > 1 &&
+             constants.count(p.input(1));
+    };
+    for (int i = 0; i < g->node_size(); ++i) {
+      const auto& n = g->node(i);
+      if (!IsDefaultDomain(n.domain())) continue;
+      const std::string& op = n.op_type();
+      if (IsWeightedOp(op)) {
+        int64_t axis = -1;
+        if (CheckWeighted(n, i, constants, kept_nodes, options.keep_fp32, &axis, &rep) != 1)
+          continue;
+        ask(n.input(0), i, 0);
+        weighted.push_back({i, n.input(0), n.input(1), axis});
+      } else if (kept_nodes.count(i)) {
         continue;
+      } else if (IsPoolingOp(op)) {
+        ask(n.input(0), i, 0);
+      } else if (op == "Concat") {
+        for (int j = 0; j < n.input_size(); ++j) ask(n.input(j), i, j);
+      } else if (op == "Add" && n.input_size() == 2 && !constants.count(n.input(0)) &&
+                 !constants.count(n.input(1))) {
+        // Residual Add: quantize the skip branch; the branch straight out of a weighted op stays
+        // FP32 so that TensorRT fuses the Add into that op's epilogue.
+        bool w0 = is_weighted_output(n.input(0)), w1 = is_weighted_output(n.input(1));
+        if (!w0) ask(n.input(0), i, 0);
+        if (!w1 || w0) ask(n.input(1), i, 1);
       }
-      if (kept_nodes.count(i)) {
-        rep.fp32_nodes.push_back(NodeLabel(n, i) + ": its output is in --keep-fp32");
-        continue;
-      }
-      if (constants.count(n.input(0))) continue;  // constant-only: folded by the runtimes
-      const auto* wp = constants[n.input(1)];
-      int64_t rank = wp->dims_size();
-      int64_t axis = 0;
-      if (op == "ConvTranspose") axis = 1;
-      if (op == "Gemm") axis = IntAttr(n, "transB", 0) ? 0 : 1;
-      if (op == "MatMul") axis = rank >= 2 ? rank - 1 : -1;
-      if (wp->data_type() != onnx::TensorProto::FLOAT || (axis >= 0 && axis >= rank)) {
-        rep.fp32_nodes.push_back(NodeLabel(n, i) + ": weight '" + n.input(1) +
-                                 "' is not a float32 tensor of rank > " + std::to_string(axis));
-        continue;
-      }
-      if (options.keep_fp32.count(n.input(0))) {
-        rep.fp32_nodes.push_back(NodeLabel(n, i) + ": its input '" + n.input(0) +
-                                 "' is in --keep-fp32");
-        continue;
-      }
-      ask(n.input(0), i, 0);
-      weighted.push_back({i, n.input(0), n.input(1), axis});
-    } else if (kept_nodes.count(i)) {
-      continue;
-    } else if (IsPoolingOp(op)) {
-      ask(n.input(0), i, 0);
-    } else if (op == "Concat") {
-      for (int j = 0; j < n.input_size(); ++j) ask(n.input(j), i, j);
-    } else if (op == "Add" && n.input_size() == 2 && !constants.count(n.input(0)) &&
-               !constants.count(n.input(1))) {
-      // Residual Add: quantize the skip branch; the branch straight out of a weighted op stays
-      // FP32 so that TensorRT fuses the Add into that op's epilogue.
-      bool w0 = is_weighted_output(n.input(0)), w1 = is_weighted_output(n.input(1));
-      if (!w0) ask(n.input(0), i, 0);
-      if (!w1 || w0) ask(n.input(1), i, 1);
     }
-  }
 
-  // Resolve each asked tensor against the table.
-  std::map<std::string, Pair> pairs;
-  NameSet names(*g);
-  std::set<std::string> paired;
-  for (const auto& t : order) {
-    ++rep.candidates;
-    int idx = table.Find(t);
-    if (idx < 0 || table.entries()[idx].kind != table::EntryKind::kActivation ||
-        table.entries()[idx].scale_bits.empty()) {
-      rep.uncovered.push_back(t);
-      continue;
+    // Resolve each asked tensor against the table.
+    std::map<std::string, Pair> pairs;
+    NameSet names(*g);
+    std::set<std::string> paired;
+    for (const auto& t : order) {
+      ++rep.candidates;
+      uint32_t bits = 0;
+      CALIB8_ASSIGN_OR_RETURN(Lookup found, LookupActivation(table, table_name, t, &bits, &rep));
+      if (found == Lookup::kMissing) rep.uncovered.push_back(t);
+      if (found != Lookup::kFound) continue;
+      int after = producer.count(t) ? producer[t] : -1;
+      pairs[t] = BuildPair(t, {table::BitsToFloat(bits)}, -1, after, &names);
+      paired.insert(t);
+      rep.activations.push_back(t);
     }
-    uint32_t bits = table.entries()[idx].bits();
-    float scale = table::BitsToFloat(bits);
-    std::string where = table_name + ": tensor '" + t + "'";
-    if (std::isnan(scale) || std::isinf(scale))
-      return InvalidArgument(where, ": scale bits ", table::HexBits(bits), " are ",
-                             std::isnan(scale) ? "NaN" : "inf",
-                             ": expected a finite positive scale (amax / 127)");
-    if (table::BitsAreNegative(bits) && scale != 0.0f)
-      return InvalidArgument(where, ": scale ", table::ShortestDecimal(scale),
-                             " is negative: expected a finite positive scale (amax / 127)");
-    if (scale == 0.0f) {
-      rep.warnings.push_back(where +
-                             ": scale is 0 (amax 0): no Q/DQ on it, its consumers read "
-                             "FP32 (QuantizeLinear cannot take a zero scale)");
-      continue;
-    }
-    int after = producer.count(t) ? producer[t] : -1;
-    pairs[t] = BuildPair(t, {scale}, -1, after, &names);
-    paired.insert(t);
-    rep.activations.push_back(t);
-  }
-  for (const auto& e : table.entries()) {
-    if (e.kind != table::EntryKind::kActivation || paired.count(e.name)) continue;
-    std::string why = !tensors.count(e.name)            ? "not a tensor of the model"
-                      : options.keep_fp32.count(e.name) ? "in --keep-fp32"
-                      : uses.count(e.name)              ? "zero scale"
-                                           : "no op the placement rule quantizes reads it";
-    rep.unused_entries.push_back(e.name + ": " + why);
-  }
-  int matching = 0;
-  for (const auto& e : table.entries()) matching += tensors.count(e.name) ? 1 : 0;
-  if (matching == 0)
-    return InvalidArgument(table_name, ": none of its ", table.size(),
-                           " entries names a tensor of ", source,
-                           ": expected the table calibrated for this model");
-  if (options.strict) {
-    if (!rep.uncovered.empty())
-      return InvalidArgument("--strict: ", table_name, " has no usable entry for ",
-                             rep.uncovered.size(), " of ", rep.candidates,
-                             " activation(s) the placement rule quantizes, first '",
-                             rep.uncovered.front(), "'");
-    if (matching != static_cast<int>(table.size()))
-      return InvalidArgument("--strict: ", table.size() - matching, " entr",
-                             table.size() - matching == 1 ? "y" : "ies", " of ", table_name,
-                             " name no tensor of ", source);
-  }
+    std::set<std::string> asked;
+    for (const auto& [t, list] : uses) asked.insert(t);
+    CALIB8_RETURN_IF_ERROR(
+        FinishCoverage(table, table_name, source, tensors, paired, asked, options, rep));
 
-  // Weights of the weighted nodes whose activation got a pair.
-  std::map<int, std::string> weight_dq;  // node -> dequantized weight tensor
-  std::map<std::pair<std::string, int64_t>, std::string> weight_done;
-  for (const auto& w : weighted) {
-    const auto& n = g->node(w.node);
-    if (!paired.count(w.activation)) {
-      rep.fp32_nodes.push_back(NodeLabel(n, w.node) + ": activation '" + w.activation +
-                               "' has no usable table entry");
-      continue;
+    // Weights of the weighted nodes whose activation got a pair.
+    std::map<int, std::string> weight_dq;  // node -> dequantized weight tensor
+    std::map<std::pair<std::string, int64_t>, std::string> weight_done;
+    for (const auto& w : weighted) {
+      const auto& n = g->node(w.node);
+      if (!paired.count(w.activation)) {
+        rep.fp32_nodes.push_back(NodeLabel(n, w.node) + ": activation '" + w.activation +
+                                 "' has no usable table entry");
+        continue;
+      }
+      auto key = std::make_pair(w.weight, w.axis);
+      if (!weight_done.count(key)) {
+        std::string where = source + ": " + NodeLabel(n, w.node) + ": weight '" + w.weight + "'";
+        CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(*constants[w.weight], where, dir));
+        CALIB8_ASSIGN_OR_RETURN(std::vector<float> scales, WeightScales(t, w.axis, where));
+        int after = producer.count(w.weight) ? producer[w.weight] : -1;
+        Pair p = BuildPair(w.weight, scales, w.axis, after, &names);
+        weight_done[key] = p.dq_output;
+        pairs[w.weight + "\n" + std::to_string(w.axis)] = std::move(p);
+        rep.weights.push_back(w.weight);
+      }
+      weight_dq[w.node] = weight_done[key];
     }
-    auto key = std::make_pair(w.weight, w.axis);
-    if (!weight_done.count(key)) {
-      std::string where = source + ": " + NodeLabel(n, w.node) + ": weight '" + w.weight + "'";
-      CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(*constants[w.weight], where, dir));
-      CALIB8_ASSIGN_OR_RETURN(std::vector<float> scales, WeightScales(t, w.axis, where));
-      int after = producer.count(w.weight) ? producer[w.weight] : -1;
-      Pair p = BuildPair(w.weight, scales, w.axis, after, &names);
-      weight_done[key] = p.dq_output;
-      pairs[w.weight + "\n" + std::to_string(w.axis)] = std::move(p);
-      rep.weights.push_back(w.weight);
-    }
-    weight_dq[w.node] = weight_done[key];
-  }
 
-  // Rewire the chosen consumer inputs and lay out the nodes: pairs right after the node producing
-  // their tensor (graph inputs and initializers: at the start), so the order stays topological.
-  for (const auto& [t, list] : uses) {
-    if (!pairs.count(t)) continue;
-    for (const auto& [node, input] : list) {
-      if (kept_nodes.count(node)) continue;
-      g->mutable_node(node)->set_input(input, pairs[t].dq_output);
+    // Rewire the chosen consumer inputs and lay out the nodes: pairs right after the node producing
+    // their tensor (graph inputs and initializers: at the start), so the order stays topological.
+    for (const auto& [t, list] : uses) {
+      if (!pairs.count(t)) continue;
+      for (const auto& [node, input] : list) {
+        if (kept_nodes.count(node)) continue;
+        g->mutable_node(node)->set_input(input, pairs[t].dq_output);
+      }
     }
-  }
-  for (const auto& [node, dq] : weight_dq) g->mutable_node(node)->set_input(1, dq);
-  std::map<int, std::vector<const Pair*>> by_position;
-  for (const auto& [key, p] : pairs) by_position[p.after].push_back(&p);
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
-  auto emit = [&](int position) {
-    for (const Pair* p : by_position[position])
-      for (const auto& n : p->nodes) *nodes.Add() = n;
-  };
-  emit(-1);
-  for (int i = 0; i < g->node_size(); ++i) {
-    *nodes.Add() = g->node(i);
-    emit(i);
-  }
-  g->mutable_node()->Swap(&nodes);
-  for (const auto& [key, p] : pairs)
-    for (const auto& init : p.inits) *g->add_initializer() = init;
+    for (const auto& [node, dq] : weight_dq) g->mutable_node(node)->set_input(1, dq);
+    std::vector<const Pair*> all;
+    for (const auto& [key, p] : pairs) all.push_back(&p);
+    EmitPairs(g, all);
+  }  // --target tensorrt
 
   auto set_meta = [&](const std::string& key, const std::string& value) {
     for (auto& kv : *model.mutable_metadata_props())
@@ -570,9 +982,18 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
     kv->set_value(value);
   };
   if (!options.table_header.empty()) set_meta(kHeaderKey, options.table_header);
-  set_meta(kExportKey, std::string("calib8 ") + CALIB8_VERSION + " export-qdq: " +
-                           std::to_string(rep.activations.size()) + " activation and " +
-                           std::to_string(rep.weights.size()) + " weight Q/DQ pairs");
+  if (options.target == QdqTarget::kOrt) {
+    set_meta(kSourcesKey, ort_sources);
+    set_meta(kExportKey, std::string("calib8 ") + CALIB8_VERSION + " export-qdq --target ort: " +
+                             std::to_string(rep.activations.size()) + " activation, " +
+                             std::to_string(rep.carried.size()) + " carried-scale and " +
+                             std::to_string(rep.weights.size()) + " weight Q/DQ pairs, " +
+                             std::to_string(rep.biases.size()) + " int32 biases");
+  } else {
+    set_meta(kExportKey, std::string("calib8 ") + CALIB8_VERSION + " export-qdq: " +
+                             std::to_string(rep.activations.size()) + " activation and " +
+                             std::to_string(rep.weights.size()) + " weight Q/DQ pairs");
+  }
 
   try {
     onnx::checker::check_model(model);
@@ -628,6 +1049,26 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
     else
       rep.warnings.push_back(source + ": metadata " + kHeaderKey + " is not a TensorRT header");
   }
+  // --target ort exports: Q input -> (table entry, its int8 scale bits), or carried-over scales.
+  std::map<std::string, std::pair<std::string, uint32_t>> sources;
+  std::map<std::string, std::string> carried;
+  for (const auto& kv : model.metadata_props()) {
+    if (kv.key() != kSourcesKey) continue;
+    std::istringstream in(kv.value());
+    std::string line;
+    while (std::getline(in, line)) {
+      auto t1 = line.find('\t'), t2 = line.rfind('\t');
+      if (t1 == std::string::npos || t2 == t1) continue;
+      std::string q = line.substr(0, t1), entry = line.substr(t1 + 1, t2 - t1 - 1),
+                  last = line.substr(t2 + 1);
+      if (entry == "-") {
+        carried[q] = last;
+      } else if (last.size() == 8 &&
+                 last.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        sources[q] = {entry, static_cast<uint32_t>(std::stoul(last, nullptr, 16))};
+      }
+    }
+  }
   int quantize_nodes = 0;
   for (int i = 0; i < g.node_size(); ++i) {
     const auto& n = g.node(i);
@@ -640,7 +1081,7 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
       rep.skipped.push_back(label + ": no y_scale input");
       continue;
     }
-    const std::string& x = n.input(0);
+    std::string x = n.input(0);
     auto sp = constants.find(n.input(1));
     if (sp == constants.end()) {
       rep.skipped.push_back(label + ": y_scale '" + n.input(1) + "' is not a constant");
@@ -658,6 +1099,13 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
       rep.weights.push_back(x + ": " + std::to_string(scale.numel()) + " scale(s)" + axis);
       continue;
     }
+    if (carried.count(x)) {
+      rep.skipped.push_back(label + ": tensor '" + x + "': scale carried over from '" + carried[x] +
+                            "' by calib8's --target ort export (not its own table entry)");
+      continue;
+    }
+    // Zero point: int8 0 (or none), uint8 128 (the int8 grid shifted) or uint8 0 (non-negative).
+    bool u8_zero = false;
     if (n.input_size() > 2 && !n.input(2).empty()) {
       auto zp = constants.find(n.input(2));
       if (zp == constants.end()) {
@@ -665,18 +1113,24 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
         continue;
       }
       CALIB8_ASSIGN_OR_RETURN(Tensor z, TensorFromProto(*zp->second, source + ": " + label, dir));
-      if (z.dtype() != DataType::kInt8) {
+      if (z.dtype() != DataType::kInt8 && z.dtype() != DataType::kUint8) {
         rep.skipped.push_back(label + ": tensor '" + x + "': zero point is " +
-                              DataTypeName(z.dtype()) +
-                              ", expected int8 (a TensorRT cache holds signed symmetric scales)");
+                              DataTypeName(z.dtype()) + ", expected int8 or uint8");
         continue;
       }
-      if (z.numel() != 1 || z.data<int8_t>()[0] != 0) {
-        rep.skipped.push_back(label + ": tensor '" + x + "': zero point " +
-                              std::to_string(z.numel() ? z.data<int8_t>()[0] : 0) +
-                              ", expected 0 (asymmetric quantization has no TensorRT entry)");
+      int zv = z.numel() != 1                 ? -1
+               : z.dtype() == DataType::kInt8 ? z.data<int8_t>()[0]
+                                              : z.data<uint8_t>()[0];
+      bool ok = z.dtype() == DataType::kInt8 ? zv == 0 : (zv == 0 || zv == 128);
+      if (!ok) {
+        rep.skipped.push_back(
+            label + ": tensor '" + x + "': " + DataTypeName(z.dtype()) + " zero point " +
+            std::to_string(zv) +
+            (z.dtype() == DataType::kInt8 ? ", expected 0" : ", expected 0 or 128") +
+            " (asymmetric quantization has no TensorRT entry)");
         continue;
       }
+      u8_zero = z.dtype() == DataType::kUint8 && zv == 0;
     }
     float s = scale.data<float>()[0];
     uint32_t bits = table::FloatToBits(s);
@@ -684,6 +1138,29 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
       return InvalidArgument(source, ": ", label, ": tensor '", x, "': y_scale ",
                              table::ShortestDecimal(s), " (bits ", table::HexBits(bits),
                              "): expected a finite positive scale");
+    std::string entry_name = x;
+    auto src = sources.find(x);
+    // The export's own record, used only when it agrees with the model's scale.
+    bool from_meta = false;
+    if (src != sources.end()) {
+      float s127 = table::BitsToFloat(src->second.second);
+      float want = u8_zero ? quant::ScaleFromAmax(quant::AmaxFromScale(s127), true) : s127;
+      if (table::FloatToBits(want) == bits) {
+        entry_name = src->second.first;
+        bits = src->second.second;
+        from_meta = true;
+      } else {
+        rep.warnings.push_back(source + ": " + label + ": tensor '" + x +
+                               "': scale does not match the export's record in " + kSourcesKey +
+                               " (model edited?): the scale in the graph is used");
+      }
+    }
+    if (u8_zero && !from_meta) {
+      // amax = 255 * scale, written as a TensorRT scale amax / 127.
+      bits = table::FloatToBits(quant::ScaleFromAmax(quant::AmaxFromScale(s, true)));
+      rep.converted.push_back(x + ": uint8 with zero point 0, amax = 255 x scale");
+    }
+    x = entry_name;
     int idx = out.Find(x);
     if (idx >= 0) {
       if (out.entries()[idx].bits() != bits)

@@ -20,7 +20,35 @@ namespace calib8::onnx_io {
 
 inline constexpr int64_t kQdqMinOpset = 13;  // per-axis QuantizeLinear/DequantizeLinear
 
+// Which runtime the Q/DQ placement is written for (docs/qdq.md).
+enum class QdqTarget {
+  // TensorRT's recommendations: pairs on the inputs of weighted ops, pooling, Concat and the skip
+  // branch of residual Adds; none on outputs; FP32 bias. Signed int8 only.
+  kTensorRt,
+  // ONNX Runtime's QDQ node units: DQ on every input and Q on the output of each weighted op
+  // (bias as int32 DequantizeLinear), residual Add, pooling and Concat, so that ORT's graph
+  // transformer replaces them by QLinearConv/QGemm/QLinearAdd/... kernels.
+  kOrt,
+};
+
+// Activation types of a --target ort export.
+enum class OrtActivations {
+  // Non-negative tensors (Relu outputs, pools of them...) uint8 with zero point 0 and
+  // scale = amax / 255 (calib8 --unsigned-activations); signed tensors uint8 with zero point 128
+  // and the table's scale (the same grid as int8 with zero point 0). ORT drops a Relu before a
+  // uint8 Q with zero point 0 and every node unit is uint8.
+  kU8,
+  // Non-negative tensors as kU8, signed ones int8 with zero point 0.
+  kMixed,
+  // Everything int8 with zero point 0 (the table's scale): ORT cannot drop a Relu then, so it
+  // runs between a DQ and a Q in FP32 (the weighted op's output pair takes the Relu output's
+  // scale).
+  kS8,
+};
+
 struct QdqExportOptions {
+  QdqTarget target = QdqTarget::kTensorRt;
+  OrtActivations ort_activations = OrtActivations::kU8;
   // Tensors that must stay FP32: no Q/DQ on them, and none on the inputs or weights of the nodes
   // that produce them (those nodes run in FP32).
   std::set<std::string> keep_fp32;
@@ -38,7 +66,12 @@ struct QdqExportReport {
   int64_t opset_before = 0, opset_after = 0;
   std::vector<std::string> activations;  // tensors that got a pair, in graph order
   std::vector<std::string> weights;      // weight tensors that got a per-channel pair
-  std::vector<std::string> uncovered;    // candidate tensors with no usable table entry
+  std::vector<std::string> biases;       // --target ort: biases written as int32 + DequantizeLinear
+  // --target ort: pairs whose scale is carried over from another tensor ("tensor <- source: why"),
+  // not taken from the tensor's own table entry (pooling outputs keep their input's scale).
+  std::vector<std::string> carried;
+  int unsigned_pairs = 0;              // --target ort: activation pairs written as uint8
+  std::vector<std::string> uncovered;  // candidate tensors with no usable table entry
   std::vector<std::string>
       unused_entries;                   // table activation entries that got no pair: "name: why"
   std::vector<std::string> fp32_nodes;  // "node (Op): why" for weighted ops left FP32
@@ -63,11 +96,15 @@ Status ExportQdqFile(const std::string& model_path, const table::CalibrationTabl
 struct QdqImportReport {
   std::vector<std::string> weights;  // "tensor: N channel(s), axis A" (not put in the table)
   std::vector<std::string> skipped;  // Q nodes that give no TensorRT entry, with the reason
+  // uint8 activations with zero point 0 and no calib8 export record: "tensor: how".
+  std::vector<std::string> converted;
   std::vector<std::string> warnings;
 };
 
 // Reads every QuantizeLinear on an activation of `path` and returns the activation table: one entry
-// per quantized tensor, scale bits exactly as stored (amax = 127 * scale).
+// per quantized tensor, scale bits exactly as stored (amax = 127 * scale). uint8 with zero point
+// 128 is read as int8 with zero point 0 (same grid); uint8 with zero point 0 as amax = 255 * scale,
+// with the exact table bits taken from calib8's export metadata when it is there and consistent.
 Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImportReport* report);
 
 // Reads a --keep-fp32 file: one tensor name per line; '#' starts a comment; blank lines ignored;

@@ -5,6 +5,8 @@
 # FP32 model in onnxruntime-node (tests/models/ort_run.js) on Fashion-MNIST test images.
 #
 #   qdq_check.py structure FP32.onnx QDQ.onnx TABLE.cache
+#   qdq_check.py structure-ort FP32.onnx QDQ.onnx TABLE.cache   (a --target ort export)
+#   qdq_check.py kernels ORT_PROFILE.json MIN_QLINEAR               (ORT kernels that ran)
 #   qdq_check.py accuracy FP32.onnx QDQ.onnx ORT_RUN.js WORKDIR N [--min-agree F]
 #   qdq_check.py agree A_LOGITS.npy B_LOGITS.npy N MIN_PERCENT    (top-1 agreement of two runs)
 import gzip
@@ -88,6 +90,115 @@ def structure(fp32_path, qdq_path, table_path):
           "Q/DQ pairs; original nodes and initializers kept" % (onnx.__version__, opset, acts, weights))
 
 
+def ort_sources(model):
+    """calib8.qdq_sources of a --target ort export: Q input -> table entry, and carried scales."""
+    own, carried = {}, {}
+    for kv in model.metadata_props:
+        if kv.key == "calib8.qdq_sources":
+            for line in kv.value.splitlines():
+                q, entry, last = line.split("\t")
+                if entry == "-":
+                    carried[q] = last
+                else:
+                    own[q] = (entry, int(last, 16))
+    return own, carried
+
+
+def structure_ort(fp32_path, qdq_path, table_path):
+    """A --target ort export: checker; every activation Q uses its table entry (int8 0, uint8 128:
+    the table's scale bits; uint8 0: amax/255 computed in float32 as calib8 does) or a scale
+    carried from another pair; weights per channel; int32 biases = round(b / (s_in * s_w))."""
+    model = onnx.load(qdq_path)
+    onnx.checker.check_model(model)
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    fp32 = onnx.load(fp32_path)
+    fp32_inits = {i.name: numpy_helper.to_array(i) for i in fp32.graph.initializer}
+    names = [n.name for n in model.graph.node]
+    missing = [n.name for n in fp32.graph.node if n.name not in names]
+    if missing:
+        fail("original nodes missing: %s" % missing)
+    table = read_table(table_path)
+    own, carried = ort_sources(model)
+    producers = {o: n for n in model.graph.node for o in n.output}
+    counts = {"int8": 0, "uint8": 0, "carried": 0, "weights": 0, "biases": 0}
+    scale_of = {}
+    for n in model.graph.node:
+        if n.op_type == "QuantizeLinear" and n.input[0] not in inits:
+            scale_of[n.output[0]] = (inits[n.input[1]], inits[n.input[2]])
+    for n in model.graph.node:
+        if n.op_type == "DequantizeLinear" and n.input[0] in inits:  # int32 bias
+            q, s, z = inits[n.input[0]], inits[n.input[1]], inits[n.input[2]]
+            if q.dtype != np.int32 or z.dtype != np.int32 or np.any(z != 0):
+                fail("%s: a constant DQ must be an int32 bias with zero point 0" % n.name)
+            counts["biases"] += 1
+            continue
+        if n.op_type != "QuantizeLinear":
+            continue
+        x, scale, zp = n.input[0], inits[n.input[1]], inits[n.input[2]]
+        if x in inits:  # weight
+            axis = [a.i for a in n.attribute if a.name == "axis"]
+            w, ax = inits[x], (axis[0] if axis else 1)
+            red = tuple(d for d in range(w.ndim) if d != ax)
+            want = (np.abs(w).max(axis=red) / np.float32(127)).astype(np.float32)
+            want[want == 0] = 1
+            if zp.dtype != np.int8 or np.any(zp != 0) or not np.array_equal(want, scale):
+                fail("weight %s: expected int8 zero points and max|W_c|/127 along axis %d" % (x, ax))
+            counts["weights"] += 1
+            continue
+        if zp.dtype == np.int8 and zp == 0 or zp.dtype == np.uint8 and zp in (0, 128):
+            pass
+        else:
+            fail("%s: zero point %s %s" % (n.name, zp.dtype, zp))
+        if x in carried:
+            counts["carried"] += 1
+            continue
+        entry = own.get(x, (x, None))[0]
+        if entry not in table:
+            fail("activation %s (%s): not in the table" % (x, entry))
+        s127 = np.frombuffer(struct.pack("<I", table[entry]), np.float32)[0]
+        want = s127 if not (zp.dtype == np.uint8 and zp == 0) else \
+            np.float32(np.float32(s127 * np.float32(127)) / np.float32(255))
+        if np.float32(scale).tobytes() != np.float32(want).tobytes():
+            fail("activation %s: scale %r, want %r (table %08x)" % (x, scale, want, table[entry]))
+        counts["uint8" if zp.dtype == np.uint8 else "int8"] += 1
+    # Biases: q = round(b / (s_in * s_w)) with the activation's and the weight's scales.
+    for n in model.graph.node:
+        if n.op_type not in ("Conv", "Gemm") or len(n.input) < 3 or n.input[2] not in producers:
+            continue
+        bdq = producers[n.input[2]]
+        if bdq.op_type != "DequantizeLinear" or bdq.input[0] not in inits:
+            continue
+        xdq, wdq = producers[n.input[0]], producers[n.input[1]]
+        s_in = scale_of[xdq.input[0]][0]
+        s_w = inits[wdq.input[1]]
+        orig = [x for x in fp32.graph.node if x.name == n.name][0].input[2]
+        b = fp32_inits[orig].astype(np.float64)
+        want = np.round(b / (np.float64(s_in) * s_w.astype(np.float64))).astype(np.int64)
+        got = inits[bdq.input[0]].astype(np.int64)
+        if np.abs(want - got).max() > 0:
+            fail("bias of %s: int32 values differ from round(b / (s_in * s_w))" % n.name)
+    print("python3-onnx %s: onnx.checker.check_model OK; %d int8 + %d uint8 activation pairs at "
+          "their table scale, %d carried, %d weight pairs, %d int32 biases" %
+          (onnx.__version__, counts["int8"], counts["uint8"], counts["carried"], counts["weights"],
+           counts["biases"]))
+
+
+def kernels(profile, min_qlinear):
+    """Counts the kernels ORT ran (one session.run) from its profiler JSON."""
+    events = json.load(open(profile))
+    ops = {}
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            ops[e["args"]["op_name"]] = ops.get(e["args"]["op_name"], 0) + 1
+    runs = max(1, sum(1 for e in events if e.get("name") == "model_run"))
+    ops = {k: v // runs for k, v in sorted(ops.items())}
+    print(" ".join("%s=%d" % kv for kv in ops.items()))
+    qlinear = sum(v for k, v in ops.items() if k.startswith("QLinear") or k.startswith("QGemm"))
+    fp32 = sum(ops.get(k, 0) for k in ("Conv", "Gemm", "MatMul", "FusedConv", "FusedGemm"))
+    if qlinear < min_qlinear or fp32:
+        fail("%d QLinear*/QGemm kernels (want >= %d), %d FP32 Conv/Gemm/MatMul" % (qlinear, min_qlinear, fp32))
+
+
 def read_idx(name, n):
     with gzip.open(os.path.join(DATASET, name), "rb") as f:
         data = f.read()
@@ -128,6 +239,10 @@ def accuracy(fp32_path, qdq_path, ort_run, work, n, min_agree):
 def main():
     if len(sys.argv) >= 5 and sys.argv[1] == "structure":
         structure(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) >= 5 and sys.argv[1] == "structure-ort":
+        structure_ort(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "kernels":
+        kernels(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) >= 7 and sys.argv[1] == "accuracy":
         min_agree = 97.0
         if "--min-agree" in sys.argv:

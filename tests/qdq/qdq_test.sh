@@ -188,5 +188,64 @@ node "$ORT_RUN" "$T/zoo.qdq.onnx" --input "$T/zoo_x.npy" --output-dir "$T/zoo_ou
   && $PY -c "import numpy as np,sys; y=np.load(sys.argv[1]); assert y.shape==(1,3) and np.isfinite(y).all()" "$T/zoo_out/y.npy" \
   && ok "ORT runs the placement-case model" || bad "ORT on the placement-case model"
 
+# 7. --target ort: ONNX Runtime's QDQ node units (Q/DQ on inputs and outputs, int32 bias, uint8 for
+# non-negative tensors), which ORT must actually turn into integer kernels; import gives the table
+# back; ORT on it agrees with calib8's own INT8 run of the same table (u8 activations: same grid).
+if exp "$MODEL" --table "$T/T.cache" -o "$T/qo.onnx" --target ort; then ok "export-qdq --target ort"; else bad "export-qdq --target ort"; fi
+cp "$T/out" "$T/export_ort.txt"
+opairs=$(sed -n 's/^Q\/DQ: *\([0-9]*\) activation.*/\1/p' "$T/export_ort.txt")
+grep -q "target:   ort (u8): 7 activation pair(s) uint8, 3 with a carried-over scale, 4 int32 bias" "$T/export_ort.txt" && [ "${opairs:-0}" -eq 4 ] \
+  && ok "ort export: $(grep '^target:' "$T/export_ort.txt")" || bad "ort export summary"
+$PY "$CHECK" structure-ort "$MODEL" "$T/qo.onnx" "$T/T.cache" >"$T/out" 2>"$T/err" \
+  && ok "ort export structure: $(cat "$T/out")" || bad "ort export structure"
+if imp "$T/qo.onnx" -o "$T/O2.cache"; then ok "import-qdq of the ort export"; else bad "import-qdq of the ort export"; fi
+missing=$(comm -13 <(body "$T/T.cache") <(body "$T/O2.cache") | wc -l)
+n2=$(body "$T/O2.cache" | wc -l)
+[ "$missing" -eq 0 ] && [ "$n2" -eq "$opairs" ] && [ "$(head -1 "$T/O2.cache")" = "$(head -1 "$T/T.cache")" ] \
+  && grep -q "scale carried over" "$T/out" \
+  && ok "ort import: $n2 entry lines byte-identical to the table (uint8 ones included), carried scales skipped" \
+  || bad "ort import: $missing lines differ, $n2 entries for $opairs pairs"
+$PY -c "import numpy as np,sys; np.save(sys.argv[2], np.load(sys.argv[1])[:8])" "$T/ort/test_images.npy" "$T/img8.npy"
+rm -f "$T/prof"_*.json
+node "$ORT_RUN" "$T/qo.onnx" --input "$T/img8.npy" --profile "$T/prof" >/dev/null 2>"$T/err" \
+  && $PY "$CHECK" kernels "$(ls "$T/prof"_*.json | head -n1)" 4 >"$T/out" 2>&1 \
+  && ok "ORT runs integer kernels on the ort export: $(head -1 "$T/out")" || bad "ORT kernels on the ort export: $(cat "$T/out")"
+rm -f "$T/prof"_*.json
+node "$ORT_RUN" "$T/q.onnx" --input "$T/img8.npy" --profile "$T/prof" >/dev/null 2>"$T/err"
+echo "note: ORT kernels on the default (tensorrt) export: $($PY "$CHECK" kernels "$(ls "$T/prof"_*.json | head -n1)" 0 2>&1 | head -1)"
+$PY "$CHECK" accuracy "$MODEL" "$T/qo.onnx" "$ORT_RUN" "$T/orto" $N --min-agree 80 >"$T/out" 2>"$T/err" \
+  && ok "ORT on the ort export, entropy2 table: $(head -1 "$T/out")" || bad "ORT on the ort export"
+for acts in "--unsigned-activations:98" ":95"; do
+  if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8o" --int8 -t "$T/T.cache" ${acts%%:*} >/dev/null 2>"$T/err"; then
+    $PY "$CHECK" agree "$T/int8o/logits.npy" "$T/orto/out_qdq/logits.npy" $N ${acts##*:} >"$T/out" 2>"$T/err" \
+      && ok "calib8 --int8 ${acts%%:*} vs ORT on the ort export (same table): $(cat "$T/out")" \
+      || bad "calib8 --int8 ${acts%%:*} vs ORT on the ort export: $(cat "$T/out")"
+  else
+    bad "calib8 run --int8 ${acts%%:*}"
+  fi
+done
+# s8 variant: all int8 with zero point 0; the op outputs before a Relu carry the Relu's scale.
+exp "$MODEL" --table "$T/T.cache" -o "$T/qs.onnx" --target ort --ort-activations s8 \
+  && grep -q "target:   ort (s8): 0 activation pair(s) uint8" "$T/out" \
+  && $PY "$CHECK" structure-ort "$MODEL" "$T/qs.onnx" "$T/T.cache" >/dev/null 2>"$T/err" \
+  && imp "$T/qs.onnx" -o "$T/S2.cache" && [ "$(comm -13 <(body "$T/T.cache") <(body "$T/S2.cache") | wc -l)" -eq 0 ] \
+  && ok "--ort-activations s8: checker, import gives the table's lines" || bad "--ort-activations s8"
+# A uint8 model without calib8's record (another tool's export): amax = 255 x scale, reported.
+$PY - "$T/qo.onnx" "$T/qo_nometa.onnx" <<'PYEOF'
+import sys, onnx
+m = onnx.load(sys.argv[1])
+keep = [p for p in m.metadata_props if p.key != "calib8.qdq_sources"]
+del m.metadata_props[:]; m.metadata_props.extend(keep); onnx.save(m, sys.argv[2])
+PYEOF
+imp "$T/qo_nometa.onnx" -o "$T/O3.cache" && grep -q "uint8 scales converted (amax = 255 x scale)" "$T/out" \
+  && [ "$(body "$T/O3.cache" | wc -l)" -ge "$opairs" ] && ok "uint8 Q/DQ without calib8's record: converted and reported" \
+  || bad "uint8 Q/DQ without the record"
+# Every placement case with --target ort (residual Add, Concat, pooling, MatMul, Gemm).
+exp "$T/zoo.onnx" --table "$T/zoo.cache" -o "$T/zoo.ort.onnx" --target ort --strict; rc=$?
+[ $rc -eq 0 ] && $PY "$CHECK" structure-ort "$T/zoo.onnx" "$T/zoo.ort.onnx" "$T/zoo.cache" >"$T/out" 2>"$T/err" \
+  && node "$ORT_RUN" "$T/zoo.ort.onnx" --input "$T/zoo_x.npy" --output-dir "$T/zoo_ort" >/dev/null 2>&1 \
+  && $PY -c "import numpy as np,sys; a=np.load(sys.argv[1]); b=np.load(sys.argv[2]); assert a.shape==b.shape and np.isfinite(a).all()" "$T/zoo_ort/y.npy" "$T/zoo_out/y.npy" \
+  && ok "placement cases with --target ort: $(cat "$T/out")" || bad "placement cases --target ort (rc $rc)"
+
 echo "passed $pass, failed $fail"
 [ $fail -eq 0 ]

@@ -25,7 +25,7 @@ Command AddExportQdqCommand(CLI::App& app) {
                          "Write the model with QuantizeLinear/DequantizeLinear pairs from a table "
                          "(explicit INT8 for TensorRT 10+ and ONNX Runtime)");
   struct Opts {
-    std::string model, table, out, keep_file;
+    std::string model, table, out, keep_file, target = "tensorrt", ort_acts = "u8";
     int64_t opset = 0;
     bool strict = false, quiet = false;
   };
@@ -39,6 +39,16 @@ Command AddExportQdqCommand(CLI::App& app) {
   sub->add_option("--opset", o->opset,
                   "Default-domain opset of the result (>= 13; default: the model's, raised to 13 "
                   "when lower and safe)");
+  sub->add_option("--target", o->target,
+                  "Placement: tensorrt (default: Q/DQ on the inputs of weighted ops, FP32 bias) or "
+                  "ort (ONNX Runtime's QDQ node units: Q/DQ on inputs and outputs, int32 bias, so "
+                  "ORT runs QLinearConv/QGemm/QLinearAdd...)")
+      ->check(CLI::IsMember({"tensorrt", "ort"}));
+  sub->add_option("--ort-activations", o->ort_acts,
+                  "--target ort activation types: u8 (default: non-negative tensors uint8 zero "
+                  "point 0, scale amax/255; signed ones uint8 zero point 128), mixed (signed ones "
+                  "int8) or s8 (all int8 zero point 0; Relus stay FP32 in ORT)")
+      ->check(CLI::IsMember({"u8", "mixed", "s8"}));
   sub->add_flag("--strict", o->strict,
                 "Fail when the table does not cover every activation the placement rule "
                 "quantizes or names tensors the model lacks");
@@ -48,6 +58,10 @@ Command AddExportQdqCommand(CLI::App& app) {
     if (!table.ok()) return ReportError(table.status());
     onnx_io::QdqExportOptions eo;
     eo.opset = o->opset;
+    eo.target = o->target == "ort" ? onnx_io::QdqTarget::kOrt : onnx_io::QdqTarget::kTensorRt;
+    eo.ort_activations = o->ort_acts == "s8"      ? onnx_io::OrtActivations::kS8
+                         : o->ort_acts == "mixed" ? onnx_io::OrtActivations::kMixed
+                                                  : onnx_io::OrtActivations::kU8;
     eo.strict = o->strict;
     eo.table_header = table->header.raw;
     if (!o->keep_file.empty()) {
@@ -77,7 +91,12 @@ Command AddExportQdqCommand(CLI::App& app) {
               << " activation(s) to quantize\nQ/DQ:     " << rep.activations.size()
               << " activation pair(s) (per tensor), " << rep.weights.size()
               << " weight pair(s) (per output channel)\n";
+    if (eo.target == onnx_io::QdqTarget::kOrt)
+      std::cout << "target:   ort (" << o->ort_acts << "): " << rep.unsigned_pairs
+                << " activation pair(s) uint8, " << rep.carried.size()
+                << " with a carried-over scale, " << rep.biases.size() << " int32 bias(es)\n";
     PrintList("activations with Q/DQ", rep.activations);
+    PrintList("pairs with a carried-over scale", rep.carried);
     PrintList("activations without a usable entry (FP32)", rep.uncovered);
     PrintList("weighted nodes left FP32", rep.fp32_nodes);
     PrintList("table entries with no Q/DQ pair", rep.unused_entries);
@@ -123,6 +142,7 @@ Command AddImportQdqCommand(CLI::App& app) {
               << (t->size() == 1 ? "y" : "ies") << "\n";
     PrintList("weight Q/DQ (reported, not in the table)", rep.weights);
     PrintList("QuantizeLinear nodes with no table entry", rep.skipped);
+    PrintList("uint8 scales converted (amax = 255 x scale)", rep.converted);
     std::cout << "wrote: " << o->out << " (" << table::FormatTitle(*fmt) << ")\n";
     return 0;
   };
