@@ -63,11 +63,18 @@ int64_t NumElements(const Shape& shape);
 // "[1,3,224,224]"
 std::string ShapeToString(const Shape& shape);
 
+// How a rank-4 tensor's elements lie in memory. The shape is always the logical ONNX shape
+// [N, C, H, W]; kChannelsLast stores it as [N, H, W, C] (oneDNN's `nhwc`), the layout fast
+// convolutions and poolings use, so that a chain of them needs no reorders in between. Only
+// kernels that say so (exec::Kernel::AcceptsChannelsLast) ever see a kChannelsLast tensor: the
+// executor converts it back for every other consumer, for observers and for graph outputs.
+enum class Layout : uint8_t { kRowMajor, kChannelsLast };
+
 class Tensor {
  public:
   Tensor() = default;
   // Allocates a tensor with uninitialised contents (kernels write every element).
-  Tensor(DataType dtype, Shape shape);
+  Tensor(DataType dtype, Shape shape, Layout layout = Layout::kRowMajor);
 
   template <typename T>
   static Tensor FromVector(Shape shape, const std::vector<T>& values) {
@@ -84,14 +91,24 @@ class Tensor {
   int rank() const { return static_cast<int>(shape_.size()); }
   int64_t numel() const { return NumElements(shape_); }
   size_t nbytes() const { return static_cast<size_t>(numel()) * DataTypeSize(dtype_); }
+  Layout layout() const { return layout_; }
+  bool channels_last() const { return layout_ == Layout::kChannelsLast; }
 
   void* raw() { return buf_.get(); }
   const void* raw() const { return buf_.get(); }
   template <typename T> T* data() { return static_cast<T*>(raw()); }
   template <typename T> const T* data() const { return static_cast<const T*>(raw()); }
 
-  // A view with another shape over the same storage (numel must match; asserted).
+  // A view with another shape over the same storage (numel must match and the tensor must be
+  // kRowMajor; asserted).
   Tensor Reshaped(Shape shape) const;
+  // The same storage with another layout label (for kernels whose result does not depend on the
+  // layout: element-wise ops on equal shapes).
+  Tensor WithLayout(Layout layout) const {
+    Tensor t = *this;
+    t.layout_ = layout;
+    return t;
+  }
   // A deep copy with its own storage.
   Tensor Clone() const;
   // True when both share one buffer (a view).
@@ -100,8 +117,14 @@ class Tensor {
  private:
   DataType dtype_ = DataType::kUndefined;
   Shape shape_;
+  Layout layout_ = Layout::kRowMajor;
   std::shared_ptr<std::byte> buf_;
 };
+
+// A kRowMajor copy of a kChannelsLast float32/int8/uint8 tensor (the tensor itself if it is
+// already kRowMajor), and the reverse.
+Tensor ToRowMajor(const Tensor& t);
+Tensor ToChannelsLast(const Tensor& t);
 
 // Bytes held by all live Tensor buffers in the process, and the peak since the last reset.
 // Maintained with relaxed atomics on allocation and release (cheap); used by tests and

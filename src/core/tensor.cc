@@ -2,6 +2,7 @@
 // other module depends on it, it depends on nothing but the standard library.
 #include "calib8/tensor.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -85,22 +86,78 @@ int64_t TensorBytesLive() { return g_live.load(std::memory_order_relaxed); }
 int64_t TensorBytesPeak() { return g_peak.load(std::memory_order_relaxed); }
 void ResetTensorBytesPeak() { g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
-Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+Tensor::Tensor(DataType dtype, Shape shape, Layout layout)
+    : dtype_(dtype), shape_(std::move(shape)), layout_(layout) {
   for ([[maybe_unused]] int64_t d : shape_) assert(d >= 0 && "negative dimension");
+  assert((layout_ == Layout::kRowMajor || shape_.size() == 4) && "channels-last needs rank 4");
   buf_ = Allocate(nbytes());
 }
 
 Tensor Tensor::Reshaped(Shape shape) const {
   assert(NumElements(shape) == numel());
+  assert(layout_ == Layout::kRowMajor && "Reshaped on a channels-last tensor");
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
 }
 
 Tensor Tensor::Clone() const {
-  Tensor t(dtype_, shape_);
+  Tensor t(dtype_, shape_, layout_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
   return t;
+}
+
+namespace {
+
+// dst[b][j][i] = src[b][i][j] for an [n, r, k] array of elements of type T, in tiles that keep
+// both sides in cache.
+template <typename T>
+void TransposeLast2T(const T* src, T* dst, int64_t n, int64_t r, int64_t k) {
+  constexpr int64_t kTile = 32;
+  for (int64_t b = 0; b < n; ++b) {
+    const T* s = src + b * r * k;
+    T* d = dst + b * r * k;
+    for (int64_t i0 = 0; i0 < r; i0 += kTile)
+      for (int64_t j0 = 0; j0 < k; j0 += kTile)
+        for (int64_t i = i0; i < std::min(r, i0 + kTile); ++i)
+          for (int64_t j = j0; j < std::min(k, j0 + kTile); ++j) d[j * r + i] = s[i * k + j];
+  }
+}
+
+void TransposeLast2(const void* src, void* dst, int64_t n, int64_t r, int64_t k, size_t esize) {
+  switch (esize) {
+    case 1:
+      return TransposeLast2T(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), n, r, k);
+    case 2:
+      return TransposeLast2T(static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), n, r,
+                             k);
+    case 4:
+      return TransposeLast2T(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), n, r,
+                             k);
+    default:
+      assert(esize == 8);
+      return TransposeLast2T(static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), n, r,
+                             k);
+  }
+}
+
+}  // namespace
+
+Tensor ToRowMajor(const Tensor& t) {
+  if (!t.channels_last()) return t;
+  Tensor out(t.dtype(), t.shape());
+  const Shape& s = t.shape();  // [N, C, H, W], stored [N, H*W, C]
+  TransposeLast2(t.raw(), out.raw(), s[0], s[2] * s[3], s[1], DataTypeSize(t.dtype()));
+  return out;
+}
+
+Tensor ToChannelsLast(const Tensor& t) {
+  if (t.channels_last()) return t;
+  assert(t.rank() == 4);
+  Tensor out(t.dtype(), t.shape(), Layout::kChannelsLast);
+  const Shape& s = t.shape();  // stored [N, C, H*W]
+  TransposeLast2(t.raw(), out.raw(), s[0], s[1], s[2] * s[3], DataTypeSize(t.dtype()));
+  return out;
 }
 
 }  // namespace calib8

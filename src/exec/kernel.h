@@ -25,6 +25,10 @@ struct KernelContext {
   std::vector<const Tensor*> inputs;  // one per node input; nullptr for an omitted optional input
   std::vector<Tensor> outputs;        // one per node output; the kernel assigns each it produces
   int num_threads = 1;
+  // Every consumer of output 0 takes Layout::kChannelsLast (Kernel::AcceptsChannelsLast), so the
+  // kernel may produce it in that layout when that saves a reorder. Never set for graph outputs
+  // or when an observer watches the run.
+  bool prefer_channels_last = false;
 
   // Input i, or nullptr if omitted or past the end.
   const Tensor* input(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }
@@ -36,7 +40,14 @@ class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status Run(KernelContext& ctx) = 0;
+  // Whether Run() takes input `i` in Layout::kChannelsLast. The executor converts a channels-last
+  // value to row-major before any kernel that does not.
+  virtual bool AcceptsChannelsLast(size_t /*input*/) const { return false; }
 };
+
+// Runs `k` (which expects row-major inputs) on ctx with every channels-last input converted:
+// for kernels that take channels-last on their fast path and hand other cases to a reference.
+Status RunWithRowMajorInputs(Kernel& k, KernelContext& ctx);
 
 struct KernelInit {
   const ir::Node& node;

@@ -17,6 +17,20 @@ class FnKernel final : public Kernel {
 std::string Norm(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
 }  // namespace
 
+Status RunWithRowMajorInputs(Kernel& k, KernelContext& ctx) {
+  std::vector<Tensor> converted;
+  converted.reserve(ctx.inputs.size());
+  std::vector<const Tensor*> saved = ctx.inputs;
+  for (auto& in : ctx.inputs)
+    if (in && in->channels_last()) {
+      converted.push_back(ToRowMajor(*in));
+      in = &converted.back();
+    }
+  Status st = k.Run(ctx);
+  ctx.inputs = std::move(saved);
+  return st;
+}
+
 KernelFactory Stateless(KernelFn fn) {
   return [fn = std::move(fn)](const KernelInit&) -> Result<std::unique_ptr<Kernel>> {
     return std::unique_ptr<Kernel>(std::make_unique<FnKernel>(fn));

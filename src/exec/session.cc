@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <set>
 #include <thread>
@@ -60,7 +61,29 @@ Result<std::unique_ptr<Session>> Session::Create(const ir::Graph& graph, Session
   }
   for (const auto& o : graph.outputs) last_use.erase(o.name);
   for (const auto& [name, t] : graph.initializers) last_use.erase(name);
+  // A node may produce channels-last output when every consumer takes it (and it is no graph
+  // output).
+  s->prefer_channels_last_.assign(planned.nodes.size(), 0);
+  if (options.channels_last) {
+    std::unordered_map<std::string, size_t> producer;
+    for (size_t i = 0; i < planned.nodes.size(); ++i)
+      if (!planned.nodes[i].outputs.empty() && !planned.nodes[i].outputs[0].empty())
+        producer[planned.nodes[i].outputs[0]] = i;
+    for (const auto& o : graph.outputs) producer.erase(o.name);
+    std::vector<int> verdict(planned.nodes.size(), -1);  // -1 no consumer yet, 0 no, 1 yes
+    for (size_t k = 0; k < planned.nodes.size(); ++k)
+      for (size_t j = 0; j < planned.nodes[k].inputs.size(); ++j) {
+        auto it = producer.find(planned.nodes[k].inputs[j]);
+        if (it == producer.end()) continue;
+        bool ok = s->kernels_[k]->AcceptsChannelsLast(j);
+        int& v = verdict[it->second];
+        v = (v == -1 || v == 1) && ok ? 1 : 0;
+      }
+    for (size_t i = 0; i < planned.nodes.size(); ++i) s->prefer_channels_last_[i] = verdict[i] == 1;
+  }
   s->release_after_.resize(planned.nodes.size());
+  s->profile_ = options.profile;
+  if (s->profile_) s->node_ms_.assign(planned.nodes.size(), 0.0);
   for (const auto& [name, i] : last_use) s->release_after_[i].push_back(name);
   return s;
 }
@@ -92,6 +115,7 @@ class OmpThreads {
 
 Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer) {
   OmpThreads threads(num_threads_);
+  last_cl_values_ = 0;
   std::unordered_map<std::string, Tensor> values;
   values.reserve(graph_.nodes.size() * 2);
   for (const auto& in : graph_.inputs) {
@@ -121,32 +145,46 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const ir::Node& node = graph_.nodes[i];
     KernelContext ctx{node, {}, {}, num_threads_};
+    ctx.prefer_channels_last = prefer_channels_last_[i] && !observer;
     ctx.inputs.reserve(node.inputs.size());
-    for (const auto& in : node.inputs) {
+    for (size_t j = 0; j < node.inputs.size(); ++j) {
+      const std::string& in = node.inputs[j];
       const Tensor* t = lookup(in);
       if (!in.empty() && !t)
         return Internal(graph_.source, ": node ", node.Describe(), ": input '", in, "' has no value");
+      if (t && t->channels_last() && !kernels_[i]->AcceptsChannelsLast(j)) {
+        // Converted once: later consumers read the row-major value.
+        Tensor& v = values[in];
+        v = ToRowMajor(v);
+        t = &v;
+      }
       ctx.inputs.push_back(t);
     }
     ctx.outputs.resize(node.outputs.size());
+    auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     Status st = kernels_[i]->Run(ctx);
+    if (profile_)
+      node_ms_[i] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!st.ok()) return st.WithContext(graph_.source + ": node " + node.Describe());
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o].empty()) continue;
       if (!ctx.outputs[o].defined())
         return Internal(graph_.source, ": node ", node.Describe(), " did not produce output ", o);
       if (observer && ctx.outputs[o].dtype() == DataType::kFloat32)
-        observer->OnTensor(node.outputs[o], &node, ctx.outputs[o]);
+        observer->OnTensor(node.outputs[o], &node, ToRowMajor(ctx.outputs[o]));
+      last_cl_values_ += ctx.outputs[o].channels_last();
       values[node.outputs[o]] = std::move(ctx.outputs[o]);
     }
     ctx.inputs.clear();
     for (const auto& name : release_after_[i]) values.erase(name);
   }
+  if (profile_) ++profiled_runs_;
   TensorMap out;
   for (const auto& o : graph_.outputs) {
     const Tensor* t = lookup(o.name);
     if (!t) return Internal(graph_.source, ": output '", o.name, "' was not computed");
-    out[o.name] = *t;
+    out[o.name] = ToRowMajor(*t);
   }
   return out;
 }

@@ -35,6 +35,11 @@ struct SessionOptions {
   // fused intermediate tensors are then never produced: calibration turns this off so that an
   // observer sees every tensor of the model.
   bool fuse_epilogues = true;
+  // Let kernels that can (Conv, pooling) pass tensors to each other in Layout::kChannelsLast,
+  // without reorders in between. Off: every value is row-major (a measurement knob).
+  bool channels_last = true;
+  // Time every node (steady clock around Kernel::Run); read with Session::node_ms().
+  bool profile = false;
 };
 
 using TensorMap = std::map<std::string, Tensor>;
@@ -51,6 +56,18 @@ class Session {
 
   const ir::Graph& graph() const { return graph_; }
   int num_threads() const { return num_threads_; }
+  // With SessionOptions::profile: milliseconds spent in each node of graph() (same order),
+  // summed over profiled_runs() runs.
+  const std::vector<double>& node_ms() const { return node_ms_; }
+  int64_t profiled_runs() const { return profiled_runs_; }
+  // How many values the last run handed from node to node in Layout::kChannelsLast.
+  int64_t last_run_channels_last_values() const { return last_cl_values_; }
+  // Starts (or restarts) profiling from the next run: e.g. after a warm-up.
+  void EnableProfile() {
+    profile_ = true;
+    node_ms_.assign(graph_.nodes.size(), 0.0);
+    profiled_runs_ = 0;
+  }
 
  private:
   explicit Session(ir::Graph g) : graph_(std::move(g)) {}
@@ -58,7 +75,13 @@ class Session {
   std::vector<std::unique_ptr<Kernel>> kernels_;
   // For each node: the values whose last use is that node (released after it runs).
   std::vector<std::vector<std::string>> release_after_;
+  // For each node: every consumer of its output 0 accepts channels-last (KernelContext).
+  std::vector<char> prefer_channels_last_;
   int num_threads_ = 1;
+  bool profile_ = false;
+  std::vector<double> node_ms_;
+  int64_t profiled_runs_ = 0;
+  int64_t last_cl_values_ = 0;
 };
 
 // Op types (domain-qualified if not ai.onnx) in `graph` that have no kernel, sorted, unique.

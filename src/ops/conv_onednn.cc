@@ -35,7 +35,11 @@ struct ConvPlan {
   memory::desc src_user, dst_user, w_user, bias_md;
   memory::desc src_md, dst_md, w_md;  // the primitive's layouts
   bool src_reorder = false, dst_reorder = false, w_reorder = false;
-  dnnl::reorder src_r, dst_r, res_r, w_r;  // x -> src_buf, dst_buf -> y, residual -> dst_buf
+  bool in_cl = false, out_cl = false;  // X and Y in Layout::kChannelsLast (kConv only)
+  dnnl::reorder src_r, dst_r, w_r;     // x -> src_buf, dst_buf -> y
+  // A residual of layout [row-major, channels-last] -> the primitive's dst; made on first use.
+  dnnl::reorder res_r[2];
+  bool res_r_made[2] = {false, false};
   memory src_buf, dst_buf, w_buf;
   memory packed_w;  // constant W in w_md
 };
@@ -50,39 +54,6 @@ memory::dims Spatial(const std::array<int64_t, 3>& v, int nd, int64_t minus = 0)
 memory::dims Concat(memory::dims a, const memory::dims& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
-}
-
-// y = act(x + residual) over one row, the activation chosen outside the loop.
-template <Epilogue::Act kAct>
-inline void EpilogueRow(const Epilogue& e, const float* acc, const float* res, float* y,
-                        int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    float v = acc[i] + (res ? res[i] : 0.0f);
-    if constexpr (kAct == Epilogue::Act::kNone) {
-      y[i] = v;
-    } else if constexpr (kAct == Epilogue::Act::kRelu) {
-      y[i] = v > 0.0f ? v : 0.0f;
-    } else if constexpr (kAct == Epilogue::Act::kClip) {
-      y[i] = std::min(std::max(v, e.alpha), e.beta);
-    } else {
-      y[i] = e.Activate(v);
-    }
-  }
-}
-
-// y = act(acc + residual) over one output row.
-inline void DepthwiseEpilogue(const Epilogue& e, const float* acc, const float* res, float* y,
-                              int64_t n) {
-  switch (e.act) {
-    case Epilogue::Act::kNone:
-      return EpilogueRow<Epilogue::Act::kNone>(e, acc, res, y, n);
-    case Epilogue::Act::kRelu:
-      return EpilogueRow<Epilogue::Act::kRelu>(e, acc, res, y, n);
-    case Epilogue::Act::kClip:
-      return EpilogueRow<Epilogue::Act::kClip>(e, acc, res, y, n);
-    default:
-      return EpilogueRow<Epilogue::Act::kSigmoid>(e, acc, res, y, n);
-  }
 }
 
 // Direct depthwise convolution of one NCHW plane with unit strides (1-D runs with H = 1).
@@ -119,7 +90,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void DepthwisePlane
       for (int64_t i = 0; i < n; ++i) acc[i] += wk * src[i];
     }
   for (int64_t oh = 0; oh < oh_n; ++oh)
-    DepthwiseEpilogue(e, acc + oh * cols, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n,
+    EpilogueRow(e, acc + oh * cols, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n,
                       ow_n);
 }
 
@@ -154,7 +125,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void DepthwisePlane
         for (int64_t ow = lo; ow < hi; ++ow) acc[ow] += wk * xr[ow * sw + off];
       }
     }
-    DepthwiseEpilogue(e, acc, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n, ow_n);
+    EpilogueRow(e, acc, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n, ow_n);
   }
 }
 
@@ -167,16 +138,26 @@ class ConvOneDnnKernel : public exec::Kernel {
     if (w && w->dtype() == DataType::kFloat32) w_const_ = *w;  // shares the initializer
   }
 
+  // X, and the residual of a fused sum; not ConvTranspose (its fast paths are NCHW).
+  bool AcceptsChannelsLast(size_t input) const override {
+    return !a_.transposed && (input == 0 || (a_.epilogue.sum && input == a_.epilogue.sum_input));
+  }
+
   Status Run(exec::KernelContext& ctx) override {
     const Tensor* x = ctx.input(0);
     const Tensor* w = ctx.input(1);
     const Tensor* b = ctx.input(2);
     bool floats = x && w && x->dtype() == DataType::kFloat32 && w->dtype() == DataType::kFloat32 &&
                   (!b || b->dtype() == DataType::kFloat32);
-    if (!floats) return fallback_->Run(ctx);
+    if (!floats) return exec::RunWithRowMajorInputs(*fallback_, ctx);
     std::lock_guard<std::mutex> lock(mu_);
+    // Channels-last in: the oneDNN convolution reads it as it is. Channels-last out: when the
+    // consumers take it and the convolution is a oneDNN one (the direct paths are NCHW).
+    const bool in_cl = x->channels_last();
+    const bool want_cl = ctx.prefer_channels_last && !a_.transposed && x->rank() == 4;
     Shape key = x->shape();
-    key.push_back(-1);
+    key.push_back(in_cl ? -2 : -1);
+    key.push_back(want_cl ? -2 : -1);
     key.insert(key.end(), w->shape().begin(), w->shape().end());
     auto it = plans_.find(key);
     if (it == plans_.end()) {
@@ -186,19 +167,30 @@ class ConvOneDnnKernel : public exec::Kernel {
       } else {
         CALIB8_ASSIGN_OR_RETURN(plan->g, ConvGeometryFor(a_, x->shape(), w->shape()));
       }
+      plan->in_cl = in_cl;
+      plan->out_cl = want_cl;
       CALIB8_RETURN_IF_ERROR(
           OneDnnCall("creating the primitive", [&] { BuildPlan(*plan, b != nullptr, w); }));
       it = plans_.emplace(key, std::move(plan)).first;
     }
     ConvPlan& p = *it->second;
-    if (p.use_reference) return fallback_->Run(ctx);
+    if (p.use_reference) return exec::RunWithRowMajorInputs(*fallback_, ctx);
     if (b && b->numel() != p.g.m)
       return InvalidArgument("bias B has shape ", ShapeToString(b->shape()), ", expected [", p.g.m,
                              "]");
     CALIB8_ASSIGN_OR_RETURN(const float* residual,
                             EpilogueResidual(a_.epilogue, ctx, p.g.out_shape));
-    Tensor y(DataType::kFloat32, p.g.out_shape);
-    CALIB8_RETURN_IF_ERROR(OneDnnCall("executing", [&] { Execute(p, *x, *w, b, residual, y); }));
+    bool res_cl = residual && ctx.input(a_.epilogue.sum_input)->channels_last();
+    Tensor res_row_major;
+    if (res_cl && p.kind != ConvPlan::Kind::kConv) {  // the direct paths read it row-major
+      res_row_major = ToRowMajor(*ctx.input(a_.epilogue.sum_input));
+      residual = res_row_major.data<float>();
+      res_cl = false;
+    }
+    Tensor y(DataType::kFloat32, p.g.out_shape,
+             p.out_cl ? Layout::kChannelsLast : Layout::kRowMajor);
+    CALIB8_RETURN_IF_ERROR(
+        OneDnnCall("executing", [&] { Execute(p, *x, *w, b, residual, res_cl, y); }));
     ctx.outputs[0] = std::move(y);
     return Status::Ok();
   }
@@ -214,12 +206,21 @@ class ConvOneDnnKernel : public exec::Kernel {
     if (UseCol2Im(g, negative_pad)) return BuildCol2Im(p);
     if (negative_pad) {
       p.use_reference = true;
+      p.in_cl = p.out_cl = false;
       return;
     }
-    if (IsPointwise(g)) return BuildPointwise(p, has_bias);
-    if (IsDepthwise(g)) {
-      p.kind = ConvPlan::Kind::kDepthwise;
-      return;
+    // The direct NCHW paths win on row-major data (no reorders at all); on channels-last input
+    // oneDNN's own kernels read it directly.
+    if (!p.in_cl) {
+      if (IsPointwise(g)) {
+        p.out_cl = false;
+        return BuildPointwise(p, has_bias);
+      }
+      if (IsDepthwise(g)) {
+        p.kind = ConvPlan::Kind::kDepthwise;
+        p.out_cl = false;
+        return;
+      }
     }
     memory::dims src_dims = Concat({g.n, g.c}, Spatial(g.in, nd));
     memory::dims dst_dims = Concat({g.n, g.m}, Spatial(g.out, nd));
@@ -238,14 +239,15 @@ class ConvOneDnnKernel : public exec::Kernel {
           G == 1 ? memory::dims{ks, g.m * ks} : memory::dims{cg * mg * ks, ks, mg * ks};
       p.w_user = StridedDesc(w_dims, Concat(st, ksd));
     }
-    p.src_user = PlainDesc(src_dims);
-    p.dst_user = PlainDesc(dst_dims);
+    p.src_user = p.in_cl ? NhwcDesc(src_dims) : PlainDesc(src_dims);
+    p.dst_user = p.out_cl ? NhwcDesc(dst_dims) : PlainDesc(dst_dims);
     p.bias_md = has_bias ? PlainDesc({g.m}) : memory::desc();
     // Layout: the primitive picks it (`any`; NHWC with brgconv on AVX-512 machines) and NCHW is
     // reordered in and out. Measured at batch 1 on ResNet-18, this is ~1.7x faster than
     // requiring NCHW (oneDNN then runs im2col + GEMM) despite the two reorders per conv.
-    memory::desc src_req = AnyDesc(src_dims);
-    memory::desc dst_req = AnyDesc(dst_dims);
+    // Channels-last tensors are handed over as they are (no reorder between two convolutions).
+    memory::desc src_req = p.in_cl ? p.src_user : AnyDesc(src_dims);
+    memory::desc dst_req = p.out_cl ? p.dst_user : AnyDesc(dst_dims);
     memory::desc w_req = AnyDesc(w_dims);
     memory::dims strides = Spatial(g.stride, nd), dil = Spatial(g.dil, nd, 1);
     dnnl::primitive_attr attr;
@@ -277,8 +279,6 @@ class ConvOneDnnKernel : public exec::Kernel {
       p.dst_reorder = true;
       p.dst_buf = memory(p.dst_md, eng);
       p.dst_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.dst_md, eng, p.dst_user));
-      if (a_.epilogue.sum)
-        p.res_r = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.dst_user, eng, p.dst_md));
     }
     if (w_const_.defined()) {
       p.packed_w = PackedWeights(p.w_user, p.w_md);
@@ -442,7 +442,7 @@ class ConvOneDnnKernel : public exec::Kernel {
   }
 
   void Execute(ConvPlan& p, const Tensor& x, const Tensor& w, const Tensor* b,
-               const float* residual, Tensor& y) {
+               const float* residual, bool res_cl, Tensor& y) {
     auto& eng = CpuEngine();
     auto& s = CpuStream();
     if (p.kind == ConvPlan::Kind::kPointwise) return ExecutePointwise(p, x, w, b, residual, y);
@@ -473,12 +473,20 @@ class ConvOneDnnKernel : public exec::Kernel {
     }
     memory dst = p.dst_reorder ? p.dst_buf : y_mem;
     if (residual) {
-      // The sum post-op adds what the destination holds: put the residual there first.
-      if (p.dst_reorder) {
-        memory r_mem(p.dst_user, eng, const_cast<float*>(residual));
-        p.res_r.execute(s, {{DNNL_ARG_FROM, r_mem}, {DNNL_ARG_TO, p.dst_buf}});
+      // The sum post-op adds what the destination holds: put the residual there first, in the
+      // destination's layout.
+      memory::dims d = p.dst_user.dims();
+      memory::desc r_md = res_cl ? NhwcDesc(d) : PlainDesc(d);
+      if (r_md == dst.get_desc()) {
+        std::memcpy(dst.get_data_handle(), residual, y.nbytes());
       } else {
-        std::memcpy(y.raw(), residual, y.nbytes());
+        if (!p.res_r_made[res_cl]) {
+          p.res_r[res_cl] =
+              dnnl::reorder(dnnl::reorder::primitive_desc(eng, r_md, eng, dst.get_desc()));
+          p.res_r_made[res_cl] = true;
+        }
+        memory r_mem(r_md, eng, const_cast<float*>(residual));
+        p.res_r[res_cl].execute(s, {{DNNL_ARG_FROM, r_mem}, {DNNL_ARG_TO, dst}});
       }
     }
     memory wts;

@@ -11,28 +11,6 @@
 
 namespace calib8::ops {
 
-float Epilogue::Activate(float v) const {
-  switch (act) {
-    case Act::kNone:
-      return v;
-    case Act::kRelu:
-      return v > 0.0f ? v : 0.0f;
-    case Act::kLeakyRelu:
-      return v >= 0.0f ? v : alpha * v;
-    case Act::kClip:
-      return std::min(std::max(v, alpha), beta);
-    case Act::kHardSwish:
-      return v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f));
-    case Act::kHardSigmoid:
-      return std::max(0.0f, std::min(1.0f, alpha * v + beta));
-    case Act::kSigmoid:
-      return 1.0f / (1.0f + std::exp(-v));
-    case Act::kTanh:
-      return std::tanh(v);
-  }
-  return v;
-}
-
 Result<Epilogue> ParseEpilogue(const ir::Node& node, size_t num_normal_inputs) {
   Epilogue e;
   std::string act = node.GetString("_calib8_act", "");
@@ -92,11 +70,7 @@ Result<const float*> EpilogueResidual(const Epilogue& e, const exec::KernelConte
 
 void ApplyEpilogue(const Epilogue& e, const float* residual, float* y, int64_t n) {
   if (e.empty()) return;
-  for (int64_t i = 0; i < n; ++i) {
-    float v = y[i];
-    if (residual) v += residual[i];
-    y[i] = e.Activate(v);
-  }
+  EpilogueRow(e, y, residual, y, n);
 }
 
 }  // namespace calib8::ops

@@ -9,6 +9,8 @@
 // translate it into post-ops (onednn_util.h).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -27,9 +29,62 @@ struct Epilogue {
   size_t sum_input = 0;  // its input index (valid when sum)
 
   bool empty() const { return act == Act::kNone && !sum; }
-  // The activation alone, for one value.
-  float Activate(float v) const;
+  // The activation alone, for one value (the definition every kernel follows).
+  float Activate(float v) const { return ActivateAs(act, v); }
+
+  // Activate() with the activation fixed by the caller (at compile time in the row loops below,
+  // which lets the compiler vectorise them).
+  float ActivateAs(Act a, float v) const {
+    switch (a) {
+      case Act::kNone:
+        return v;
+      case Act::kRelu:
+        return v > 0.0f ? v : 0.0f;
+      case Act::kLeakyRelu:
+        return v >= 0.0f ? v : alpha * v;
+      case Act::kClip:
+        return std::min(std::max(v, alpha), beta);
+      case Act::kHardSwish:
+        return v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f));
+      case Act::kHardSigmoid:
+        return std::max(0.0f, std::min(1.0f, alpha * v + beta));
+      case Act::kSigmoid:
+        return 1.0f / (1.0f + std::exp(-v));
+      case Act::kTanh:
+        return std::tanh(v);
+    }
+    return v;
+  }
 };
+
+// y[i] = act(acc[i] + res[i]) for i in [0, n), the activation a template argument; res may be
+// nullptr, acc may equal y.
+template <Epilogue::Act kAct>
+inline void EpilogueRowAs(const Epilogue& e, const float* acc, const float* res, float* y,
+                          int64_t n) {
+  if (res) {
+    for (int64_t i = 0; i < n; ++i) y[i] = e.ActivateAs(kAct, acc[i] + res[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = e.ActivateAs(kAct, acc[i]);
+  }
+}
+
+// The same with the activation chosen once per row (inline, so that callers compiled for a wider
+// instruction set get the wider loops).
+inline void EpilogueRow(const Epilogue& e, const float* acc, const float* res, float* y,
+                        int64_t n) {
+  using A = Epilogue::Act;
+  switch (e.act) {
+    case A::kNone: return EpilogueRowAs<A::kNone>(e, acc, res, y, n);
+    case A::kRelu: return EpilogueRowAs<A::kRelu>(e, acc, res, y, n);
+    case A::kLeakyRelu: return EpilogueRowAs<A::kLeakyRelu>(e, acc, res, y, n);
+    case A::kClip: return EpilogueRowAs<A::kClip>(e, acc, res, y, n);
+    case A::kHardSwish: return EpilogueRowAs<A::kHardSwish>(e, acc, res, y, n);
+    case A::kHardSigmoid: return EpilogueRowAs<A::kHardSigmoid>(e, acc, res, y, n);
+    case A::kSigmoid: return EpilogueRowAs<A::kSigmoid>(e, acc, res, y, n);
+    case A::kTanh: return EpilogueRowAs<A::kTanh>(e, acc, res, y, n);
+  }
+}
 
 // Reads the _calib8_* attributes; `num_normal_inputs` is where the residual input sits
 // (Conv 3, Gemm 3, MatMul 2). Unknown activation names are an error.

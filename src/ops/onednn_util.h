@@ -47,6 +47,16 @@ inline dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
+// A float32 [N, C, H, W] descriptor stored channels-last (Layout::kChannelsLast).
+inline dnnl::memory::desc NhwcDesc(const dnnl::memory::dims& dims) {
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc);
+}
+
+// PlainDesc or NhwcDesc by a tensor's layout.
+inline dnnl::memory::desc LayoutDesc(const dnnl::memory::dims& dims, Layout layout) {
+  return layout == Layout::kChannelsLast ? NhwcDesc(dims) : PlainDesc(dims);
+}
+
 // A float32 descriptor with explicit strides (transposed or permuted views of plain buffers).
 inline dnnl::memory::desc StridedDesc(const dnnl::memory::dims& dims,
                                       const dnnl::memory::dims& strides) {

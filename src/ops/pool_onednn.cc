@@ -18,6 +18,7 @@ using dnnl::memory;
 
 struct PoolPlan {
   bool use_reference = false;
+  bool cl = false;  // X (and Y, unless global) in Layout::kChannelsLast
   PoolGeometry g;
   memory::desc src_md, dst_md;
   dnnl::pooling_v2_forward prim;
@@ -34,22 +35,31 @@ class PoolOneDnnKernel : public exec::Kernel {
   PoolOneDnnKernel(PoolAttrs a, std::unique_ptr<exec::Kernel> fallback)
       : a_(std::move(a)), fallback_(std::move(fallback)) {}
 
+  // A channels-last X gives a channels-last Y (a global pooling's [N, C, 1, 1] is the same bytes
+  // either way and is labelled row-major).
+  bool AcceptsChannelsLast(size_t input) const override { return input == 0; }
+
   Status Run(exec::KernelContext& ctx) override {
     const Tensor* x = ctx.input(0);
     bool want_idx = ctx.num_outputs() > 1 && !ctx.node.outputs[1].empty();
-    if (!x || x->dtype() != DataType::kFloat32 || want_idx) return fallback_->Run(ctx);
+    if (!x || x->dtype() != DataType::kFloat32 || want_idx)
+      return exec::RunWithRowMajorInputs(*fallback_, ctx);
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = plans_.find(x->shape());
+    Shape key = x->shape();
+    key.push_back(x->channels_last() ? -2 : -1);
+    auto it = plans_.find(key);
     if (it == plans_.end()) {
       auto plan = std::make_unique<PoolPlan>();
+      plan->cl = x->channels_last();
       CALIB8_ASSIGN_OR_RETURN(plan->g, PoolGeometryFor(a_, x->shape()));
       Status st = OneDnnCall("creating the pooling primitive", [&] { BuildPlan(*plan); });
       if (!st.ok()) plan->use_reference = true;  // a geometry this oneDNN version refuses
-      it = plans_.emplace(x->shape(), std::move(plan)).first;
+      it = plans_.emplace(key, std::move(plan)).first;
     }
     PoolPlan& p = *it->second;
-    if (p.use_reference) return fallback_->Run(ctx);
-    Tensor y(DataType::kFloat32, p.g.out_shape);
+    if (p.use_reference) return exec::RunWithRowMajorInputs(*fallback_, ctx);
+    Tensor y(DataType::kFloat32, p.g.out_shape,
+             p.cl && !a_.global ? Layout::kChannelsLast : Layout::kRowMajor);
     CALIB8_RETURN_IF_ERROR(OneDnnCall("executing pooling", [&] {
       memory src = WrapTensor(p.src_md, *x);
       memory dst(p.dst_md, CpuEngine(), y.raw());
@@ -85,8 +95,8 @@ class PoolOneDnnKernel : public exec::Kernel {
     memory::dims dst_dims = {g.n, g.c};
     for (int64_t v : Spatial(g.in, nd)) src_dims.push_back(v);
     for (int64_t v : Spatial(g.out, nd)) dst_dims.push_back(v);
-    p.src_md = PlainDesc(src_dims);
-    p.dst_md = PlainDesc(dst_dims);
+    p.src_md = p.cl ? NhwcDesc(src_dims) : PlainDesc(src_dims);
+    p.dst_md = p.cl ? NhwcDesc(dst_dims) : PlainDesc(dst_dims);
     dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, p.src_md, p.dst_md,
                                      Spatial(g.stride, nd), Spatial(g.k, nd), Spatial(g.dil, nd, 1),
                                      pl, pr);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
+#include <map>
 
 #include "api/engine.h"
 #include "api/int8_engine.h"
@@ -15,6 +16,43 @@
 
 namespace calib8::cli {
 
+namespace {
+
+// Per op type (fused epilogues shown as Conv+Relu etc. by their node's op type) and the 15
+// slowest nodes, in ms per run.
+void PrintProfile(const exec::Session& s, std::ostream& os) {
+  const auto& nodes = s.graph().nodes;
+  const auto& ms = s.node_ms();
+  const double runs = static_cast<double>(std::max<int64_t>(1, s.profiled_runs()));
+  double total = 0;
+  std::map<std::string, std::pair<double, int>> by_type;
+  for (size_t i = 0; i < nodes.size() && i < ms.size(); ++i) {
+    total += ms[i];
+    auto& e = by_type[nodes[i].op_type];
+    e.first += ms[i];
+    e.second += 1;
+  }
+  std::vector<std::pair<double, std::string>> types;
+  for (const auto& [t, e] : by_type) types.emplace_back(e.first, t);
+  std::sort(types.rbegin(), types.rend());
+  os << std::fixed << std::setprecision(3) << "profile: " << s.profiled_runs() << " run(s), "
+     << total / runs << " ms per run in " << nodes.size() << " nodes\n";
+  os << "  op type                      nodes    ms/run   share\n";
+  for (const auto& [t_ms, t] : types)
+    os << "  " << std::left << std::setw(28) << t << std::right << std::setw(6)
+       << by_type[t].second << std::setw(10) << t_ms / runs << std::setw(7) << std::setprecision(1)
+       << (total > 0 ? 100.0 * t_ms / total : 0.0) << "%" << std::setprecision(3) << "\n";
+  std::vector<size_t> order(std::min(nodes.size(), ms.size()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ms[a] > ms[b]; });
+  os << "  slowest nodes:\n";
+  for (size_t k = 0; k < order.size() && k < 15; ++k)
+    os << "  " << std::setw(10) << ms[order[k]] / runs << " ms  " << nodes[order[k]].Describe()
+       << "\n";
+}
+
+}  // namespace
+
 Command AddRunCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("run", "Run a model in FP32 on inputs from .npy or .pb files");
   struct Opts {
@@ -24,6 +62,8 @@ Command AddRunCommand(CLI::App& app) {
     int threads = 0;
     int bench = 0;
     bool reference = false;
+    bool profile = false;
+    bool row_major = false;
     bool int8 = false;  // INT8 options (issue 5)
     std::string table, keep_fp32;
     bool unsigned_act = false, strict = false, nchw = false, show_plan = false;
@@ -39,6 +79,12 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_option("--threads", o->threads, "Threads (default: all cores)");
   sub->add_option("--bench", o->bench, "Time N runs after one warm-up; prints median_ms and min_ms");
   sub->add_flag("--reference", o->reference, "Use the reference kernels (slow, for checking)");
+  sub->add_flag("--profile", o->profile,
+                "Time every node; print the time per op type and the slowest nodes to stderr "
+                "(ms per run, over the --bench runs or the one run)");
+  sub->add_flag("--row-major", o->row_major,
+                "Keep every FP32 tensor row-major (NCHW): no channels-last hand-over between "
+                "convolutions (a measurement knob)");
   sub->add_flag("--int8", o->int8, "Run in INT8 with the scales of --table (FP32 where needed)");
   sub->add_option("--table,-t", o->table, "Calibration table (any format calib8 reads) for --int8");
   sub->add_option("--keep-fp32", o->keep_fp32,
@@ -73,6 +119,8 @@ Command AddRunCommand(CLI::App& app) {
     exec::SessionOptions so;
     so.num_threads = o->threads;
     so.flavor = o->reference ? exec::KernelFlavor::kReference : exec::KernelFlavor::kFast;
+    so.profile = o->profile && o->bench == 0;  // with --bench: turned on after the warm-up
+    so.channels_last = !o->row_major;
     auto session = [&]() -> Result<std::unique_ptr<exec::Session>> {
       if (!o->int8) {
         if (!o->table.empty() || !o->keep_fp32.empty() || o->unsigned_act || o->strict)
@@ -107,6 +155,7 @@ Command AddRunCommand(CLI::App& app) {
     auto out = (*session)->Run(feeds);
     if (!out.ok()) return ReportError(out.status());
     if (o->bench > 0) {
+      if (o->profile) (*session)->EnableProfile();
       std::vector<double> ms;
       for (int i = 0; i < o->bench; ++i) {
         auto t0 = std::chrono::steady_clock::now();
@@ -121,6 +170,7 @@ Command AddRunCommand(CLI::App& app) {
                 << " threads=" << (*session)->num_threads() << " median_ms=" << median
                 << " min_ms=" << ms.front() << "\n";
     }
+    if (o->profile) PrintProfile(**session, std::cerr);
     for (const auto& [name, t] : *out) {
       std::cout << name << ": " << DataTypeName(t.dtype()) << ShapeToString(t.shape());
       if (t.dtype() == DataType::kFloat32 && t.numel() > 0) {
