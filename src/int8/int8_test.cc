@@ -8,90 +8,14 @@
 
 #include "api/engine.h"
 #include "api/int8_engine.h"
+#include "int8/int8_test_util.h"
 #include "int8/qkernels.h"
 #include "quant/lowering.h"
 
 namespace calib8::int8 {
 namespace {
 
-ir::Attribute A(int64_t i) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = i;
-  return a;
-}
-ir::Attribute A(float f) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-ir::Attribute A(std::string s) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kString;
-  a.s = std::move(s);
-  return a;
-}
-ir::Attribute A(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute A(std::vector<float> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
-}
-
-template <typename T>
-Tensor Random(DataType dt, Shape s, int lo, int hi, std::mt19937& rng) {
-  Tensor t(dt, std::move(s));
-  std::uniform_int_distribution<int> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(d(rng));
-  return t;
-}
-
-struct RunResult {
-  Tensor ref, fast;
-};
-
-RunResult RunBoth(const ir::Node& node, const std::map<std::string, Tensor>& consts,
-                  std::vector<const Tensor*> inputs, exec::KernelFactory ref,
-                  exec::KernelFactory fast) {
-  auto constant = [&](const std::string& n) -> const Tensor* {
-    auto it = consts.find(n);
-    return it == consts.end() ? nullptr : &it->second;
-  };
-  exec::KernelInit init{node, 13, constant, 1};
-  RunResult r;
-  for (int k = 0; k < 2; ++k) {
-    auto kern = (k == 0 ? ref : fast)(init);
-    EXPECT_TRUE(kern.ok()) << kern.status().message();
-    if (!kern.ok()) return r;
-    exec::KernelContext ctx{node, inputs, {}, 1};
-    ctx.outputs.resize(1);
-    Status s = (*kern)->Run(ctx);
-    EXPECT_TRUE(s.ok()) << s.message();
-    (k == 0 ? r.ref : r.fast) = ctx.outputs[0];
-  }
-  return r;
-}
-
-// Max |ref - fast| in output units (LSB for 8-bit) and the number of differing elements.
-std::pair<double, int64_t> Diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.dtype(), b.dtype());
-  EXPECT_EQ(a.shape(), b.shape());
-  double m = 0;
-  int64_t n = 0;
-  for (int64_t i = 0; i < a.numel() && a.shape() == b.shape(); ++i) {
-    double d = std::fabs(static_cast<double>(LoadAsFloat(a, i)) - LoadAsFloat(b, i));
-    if (d > 0) ++n;
-    m = std::max(m, d);
-  }
-  return {m, n};
-}
+using namespace calib8::int8::test_util;  // NOLINT(build/namespaces): test helpers
 
 struct ConvCase {
   const char* name;
@@ -284,33 +208,6 @@ Tensor SmallInput() {
   return x;
 }
 
-// amax of every tensor of the FP32 run, as a table.
-table::CalibrationTable TableFromFp32Run(const ir::Graph& g, const Tensor& x) {
-  class Amax : public exec::TensorObserver {
-   public:
-    std::map<std::string, float> amax;
-    void OnTensor(const std::string& name, const ir::Node*, const Tensor& v) override {
-      float m = 0;
-      for (int64_t i = 0; i < v.numel(); ++i) m = std::max(m, std::fabs(v.data<float>()[i]));
-      amax[name] = m;
-    }
-  } obs;
-  exec::SessionOptions so;
-  so.fuse_epilogues = false;
-  auto s = api::CreateSession(g, so);
-  EXPECT_TRUE(s.ok());
-  auto out = (*s)->Run({{"x", x}}, &obs);
-  EXPECT_TRUE(out.ok());
-  table::CalibrationTable t;
-  for (const auto& [name, a] : obs.amax) {
-    table::TableEntry e;
-    e.name = name;
-    e.scale_bits = {table::ScaleBitsFromAmax(a)};
-    t.Put(e);
-  }
-  return t;
-}
-
 TEST(Lowering, SmallModelRunsInt8CloseToFp32) {
   ir::Graph g = SmallModel();
   Tensor x = SmallInput();
@@ -358,6 +255,7 @@ TEST(Lowering, ReasonsKeepFp32CoverageAndBadScales) {
   {
     quant::LoweringOptions o;
     o.keep_fp32 = {"r"};
+    o.speed_rule = false;
     auto p = quant::LowerToInt8(g, full, o);
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(p->nodes[0].precision, quant::Precision::kFp32);
@@ -365,6 +263,18 @@ TEST(Lowering, ReasonsKeepFp32CoverageAndBadScales) {
     EXPECT_NE(p->nodes[1].reason.find("excluded by the user"), std::string::npos);
     EXPECT_NE(p->nodes[2].reason.find("no speed benefit"), std::string::npos);
     EXPECT_EQ(p->nodes[3].precision, quant::Precision::kInt8);  // Gemm quantizes its input
+    // With the speed rule (the default), that Gemm (128 -> 10: 1280 MACs per row for 138
+    // elements crossing its borders, 9.28 per element) is an INT8 island too small to pay.
+    o.speed_rule = true;
+    auto q = quant::LowerToInt8(g, full, o);
+    ASSERT_TRUE(q.ok());
+    EXPECT_EQ(q->nodes[3].precision, quant::Precision::kFp32);
+    EXPECT_NE(q->nodes[3].reason.find("no speed benefit: Gemm 128 -> 10"), std::string::npos)
+        << q->nodes[3].reason;
+    EXPECT_NE(q->nodes[3].reason.find("9.28 MACs per element"), std::string::npos)
+        << q->nodes[3].reason;
+    EXPECT_EQ(q->num_int8, 0);
+    EXPECT_EQ(q->num_quantize, 0);
   }
   // A table without the input tensor: the conv stays FP32 with the reason; coverage shows it.
   {

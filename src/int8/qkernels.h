@@ -84,9 +84,11 @@ inline float LoadAsFloat(const Tensor& t, int64_t i) {
   }
 }
 
-// Layouts of 4-D activations. An NHWC tensor stores shape [N, H, W, C].
+// Layouts of 4-D activations. An NHWC tensor stores shape [N, H, W, C]. (Only 4-D tensors are
+// held NHWC between ops; ToNhwc / ToNchw also turn [N, C, S...] into [N, S..., C] and back for
+// rank 3 and 5, which the oneDNN kernels use inside for 1-D and 3-D convolutions.)
 Shape NchwShape(const Tensor& t, bool nhwc);  // the logical [N, C, H, W]
-Tensor ToNhwc(const Tensor& nchw);            // any element size; rank 4
+Tensor ToNhwc(const Tensor& nchw);            // any element size; rank >= 3
 Tensor ToNchw(const Tensor& nhwc);
 // `t` in NCHW when nhwc is false, converted otherwise (a view when already right).
 inline Tensor AsNchw(const Tensor& t, bool nhwc) { return nhwc ? ToNchw(t) : t; }
@@ -99,7 +101,12 @@ exec::KernelFactory QConcatKernel();
 exec::KernelFactory QPoolKernel(const std::string& op_type);  // QMaxPool, QAveragePool, ...
 exec::KernelFactory QConvReference();
 exec::KernelFactory QConvOneDnn();
+exec::KernelFactory QConvTransposeReference();  // W [C, M/group, k...] (ONNX ConvTranspose)
+exec::KernelFactory QConvTransposeOneDnn();
 exec::KernelFactory QMatMulReference();
+// How many QConv / QConvTranspose runs of the oneDNN kernels went to the reference kernel
+// (negative pads, an epilogue oneDNN cannot fuse): tests check the fast path really ran.
+int64_t OneDnnFallbacks();
 exec::KernelFactory QMatMulOneDnn();
 
 // Registers the calib8.int8 ops into `registry`.

@@ -1,9 +1,12 @@
-// int8/qlinear_onednn.cc — fast QConv (convolution_forward) and QMatMul (matmul) on oneDNN 2.6
-// with s8/u8 sources, s8 weights packed once into the primitive's layout, int32 bias, per-channel
-// output scales (primitive_attr::set_output_scales, mask on the channel dim) and the epilogue as
-// post-ops (sum with the residual's data type, eltwise). Activations enter and leave convolutions
-// NHWC (what the VNNI/AMX kernels read); NCHW borders are converted here. Primitives are cached
-// per input shape and type; what oneDNN cannot express runs the reference kernel.
+// int8/qlinear_onednn.cc — fast QConv (convolution_forward, 1-D/2-D/3-D), QConvTranspose
+// (deconvolution_forward) and QMatMul (matmul) on oneDNN 2.6 with s8/u8 sources, s8 weights
+// packed once into the primitive's layout, int32 bias, per-channel output scales
+// (primitive_attr::set_output_scales, mask on the channel dim) and the epilogue as post-ops (sum
+// with the residual's data type, eltwise). Activations enter and leave convolutions channels
+// last (what the VNNI/AMX kernels read); NCHW borders are converted here. Primitives are cached
+// per input shape and type; what oneDNN cannot express runs the reference kernel (counted:
+// OneDnnFallbacks()).
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -88,18 +91,32 @@ dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType resi
 struct QConvPlan {
   bool use_reference = false;
   ops::ConvGeometry g;
-  dnnl::convolution_forward prim;
+  dnnl::primitive prim;
   memory::desc src_md, dst_md, bias_md;
   memory packed_w;
 };
 
+// The spatial dims oneDNN sees: 1-D runs as 2-D with H = 1 (the NWC bytes are NHWC with H = 1).
+memory::dims SpatialDims(const std::array<int64_t, 3>& v, int nd) {
+  return nd == 3 ? memory::dims{v[0], v[1], v[2]} : memory::dims{v[1], v[2]};
+}
+std::atomic<int64_t> g_fallbacks{0};
+
+memory::dims Cat(memory::dims a, const memory::dims& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// QConv (convolution_forward) and QConvTranspose (deconvolution_forward): 1-D, 2-D and 3-D.
+// Sources and destinations are channels last (NWC / NHWC / NDHWC); only 4-D tensors are held
+// NHWC between ops (in_nhwc / out_nhwc), other ranks are converted here.
 class QConvOneDnnKernel : public exec::Kernel {
  public:
   QConvOneDnnKernel(const exec::KernelInit& init, ops::ConvAttrs a, QEpilogue e,
                     std::unique_ptr<exec::Kernel> ref)
       : a_(std::move(a)), e_(std::move(e)), ref_(std::move(ref)) {
     const Tensor* w = init.constant(init.node.input(1));
-    if (w && w->dtype() == DataType::kInt8 && w->rank() == 4) w_ = *w;
+    if (w && w->dtype() == DataType::kInt8 && w->rank() >= 3 && w->rank() <= 5) w_ = *w;
     const Tensor* b = init.constant(init.node.input(2));
     if (b && b->dtype() == DataType::kInt32) b_ = *b;
     has_bias_input_ = !init.node.input(2).empty();
@@ -108,7 +125,7 @@ class QConvOneDnnKernel : public exec::Kernel {
   Status Run(exec::KernelContext& ctx) override {
     const Tensor* x = ctx.input(0);
     const Tensor* r = e_.sum ? ctx.input(3) : nullptr;
-    bool ok = x && x->rank() == 4 && w_.defined() && (b_.defined() || !has_bias_input_) &&
+    bool ok = x && w_.defined() && x->rank() == w_.rank() && (b_.defined() || !has_bias_input_) &&
               (x->dtype() == DataType::kInt8 || x->dtype() == DataType::kUint8) &&
               (!e_.sum || r != nullptr);
     if (!ok) return ref_->Run(ctx);
@@ -122,24 +139,34 @@ class QConvOneDnnKernel : public exec::Kernel {
     auto it = plans_.find(key);
     if (it == plans_.end()) {
       auto p = std::make_unique<QConvPlan>();
-      CALIB8_ASSIGN_OR_RETURN(p->g,
-                              ops::ConvGeometryFor(a_, NchwShape(*x, e_.in_nhwc), w_.shape()));
-      CALIB8_RETURN_IF_ERROR(
-          OneDnnCall("creating the int8 convolution", [&] { Build(*p, x->dtype(), rdt); }));
+      Shape xs = NchwShape(*x, e_.in_nhwc);
+      if (a_.transposed) {
+        CALIB8_ASSIGN_OR_RETURN(p->g, ops::ConvTransposeGeometryFor(a_, xs, w_.shape()));
+      } else {
+        CALIB8_ASSIGN_OR_RETURN(p->g, ops::ConvGeometryFor(a_, xs, w_.shape()));
+      }
+      CALIB8_RETURN_IF_ERROR(OneDnnCall(
+          a_.transposed ? "creating the int8 deconvolution" : "creating the int8 convolution",
+          [&] { Build(*p, x->dtype(), rdt); }));
       it = plans_.emplace(key, std::move(p)).first;
     }
     QConvPlan& p = *it->second;
-    if (p.use_reference) return ref_->Run(ctx);
+    if (p.use_reference) {
+      ++g_fallbacks;
+      return ref_->Run(ctx);
+    }
     const ops::ConvGeometry& g = p.g;
     Tensor src = AsNhwc(*x, e_.in_nhwc);
-    Tensor dst(e_.out_dtype(), {g.n, g.out[1], g.out[2], g.m});
+    Shape dst_shape{g.n};
+    for (int i = 3 - g.spatial; i < 3; ++i) dst_shape.push_back(g.out[i]);
+    dst_shape.push_back(g.m);
+    Tensor dst(e_.out_dtype(), dst_shape);
     if (r) {
       // The sum post-op adds what the destination holds: the residual, NHWC, its own type.
       bool r_nhwc = !f32_out && e_.res_nhwc;
-      Shape want = {g.n, g.m, g.out[1], g.out[2]};
-      if (NchwShape(*r, r_nhwc) != want)
+      if (NchwShape(*r, r_nhwc) != g.out_shape)
         return InvalidArgument("QConv residual has shape ", ShapeToString(r->shape()),
-                               ", expected ", ShapeToString(want));
+                               ", expected ", ShapeToString(g.out_shape));
       Tensor rn = AsNhwc(*r, r_nhwc);
       std::memcpy(dst.raw(), rn.raw(), dst.nbytes());
     }
@@ -152,7 +179,7 @@ class QConvOneDnnKernel : public exec::Kernel {
       p.prim.execute(CpuStream(), args);
       CpuStream().wait();
     }));
-    bool keep_nhwc = e_.out_nhwc && !f32_out;
+    bool keep_nhwc = e_.out_nhwc && !f32_out && dst.rank() == 4;
     ctx.outputs[0] = keep_nhwc ? dst : ToNchw(dst);
     return Status::Ok();
   }
@@ -160,29 +187,45 @@ class QConvOneDnnKernel : public exec::Kernel {
  private:
   void Build(QConvPlan& p, DataType src_dt, DataType res_dt) {
     const ops::ConvGeometry& g = p.g;
-    if (g.spatial != 2 || g.pad_b[1] < 0 || g.pad_b[2] < 0 || g.pad_e[1] < 0 || g.pad_e[2] < 0) {
-      p.use_reference = true;
+    for (int j = 0; j < 3; ++j)
+      if (g.pad_b[j] < 0 || g.pad_e[j] < 0) {
+        p.use_reference = true;  // oneDNN has no negative padding (cropping ConvTranspose)
+        return;
+      }
+    using tag = memory::format_tag;
+    const int nd = g.spatial == 3 ? 3 : 2;
+    const int64_t G = g.group, cg = g.c_per_group(), mg = g.m_per_group();
+    memory::dims src_dims = Cat({g.n, g.c}, SpatialDims(g.in, nd));
+    memory::dims dst_dims = Cat({g.n, g.m}, SpatialDims(g.out, nd));
+    memory::dims kd = SpatialDims(g.k, nd);
+    // oneDNN's logical weights are [(G,) O, I, k...] for both primitives. ONNX Conv stores
+    // [M, C/G, k...] (oihw / goihw); ConvTranspose stores [C, M/G, k...] = [G, C/G, M/G, k...]
+    // (iohw / giohw: inputs outside outputs).
+    memory::dims w_dims = G == 1 ? Cat({g.m, g.c}, kd) : Cat({G, mg, cg}, kd);
+    tag w_tag;
+    if (!a_.transposed)
+      w_tag = G == 1 ? (nd == 3 ? tag::oidhw : tag::oihw) : (nd == 3 ? tag::goidhw : tag::goihw);
+    else
+      w_tag = G == 1 ? (nd == 3 ? tag::iodhw : tag::iohw) : (nd == 3 ? tag::giodhw : tag::giohw);
+    tag act = nd == 3 ? tag::ndhwc : tag::nhwc;
+    p.src_md = memory::desc(src_dims, Dt(src_dt), act);
+    p.dst_md = memory::desc(dst_dims, Dt(e_.out_dtype()), act);
+    p.bias_md = b_.defined() ? memory::desc({g.m}, memory::data_type::s32, tag::x) : memory::desc();
+    memory::desc w_user(w_dims, memory::data_type::s8, w_tag);
+    memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
+    dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), res_dt);
+    memory::dims strides = SpatialDims(g.stride, nd), pl = SpatialDims(g.pad_b, nd),
+                 pr = SpatialDims(g.pad_e, nd), dil = SpatialDims(g.dil, nd);
+    for (auto& d : dil) d -= 1;  // oneDNN counts the holes
+    memory::desc w_md;
+    try {
+      w_md = CreatePrimitive(p, w_any, attr, strides, dil, pl, pr);
+    } catch (const dnnl::error& err) {
+      if (err.status != dnnl_unimplemented) throw;
+      p.use_reference = true;  // e.g. an epilogue this primitive cannot fuse on this CPU
       return;
     }
-    using tag = memory::format_tag;
-    memory::dims src_dims{g.n, g.c, g.in[1], g.in[2]}, dst_dims{g.n, g.m, g.out[1], g.out[2]};
-    const int64_t G = g.group, cg = g.c_per_group(), mg = g.m_per_group();
-    memory::dims w_dims =
-        G == 1 ? memory::dims{g.m, g.c, g.k[1], g.k[2]} : memory::dims{G, mg, cg, g.k[1], g.k[2]};
-    p.src_md = memory::desc(src_dims, Dt(src_dt), tag::nhwc);
-    p.dst_md = memory::desc(dst_dims, Dt(e_.out_dtype()), tag::nhwc);
-    p.bias_md = b_.defined() ? memory::desc({g.m}, memory::data_type::s32, tag::x) : memory::desc();
-    memory::desc w_user(w_dims, memory::data_type::s8, G == 1 ? tag::oihw : tag::goihw);
-    memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
     auto& eng = CpuEngine();
-    dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), res_dt);
-    dnnl::convolution_forward::desc d(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, p.src_md, w_any,
-        p.bias_md, p.dst_md, {g.stride[1], g.stride[2]}, {g.dil[1] - 1, g.dil[2] - 1},
-        {g.pad_b[1], g.pad_b[2]}, {g.pad_e[1], g.pad_e[2]});
-    dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
-    p.prim = dnnl::convolution_forward(pd);
-    memory::desc w_md = pd.weights_desc();
     for (auto& [md, m] : packed_)
       if (md == w_md) p.packed_w = m;
     if (!p.packed_w) {
@@ -193,6 +236,28 @@ class QConvOneDnnKernel : public exec::Kernel {
       packed_.emplace_back(w_md, out);
       p.packed_w = out;
     }
+  }
+
+  // The convolution or deconvolution primitive; returns the weights layout it wants.
+  memory::desc CreatePrimitive(QConvPlan& p, const memory::desc& w_any,
+                               const dnnl::primitive_attr& attr, const memory::dims& strides,
+                               const memory::dims& dil, const memory::dims& pl,
+                               const memory::dims& pr) {
+    auto& eng = CpuEngine();
+    if (!a_.transposed) {
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::convolution_direct, p.src_md, w_any,
+                                        p.bias_md, p.dst_md, strides, dil, pl, pr);
+      dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
+      p.prim = dnnl::convolution_forward(pd);
+      return pd.weights_desc();
+    }
+    dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::deconvolution_direct, p.src_md, w_any,
+                                        p.bias_md, p.dst_md, strides, dil, pl, pr);
+    dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
+    p.prim = dnnl::deconvolution_forward(pd);
+    return pd.weights_desc();
   }
 
   ops::ConvAttrs a_;
@@ -298,11 +363,23 @@ class QMatMulOneDnnKernel : public exec::Kernel {
 
 }  // namespace
 
+int64_t OneDnnFallbacks() { return g_fallbacks.load(); }
+
 exec::KernelFactory QConvOneDnn() {
   return [](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
     CALIB8_ASSIGN_OR_RETURN(ops::ConvAttrs a, ops::ParseConvAttrs(init.node, false));
     CALIB8_ASSIGN_OR_RETURN(QEpilogue e, ParseQEpilogue(init.node));
     CALIB8_ASSIGN_OR_RETURN(auto ref, QConvReference()(init));
+    return std::unique_ptr<exec::Kernel>(
+        std::make_unique<QConvOneDnnKernel>(init, std::move(a), std::move(e), std::move(ref)));
+  };
+}
+
+exec::KernelFactory QConvTransposeOneDnn() {
+  return [](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
+    CALIB8_ASSIGN_OR_RETURN(ops::ConvAttrs a, ops::ParseConvAttrs(init.node, true));
+    CALIB8_ASSIGN_OR_RETURN(QEpilogue e, ParseQEpilogue(init.node));
+    CALIB8_ASSIGN_OR_RETURN(auto ref, QConvTransposeReference()(init));
     return std::unique_ptr<exec::Kernel>(
         std::make_unique<QConvOneDnnKernel>(init, std::move(a), std::move(e), std::move(ref)));
   };

@@ -1,7 +1,7 @@
-// int8/qlinear_ref.cc — reference QConv and QMatMul: plain integer loops, then QEpilogue::Finish
-// and StoreOut. They are the executable numeric contract (quant/quant_params.h) that the oneDNN
-// kernels (qlinear_onednn.cc) are tested against. Layouts are converted to NCHW at the start and
-// back at the end; speed is not a goal here.
+// int8/qlinear_ref.cc — reference QConv, QConvTranspose and QMatMul: plain integer loops, then
+// QEpilogue::Finish and StoreOut. They are the executable numeric contract (quant/quant_params.h)
+// that the oneDNN kernels (qlinear_onednn.cc) are tested against. Layouts are converted to NCHW at
+// the start and back at the end; speed is not a goal here.
 #include "int8/qkernels.h"
 #include "ops/conv_ref.h"
 #include "ops/op_util.h"
@@ -23,6 +23,53 @@ Status Check8Bit(const Tensor* t, const char* what) {
   return Status::Ok();
 }
 
+// Checks the inputs shared by QConv and QConvTranspose and returns what both loops need: the
+// input as int32 NCHW (channels first, any spatial rank), the residual (NCHW, or float32) and
+// the output tensor to fill (NCHW).
+struct QConvIo {
+  std::vector<int32_t> x;
+  Tensor res, y;
+};
+
+Result<QConvIo> PrepareQConv(exec::KernelContext& ctx, const QEpilogue& e,
+                             const ops::ConvGeometry& g, const char* op) {
+  const Tensor* b = ctx.input(2);
+  if (static_cast<int64_t>(e.oscale.size()) != g.m)
+    return InvalidArgument(op, ": w_scales has ", e.oscale.size(), " value(s), expected ", g.m);
+  if (b && (b->dtype() != DataType::kInt32 || b->numel() != g.m))
+    return InvalidArgument(op, " bias must be int32 [", g.m, "]");
+  QConvIo io;
+  io.x = AsInt32(AsNchw(*ctx.input(0), e.in_nhwc));
+  if (e.sum) {
+    const Tensor* r = ctx.input(3);
+    if (!r) return InvalidArgument(op, ": residual input 3 is missing");
+    io.res = r->dtype() == DataType::kFloat32 ? *r : AsNchw(*r, e.res_nhwc);
+    if (io.res.shape() != g.out_shape)
+      return InvalidArgument(op, " residual has shape ", ShapeToString(io.res.shape()),
+                             ", expected ", ShapeToString(g.out_shape));
+  }
+  io.y = Tensor(e.out_dtype(), g.out_shape);
+  return io;
+}
+
+// The epilogue over one output channel plane of `acc` (NCHW offset `o0`), then the layout.
+void FinishPlane(const QEpilogue& e, const ops::ConvGeometry& g, const Tensor* b, QConvIo& io,
+                 int64_t m, int64_t o0, const int32_t* acc) {
+  const int32_t bias = b ? b->data<int32_t>()[m] : 0;
+  for (int64_t i = 0; i < g.out_size(); ++i) {
+    float r = e.sum ? LoadAsFloat(io.res, o0 + i) : 0.0f;
+    StoreOut(e, e.Finish(acc[i], bias, m, r), io.y.raw(), o0 + i);
+  }
+}
+
+Tensor OutputLayout(const QEpilogue& e, Tensor y) {
+  bool to_nhwc = e.out_nhwc && e.out_type != QEpilogue::OutType::kF32 && y.rank() == 4;
+  return to_nhwc ? ToNhwc(y) : y;
+}
+
+// Conv, any spatial rank (1-D, 2-D, 3-D; ConvGeometry pads the rank to 3 with unit dims):
+//   acc[n, m, o] = sum_{c in group(m), k} x[n, c, o * stride - pad_begin + k * dilation] * w[m, c,
+//   k]
 class QConvRef : public exec::Kernel {
  public:
   QConvRef(ops::ConvAttrs a, QEpilogue e) : a_(std::move(a)), e_(std::move(e)) {}
@@ -30,54 +77,104 @@ class QConvRef : public exec::Kernel {
   Status Run(exec::KernelContext& ctx) override {
     const Tensor* x = ctx.input(0);
     const Tensor* w = ctx.input(1);
-    const Tensor* b = ctx.input(2);
     CALIB8_RETURN_IF_ERROR(Check8Bit(x, "QConv input"));
-    if (!w || w->dtype() != DataType::kInt8 || w->rank() != 4)
-      return InvalidArgument("QConv weights must be a 4-D int8 tensor");
+    if (!w || w->dtype() != DataType::kInt8 || w->rank() < 3 || w->rank() > 5)
+      return InvalidArgument("QConv weights must be a 3-D to 5-D int8 tensor");
     CALIB8_ASSIGN_OR_RETURN(ops::ConvGeometry g,
                             ops::ConvGeometryFor(a_, NchwShape(*x, e_.in_nhwc), w->shape()));
-    if (static_cast<int64_t>(e_.oscale.size()) != g.m)
-      return InvalidArgument("w_scales has ", e_.oscale.size(), " value(s), expected ", g.m);
-    if (b && (b->dtype() != DataType::kInt32 || b->numel() != g.m))
-      return InvalidArgument("QConv bias must be int32 [", g.m, "]");
-    std::vector<int32_t> xi = AsInt32(AsNchw(*x, e_.in_nhwc));
+    CALIB8_ASSIGN_OR_RETURN(QConvIo io, PrepareQConv(ctx, e_, g, "QConv"));
     const int8_t* pw = w->data<int8_t>();
-    Tensor res;
-    if (e_.sum) {
-      const Tensor* r = ctx.input(3);
-      if (!r) return InvalidArgument("QConv: residual input 3 is missing");
-      res = r->dtype() == DataType::kFloat32 ? *r : AsNchw(*r, e_.res_nhwc);
-      if (res.shape() != g.out_shape)
-        return InvalidArgument("QConv residual has shape ", ShapeToString(res.shape()),
-                               ", expected ", ShapeToString(g.out_shape));
-    }
-    Tensor y(e_.out_dtype(), g.out_shape);
-    const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
     const int64_t cg = g.c_per_group(), mg = g.m_per_group();
+    std::vector<int32_t> acc(static_cast<size_t>(g.out_size()));
     for (int64_t n = 0; n < g.n; ++n)
       for (int64_t m = 0; m < g.m; ++m) {
-        int64_t grp = m / mg;
-        for (int64_t oh = 0; oh < OH; ++oh)
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            int32_t acc = 0;
-            for (int64_t c = 0; c < cg; ++c)
-              for (int64_t kh = 0; kh < g.k[1]; ++kh) {
-                int64_t ih = oh * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
-                if (ih < 0 || ih >= H) continue;
-                for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                  int64_t iw = ow * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
-                  if (iw < 0 || iw >= W) continue;
-                  acc += xi[((n * g.c + grp * cg + c) * H + ih) * W + iw] *
-                         pw[((m * cg + c) * g.k[1] + kh) * g.k[2] + kw];
+        const int64_t grp = m / mg;
+        int32_t* a = acc.data();
+        for (int64_t od = 0; od < g.out[0]; ++od)
+          for (int64_t oh = 0; oh < g.out[1]; ++oh)
+            for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+              int32_t s = 0;
+              for (int64_t c = 0; c < cg; ++c)
+                for (int64_t kd = 0; kd < g.k[0]; ++kd) {
+                  int64_t id = od * g.stride[0] - g.pad_b[0] + kd * g.dil[0];
+                  if (id < 0 || id >= g.in[0]) continue;
+                  for (int64_t kh = 0; kh < g.k[1]; ++kh) {
+                    int64_t ih = oh * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
+                    if (ih < 0 || ih >= g.in[1]) continue;
+                    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+                      int64_t iw = ow * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
+                      if (iw < 0 || iw >= g.in[2]) continue;
+                      s += io.x[(((n * g.c + grp * cg + c) * g.in[0] + id) * g.in[1] + ih) *
+                                    g.in[2] +
+                                iw] *
+                           pw[(((m * cg + c) * g.k[0] + kd) * g.k[1] + kh) * g.k[2] + kw];
+                    }
+                  }
+                }
+              *a++ = s;
+            }
+        FinishPlane(e_, g, ctx.input(2), io, m, (n * g.m + m) * g.out_size(), acc.data());
+      }
+    ctx.outputs[0] = OutputLayout(e_, std::move(io.y));
+    return Status::Ok();
+  }
+
+ private:
+  ops::ConvAttrs a_;
+  QEpilogue e_;
+};
+
+// ConvTranspose, any spatial rank. W is ONNX's [C, M/group, k...]; each input position scatters
+// its kernel (the definition of the transposed convolution):
+//   acc[n, m, i * stride - pad_begin + k * dilation] += x[n, c, i] * w[c, m % (M/G), k]
+// for the channels c of group(m). Output positions no input reaches keep acc = 0 (bias only).
+class QConvTransposeRef : public exec::Kernel {
+ public:
+  QConvTransposeRef(ops::ConvAttrs a, QEpilogue e) : a_(std::move(a)), e_(std::move(e)) {}
+
+  Status Run(exec::KernelContext& ctx) override {
+    const Tensor* x = ctx.input(0);
+    const Tensor* w = ctx.input(1);
+    CALIB8_RETURN_IF_ERROR(Check8Bit(x, "QConvTranspose input"));
+    if (!w || w->dtype() != DataType::kInt8 || w->rank() < 3 || w->rank() > 5)
+      return InvalidArgument("QConvTranspose weights must be a 3-D to 5-D int8 tensor");
+    CALIB8_ASSIGN_OR_RETURN(ops::ConvGeometry g, ops::ConvTransposeGeometryFor(
+                                                     a_, NchwShape(*x, e_.in_nhwc), w->shape()));
+    CALIB8_ASSIGN_OR_RETURN(QConvIo io, PrepareQConv(ctx, e_, g, "QConvTranspose"));
+    const int8_t* pw = w->data<int8_t>();
+    const int64_t cg = g.c_per_group(), mg = g.m_per_group();
+    std::vector<int32_t> acc(static_cast<size_t>(g.out_size()));
+    for (int64_t n = 0; n < g.n; ++n)
+      for (int64_t m = 0; m < g.m; ++m) {
+        const int64_t grp = m / mg, oc = m % mg;
+        std::fill(acc.begin(), acc.end(), 0);
+        for (int64_t ic = 0; ic < cg; ++ic) {
+          const int64_t c = grp * cg + ic;
+          const int32_t* xc = io.x.data() + (n * g.c + c) * g.in_size();
+          const int8_t* wk = pw + (c * mg + oc) * g.k_size();
+          for (int64_t id = 0; id < g.in[0]; ++id)
+            for (int64_t ih = 0; ih < g.in[1]; ++ih)
+              for (int64_t iw = 0; iw < g.in[2]; ++iw) {
+                const int32_t v = xc[(id * g.in[1] + ih) * g.in[2] + iw];
+                for (int64_t kd = 0; kd < g.k[0]; ++kd) {
+                  int64_t od = id * g.stride[0] - g.pad_b[0] + kd * g.dil[0];
+                  if (od < 0 || od >= g.out[0]) continue;
+                  for (int64_t kh = 0; kh < g.k[1]; ++kh) {
+                    int64_t oh = ih * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
+                    if (oh < 0 || oh >= g.out[1]) continue;
+                    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
+                      int64_t ow = iw * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
+                      if (ow < 0 || ow >= g.out[2]) continue;
+                      acc[static_cast<size_t>((od * g.out[1] + oh) * g.out[2] + ow)] +=
+                          v * wk[(kd * g.k[1] + kh) * g.k[2] + kw];
+                    }
+                  }
                 }
               }
-            int64_t o = ((n * g.m + m) * OH + oh) * OW + ow;
-            float r = e_.sum ? LoadAsFloat(res, o) : 0.0f;
-            StoreOut(e_, e_.Finish(acc, b ? b->data<int32_t>()[m] : 0, m, r), y.raw(), o);
-          }
+        }
+        FinishPlane(e_, g, ctx.input(2), io, m, (n * g.m + m) * g.out_size(), acc.data());
       }
-    bool to_nhwc = e_.out_nhwc && e_.out_type != QEpilogue::OutType::kF32;
-    ctx.outputs[0] = to_nhwc ? ToNhwc(y) : y;
+    ctx.outputs[0] = OutputLayout(e_, std::move(io.y));
     return Status::Ok();
   }
 
@@ -135,6 +232,15 @@ exec::KernelFactory QConvReference() {
     CALIB8_ASSIGN_OR_RETURN(ops::ConvAttrs a, ops::ParseConvAttrs(init.node, false));
     CALIB8_ASSIGN_OR_RETURN(QEpilogue e, ParseQEpilogue(init.node));
     return std::unique_ptr<exec::Kernel>(std::make_unique<QConvRef>(std::move(a), std::move(e)));
+  };
+}
+
+exec::KernelFactory QConvTransposeReference() {
+  return [](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
+    CALIB8_ASSIGN_OR_RETURN(ops::ConvAttrs a, ops::ParseConvAttrs(init.node, true));
+    CALIB8_ASSIGN_OR_RETURN(QEpilogue e, ParseQEpilogue(init.node));
+    return std::unique_ptr<exec::Kernel>(
+        std::make_unique<QConvTransposeRef>(std::move(a), std::move(e)));
   };
 }
 

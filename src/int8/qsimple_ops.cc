@@ -96,13 +96,20 @@ Tensor PermuteTensor(const Tensor& t, Shape out_shape, int64_t n, int64_t a, int
 }  // namespace
 
 Tensor ToNhwc(const Tensor& x) {
-  int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-  return PermuteTensor(x, {n, h, w, c}, n, c, h * w);
+  // [N, C, S...] -> [N, S..., C] for any rank >= 3 (NCW -> NWC, NCDHW -> NDHWC too).
+  const int64_t n = x.dim(0), c = x.dim(1), s = x.numel() / std::max<int64_t>(n * c, 1);
+  Shape out{n};
+  for (int i = 2; i < x.rank(); ++i) out.push_back(x.dim(i));
+  out.push_back(c);
+  return PermuteTensor(x, std::move(out), n, c, s);
 }
 
 Tensor ToNchw(const Tensor& x) {
-  int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-  return PermuteTensor(x, {n, c, h, w}, n, h * w, c);
+  // [N, S..., C] -> [N, C, S...].
+  const int64_t n = x.dim(0), c = x.dim(-1), s = x.numel() / std::max<int64_t>(n * c, 1);
+  Shape out{n, c};
+  for (int i = 1; i + 1 < x.rank(); ++i) out.push_back(x.dim(i));
+  return PermuteTensor(x, std::move(out), n, s, c);
 }
 
 namespace {
@@ -333,6 +340,7 @@ void RegisterInt8Ops(exec::OpRegistry& registry) {
   for (const char* op : {"QMaxPool", "QAveragePool", "QGlobalAveragePool"})
     add(op, QPoolKernel(op), nullptr);
   add("QConv", QConvReference(), QConvOneDnn());
+  add("QConvTranspose", QConvTransposeReference(), QConvTransposeOneDnn());
   add("QMatMul", QMatMulReference(), QMatMulOneDnn());
 }
 

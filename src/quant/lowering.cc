@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -25,6 +26,8 @@ enum class Kind { kFp32, kConv, kMatMul, kPool, kMove, kConcat };
 
 struct NodeInfo {
   Kind kind = Kind::kFp32;
+  bool transposed = false;  // kConv: ConvTranspose
+  int spatial = 0;          // kConv: 1, 2 or 3 spatial dims
   std::string reason;
   bool out_int8 = false;  // produces an 8-bit output (else the compute op writes float32)
   bool has_residual = false;
@@ -132,6 +135,11 @@ class Lowerer {
     Index();
     CALIB8_RETURN_IF_ERROR(Decide());
     ResolveOutputs();
+    if (opt_.speed_rule && ApplySpeedRule()) {
+      int8_users_.clear();
+      needs_f32_.clear();
+      ResolveOutputs();
+    }
     DecideLayouts();
     CALIB8_RETURN_IF_ERROR(Emit());
     return std::move(plan_);
@@ -263,7 +271,7 @@ class Lowerer {
         continue;
       }
       const std::string& op = n.op_type;
-      if (op == "Conv" || op == "Gemm" || op == "MatMul") {
+      if (op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul") {
         CALIB8_RETURN_IF_ERROR(DecideCompute(i));
       } else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") {
         DecidePool(i);
@@ -281,8 +289,6 @@ class Lowerer {
         if (Rank(x) == 4 && op == "Transpose") rank4_.insert(n.outputs[0]);
       } else if (op == "Concat") {
         CALIB8_RETURN_IF_ERROR(DecideConcat(i));
-      } else if (op == "ConvTranspose") {
-        inf.reason = "unsupported op: no INT8 ConvTranspose kernel yet";
       } else {
         inf.reason = "unsupported op: no INT8 kernel for " + op;
       }
@@ -299,17 +305,22 @@ class Lowerer {
       inf.reason = "unsupported op: extra outputs";
       return Status::Ok();
     }
-    if (op == "Conv") {
-      if (!w || w->dtype() != DataType::kFloat32 || w->rank() != 4) {
-        inf.reason = "unsupported op: only 2-D Conv with constant float32 weights runs in INT8";
+    const bool conv = op == "Conv" || op == "ConvTranspose";
+    if (conv) {
+      if (!w || w->dtype() != DataType::kFloat32 || w->rank() < 3 || w->rank() > 5) {
+        inf.reason = "unsupported op: only " + op +
+                     " with constant float32 weights (1-D, 2-D or 3-D) runs in INT8";
         return Status::Ok();
       }
+      // Output channels: Conv W [M, C/G, k...]; ConvTranspose W [C, M/G, k...].
+      int64_t m = op == "Conv" ? w->dim(0) : w->dim(1) * n.GetInt("group", 1);
       const Tensor* b = g_.FindInitializer(n.input(2));
-      if (!n.input(2).empty() &&
-          (!b || b->dtype() != DataType::kFloat32 || b->numel() != w->dim(0))) {
-        inf.reason = "unsupported op: Conv bias is not a constant float32 vector";
+      if (!n.input(2).empty() && (!b || b->dtype() != DataType::kFloat32 || b->numel() != m)) {
+        inf.reason = "unsupported op: " + op + " bias is not a constant float32 vector";
         return Status::Ok();
       }
+      inf.transposed = op == "ConvTranspose";
+      inf.spatial = static_cast<int>(w->rank()) - 2;
     } else {
       if (!w || w->dtype() != DataType::kFloat32 || w->rank() != 2) {
         inf.reason = "unsupported op: " + op +
@@ -344,7 +355,7 @@ class Lowerer {
       inf.reason = why;
       return Status::Ok();
     }
-    inf.kind = op == "Conv" ? Kind::kConv : Kind::kMatMul;
+    inf.kind = conv ? Kind::kConv : Kind::kMatMul;
     if (n.GetInt("_calib8_sum", 0) == 1) {
       inf.has_residual = true;
       inf.residual = n.inputs.back();
@@ -368,7 +379,7 @@ class Lowerer {
     }
     avail_.insert(y);
     q_[y] = TableQ(y, s);
-    if (inf.kind == Kind::kConv) rank4_.insert(y);
+    if (inf.kind == Kind::kConv && inf.spatial == 2) rank4_.insert(y);
     return Status::Ok();
   }
 
@@ -489,10 +500,119 @@ class Lowerer {
     for (const auto& o : graph_outputs_) needs_f32_.insert(o);
   }
 
+  // Work of compute node i: MACs per element that crosses an FP32 border around it (its input
+  // quantized, its output written as float), from channels, kernel and stride only (so it does
+  // not depend on the image size), and the MACs of one sample when the input shape is known
+  // (-1 otherwise). `what` describes the layer for the reason text.
+  struct Work {
+    double macs_per_element = 0;
+    double macs = -1;
+    std::string what;
+  };
+  Work WorkOf(size_t i) const {
+    const ir::Node& n = g_.nodes[i];
+    const NodeInfo& inf = info_[i];
+    const Tensor& w = *g_.FindInitializer(n.input(1));
+    Work r;
+    std::ostringstream what;
+    double per_pos_macs = 0, per_pos_elems = 0;  // per input position (row for MatMul)
+    if (inf.kind == Kind::kConv) {
+      const int64_t G = n.GetInt("group", 1);
+      const int64_t c = inf.transposed ? w.dim(0) : w.dim(1) * G;
+      const int64_t m = inf.transposed ? w.dim(1) * G : w.dim(0);
+      double k = 1, stride = 1;
+      std::string ks;
+      for (int d = 2; d < w.rank(); ++d) {
+        k *= static_cast<double>(w.dim(d));
+        ks += (ks.empty() ? "" : "x") + std::to_string(w.dim(d));
+      }
+      for (int64_t s : n.GetInts("strides")) stride *= static_cast<double>(s);
+      // Output positions per input position: 1/stride (Conv), stride (ConvTranspose).
+      const double r = inf.transposed ? stride : 1.0 / stride;
+      per_pos_macs = inf.transposed ? static_cast<double>(c) * (m / G) * k
+                                    : r * static_cast<double>(m) * (c / G) * k;
+      per_pos_elems = static_cast<double>(c) + r * static_cast<double>(m);
+      what << ks << (inf.transposed ? " conv-transpose" : " conv") << " with " << c << " input and "
+           << m << " output channel(s)";
+      if (G > 1) what << ", " << G << " groups";
+    } else {
+      const bool kn = !(n.op_type == "Gemm" && n.GetInt("transB", 0) != 0);
+      const int64_t k = kn ? w.dim(0) : w.dim(1), nn = kn ? w.dim(1) : w.dim(0);
+      per_pos_macs = static_cast<double>(k) * static_cast<double>(nn);
+      per_pos_elems = static_cast<double>(k + nn);
+      what << n.op_type << " " << k << " -> " << nn;
+    }
+    r.macs_per_element = per_pos_macs / std::max(per_pos_elems, 1.0);
+    // Input positions of one sample: the known dims after [N, C] (Conv) or before K (MatMul).
+    auto it = g_.value_info.find(n.input(0));
+    const ir::ValueInfo* vi = it != g_.value_info.end() ? &it->second : nullptr;
+    for (const auto& in : g_.inputs)
+      if (in.name == n.input(0)) vi = &in;
+    if (vi && vi->has_shape) {
+      double pos = 1;
+      bool known = true;
+      const size_t rank = vi->dims.size();
+      size_t b = inf.kind == Kind::kConv ? 2 : 1, e = inf.kind == Kind::kConv ? rank : rank - 1;
+      for (size_t d = b; d < e && d < rank; ++d) {
+        known = known && vi->dims[d].known();
+        if (known) pos *= static_cast<double>(vi->dims[d].value);
+      }
+      if (known) r.macs = pos * per_pos_macs;
+    }
+    if (r.macs >= 0) {
+      what << ", ";
+      if (r.macs >= 1e6)
+        what << std::setprecision(3) << r.macs / 1e6 << " M MACs";
+      else
+        what << std::setprecision(3) << r.macs / 1e3 << " k MACs";
+    }
+    r.what = what.str();
+    return r;
+  }
+
+  // The "no speed benefit" rule (docs/int8.md, measured in bench/RESULTS.md): a compute node that
+  // would be an INT8 island by itself — its input quantized for it alone (produced in float32, no
+  // other INT8 reader) and its output written as float32 (no INT8 consumer) — stays FP32 when it
+  // does fewer MACs per element crossing those borders than opt_.min_conv_macs_per_element
+  // (Conv, ConvTranspose) or opt_.min_matmul_macs_per_element (Gemm, MatMul). Returns whether
+  // any node was demoted.
+  bool ApplySpeedRule() {
+    bool any = false;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      NodeInfo& inf = info_[i];
+      if ((inf.kind != Kind::kConv && inf.kind != Kind::kMatMul) || inf.out_int8) continue;
+      const std::string& x = g_.nodes[i].input(0);
+      if (ProducedInt8(x)) continue;
+      auto users = int8_users_.find(x);
+      if (users != int8_users_.end() && users->second.size() > 1) continue;  // shared Quantize
+      Work w = WorkOf(i);
+      const double min = inf.kind == Kind::kConv ? opt_.min_conv_macs_per_element
+                                                 : opt_.min_matmul_macs_per_element;
+      if (w.macs_per_element >= min) continue;
+      std::ostringstream why;
+      why << std::setprecision(3) << "no speed benefit: " << w.what
+          << " between FP32 nodes (input '" << x
+          << "' FP32, output read as FP32): " << w.macs_per_element
+          << " MACs per element crossing its borders < " << min
+          << ", so quantizing its input and dequantizing its output cost more than INT8 saves";
+      inf = NodeInfo{};
+      inf.reason = why.str();
+      any = true;
+    }
+    return any;
+  }
+
   bool ProducedInt8(const std::string& t) const {
     auto it = producer_.find(t);
     return it != producer_.end() && info_[it->second].kind != Kind::kFp32 &&
            info_[it->second].out_int8;
+  }
+
+  // Whether node k reads and writes 4-D tensors in either layout (2-D QConv, QConvTranspose,
+  // 8-bit pools). 1-D and 3-D convolutions keep channels-first tensors between ops.
+  bool Nhwc4d(size_t k) const {
+    const NodeInfo& inf = info_[k];
+    return (inf.kind == Kind::kConv && inf.spatial == 2) || inf.kind == Kind::kPool;
   }
 
   void DecideLayouts() {
@@ -501,16 +621,14 @@ class Lowerer {
       bool producer_ok;
       auto pit = producer_.find(t);
       if (ProducedInt8(t)) {
-        Kind k = info_[pit->second].kind;
-        producer_ok = k == Kind::kConv || k == Kind::kPool;
+        producer_ok = Nhwc4d(pit->second);
       } else {
         producer_ok = true;  // a Quantize node writes either layout
       }
       bool users_ok = true, four = rank4_.count(t) > 0;
       for (size_t u : users) {
-        Kind k = info_[u].kind;
-        users_ok = users_ok && (k == Kind::kConv || k == Kind::kPool);
-        four = four || k == Kind::kConv || k == Kind::kPool;
+        users_ok = users_ok && Nhwc4d(u);
+        four = four || Nhwc4d(u);
       }
       if (producer_ok && users_ok && four) nhwc_.insert(t);
     }
@@ -558,23 +676,48 @@ class Lowerer {
     Tensor q;
     std::vector<float> scales;
   };
-  static QWeights QuantizeWeights(const Tensor& w, bool gemm_b_kn) {
-    // gemm_b_kn: w is [K, N] with channels along N; the result is stored [N, K].
-    int64_t ch = gemm_b_kn ? w.dim(1) : w.dim(0);
+  // Where the output channels of a weight tensor are.
+  enum class WeightLayout {
+    kRows,           // [channels, ...]: Conv [M, C/G, k...], Gemm transB [N, K], stored as is
+    kGemmKN,         // [K, N], channels along N; stored [N, K]
+    kConvTranspose,  // [C, M/G, k...]: channel m = g*(M/G) + o is W[g*C/G .. +C/G, o, k...]
+  };
+  static QWeights QuantizeWeights(const Tensor& w, WeightLayout layout, int64_t group = 1) {
+    int64_t ch = layout == WeightLayout::kRows     ? w.dim(0)
+                 : layout == WeightLayout::kGemmKN ? w.dim(1)
+                                                   : w.dim(1) * group;
     int64_t per = w.numel() / std::max<int64_t>(ch, 1);
     QWeights r;
-    r.q = Tensor(DataType::kInt8, gemm_b_kn ? Shape{ch, per} : w.shape());
+    r.q = Tensor(DataType::kInt8, layout == WeightLayout::kGemmKN ? Shape{ch, per} : w.shape());
     r.scales.resize(static_cast<size_t>(ch));
     const float* p = w.data<float>();
     int8_t* q = r.q.data<int8_t>();
-    auto at = [&](int64_t c, int64_t k) { return gemm_b_kn ? p[k * ch + c] : p[c * per + k]; };
+    // Flat index (in w, and in the stored tensor) of element k of channel c.
+    const int64_t ks =
+        layout == WeightLayout::kConvTranspose ? w.numel() / (w.dim(0) * w.dim(1)) : 1;
+    const int64_t mg = layout == WeightLayout::kConvTranspose ? w.dim(1) : 1;
+    auto src = [&](int64_t c, int64_t k) -> int64_t {
+      switch (layout) {
+        case WeightLayout::kRows:
+          return c * per + k;
+        case WeightLayout::kGemmKN:
+          return k * ch + c;
+        case WeightLayout::kConvTranspose:
+          break;
+      }
+      const int64_t g = c / mg, o = c % mg, cg = per / ks, ic = k / ks, s = k % ks;
+      return ((g * cg + ic) * mg + o) * ks + s;
+    };
+    auto dst = [&](int64_t c, int64_t k) {
+      return layout == WeightLayout::kConvTranspose ? src(c, k) : c * per + k;
+    };
     for (int64_t c = 0; c < ch; ++c) {
       float amax = 0.0f;
-      for (int64_t k = 0; k < per; ++k) amax = std::max(amax, std::fabs(at(c, k)));
+      for (int64_t k = 0; k < per; ++k) amax = std::max(amax, std::fabs(p[src(c, k)]));
       // An all-zero channel quantizes to zeros with any scale; 1/127 keeps its bias exact.
       float s = amax > 0.0f ? ScaleFromAmax(amax) : 1.0f / kSignedLevels;
       r.scales[static_cast<size_t>(c)] = s;
-      for (int64_t k = 0; k < per; ++k) q[c * per + k] = QuantizeS8(at(c, k), s);
+      for (int64_t k = 0; k < per; ++k) q[dst(c, k)] = QuantizeS8(p[src(c, k)], s);
     }
     return r;
   }
@@ -587,7 +730,7 @@ class Lowerer {
     ir::Node q;
     q.name = n.name;
     q.domain = kInt8Domain;
-    q.op_type = inf.kind == Kind::kConv ? "QConv" : "QMatMul";
+    q.op_type = inf.kind == Kind::kMatMul ? "QMatMul" : inf.transposed ? "QConvTranspose" : "QConv";
     for (const auto& [k, a] : n.attrs)
       if (k != "_calib8_sum") q.attrs[k] = a;
     std::string xq = EnsureInt8(x, out);
@@ -595,7 +738,11 @@ class Lowerer {
     if (inf.has_residual) rq = inf.out_int8 ? EnsureInt8(inf.residual, out) : inf.residual;
     const Tensor& w = *g_.FindInitializer(n.input(1));
     bool kn = inf.kind == Kind::kMatMul && !(n.op_type == "Gemm" && n.GetInt("transB", 0) != 0);
-    QWeights qw = QuantizeWeights(w, kn);
+    QWeights qw = QuantizeWeights(w,
+                                  inf.transposed ? WeightLayout::kConvTranspose
+                                  : kn           ? WeightLayout::kGemmKN
+                                                 : WeightLayout::kRows,
+                                  n.GetInt("group", 1));
     float in_scale = q_[x].scale;
     // Bias: Conv B, Gemm beta * C.
     const Tensor* b =
@@ -634,7 +781,10 @@ class Lowerer {
     std::ostringstream why;
     why << (q_[x].is_unsigned ? "u8" : "s8") << " in, per-channel s8 weights, int32 bias, "
         << out_type << " out";
-    if (inf.kind == Kind::kConv) why << (nhwc_.count(x) ? " (NHWC in)" : " (NCHW in)");
+    if (inf.kind == Kind::kConv && inf.spatial == 2)
+      why << (nhwc_.count(x) ? " (NHWC in)" : " (NCHW in)");
+    else if (inf.kind == Kind::kConv)
+      why << " (" << inf.spatial << "-D)";
     auto note = out_note_.find(i);
     if (!inf.out_int8 && note != out_note_.end()) why << "; " << note->second;
     plan_.nodes[i].reason = why.str();

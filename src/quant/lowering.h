@@ -5,7 +5,8 @@
 // "calib8.int8" (kernels in src/int8, math in quant/quant_params.h, format in docs/int8.md):
 //   Quantize    f32 -> s8/u8              attrs scale, unsigned, nhwc (output is NHWC)
 //   Dequantize  s8/u8 -> f32              attrs scale, nhwc (input is NHWC)
-//   QConv       2-D Conv, s8/u8 input, per-channel s8 weights, int32 bias, fused epilogue
+//   QConv       Conv (1-D, 2-D, 3-D), s8/u8 input, per-channel s8 weights, int32 bias, epilogue
+//   QConvTranspose  ConvTranspose (W [C, M/G, k...] s8, scales per output channel), as QConv
 //   QMatMul     Gemm / MatMul with constant weights (stored [N, K] s8), int32 bias, epilogue
 //   QMaxPool, QAveragePool, QGlobalAveragePool   8-bit pass-through (output scale = input scale)
 //   QConcat     8-bit concat, requantizing inputs whose scale differs from the output's
@@ -45,6 +46,15 @@ struct LoweringOptions {
   // Keep 4-D 8-bit activations NHWC between INT8 layers (what oneDNN's VNNI/AMX kernels read).
   bool nhwc = true;
   std::string table_source = "table";  // how messages name the table (its path)
+  // The "no speed benefit" rule (docs/int8.md): a Conv/ConvTranspose/Gemm/MatMul that would be
+  // an INT8 island by itself (input quantized for it alone, output read as float32) stays FP32
+  // when it does fewer multiply-accumulates per element crossing its borders than these
+  // thresholds: the break-even of such islands measured by bench/speed_rule_bench.cc
+  // (bench/RESULTS.md). Convolutions pay an NCHW <-> NHWC conversion at their borders as well,
+  // hence the higher threshold. Off with `--int8-all`.
+  bool speed_rule = true;
+  double min_conv_macs_per_element = 128.0;
+  double min_matmul_macs_per_element = 64.0;
 };
 
 // How much of the model the table covers: the activation tensors an INT8 node would need.

@@ -20,7 +20,7 @@ struct CompareOpts {
   std::vector<std::string> data;
   int64_t max_samples = 0;
   int batch = 32, threads = 0, top = 0;
-  bool json = false, unsigned_act = false, strict = false;
+  bool json = false, unsigned_act = false, strict = false, int8_all = false;
 };
 
 void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
@@ -37,6 +37,9 @@ void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
   sub->add_flag("--unsigned-activations", o.unsigned_act,
                 "u8 (scale amax/255) for tensors that are never negative");
   sub->add_flag("--strict", o.strict, "Fail when the table does not cover the model");
+  sub->add_flag("--int8-all", o.int8_all,
+                "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
+                "(isolated small layers stay FP32 otherwise; docs/int8.md)");
   sub->add_option("--threads", o.threads, "Threads (default: all cores)");
 }
 
@@ -60,6 +63,7 @@ Result<data::MultiInputData> LoadCompareInputs(const CompareOpts& o, ir::Graph* 
   co->table_name = "table '" + o.table + "'";
   co->int8.strict = o.strict;
   co->int8.lowering.unsigned_activations = o.unsigned_act;
+  co->int8.lowering.speed_rule = !o.int8_all;
   co->int8.lowering.table_source = co->table_name;
   if (!o.keep_fp32.empty()) {
     CALIB8_ASSIGN_OR_RETURN(co->int8.lowering.keep_fp32, quant::ReadKeepFp32File(o.keep_fp32));

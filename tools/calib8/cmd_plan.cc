@@ -1,6 +1,7 @@
 // tools/calib8/cmd_plan.cc — `calib8 plan MODEL --table T [--keep-fp32 FILE]
-// [--unsigned-activations] [--strict] [--json]`: prints the INT8 plan (api/int8_engine.h): each
-// node's precision and the reason, the coverage of the table, and the border nodes inserted.
+// [--unsigned-activations] [--strict] [--int8-all] [--json]`: prints the INT8 plan
+// (api/int8_engine.h): each node's precision and the reason, the coverage of the table, and the
+// border nodes inserted.
 #include <fstream>
 
 #include "api/engine.h"
@@ -14,7 +15,7 @@ Command AddPlanCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("plan", "Show which nodes run INT8 and why the others stay FP32");
   struct Opts {
     std::string model, table, keep_fp32;
-    bool unsigned_act = false, strict = false, json = false;
+    bool unsigned_act = false, strict = false, json = false, int8_all = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
@@ -25,6 +26,9 @@ Command AddPlanCommand(CLI::App& app) {
   sub->add_flag("--unsigned-activations", o->unsigned_act,
                 "u8 (scale amax/255) for tensors that are never negative");
   sub->add_flag("--strict", o->strict, "Exit 1 when the table does not cover the model");
+  sub->add_flag("--int8-all", o->int8_all,
+                "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
+                "(isolated small layers stay FP32 otherwise; docs/int8.md)");
   sub->add_flag("--json", o->json, "Print the plan as JSON");
   return [o]() -> int {
     auto g = api::LoadModel(o->model);
@@ -34,6 +38,7 @@ Command AddPlanCommand(CLI::App& app) {
     api::Int8Options io;
     io.strict = o->strict;
     io.lowering.unsigned_activations = o->unsigned_act;
+    io.lowering.speed_rule = !o->int8_all;
     io.lowering.table_source = "table '" + o->table + "'";
     if (!o->keep_fp32.empty()) {
       auto k = quant::ReadKeepFp32File(o->keep_fp32);

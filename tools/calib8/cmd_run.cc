@@ -66,7 +66,7 @@ Command AddRunCommand(CLI::App& app) {
     bool row_major = false;
     bool int8 = false;  // INT8 options (issue 5)
     std::string table, keep_fp32;
-    bool unsigned_act = false, strict = false, nchw = false, show_plan = false;
+    bool unsigned_act = false, strict = false, nchw = false, show_plan = false, int8_all = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
@@ -93,6 +93,9 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_flag("--unsigned-activations", o->unsigned_act,
                 "u8 (scale amax/255) for tensors that are never negative");
   sub->add_flag("--strict", o->strict, "Fail when the table does not cover the model");
+  sub->add_flag("--int8-all", o->int8_all,
+                "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
+                "(isolated small layers stay FP32 otherwise; docs/int8.md)");
   sub->add_flag("--nchw", o->nchw, "Keep 8-bit activations NCHW between layers (measurement knob)");
   sub->add_flag("--show-plan", o->show_plan, "Print the INT8 plan (as `calib8 plan`) to stderr");
   return [o]() -> int {
@@ -123,9 +126,11 @@ Command AddRunCommand(CLI::App& app) {
     so.channels_last = !o->row_major;
     auto session = [&]() -> Result<std::unique_ptr<exec::Session>> {
       if (!o->int8) {
-        if (!o->table.empty() || !o->keep_fp32.empty() || o->unsigned_act || o->strict)
-          return InvalidArgument("--table, --keep-fp32, --unsigned-activations and --strict "
-                                 "need --int8");
+        if (!o->table.empty() || !o->keep_fp32.empty() || o->unsigned_act || o->strict ||
+            o->int8_all)
+          return InvalidArgument(
+              "--table, --keep-fp32, --unsigned-activations, --int8-all and --strict "
+              "need --int8");
         return api::CreateSession(*g, so);
       }
       if (o->table.empty()) return InvalidArgument("--int8 needs --table T");
@@ -133,6 +138,7 @@ Command AddRunCommand(CLI::App& app) {
       api::Int8Options io;
       io.strict = o->strict;
       io.lowering.unsigned_activations = o->unsigned_act;
+      io.lowering.speed_rule = !o->int8_all;
       io.lowering.nhwc = !o->nchw;
       io.lowering.table_source = "table '" + o->table + "'";
       if (!o->keep_fp32.empty()) {

@@ -1,0 +1,128 @@
+// int8/int8_test_util.h — helpers shared by the INT8 kernel tests (int8_test.cc,
+// qconv_nd_test.cc): attribute builders, random 8-bit tensors, running a reference and a fast
+// kernel factory on the same node and inputs, and their difference in output units.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/engine.h"
+#include "int8/qkernels.h"
+#include "table/calibration_table.h"
+
+namespace calib8::int8::test_util {
+
+inline ir::Attribute A(int64_t i) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInt;
+  a.i = i;
+  return a;
+}
+inline ir::Attribute A(float f) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kFloat;
+  a.f = f;
+  return a;
+}
+inline ir::Attribute A(std::string s) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kString;
+  a.s = std::move(s);
+  return a;
+}
+inline ir::Attribute A(std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+inline ir::Attribute A(std::vector<float> v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kFloats;
+  a.floats = std::move(v);
+  return a;
+}
+
+template <typename T>
+Tensor Random(DataType dt, Shape s, int lo, int hi, std::mt19937& rng) {
+  Tensor t(dt, std::move(s));
+  std::uniform_int_distribution<int> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(d(rng));
+  return t;
+}
+
+struct RunResult {
+  Tensor ref, fast;
+};
+
+// Runs `node` with the kernels of both factories (constants: initializers the kernels may pack).
+inline RunResult RunBoth(const ir::Node& node, const std::map<std::string, Tensor>& consts,
+                         std::vector<const Tensor*> inputs, exec::KernelFactory ref,
+                         exec::KernelFactory fast) {
+  auto constant = [&](const std::string& n) -> const Tensor* {
+    auto it = consts.find(n);
+    return it == consts.end() ? nullptr : &it->second;
+  };
+  exec::KernelInit init{node, 13, constant, 1};
+  RunResult r;
+  for (int k = 0; k < 2; ++k) {
+    auto kern = (k == 0 ? ref : fast)(init);
+    EXPECT_TRUE(kern.ok()) << kern.status().message();
+    if (!kern.ok()) return r;
+    exec::KernelContext ctx{node, inputs, {}, 1};
+    ctx.outputs.resize(1);
+    Status s = (*kern)->Run(ctx);
+    EXPECT_TRUE(s.ok()) << s.message();
+    (k == 0 ? r.ref : r.fast) = ctx.outputs[0];
+  }
+  return r;
+}
+
+// Max |ref - fast| in output units (LSB for 8-bit) and the number of differing elements.
+inline std::pair<double, int64_t> Diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.dtype(), b.dtype());
+  EXPECT_EQ(a.shape(), b.shape());
+  double m = 0;
+  int64_t n = 0;
+  for (int64_t i = 0; i < a.numel() && a.shape() == b.shape(); ++i) {
+    double d = std::fabs(static_cast<double>(LoadAsFloat(a, i)) - LoadAsFloat(b, i));
+    if (d > 0) ++n;
+    m = std::max(m, d);
+  }
+  return {m, n};
+}
+
+// amax of every tensor of the FP32 run on input "x", as a table.
+inline table::CalibrationTable TableFromFp32Run(const ir::Graph& g, const Tensor& x) {
+  class Amax : public exec::TensorObserver {
+   public:
+    std::map<std::string, float> amax;
+    void OnTensor(const std::string& name, const ir::Node*, const Tensor& v) override {
+      float m = 0;
+      for (int64_t i = 0; i < v.numel(); ++i) m = std::max(m, std::fabs(v.data<float>()[i]));
+      amax[name] = m;
+    }
+  } obs;
+  exec::SessionOptions so;
+  so.fuse_epilogues = false;
+  auto s = api::CreateSession(g, so);
+  EXPECT_TRUE(s.ok());
+  auto out = (*s)->Run({{"x", x}}, &obs);
+  EXPECT_TRUE(out.ok());
+  table::CalibrationTable t;
+  for (const auto& [name, a] : obs.amax) {
+    table::TableEntry e;
+    e.name = name;
+    e.scale_bits = {table::ScaleBitsFromAmax(a)};
+    t.Put(e);
+  }
+  return t;
+}
+
+}  // namespace calib8::int8::test_util
