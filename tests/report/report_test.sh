@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# tests/report/report_test.sh CALIB8 SOURCE_DIR — `calib8 calibrate --report` end to end: calibrate
-# the bundled Fashion-MNIST model, check the HTML (one plot per tensor, nothing external, no
-# script), then open it in headless Chromium and fail on any console error, page error, failed
-# load or network request (tests/report/console_check.mjs over the DevTools protocol, plus the
+# tests/report/report_test.sh CALIB8 SOURCE_DIR — `calib8 calibrate --report` and
+# `calib8 compare --report` end to end: calibrate the bundled Fashion-MNIST model, check the HTML
+# (one plot per tensor, nothing external, no script), compare FP32 and INT8 with the table, then
+# open both reports in headless Chromium and fail on any console error, page error, failed load or
+# network request (tests/report/console_check.mjs over the DevTools protocol, plus the
 # --enable-logging console lines). A deliberately broken page proves the checks can fail.
 # REPORT_ARTIFACTS=DIR keeps the report and a screenshot there. Exit 77 (skip) without Chromium.
 set -uo pipefail
@@ -105,9 +106,30 @@ timeout 90 "$CHROMIUM" "${CHROME_FLAGS[@]}" --user-data-dir="$(mktemp -d -p "$T"
   --hide-scrollbars --window-size=1280,2600 --screenshot="$T/report.png" "file://$T/R.html" \
   >/dev/null 2>&1
 check "screenshot taken" test -s "$T/report.png"
+
+# --- the compare report (calib8 compare --report): per-layer SQNR and the precision per node ---
+# One node kept FP32 (the plan's first) so that the precision section has a row.
+"$CALIB8" plan "$MODEL" --table "$T/T.cache" --json 2>/dev/null | /usr/bin/python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["nodes"][0]["node"])' >"$T/keep.txt"
+"$CALIB8" compare "$MODEL" --table "$T/T.cache" --data "idx:$DATA" --max-samples 64 \
+  --keep-fp32 "$T/keep.txt" --report "$T/C.html" >"$T/cmp_out" 2>"$T/cmp_err"
+rc=$?
+check "compare --report exits 0 (rc $rc)" test "$rc" -eq 0
+[ "$rc" -ne 0 ] && cat "$T/cmp_err"
+check "compare report written" test -s "$T/C.html"
+check "compare report has the per-layer error section" grep -q '<section id="layers">' "$T/C.html"
+check "compare report has the precision per node section" grep -q '<section id="fallbacks">' "$T/C.html"
+check "compare report names the node kept FP32" grep -q "excluded by the user" "$T/C.html"
+check "compare report references nothing external" no_external "$T/C.html"
+console_check "$T/C.html"; rc=$?
+check "compare report: no console errors, page errors or requests (DevTools, rc $rc)" test "$rc" -eq 0
+[ "$rc" -ne 0 ] && cat "$T/cc"
+check "compare report: no console messages (--enable-logging)" log_check "$T/C.html"
+check "compare report: DOM has the per-layer section" grep -q 'id="layers"' "$T/dom"
+
 if [ -n "${REPORT_ARTIFACTS:-}" ]; then
-  mkdir -p "$REPORT_ARTIFACTS" && cp "$T/R.html" "$T/report.png" "$REPORT_ARTIFACTS/"
-  echo "kept $REPORT_ARTIFACTS/R.html and report.png"
+  mkdir -p "$REPORT_ARTIFACTS" && cp "$T/R.html" "$T/C.html" "$T/report.png" "$REPORT_ARTIFACTS/"
+  echo "kept $REPORT_ARTIFACTS/R.html, C.html and report.png"
 fi
 
 echo "$pass passed, $fail failed"
