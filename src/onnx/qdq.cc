@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "core/file_util.h"
@@ -483,6 +484,148 @@ void EmitPairs(onnx::GraphProto* g, const std::vector<const Pair*>& all) {
     for (const auto& init : p->inits) *g->add_initializer() = init;
 }
 
+// Removes the initializers and Constant nodes named in `names` that nothing reads any more (the
+// weights/biases an --target ort export replaced; ORT warns about unused initializers).
+void DropUnread(onnx::GraphProto* g, const std::set<std::string>& names) {
+  std::set<std::string> read;
+  for (const auto& n : g->node())
+    for (const auto& in : n.input()) read.insert(in);
+  for (const auto& o : g->output()) read.insert(o.name());
+  for (const auto& i : g->input()) read.insert(i.name());
+  auto dead = [&](const std::string& t) { return names.count(t) && !read.count(t); };
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> inits;
+  for (auto& init : *g->mutable_initializer())
+    if (!dead(init.name())) *inits.Add() = init;
+  g->mutable_initializer()->Swap(&inits);
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (auto& n : *g->mutable_node())
+    if (!(n.op_type() == "Constant" && n.output_size() == 1 && dead(n.output(0)))) *nodes.Add() = n;
+  g->mutable_node()->Swap(&nodes);
+}
+
+// --target ort: folds a BatchNormalization, or a Mul/Add by a per-channel constant, that is the
+// only consumer of a Conv's output into that Conv's weights and bias, as calib8's loader does
+// (ir::FoldBatchNormIntoConv, ir::FoldConvAffine): the Conv then writes the folded node's output,
+// which is the tensor the table has an entry for (calib8 never sees the raw Conv output), and ORT
+// gets a Conv whose output can carry the Q of a node unit. New initializers are written; the old
+// ones are removed when nothing reads them. Returns the number of nodes folded.
+Result<int> FoldIntoConvForOrt(onnx::GraphProto* g, const std::string& source,
+                               const std::string& dir, NameSet* names,
+                               std::set<std::string>* replaced) {
+  int folded = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    std::map<std::string, const onnx::TensorProto*> inits;  // initializers and Constant nodes
+    for (const auto& i : g->initializer()) inits[i.name()] = &i;
+    for (const auto& n : g->node())
+      if (n.op_type() == "Constant" && IsDefaultDomain(n.domain()) && n.output_size() == 1)
+        for (const auto& a : n.attribute())
+          if (a.name() == "value" && a.has_t()) inits[n.output(0)] = &a.t();
+    std::set<std::string> graph_outputs;
+    for (const auto& o : g->output()) graph_outputs.insert(o.name());
+    std::map<std::string, std::vector<int>> consumers;
+    for (int i = 0; i < g->node_size(); ++i)
+      for (const auto& in : g->node(i).input())
+        if (!in.empty()) consumers[in].push_back(i);
+    auto f32 = [&](const std::string& name, const std::string& what) -> std::optional<Tensor> {
+      auto it = inits.find(name);
+      if (it == inits.end() || it->second->data_type() != onnx::TensorProto::FLOAT)
+        return std::nullopt;
+      auto t = TensorFromProto(*it->second, source + ": " + what + " '" + name + "'", dir);
+      if (!t.ok()) return std::nullopt;
+      return std::move(*t);
+    };
+    for (int ci = 0; ci < g->node_size() && !changed; ++ci) {
+      const auto& conv = g->node(ci);
+      if (conv.op_type() != "Conv" || !IsDefaultDomain(conv.domain()) || conv.output_size() != 1 ||
+          conv.input_size() < 2)
+        continue;
+      const std::string& y = conv.output(0);
+      auto cit = consumers.find(y);
+      if (graph_outputs.count(y) || cit == consumers.end() || cit->second.size() != 1) continue;
+      const int ni = cit->second[0];
+      const auto& next = g->node(ni);
+      if (!IsDefaultDomain(next.domain()) || next.output_size() < 1) continue;
+      auto w = f32(conv.input(1), "weight");
+      if (!w || w->shape().size() < 3) continue;
+      const int64_t oc = w->shape()[0];
+      std::optional<Tensor> b;
+      if (conv.input_size() > 2 && !conv.input(2).empty()) {
+        b = f32(conv.input(2), "bias");
+        if (!b || b->numel() != oc) continue;
+      }
+      std::vector<float> scale(oc, 1.0f), shift(oc, 0.0f);  // y' = y * scale + shift
+      if (next.op_type() == "BatchNormalization" && next.input_size() >= 5) {
+        bool extra = false;
+        for (int k = 1; k < next.output_size(); ++k) extra |= !next.output(k).empty();
+        if (extra) continue;
+        auto gamma = f32(next.input(1), "scale"), beta = f32(next.input(2), "B"),
+             mean = f32(next.input(3), "mean"), var = f32(next.input(4), "var");
+        if (!gamma || !beta || !mean || !var || gamma->numel() != oc || beta->numel() != oc ||
+            mean->numel() != oc || var->numel() != oc)
+          continue;
+        float eps = FloatAttr(next, "epsilon", 1e-5f);
+        for (int64_t o = 0; o < oc; ++o) {
+          scale[o] = gamma->data<float>()[o] / std::sqrt(var->data<float>()[o] + eps);
+          shift[o] = beta->data<float>()[o] - mean->data<float>()[o] * scale[o];
+        }
+      } else if ((next.op_type() == "Mul" || next.op_type() == "Add") && next.input_size() == 2 &&
+                 next.output_size() == 1) {
+        const std::string& other = next.input(0) == y ? next.input(1) : next.input(0);
+        auto k = f32(other, "constant");
+        if (!k) continue;
+        // One value, or one per channel shaped [..., OC, 1, ..., 1] (the spatial axes are 1).
+        const size_t spatial = w->shape().size() - 2;
+        const auto& ks = k->shape();
+        bool ok = k->numel() == 1;
+        if (!ok && k->numel() == oc && ks.size() >= spatial + 1 && ks.size() <= spatial + 2) {
+          ok = true;
+          for (size_t d = 0; d < ks.size(); ++d)
+            ok = ok && (d == ks.size() - spatial - 1 ? ks[d] == oc : ks[d] == 1);
+        }
+        if (!ok) continue;
+        for (int64_t o = 0; o < oc; ++o) {
+          float v = k->data<float>()[k->numel() == 1 ? 0 : o];
+          if (next.op_type() == "Mul")
+            scale[o] = v;
+          else
+            shift[o] = v;
+        }
+      } else {
+        continue;
+      }
+      const int64_t per = w->numel() / oc;
+      std::vector<float> nw(w->data<float>(), w->data<float>() + w->numel()), nb(oc);
+      for (int64_t o = 0; o < oc; ++o) {
+        for (int64_t e = 0; e < per; ++e) nw[o * per + e] *= scale[o];
+        nb[o] = (b ? b->data<float>()[o] : 0.0f) * scale[o] + shift[o];
+      }
+      std::string base = conv.name().empty() ? y : conv.name();
+      onnx::TensorProto wt = MakeFloatTensor(names->Unique(base + "_folded_W"), nw, false);
+      wt.clear_dims();
+      for (int64_t d : w->shape()) wt.add_dims(d);
+      onnx::TensorProto bt = MakeFloatTensor(names->Unique(base + "_folded_B"), nb, false);
+      *g->add_initializer() = wt;
+      *g->add_initializer() = bt;
+      auto* c = g->mutable_node(ci);
+      replaced->insert(c->input(1));
+      if (c->input_size() > 2) replaced->insert(c->input(2));
+      c->set_input(1, wt.name());
+      if (c->input_size() > 2)
+        c->set_input(2, bt.name());
+      else
+        c->add_input(bt.name());
+      c->set_output(0, next.output(0));
+      for (const auto& in : next.input()) replaced->insert(in);
+      g->mutable_node()->DeleteSubrange(ni, 1);
+      ++folded;
+      changed = true;
+    }
+  }
+  DropUnread(g, *replaced);
+  return folded;
+}
+
 // Clip's lower bound when it is a constant (input 1, or the `min` attribute before opset 11).
 bool ClipMinNonNegative(const onnx::NodeProto& n, const ConstantMap& constants,
                         const std::string& dir) {
@@ -511,9 +654,8 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
   for (int i = 0; i < g->node_size(); ++i)
     for (int j = 0; j < g->node(i).input_size(); ++j)
       if (!g->node(i).input(j).empty()) consumers[g->node(i).input(j)].push_back({i, j});
-  std::set<std::string> graph_outputs, graph_inputs;
+  std::set<std::string> graph_outputs;
   for (const auto& o : g->output()) graph_outputs.insert(o.name());
-  for (const auto& in : g->input()) graph_inputs.insert(in.name());
 
   // Tensors that are never negative by construction (as calib8's --unsigned-activations).
   std::set<std::string> nonneg;
@@ -573,6 +715,7 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
     }
   };
 
+  auto in_table = [&](const std::string& t) { return table.Find(t) >= 0; };
   std::vector<WeightedUse> weighted;
   for (int i = 0; i < g->node_size(); ++i) {
     const auto& n = g->node(i);
@@ -590,13 +733,15 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
       ask(n.input(0));
       carry(n.output(0), n.input(0), "pooling keeps its input's scale");
     } else if (op == "Concat") {
-      bool all = true;
-      for (const auto& in : n.input()) all = all && !constants.count(in);
+      // Only float activations the table knows (not shape arithmetic on int64 tensors): a node
+      // unit with a missing pair gains nothing in ORT, and calib8 runs such a Concat FP32 too.
+      bool all = in_table(n.output(0));
+      for (const auto& in : n.input()) all = all && !constants.count(in) && in_table(in);
       if (!all) continue;
       for (const auto& in : n.input()) ask(in);
       ask(n.output(0));
     } else if (op == "Add" && n.input_size() == 2 && !constants.count(n.input(0)) &&
-               !constants.count(n.input(1))) {
+               !constants.count(n.input(1)) && in_table(n.input(0)) && in_table(n.input(1))) {
       ask(n.input(0));
       ask(n.input(1));
       unit_output(i, false);
@@ -774,23 +919,15 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
     n->set_input(1, wb.first);
     if (!wb.second.empty()) n->set_input(2, wb.second);
   }
-  // Drop FP32 bias initializers nothing reads any more (ORT warns about unused initializers).
-  std::set<std::string> still_read;
-  for (const auto& n : g->node())
-    for (const auto& in : n.input()) still_read.insert(in);
-  google::protobuf::RepeatedPtrField<onnx::TensorProto> kept;
-  for (auto& init : *g->mutable_initializer()) {
-    bool drop = std::find(rep.biases.begin(), rep.biases.end(), init.name()) != rep.biases.end() &&
-                !still_read.count(init.name()) && !graph_inputs.count(init.name()) &&
-                !graph_outputs.count(init.name());
-    if (!drop) *kept.Add() = init;
-  }
-  g->mutable_initializer()->Swap(&kept);
+  // Drop the FP32 biases nothing reads any more (before the pairs are laid out: EmitPairs
+  // keys on node positions).
+  std::set<std::string> biases(rep.biases.begin(), rep.biases.end());
 
   std::vector<const Pair*> all;
   for (const auto& [t, p] : pairs) all.push_back(&p);
   for (const auto& p : extra) all.push_back(&p);
   EmitPairs(g, all);
+  DropUnread(g, biases);
   *sources = meta.str();
   return Status::Ok();
 }
@@ -842,6 +979,16 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
   CALIB8_RETURN_IF_ERROR(SetOpset(&model, options.opset, source, &rep));
 
   onnx::GraphProto* g = model.mutable_graph();
+  if (options.target == QdqTarget::kOrt) {
+    NameSet fold_names(*g);
+    std::set<std::string> replaced;
+    CALIB8_ASSIGN_OR_RETURN(int folded, FoldIntoConvForOrt(g, source, dir, &fold_names, &replaced));
+    if (folded)
+      rep.notes.push_back(std::to_string(folded) +
+                          " BatchNormalization / per-channel Mul or Add node(s) folded into the "
+                          "Conv before them (as calib8's loader does), so that the Conv writes a "
+                          "tensor of the table and ORT can fuse it");
+  }
   // Constants: initializers and Constant node outputs (name -> proto with the value).
   std::map<std::string, const onnx::TensorProto*> constants;
   for (const auto& i : g->initializer()) constants[i.name()] = &i;

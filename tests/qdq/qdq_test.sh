@@ -246,6 +246,55 @@ exp "$T/zoo.onnx" --table "$T/zoo.cache" -o "$T/zoo.ort.onnx" --target ort --str
   && node "$ORT_RUN" "$T/zoo.ort.onnx" --input "$T/zoo_x.npy" --output-dir "$T/zoo_ort" >/dev/null 2>&1 \
   && $PY -c "import numpy as np,sys; a=np.load(sys.argv[1]); b=np.load(sys.argv[2]); assert a.shape==b.shape and np.isfinite(a).all()" "$T/zoo_ort/y.npy" "$T/zoo_out/y.npy" \
   && ok "placement cases with --target ort: $(cat "$T/out")" || bad "placement cases --target ort (rc $rc)"
+# Conv -> BatchNormalization -> Relu and Conv -> Mul -> Add by per-channel constants (Constant
+# nodes, as PaddleOCR writes its weights): folded into the Convs, both run as QLinearConv, and the
+# result matches calib8's own --unsigned-activations run within 2 steps of the output's scale.
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+d = sys.argv[1]; r = np.random.RandomState(1)
+A = lambda *s: (r.randn(*s) * 0.3).astype(np.float32)
+const = lambda name, a: helper.make_node("Constant", [], [name], name=name + "_node", value=numpy_helper.from_array(a, name))
+nodes = [
+    const("w2", A(8, 8, 3, 3)), const("k", (r.rand(1, 8, 1, 1) + 0.5).astype(np.float32)),
+    helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+    helper.make_node("BatchNormalization", ["c1", "g", "beta", "mean", "var"], ["bn"], name="bn1"),
+    helper.make_node("Relu", ["bn"], ["r"], name="relu1"),
+    helper.make_node("Conv", ["r", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+    helper.make_node("Mul", ["c2", "k"], ["m"], name="scale2"),
+    helper.make_node("Add", ["m", "sh"], ["y"], name="shift2"),
+]
+inits = [numpy_helper.from_array(A(8, 4, 3, 3), "w1"), numpy_helper.from_array(A(8), "b1"),
+         numpy_helper.from_array((r.rand(8) + 0.5).astype(np.float32), "g"), numpy_helper.from_array(A(8), "beta"),
+         numpy_helper.from_array(A(8), "mean"), numpy_helper.from_array((r.rand(8) + 0.5).astype(np.float32), "var"),
+         numpy_helper.from_array(A(8, 1, 1), "sh")]
+g = helper.make_graph(nodes, "fold", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])], inits)
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 7
+onnx.checker.check_model(m); onnx.save(m, d + "/fold.onnx")
+np.save(d + "/fold_x.npy", r.rand(1, 4, 8, 8).astype(np.float32))
+np.save(d + "/fold_calib.npy", r.rand(8, 4, 8, 8).astype(np.float32))
+PYEOF
+"$CALIB8" calibrate "$T/fold.onnx" --data "$T/fold_calib.npy" -m minmax -q -o "$T/fold.cache" >/dev/null 2>"$T/err"
+exp "$T/fold.onnx" --table "$T/fold.cache" -o "$T/fold.ort.onnx" --target ort --strict; rc=$?
+[ $rc -eq 0 ] && grep -q "^note: 3 BatchNormalization / per-channel Mul or Add node(s) folded" "$T/out" \
+  && $PY "$CHECK" structure-ort "$T/fold.onnx" "$T/fold.ort.onnx" "$T/fold.cache" >"$T/out" 2>"$T/err" \
+  && ok "Conv+BN / Conv+Mul+Add folded for ORT: $(cat "$T/out")" || bad "fold for ORT (rc $rc)"
+rm -f "$T/prof"_*.json
+node "$ORT_RUN" "$T/fold.ort.onnx" --input "$T/fold_x.npy" --output-dir "$T/fold_ort" --profile "$T/prof" >/dev/null 2>"$T/err" \
+  && $PY "$CHECK" kernels "$(ls "$T/prof"_*.json | head -n1)" 2 >"$T/out" 2>&1 \
+  && ! grep -q "BatchNormalization\|Mul=\|Add=" "$T/out" && ok "folded model in ORT: $(head -1 "$T/out")" \
+  || bad "folded model kernels: $(cat "$T/out")"
+"$CALIB8" run "$T/fold.onnx" -i "$T/fold_x.npy" -o "$T/fold_c8" --int8 -t "$T/fold.cache" --unsigned-activations >/dev/null 2>"$T/err"
+$PY - "$T/fold_ort/y.npy" "$T/fold_c8/y.npy" "$T/fold.cache" <<'PYEOF' >"$T/out" 2>&1 && ok "folded model: $(cat "$T/out")" || bad "folded model output: $(cat "$T/out")"
+import sys, struct, numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+bits = [l.split(": ")[1] for l in open(sys.argv[3]).read().splitlines()[1:] if l.startswith("y: ")][0]
+s = struct.unpack(">f", bytes.fromhex(bits))[0]
+d = np.abs(a - b).max()
+print("ORT vs calib8 --int8 --unsigned-activations: max |diff| %.3g = %.2f steps of y's scale" % (d, d / s))
+assert a.shape == b.shape and d <= 2 * s + 1e-6
+PYEOF
 
 echo "passed $pass, failed $fail"
 [ $fail -eq 0 ]
