@@ -145,7 +145,8 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const ir::Node& node = graph_.nodes[i];
     KernelContext ctx{node, {}, {}, num_threads_};
-    ctx.prefer_channels_last = prefer_channels_last_[i] && !observer;
+    ctx.prefer_channels_last =
+        prefer_channels_last_[i] && (!observer || observer->AcceptsChannelsLast());
     ctx.inputs.reserve(node.inputs.size());
     for (size_t j = 0; j < node.inputs.size(); ++j) {
       const std::string& in = node.inputs[j];
@@ -172,7 +173,9 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
       if (!ctx.outputs[o].defined())
         return Internal(graph_.source, ": node ", node.Describe(), " did not produce output ", o);
       if (observer && ctx.outputs[o].dtype() == DataType::kFloat32)
-        observer->OnTensor(node.outputs[o], &node, ToRowMajor(ctx.outputs[o]));
+        observer->OnTensor(node.outputs[o], &node,
+                           observer->AcceptsChannelsLast() ? ctx.outputs[o]
+                                                           : ToRowMajor(ctx.outputs[o]));
       last_cl_values_ += ctx.outputs[o].channels_last();
       values[node.outputs[o]] = std::move(ctx.outputs[o]);
     }

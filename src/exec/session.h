@@ -25,6 +25,11 @@ class TensorObserver {
   // Called for each float32 tensor a node produces (and for float graph inputs, with producer
   // nullptr). The view is valid only during the call.
   virtual void OnTensor(const std::string& name, const ir::Node* producer, const Tensor& value) = 0;
+  // True when OnTensor's result does not depend on the order of the elements within a sample
+  // (min/max, histograms): it is then handed channels-last tensors as they are, and the run keeps
+  // the channels-last hand-over between kernels. Otherwise it sees row-major copies and the run
+  // hands nothing over channels-last.
+  virtual bool AcceptsChannelsLast() const { return false; }
 };
 
 struct SessionOptions {

@@ -9,6 +9,7 @@
 
 #include "exec/session.h"
 #include "ops/ops.h"
+#include "stats/collector.h"
 
 namespace calib8::ops {
 namespace {
@@ -76,8 +77,9 @@ ir::Graph Network(std::mt19937& rng) {
 }
 
 exec::TensorMap RunWith(const ir::Graph& g, const Tensor& x, exec::KernelFlavor flavor,
-                        bool channels_last, int64_t* cl_values) {
+                        bool channels_last, int64_t* cl_values, bool fuse = true) {
   exec::SessionOptions o;
+  o.fuse_epilogues = fuse;
   o.num_threads = 2;
   o.flavor = flavor;
   o.registry = &BuiltinRegistry();
@@ -112,8 +114,8 @@ TEST(ChannelsLast, SameOutputsOnOffAndReference) {
   auto on = RunWith(g, x, exec::KernelFlavor::kFast, true, &cl_on);
   auto off = RunWith(g, x, exec::KernelFlavor::kFast, false, &cl_off);
   auto ref = RunWith(g, x, exec::KernelFlavor::kReference, true, &cl_ref);
-  // conv1 (-> pool1 -> conv2, the residual of conv3), pool1, conv3+add (-> conv4) and conv4
-  // (-> gap, pool2) can hand over channels-last; conv2 feeds Sigmoid, so it stays row-major.
+  // conv1 (-> pool1), pool1 (-> conv2, the residual of conv3), conv2 (-> Sigmoid, conv3),
+  // conv3+add (-> conv4) and conv4 (-> gap, pool2) hand over channels-last.
   EXPECT_GE(cl_on, 3);
   EXPECT_EQ(cl_off, 0);
   EXPECT_EQ(cl_ref, 0);  // the reference kernels take row-major only
@@ -122,6 +124,63 @@ TEST(ChannelsLast, SameOutputsOnOffAndReference) {
     EXPECT_FALSE(on[name].channels_last()) << name << ": graph outputs are row-major";
     EXPECT_LE(MaxRelDiff(on[name], ref[name]), 1e-5) << name;
     EXPECT_LE(MaxRelDiff(off[name], ref[name]), 1e-5) << name;
+  }
+}
+
+// Unfused (as calibration runs): Relu and Add take channels-last too, so the hand-over goes on
+// through them.
+TEST(ChannelsLast, ElementwiseOpsPassItOnUnfused) {
+  std::mt19937 rng(23);
+  ir::Graph g = Network(rng);
+  Tensor x = Random({1, 8, 20, 20}, rng);
+  int64_t cl_on = 0, cl_ref = 0;
+  auto on = RunWith(g, x, exec::KernelFlavor::kFast, true, &cl_on, /*fuse=*/false);
+  auto ref = RunWith(g, x, exec::KernelFlavor::kReference, true, &cl_ref, false);
+  // c1, r1, p, c2, c3, s, c4, and Sigmoid's result (converted back as a graph output).
+  EXPECT_GE(cl_on, 7);
+  for (const char* name : {"out_sig", "out_gap", "out_pool"}) {
+    EXPECT_FALSE(on[name].channels_last()) << name;
+    EXPECT_LE(MaxRelDiff(on[name], ref[name]), 1e-5) << name;
+  }
+}
+
+// Calibration statistics (stats::Collector takes channels-last tensors as they are) are the same
+// with and without the hand-over: same ranges, same histogram counts.
+TEST(ChannelsLast, CalibrationStatisticsAreIdentical) {
+  std::mt19937 rng(41);
+  ir::Graph g = Network(rng);
+  Tensor x = Random({2, 8, 20, 20}, rng);
+  g.inputs[0].dims[0].value = 2;
+  stats::StatsState states[2];
+  int64_t cl_values[2] = {0, 0};
+  for (int on = 0; on < 2; ++on) {
+    exec::SessionOptions o;
+    o.registry = &BuiltinRegistry();
+    o.fuse_epilogues = false;
+    o.channels_last = on == 1;
+    auto s = exec::Session::Create(g, o);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    stats::Collector c(&states[on]);
+    for (auto pass : {stats::Pass::kRange, stats::Pass::kHistogram}) {
+      c.BeginPass(pass);
+      c.BeginBatch(0, 2);
+      ASSERT_TRUE((*s)->Run({{"x", x}}, &c).ok());
+      ASSERT_TRUE(c.status().ok()) << c.status().message();
+    }
+    cl_values[on] = (*s)->last_run_channels_last_values();
+  }
+  EXPECT_EQ(cl_values[0], 0);
+  EXPECT_GE(cl_values[1], 6);
+  ASSERT_EQ(states[0].tensors.size(), states[1].tensors.size());
+  for (const auto& [name, a] : states[0].tensors) {
+    ASSERT_TRUE(states[1].tensors.count(name)) << name;
+    const stats::TensorRecord& b = states[1].tensors.at(name);
+    EXPECT_EQ(a.range.min, b.range.min) << name;
+    EXPECT_EQ(a.range.max, b.range.max) << name;
+    EXPECT_EQ(a.range.absmax, b.range.absmax) << name;
+    EXPECT_EQ(a.range.count, b.range.count) << name;
+    EXPECT_EQ(a.hist.counts(), b.hist.counts()) << name;
+    EXPECT_EQ(a.sample_shape, b.sample_shape) << name;
   }
 }
 

@@ -54,6 +54,9 @@ class Collector : public exec::TensorObserver {
   // Declares that the next Run carries samples [first, first + count).
   void BeginBatch(int64_t first, int64_t count);
   void OnTensor(const std::string& name, const ir::Node* producer, const Tensor& value) override;
+  // Ranges and histograms do not depend on the order of elements within a sample, and samples
+  // stay outermost in a channels-last tensor.
+  bool AcceptsChannelsLast() const override { return true; }
 
   // Ok, or the first NaN/Inf found ("tensor 'conv1_out' (Conv 'conv1'): sample 17: NaN ...").
   const Status& status() const { return status_; }
