@@ -11,6 +11,7 @@
 #include "int8/int8_test_util.h"
 #include "int8/qkernels.h"
 #include "quant/lowering.h"
+#include "quant/quant_params.h"
 
 namespace calib8::int8 {
 namespace {
@@ -165,6 +166,65 @@ TEST(Layout, NhwcRoundTrip) {
   ASSERT_EQ(y.shape(), x.shape());
   for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(x.data<int8_t>()[i], y.data<int8_t>()[i]);
   EXPECT_EQ(ToNhwc(x).data<int8_t>()[1], x.data<int8_t>()[20]);  // (n0,h0,w0,c1) = (n0,c1,h0,w0)
+}
+
+TEST(Layout, TiledPermuteOnOddSizes) {
+  // Sizes that are not multiples of the 32 x 32 tiles, 4-byte elements (float outputs).
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::mt19937 rng(2);
+  Tensor x(DataType::kFloat32, {2, 45, 7, 10});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = nd(rng);
+  Tensor h = ToNhwc(x);
+  ASSERT_EQ(h.shape(), (Shape{2, 7, 10, 45}));
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < 45; ++c)
+      for (int64_t p = 0; p < 70; ++p)
+        ASSERT_EQ(h.data<float>()[(b * 70 + p) * 45 + c], x.data<float>()[(b * 45 + c) * 70 + p]);
+  Tensor y = ToNchw(h);
+  for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(x.data<float>()[i], y.data<float>()[i]);
+}
+
+TEST(Quantize, ElementwiseEqualToQuantParamsNchwAndNhwc) {
+  // The vectorized / tiled Quantize kernel against quant::QuantizeS8/U8 element by element:
+  // ties (k + 0.5) * scale, saturation, odd channel and pixel counts (not multiples of the tile).
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0.0f, 4.0f);
+  const float scale = 0.05f;
+  const int64_t n = 2, c = 37, hh = 9, ww = 11, hw = hh * ww;
+  Tensor x(DataType::kFloat32, {n, c, hh, ww});
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = i % 5 == 0 ? (static_cast<float>(i % 300) - 150.5f) * scale : nd(rng);
+  for (int u = 0; u < 2; ++u)
+    for (int nhwc = 0; nhwc < 2; ++nhwc) {
+      ir::Node node;
+      node.name = "q";
+      node.op_type = "Quantize";
+      node.domain = "calib8.int8";
+      node.attrs["scale"] = A(scale);
+      node.attrs["unsigned"] = A(int64_t{u});
+      node.attrs["nhwc"] = A(int64_t{nhwc});
+      RunResult r = RunBoth(node, {}, {&x}, QuantizeKernel(), QuantizeKernel());
+      ASSERT_TRUE(r.ref.defined());
+      ASSERT_EQ(r.ref.dtype(), u ? DataType::kUint8 : DataType::kInt8);
+      int64_t bad = 0;
+      for (int64_t b = 0; b < n; ++b)
+        for (int64_t k = 0; k < c; ++k)
+          for (int64_t p = 0; p < hw; ++p) {
+            float v = x.data<float>()[(b * c + k) * hw + p];
+            int64_t o = nhwc ? (b * hw + p) * c + k : (b * c + k) * hw + p;
+            int got = u ? r.ref.data<uint8_t>()[o] : r.ref.data<int8_t>()[o];
+            int want = u ? quant::QuantizeU8(v, scale) : quant::QuantizeS8(v, scale);
+            bad += got != want;
+          }
+      EXPECT_EQ(bad, 0) << "unsigned " << u << " nhwc " << nhwc;
+    }
+  ir::Node zero;
+  zero.op_type = "Quantize";
+  zero.domain = "calib8.int8";
+  zero.attrs["scale"] = A(0.0f);
+  RunResult r = RunBoth(zero, {}, {&x}, QuantizeKernel(), QuantizeKernel());
+  ASSERT_TRUE(r.ref.defined());
+  for (int64_t i = 0; i < r.ref.numel(); ++i) ASSERT_EQ(r.ref.data<int8_t>()[i], 0);
 }
 
 // A small model: x -> Conv(3x3)+Relu -> MaxPool -> Flatten -> Gemm -> y.
