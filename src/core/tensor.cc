@@ -109,18 +109,26 @@ Tensor Tensor::Clone() const {
 
 namespace {
 
-// dst[b][j][i] = src[b][i][j] for an [n, r, k] array of elements of type T, in tiles that keep
-// both sides in cache.
+// dst[b][j][i] = src[b][i][j] for an [n, r, k] array of elements of type T. Tiles of 8 source
+// columns by 64 source rows: each destination row gets 64 contiguous elements per tile, and the
+// 8 destination rows in flight stay below the L1 associativity even when their stride is a
+// multiple of 4 KiB (32 x 32 tiles measured 3-4x slower on [25600, 96] float32 for that reason).
 template <typename T>
 void TransposeLast2T(const T* src, T* dst, int64_t n, int64_t r, int64_t k) {
-  constexpr int64_t kTile = 32;
+  constexpr int64_t kRows = 64, kCols = 8;
   for (int64_t b = 0; b < n; ++b) {
     const T* s = src + b * r * k;
     T* d = dst + b * r * k;
-    for (int64_t i0 = 0; i0 < r; i0 += kTile)
-      for (int64_t j0 = 0; j0 < k; j0 += kTile)
-        for (int64_t i = i0; i < std::min(r, i0 + kTile); ++i)
-          for (int64_t j = j0; j < std::min(k, j0 + kTile); ++j) d[j * r + i] = s[i * k + j];
+    for (int64_t j0 = 0; j0 < k; j0 += kCols) {
+      const int64_t j1 = std::min(k, j0 + kCols);
+      for (int64_t i0 = 0; i0 < r; i0 += kRows) {
+        const int64_t i1 = std::min(r, i0 + kRows);
+        for (int64_t j = j0; j < j1; ++j) {
+          T* dr = d + j * r;
+          for (int64_t i = i0; i < i1; ++i) dr[i] = s[i * k + j];
+        }
+      }
+    }
   }
 }
 

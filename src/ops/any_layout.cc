@@ -12,42 +12,44 @@ class AnyLayoutKernel final : public exec::Kernel {
 
   bool AcceptsChannelsLast(size_t) const override { return true; }
 
+  // A channels-last [N, C, H, W] tensor is, byte for byte, a row-major [N, H, W, C] one. An
+  // element-wise op with numpy broadcasting gives the same bytes on those views when every other
+  // input keeps its bytes under the same permutation: after right-aligning it to rank 4, its
+  // non-1 dims must stay in order, i.e. C == 1 or H == W == 1 (a scalar, a per-channel [1, C, 1, 1]
+  // scale, another channels-last tensor). The result, row-major [N, H, W, C], is then the
+  // channels-last [N, C, H, W] result. Any other mix is converted to row-major first.
   Status Run(exec::KernelContext& ctx) override {
-    const Tensor* cl = nullptr;
-    for (const Tensor* in : ctx.inputs)
-      if (in && in->channels_last()) {
-        cl = in;
-        break;
-      }
-    if (!cl) return inner_->Run(ctx);
-    // Same bytes, same result: every other input is channels-last of the same shape, or one
-    // element of rank <= 4 (broadcasting it keeps the shape).
-    bool same_bytes = true;
-    for (const Tensor* in : ctx.inputs) {
-      if (!in) continue;
-      if (in->channels_last())
-        same_bytes = same_bytes && in->shape() == cl->shape();
-      else
-        same_bytes = same_bytes && in->numel() == 1 && in->rank() <= cl->rank();
-    }
-    if (!same_bytes) return exec::RunWithRowMajorInputs(*inner_, ctx);
+    bool any_cl = false;
+    for (const Tensor* in : ctx.inputs) any_cl = any_cl || (in && in->channels_last());
+    if (!any_cl) return inner_->Run(ctx);
     std::vector<Tensor> views;
     views.reserve(ctx.inputs.size());
-    std::vector<const Tensor*> saved = ctx.inputs;
-    for (auto& in : ctx.inputs)
-      if (in && in->channels_last()) {
-        views.push_back(in->WithLayout(Layout::kRowMajor));
-        in = &views.back();
+    for (const Tensor* in : ctx.inputs) {
+      if (!in) continue;
+      if (in->channels_last()) {
+        const Shape& d = in->shape();
+        views.push_back(in->WithLayout(Layout::kRowMajor).Reshaped({d[0], d[2], d[3], d[1]}));
+        continue;
       }
+      if (in->rank() > 4) return exec::RunWithRowMajorInputs(*inner_, ctx);
+      Shape d(4 - in->rank(), 1);
+      d.insert(d.end(), in->shape().begin(), in->shape().end());
+      if (d[1] != 1 && (d[2] != 1 || d[3] != 1)) return exec::RunWithRowMajorInputs(*inner_, ctx);
+      views.push_back(in->Reshaped({d[0], d[2], d[3], d[1]}));
+    }
+    std::vector<const Tensor*> saved = ctx.inputs;
+    size_t v = 0;
+    for (auto& in : ctx.inputs)
+      if (in) in = &views[v++];
     Status st = inner_->Run(ctx);
     ctx.inputs = std::move(saved);
     CALIB8_RETURN_IF_ERROR(st);
     for (auto& out : ctx.outputs) {
       if (!out.defined()) continue;
-      if (out.shape() != cl->shape())
-        return Internal("element-wise result of shape ", ShapeToString(out.shape()),
-                        " from channels-last input of shape ", ShapeToString(cl->shape()));
-      out = out.WithLayout(Layout::kChannelsLast);
+      if (out.rank() != 4)
+        return Internal("element-wise result of rank ", out.rank(), " from a channels-last input");
+      const Shape& d = out.shape();  // [N, H, W, C]
+      out = out.Reshaped({d[0], d[3], d[1], d[2]}).WithLayout(Layout::kChannelsLast);
     }
     return Status::Ok();
   }

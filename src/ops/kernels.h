@@ -17,10 +17,10 @@ exec::KernelFactory UnaryKernel(const std::string& op_type);  // Relu, Sigmoid, 
 exec::KernelFactory BinaryKernel(const std::string& op_type);  // Add, Sub, ..., Equal, Less, ...
 exec::KernelFactory WhereKernel();
 exec::KernelFactory ClipKernel();
-// An element-wise kernel that also takes channels-last tensors: when every input is channels-last
-// with one shape, or a single element, the inner kernel runs on the same bytes (an element-wise
-// result does not depend on the order of the elements) and the outputs are channels-last; any
-// other mix is converted to row-major first (any_layout.cc).
+// An element-wise kernel that also takes channels-last tensors: a channels-last [N, C, H, W] is a
+// row-major [N, H, W, C], so the inner kernel runs on those views when the other inputs broadcast
+// the same way (scalars, per-channel [1, C, 1, 1], other channels-last tensors) and its result is
+// channels-last; any other mix is converted to row-major first (any_layout.cc).
 exec::KernelFactory AnyLayoutElementwise(exec::KernelFactory inner);
 exec::KernelFactory PReluKernel();
 exec::KernelFactory CastKernel();
