@@ -17,7 +17,8 @@ class AnyLayoutKernel final : public exec::Kernel {
   // input keeps its bytes under the same permutation: after right-aligning it to rank 4, its
   // non-1 dims must stay in order, i.e. C == 1 or H == W == 1 (a scalar, a per-channel [1, C, 1, 1]
   // scale, another channels-last tensor). The result, row-major [N, H, W, C], is then the
-  // channels-last [N, C, H, W] result. Any other mix is converted to row-major first.
+  // channels-last [N, C, H, W] result. A full row-major operand is reordered to channels-last
+  // when the consumers want that; any other mix is converted to row-major first.
   Status Run(exec::KernelContext& ctx) override {
     bool any_cl = false;
     for (const Tensor* in : ctx.inputs) any_cl = any_cl || (in && in->channels_last());
@@ -26,16 +27,23 @@ class AnyLayoutKernel final : public exec::Kernel {
     views.reserve(ctx.inputs.size());
     for (const Tensor* in : ctx.inputs) {
       if (!in) continue;
-      if (in->channels_last()) {
-        const Shape& d = in->shape();
-        views.push_back(in->WithLayout(Layout::kRowMajor).Reshaped({d[0], d[2], d[3], d[1]}));
-        continue;
+      Tensor t = *in;
+      if (!t.channels_last()) {
+        if (t.rank() > 4) return exec::RunWithRowMajorInputs(*inner_, ctx);
+        Shape d(4 - t.rank(), 1);
+        d.insert(d.end(), t.shape().begin(), t.shape().end());
+        if (d[1] == 1 || (d[2] == 1 && d[3] == 1)) {  // same bytes under the permutation
+          views.push_back(t.Reshaped({d[0], d[2], d[3], d[1]}));
+          continue;
+        }
+        // A row-major operand that needs its own reorder: reorder it when the consumers want
+        // channels-last (a Conv next), else bring everything to row-major.
+        if (!ctx.prefer_channels_last || t.rank() != 4)
+          return exec::RunWithRowMajorInputs(*inner_, ctx);
+        t = ToChannelsLast(t);
       }
-      if (in->rank() > 4) return exec::RunWithRowMajorInputs(*inner_, ctx);
-      Shape d(4 - in->rank(), 1);
-      d.insert(d.end(), in->shape().begin(), in->shape().end());
-      if (d[1] != 1 && (d[2] != 1 || d[3] != 1)) return exec::RunWithRowMajorInputs(*inner_, ctx);
-      views.push_back(in->Reshaped({d[0], d[2], d[3], d[1]}));
+      const Shape& d = t.shape();
+      views.push_back(t.WithLayout(Layout::kRowMajor).Reshaped({d[0], d[2], d[3], d[1]}));
     }
     std::vector<const Tensor*> saved = ctx.inputs;
     size_t v = 0;
