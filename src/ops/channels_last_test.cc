@@ -40,6 +40,8 @@ Tensor Random(const Shape& shape, std::mt19937& rng, float scale = 1.0f) {
 // c4 -> MaxPool 3x3 stride 1 pad 1 -> out_pool
 // c4 * out_gap (per-channel broadcast: channels-last) + Bh [16, 10, 1] (broadcast over C and H:
 // converted to row-major) -> Relu -> out_q
+// Conv 1x1(s) (channels-last) + Transpose(out_sig, HW swapped) (row-major, full size: reordered
+// to channels-last since the consumer is a Conv) -> Conv 1x1 -> out_mix
 ir::Graph Network(std::mt19937& rng) {
   ir::Graph g;
   g.source = "channels-last test network";
@@ -62,6 +64,8 @@ ir::Graph Network(std::mt19937& rng) {
   g.initializers["B3"] = Random({16}, rng);
   g.initializers["W4"] = Random({16, 1, 3, 3}, rng, 0.5f);
   g.initializers["Bh"] = Random({16, 10, 1}, rng);
+  g.initializers["W5"] = Random({8, 16, 1, 1}, rng, 0.3f);
+  g.initializers["W6"] = Random({16, 16, 1, 1}, rng, 0.3f);
   const auto pad1 = Ints({1, 1, 1, 1});
   node("conv1", "Conv", {"x", "W1", "B1"}, "c1", {{"pads", pad1}});
   node("relu1", "Relu", {"c1"}, "r1");
@@ -77,7 +81,11 @@ ir::Graph Network(std::mt19937& rng) {
   node("se", "Mul", {"c4", "out_gap"}, "m");
   node("addh", "Add", {"m", "Bh"}, "q");
   node("reluq", "Relu", {"q"}, "out_q");
-  for (const char* o : {"out_sig", "out_gap", "out_pool", "out_q"})
+  node("tr", "Transpose", {"out_sig"}, "t4", {{"perm", Ints({0, 1, 3, 2})}});
+  node("conv6", "Conv", {"s", "W6"}, "c6");
+  node("mix", "Add", {"c6", "t4"}, "mixed");
+  node("conv5", "Conv", {"mixed", "W5"}, "out_mix");
+  for (const char* o : {"out_sig", "out_gap", "out_pool", "out_q", "out_mix"})
     g.outputs.push_back(ir::ValueInfo{o, DataType::kFloat32, {}, false});
   return g;
 }
@@ -125,7 +133,7 @@ TEST(ChannelsLast, SameOutputsOnOffAndReference) {
   EXPECT_GE(cl_on, 3);
   EXPECT_EQ(cl_off, 0);
   EXPECT_EQ(cl_ref, 0);  // the reference kernels take row-major only
-  for (const char* name : {"out_sig", "out_gap", "out_pool", "out_q"}) {
+  for (const char* name : {"out_sig", "out_gap", "out_pool", "out_q", "out_mix"}) {
     ASSERT_TRUE(on.count(name) && off.count(name) && ref.count(name)) << name;
     EXPECT_FALSE(on[name].channels_last()) << name << ": graph outputs are row-major";
     EXPECT_LE(MaxRelDiff(on[name], ref[name]), 1e-5) << name;
@@ -144,7 +152,7 @@ TEST(ChannelsLast, ElementwiseOpsPassItOnUnfused) {
   auto ref = RunWith(g, x, exec::KernelFlavor::kReference, true, &cl_ref, false);
   // c1, r1, p, c2, c3, s, c4, and Sigmoid's result (converted back as a graph output).
   EXPECT_GE(cl_on, 7);
-  for (const char* name : {"out_sig", "out_gap", "out_pool", "out_q"}) {
+  for (const char* name : {"out_sig", "out_gap", "out_pool", "out_q", "out_mix"}) {
     EXPECT_FALSE(on[name].channels_last()) << name;
     EXPECT_LE(MaxRelDiff(on[name], ref[name]), 1e-5) << name;
   }
