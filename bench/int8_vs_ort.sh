@@ -11,12 +11,15 @@
 # --unsigned-activations (u8: the numerics of the ORT export), and `node tests/models/ort_run.js
 # QDQ.onnx --bench N` (intra-op threads T, graph optimisations all). Prints min and median ms and
 # the calib8/ORT ratios, then the kernels ORT ran (its profiler, one run) per model.
+# On a shared machine run it as `OMP_WAIT_POLICY=passive bench/int8_vs_ort.sh`: with another
+# process on a core, calib8's spinning OpenMP threads at --threads 2 lose whole time slices at
+# every barrier (measured 61 ms instead of 1.7 ms for the conv net).
 # Models: the 8-layer 3x3 conv net (bench/make_convnet.py), ResNet-18, PaddleOCR v4 det
 # (1x3x640x640) and rec (1x3x48x320), converted to opset 13 by bench/to_opset13.py (export-qdq
 # needs it; calib8 and ORT then both run the converted model).
 set -euo pipefail
 NAME=int8_vs_ort.sh
-HELP_LINES=2,18
+HELP_LINES=2,21
 MODELS="convnet8 resnet18 det rec"
 ORT_ACTS=u8
 extra_option() { case "$1" in --ort-activations) ORT_ACTS="$2"; SHIFT=2 ;; *) return 1 ;; esac; }
@@ -46,8 +49,8 @@ for name, calib_n in (("det", 4), ("rec", 8)):
 
 echo "## calib8 INT8 vs onnxruntime-node $(node -p "require('$ROOT/node_modules/onnxruntime-node/package.json').version") on calib8's Q/DQ export (--target ort, --ort-activations $ORT_ACTS)"
 echo
-echo "$(machine_line) (start) · calib8 $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "batch 1, one warm-up run then $ITERS timed runs each; times in ms; ratio < 1: calib8 faster"
+echo "$(machine_line) (start) · repo HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")"
+echo "batch 1, one warm-up run then $ITERS timed runs each; times in ms; ratio < 1: calib8 faster; OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} (calib8's OpenMP; ORT has its own pool)"
 echo
 echo "| model | threads | calib8 s8 min / median | calib8 u8 min / median | ORT min / median | s8/ORT min, median | u8/ORT min, median |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
