@@ -3,7 +3,8 @@
 
     /usr/bin/python3 bench/ocr_int8_accuracy.py [--calib8 build/calib8] [--work out/ocr_int8]
         [--models cls,rec,det] [--methods entropy2,percentile,mse] [--threads 2] [--seed 2026]
-        [--sens-method entropy2] [--rec-min-sqnr 30] [--det-min-sqnr 30] [--cls-max-drop 0.5]
+        [--sens-method cls:entropy2,rec:percentile,det:percentile] [--rec-min-sqnr 30] [--det-min-sqnr 30]
+        [--cls-max-drop 0.5] [--sens auto|always|never]
 
 Renders, with fixed seeds, separate CALIBRATION and EVALUATION sets (never evaluated on the
 calibration images):
@@ -455,9 +456,10 @@ def main():
     ap.add_argument("--n-rec", default="300,500", help="calibration,evaluation samples")
     ap.add_argument("--n-cls", default="300,600")
     ap.add_argument("--n-det", default="64,100")
-    ap.add_argument("--sens-method", default="entropy2", help="table the sensitivity plan is made for")
+    ap.add_argument("--sens-method", default="cls:entropy2,rec:percentile,det:percentile",
+                    help="table the sensitivity plan is made for: METHOD, or MODEL:METHOD,...")
     ap.add_argument("--sens", default="auto", help="auto (only when the table misses 1 point), always, never")
-    ap.add_argument("--sens-samples", default="cls:200,rec:64,det:8")
+    ap.add_argument("--sens-samples", default="cls:200,rec:48,det:4")
     ap.add_argument("--rec-min-sqnr", type=float, default=30.0)
     ap.add_argument("--det-min-sqnr", type=float, default=30.0)
     ap.add_argument("--cls-max-drop", type=float, default=0.5)
@@ -511,10 +513,12 @@ def main():
                              calib_seconds=tc, **m))
             print("%s INT8 %s: %s" % (name, method, m), file=sys.stderr)
         base = rows[0]["metric"]
-        need = any(r["metric"] < base - 1.0 for r in rows[1:] if r["config"] == "INT8 " + a.sens_method)
-        if a.sens == "always" or (a.sens == "auto" and need):
-            table = tables.get(a.sens_method)
-            plan = os.path.join(work, "%s_%s.plan.txt" % (name, a.sens_method))
+        sm = dict(v.split(":") for v in a.sens_method.split(",")) if ":" in a.sens_method else {}
+        sm = sm.get(name, "entropy2") if sm else a.sens_method
+        need = any(r["metric"] < base - 1.0 for r in rows[1:] if r["config"] == "INT8 " + sm)
+        if sm in tables and (a.sens == "always" or (a.sens == "auto" and need)):
+            table = tables[sm]
+            plan = os.path.join(work, "%s_%s.plan.txt" % (name, sm))
             bound = (["--max-drop", str(a.cls_max_drop), "--labels", os.path.join(d, "cls_calib_labels.txt")]
                      if name == "cls" else
                      ["--min-sqnr", str(a.rec_min_sqnr if name == "rec" else a.det_min_sqnr)])
@@ -524,7 +528,7 @@ def main():
             t0 = time.time()
             out = c8.run(model, x, chunk[name], ["--int8", "--table", table, "--keep-fp32", plan])
             m = evaluate(name, out, ref, truth, charset)
-            rows.append(dict(config="INT8 %s + sensitivity plan (%s)" % (a.sens_method, " ".join(bound[:2])),
+            rows.append(dict(config="INT8 %s + sensitivity plan (%s)" % (sm, " ".join(bound[:2])),
                              fp32_layers=count_plan(plan), seconds=time.time() - t0, sens_seconds=ts, **m))
             print("%s sensitivity: %s" % (name, m), file=sys.stderr)
         results[name] = rows
