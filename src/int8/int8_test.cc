@@ -53,6 +53,10 @@ TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
     node.attrs["_calib8_act_alpha"] = A(0.0f);
     node.attrs["_calib8_act_beta"] = A(6.0f);
   }
+  if (std::string(cc.name).find("affine") != std::string::npos) {
+    node.attrs["_calib8_post_mul"] = A(-0.8f);
+    node.attrs["_calib8_post_add"] = A(0.4f);
+  }
   std::map<std::string, Tensor> consts;
   consts["w"] =
       Random<int8_t>(DataType::kInt8, {cc.m, cc.c / cc.group, cc.k, cc.k}, -127, 127, rng);
@@ -113,6 +117,12 @@ INSTANTIATE_TEST_SUITE_P(
                                "Relu", true, true, false},
                       ConvCase{"hardswish", 1, 16, 6, 6, 24, 3, 1, 1, 1, DataType::kInt8, "s8",
                                "HardSwish", false, true, true},
+                      ConvCase{"hardswish_affine", 1, 16, 6, 6, 24, 3, 1, 1, 1, DataType::kInt8,
+                               "s8", "HardSwish", false, true, true},
+                      ConvCase{"relu_affine_residual", 1, 16, 8, 8, 16, 3, 1, 1, 1,
+                               DataType::kUint8, "s8", "Relu", true, true, true},
+                      ConvCase{"dw_affine_f32", 1, 32, 10, 10, 32, 3, 1, 1, 32, DataType::kInt8,
+                               "f32", "HardSwish", false, true, false},
                       ConvCase{"f32_out", 1, 8, 5, 5, 8, 1, 1, 0, 1, DataType::kInt8, "f32", "",
                                false, false, false}),
     [](const auto& info) { return std::string(info.param.name); });

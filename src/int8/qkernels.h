@@ -19,9 +19,10 @@ namespace calib8::int8 {
 // The output stage of QConv and QMatMul, from the node's attributes:
 //   v = (float(acc) + float(bias_q)) * oscale[c]        (acc: int32 sum of x_q * w_q)
 //   v = v + sum_scale * r                               (fused residual; r as stored: q or float)
-//   v = act(v) * act_scale                              (fused activation)
+//   v = (act(v) * post_mul + post_add) * act_scale      (fused activation and scalar affine)
 //   out = SaturateS8(v) | SaturateU8(v) | v (float32)
-// Direct mode (no activation, Relu, LeakyRelu, Clip — they commute with a positive scale):
+// Direct mode (no activation, Relu, LeakyRelu, Clip — they commute with a positive scale — and
+// no affine):
 //   oscale = s_in * s_w,c / s_out, sum_scale = s_r / s_out, Clip bounds divided by s_out,
 //   act_scale = 1. Real mode (HardSwish, HardSigmoid, Sigmoid, Tanh, or a float32 output):
 //   oscale = s_in * s_w,c, sum_scale = s_r (1 for a float32 residual), act_scale = 1 / s_out
@@ -48,7 +49,7 @@ struct QEpilogue {
   float Finish(int32_t acc, int32_t bias, int64_t c, float r) const {
     float v = (static_cast<float>(acc) + static_cast<float>(bias)) * oscale[static_cast<size_t>(c)];
     if (sum) v = v + sum_scale * r;
-    if (act.act != ops::Epilogue::Act::kNone) v = act.Activate(v) * act_scale;
+    if (act.act != ops::Epilogue::Act::kNone || act.affine) v = act.Activate(v) * act_scale;
     return v;
   }
 };

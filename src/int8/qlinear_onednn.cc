@@ -57,7 +57,8 @@ dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType resi
       po.append_sum(e.sum_scale);
   }
   const ops::Epilogue& a = e.act;
-  float s = e.act_scale;
+  // The output scale goes on the last eltwise post-op: the affine's when there is one.
+  float s = a.affine ? 1.0f : e.act_scale;
   switch (a.act) {
     case A::kNone:
       break;
@@ -84,6 +85,7 @@ dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType resi
       po.append_eltwise(s, alg::eltwise_tanh, 0.0f, 0.0f);
       break;
   }
+  if (a.affine) po.append_eltwise(e.act_scale, alg::eltwise_linear, a.post_mul, a.post_add);
   attr.set_post_ops(po);
   return attr;
 }

@@ -45,8 +45,8 @@ Result<QEpilogue> ParseQEpilogue(const ir::Node& node) {
   if (!f32 && !(e.out_scale > 0.0f)) return InvalidArgument("an 8-bit output needs out_scale > 0");
   using A = ops::Epilogue::Act;
   A a = e.act.act;
-  e.real_mode =
-      f32 || a == A::kHardSwish || a == A::kHardSigmoid || a == A::kSigmoid || a == A::kTanh;
+  e.real_mode = f32 || e.act.affine || a == A::kHardSwish || a == A::kHardSigmoid ||
+                a == A::kSigmoid || a == A::kTanh;
   float s_out = e.real_mode ? 1.0f : e.out_scale;
   for (float sw : e.w_scales) e.oscale.push_back(Multiplier(e.in_scale, sw, s_out));
   if (e.sum)

@@ -208,6 +208,42 @@ int FuseEpilogues(Graph& g) {
     n.outputs[0] = act.outputs[0];
     drop[c] = true;
     ++fused;
+    // 3. A scalar affine after the activation (PaddleOCR's "learnable affine block":
+    // Mul(x, k) and Add(x, b) with one-element constants): y = act(.) * mul + add.
+    float mul = 1.0f, add = 0.0f;
+    bool any = false;
+    for (;;) {
+      long a = sole_consumer(n.outputs[0]);
+      if (a < 0 || drop[a]) break;
+      Node& op = g.nodes[a];
+      if (!op.domain.empty() || op.inputs.size() != 2 || op.outputs.size() != 1 ||
+          (op.op_type != "Mul" && op.op_type != "Add"))
+        break;
+      const std::string& k_name = op.inputs[0] == n.outputs[0] ? op.inputs[1] : op.inputs[0];
+      const Tensor* k = g.FindInitializer(k_name);
+      if (k_name == n.outputs[0] || !k || k->numel() != 1 || k->rank() > 4 ||
+          k->dtype() != DataType::kFloat32)
+        break;
+      const float kv = k->data<float>()[0];
+      if (op.op_type == "Mul") {
+        mul *= kv;
+        add *= kv;
+      } else {
+        add += kv;
+      }
+      any = true;
+      n.outputs[0] = op.outputs[0];
+      drop[a] = true;
+      ++fused;
+    }
+    if (any) {
+      Attribute m, b;
+      m.kind = b.kind = Attribute::Kind::kFloat;
+      m.f = mul;
+      b.f = add;
+      n.attrs["_calib8_post_mul"] = m;
+      n.attrs["_calib8_post_add"] = b;
+    }
   }
   if (fused) {
     std::vector<Node> kept;

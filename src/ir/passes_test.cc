@@ -53,6 +53,30 @@ TEST(FuseEpilogues, ResidualAddWithTwoConvInputsFusesOnce) {
   EXPECT_TRUE(g.nodes[1].HasAttr("_calib8_sum"));
 }
 
+// PaddleOCR's learnable affine after HardSwish: Mul and Add by one-element constants fold into
+// the epilogue (y = act(.) * mul + add); a per-channel constant does not.
+TEST(FuseEpilogues, ScalarAffineAfterActivation) {
+  Graph g;
+  g.inputs.push_back(Known("x", {1, 4, 8, 8}));
+  g.outputs.push_back(Known("z", {1, 4, 8, 8}));
+  g.initializers["w"] = Tensor(DataType::kFloat32, {4, 4, 1, 1});
+  g.initializers["k"] = Tensor::FromVector<float>({1}, {0.5f});
+  g.initializers["b"] = Tensor::FromVector<float>({1}, {-0.25f});
+  g.initializers["c"] = Tensor::FromVector<float>({1, 4, 1, 1}, {1, 2, 3, 4});
+  g.nodes = {MakeNode("conv", "Conv", {"x", "w"}, {"a"}), MakeNode("hs", "HardSwish", {"a"}, {"h"}),
+             MakeNode("mul", "Mul", {"k", "h"}, {"m"}), MakeNode("add", "Add", {"m", "b"}, {"p"}),
+             MakeNode("mul2", "Mul", {"p", "c"}, {"z"})};
+  EXPECT_EQ(FuseEpilogues(g), 3);  // HardSwish, Mul, Add; not the per-channel Mul
+  ASSERT_EQ(g.nodes.size(), 2u);
+  const Node& conv = g.nodes[0];
+  EXPECT_EQ(conv.GetString("_calib8_act", ""), "HardSwish");
+  EXPECT_EQ(conv.GetFloat("_calib8_post_mul", 0.0f), 0.5f);
+  EXPECT_EQ(conv.GetFloat("_calib8_post_add", 0.0f), -0.25f);
+  EXPECT_EQ(conv.outputs[0], "p");
+  EXPECT_EQ(g.nodes[1].op_type, "Mul");
+  EXPECT_EQ(g.nodes[1].inputs[0], "p");
+}
+
 TEST(FuseEpilogues, LeavesSharedOutputsAlone) {
   Graph g;
   g.inputs.push_back(Known("x", {1, 4, 8, 8}));

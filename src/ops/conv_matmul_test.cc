@@ -115,10 +115,19 @@ void ExpectSame(const exec::KernelFactory& ref, const exec::KernelFactory& fast,
       << r->data<float>()[worst] << " fast " << f->data<float>()[worst];
 }
 
-const char* kActs[] = {"Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh"};
+// "+affine": a fused scalar affine after the activation (PaddleOCR's Mul/Add by constants).
+const char* kActs[] = {"Relu",    "LeakyRelu", "Clip",          "HardSwish",     "HardSigmoid",
+                       "Sigmoid", "Tanh",      "Relu+affine",   "HardSwish+affine"};
 
 std::map<std::string, ir::Attribute> WithAct(std::map<std::string, ir::Attribute> attrs,
-                                             const std::string& act, bool sum) {
+                                             std::string act, bool sum) {
+  const std::string kAffine = "+affine";
+  if (act.size() >= kAffine.size() &&
+      act.compare(act.size() - kAffine.size(), kAffine.size(), kAffine) == 0) {
+    act.resize(act.size() - kAffine.size());
+    attrs["_calib8_post_mul"] = Float(-0.75f);
+    attrs["_calib8_post_add"] = Float(0.3f);
+  }
   if (!act.empty()) {
     attrs["_calib8_act"] = Str(act);
     if (act == "LeakyRelu") attrs["_calib8_act_alpha"] = Float(0.1f);
@@ -276,7 +285,8 @@ TEST(ConvKernels, FusedActivationAndSum) {
   std::mt19937 rng(7);
   Shape x = {1, 16, 12, 12}, w = {16, 16, 3, 3}, y = {1, 16, 12, 12};
   for (std::string act :
-       {"", "Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh"}) {
+       {"", "Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh", "+affine",
+        "HardSwish+affine"}) {
     for (bool sum : {false, true}) {
       for (bool bias : {false, true}) {
         std::vector<Tensor> in = {Random(x, rng), Random(w, rng),

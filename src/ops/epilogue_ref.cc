@@ -48,6 +48,9 @@ Result<Epilogue> ParseEpilogue(const ir::Node& node, size_t num_normal_inputs) {
   if (sum != 0 && sum != 1) return InvalidArgument("_calib8_sum must be 0 or 1, got ", sum);
   e.sum = sum == 1;
   e.sum_input = num_normal_inputs;
+  e.affine = node.HasAttr("_calib8_post_mul") || node.HasAttr("_calib8_post_add");
+  e.post_mul = node.GetFloat("_calib8_post_mul", 1.0f);
+  e.post_add = node.GetFloat("_calib8_post_add", 0.0f);
   if (e.sum && (node.inputs.size() <= num_normal_inputs || node.input(num_normal_inputs).empty()))
     return InvalidArgument("_calib8_sum = 1 needs the residual as input ", num_normal_inputs,
                            ", but the node has ", node.inputs.size(), " input(s)");

@@ -5,7 +5,8 @@
 //   _calib8_act_alpha  LeakyRelu slope; Clip min; HardSigmoid alpha
 //   _calib8_act_beta   Clip max; HardSigmoid beta
 //   _calib8_sum = 1    one extra input after the op's normal inputs, shaped like the output
-// y = act(op(...) + residual). Reference kernels apply it with ApplyEpilogue; the oneDNN kernels
+//   _calib8_post_mul, _calib8_post_add   a scalar affine after the activation (defaults 1, 0)
+// y = act(op(...) + residual) * post_mul + post_add. Reference kernels apply it with ApplyEpilogue; the oneDNN kernels
 // translate it into post-ops (onednn_util.h).
 #pragma once
 
@@ -27,10 +28,16 @@ struct Epilogue {
   float beta = 0.0f;
   bool sum = false;      // a residual input is added before the activation
   size_t sum_input = 0;  // its input index (valid when sum)
+  bool affine = false;   // post_mul / post_add apply (after the activation)
+  float post_mul = 1.0f, post_add = 0.0f;
 
-  bool empty() const { return act == Act::kNone && !sum; }
-  // The activation alone, for one value (the definition every kernel follows).
-  float Activate(float v) const { return ActivateAs(act, v); }
+  bool empty() const { return act == Act::kNone && !sum && !affine; }
+  // The activation and the affine after it, for one value (the definition every kernel
+  // follows).
+  float Activate(float v) const {
+    float a = ActivateAs(act, v);
+    return affine ? a * post_mul + post_add : a;
+  }
 
   // Activate() with the activation fixed by the caller (at compile time in the row loops below,
   // which lets the compiler vectorise them).
@@ -62,7 +69,14 @@ struct Epilogue {
 template <Epilogue::Act kAct>
 inline void EpilogueRowAs(const Epilogue& e, const float* acc, const float* res, float* y,
                           int64_t n) {
-  if (res) {
+  if (e.affine) {
+    const float m = e.post_mul, b = e.post_add;
+    if (res) {
+      for (int64_t i = 0; i < n; ++i) y[i] = e.ActivateAs(kAct, acc[i] + res[i]) * m + b;
+    } else {
+      for (int64_t i = 0; i < n; ++i) y[i] = e.ActivateAs(kAct, acc[i]) * m + b;
+    }
+  } else if (res) {
     for (int64_t i = 0; i < n; ++i) y[i] = e.ActivateAs(kAct, acc[i] + res[i]);
   } else {
     for (int64_t i = 0; i < n; ++i) y[i] = e.ActivateAs(kAct, acc[i]);

@@ -99,6 +99,7 @@ inline void AppendEpilogue(const Epilogue& e, dnnl::post_ops& po) {
       po.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f);
       break;
   }
+  if (e.affine) po.append_eltwise(1.0f, alg::eltwise_linear, e.post_mul, e.post_add);
 }
 
 // A plain float32 memory over a tensor's buffer (no copy).

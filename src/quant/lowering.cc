@@ -69,6 +69,7 @@ std::string FusedOpName(const ir::Node& n) {
   if (n.GetInt("_calib8_sum", 0) == 1) s += "+Add";
   std::string act = n.GetString("_calib8_act", "");
   if (!act.empty()) s += "+" + act;
+  if (n.HasAttr("_calib8_post_mul") || n.HasAttr("_calib8_post_add")) s += "+Affine";
   return s;
 }
 
@@ -227,6 +228,9 @@ class Lowerer {
     bool nn = false;
     if (act == "Relu" || act == "HardSigmoid" || act == "Sigmoid") nn = true;
     if (act == "Clip" && n.GetFloat("_calib8_act_alpha", -1.0f) >= 0.0f) nn = true;
+    // A fused scalar affine after the activation keeps it non-negative only with mul, add >= 0.
+    if (n.GetFloat("_calib8_post_mul", 1.0f) < 0.0f || n.GetFloat("_calib8_post_add", 0.0f) < 0.0f)
+      nn = false;
     if (n.domain.empty() &&
         (n.op_type == "Relu" || n.op_type == "Sigmoid" || n.op_type == "HardSigmoid"))
       nn = true;
