@@ -675,12 +675,18 @@ std::string SensitivityToText(const SensitivityResult& r, const SensitivityOptio
      << ", all INT8 " << Num(r.int8_score) << "\n";
   os << "layers (most harmful first):\n";
   os << "  " << std::left << std::setw(10) << "alone" << std::setw(10) << "harm" << std::setw(10)
-     << "kept FP32" << std::setw(10) << "gain" << std::setw(12) << "op"
-     << "node -> tensor\n";
+     << "kept FP32" << std::setw(10) << "gain" << std::setw(22) << "op"
+     << " node -> tensor\n";
+  // With an SQNR metric FP32 scores +inf: there is no finite harm, layers rank by the SQNR with
+  // only them INT8 (lower first).
+  const bool sqnr = std::isinf(r.fp32_score);
   for (const auto& l : r.layers)
-    os << "  " << std::left << std::setw(10) << Num(l.alone) << std::setw(10) << Num(l.harm)
-       << std::setw(10) << Num(l.keep) << std::setw(10) << Num(l.gain) << std::setw(12) << l.op
-       << l.node << " -> " << l.output << "\n";
+    os << "  " << std::left << std::setw(10) << Num(l.alone) << std::setw(10)
+       << (sqnr ? std::string("-") : Num(l.harm)) << std::setw(10) << Num(l.keep) << std::setw(10)
+       << Num(l.gain) << std::setw(22) << l.op << " " << l.node << " -> " << l.output << "\n";
+  if (sqnr)
+    os << "  (SQNR metric: FP32 is +inf, so harm is not a number; layers rank by 'alone', "
+          "lowest first)\n";
   std::string bound = r.classifier ? "drop <= " + Num(o.max_drop) + " points"
                                    : "SQNR >= " + Num(o.min_sqnr_db) + " dB";
   if (r.met) {
@@ -710,9 +716,9 @@ std::string SensitivityPlanFile(const SensitivityResult& r, const SensitivityOpt
   for (const auto& k : r.keep) {
     for (const auto& l : r.layers)
       if (l.output == k)
-        os << "# " << l.op << " '" << l.node << "': quantized alone " << Num(l.alone) << " (harm "
-           << Num(l.harm) << "), kept FP32 alone " << Num(l.keep) << " (gain " << Num(l.gain)
-           << ")\n";
+        os << "# " << l.op << " '" << l.node << "': quantized alone " << Num(l.alone)
+           << (std::isinf(r.fp32_score) ? std::string() : " (harm " + Num(l.harm) + ")")
+           << ", kept FP32 alone " << Num(l.keep) << " (gain " << Num(l.gain) << ")\n";
     os << k << "\n";
   }
   return os.str();
