@@ -1,6 +1,8 @@
 // core/tensor.cc — storage for calib8::Tensor. Sits at the bottom of the module graph: every
-// other module depends on it, it depends on nothing but the standard library.
+// other module depends on it; it depends on the standard library and OpenMP (core/transpose.cc).
 #include "calib8/tensor.h"
+
+#include "core/transpose.h"
 
 #include <algorithm>
 #include <cassert>
@@ -107,55 +109,11 @@ Tensor Tensor::Clone() const {
   return t;
 }
 
-namespace {
-
-// dst[b][j][i] = src[b][i][j] for an [n, r, k] array of elements of type T. Tiles of 8 source
-// columns by 64 source rows: each destination row gets 64 contiguous elements per tile, and the
-// 8 destination rows in flight stay below the L1 associativity even when their stride is a
-// multiple of 4 KiB (32 x 32 tiles measured 3-4x slower on [25600, 96] float32 for that reason).
-template <typename T>
-void TransposeLast2T(const T* src, T* dst, int64_t n, int64_t r, int64_t k) {
-  constexpr int64_t kRows = 64, kCols = 8;
-  for (int64_t b = 0; b < n; ++b) {
-    const T* s = src + b * r * k;
-    T* d = dst + b * r * k;
-    for (int64_t j0 = 0; j0 < k; j0 += kCols) {
-      const int64_t j1 = std::min(k, j0 + kCols);
-      for (int64_t i0 = 0; i0 < r; i0 += kRows) {
-        const int64_t i1 = std::min(r, i0 + kRows);
-        for (int64_t j = j0; j < j1; ++j) {
-          T* dr = d + j * r;
-          for (int64_t i = i0; i < i1; ++i) dr[i] = s[i * k + j];
-        }
-      }
-    }
-  }
-}
-
-void TransposeLast2(const void* src, void* dst, int64_t n, int64_t r, int64_t k, size_t esize) {
-  switch (esize) {
-    case 1:
-      return TransposeLast2T(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), n, r, k);
-    case 2:
-      return TransposeLast2T(static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), n, r,
-                             k);
-    case 4:
-      return TransposeLast2T(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), n, r,
-                             k);
-    default:
-      assert(esize == 8);
-      return TransposeLast2T(static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), n, r,
-                             k);
-  }
-}
-
-}  // namespace
-
 Tensor ToRowMajor(const Tensor& t) {
   if (!t.channels_last()) return t;
   Tensor out(t.dtype(), t.shape());
   const Shape& s = t.shape();  // [N, C, H, W], stored [N, H*W, C]
-  TransposeLast2(t.raw(), out.raw(), s[0], s[2] * s[3], s[1], DataTypeSize(t.dtype()));
+  TransposeInner(t.raw(), out.raw(), s[0], s[2] * s[3], s[1], DataTypeSize(t.dtype()));
   return out;
 }
 
@@ -164,7 +122,7 @@ Tensor ToChannelsLast(const Tensor& t) {
   assert(t.rank() == 4);
   Tensor out(t.dtype(), t.shape(), Layout::kChannelsLast);
   const Shape& s = t.shape();  // stored [N, C, H*W]
-  TransposeLast2(t.raw(), out.raw(), s[0], s[1], s[2] * s[3], DataTypeSize(t.dtype()));
+  TransposeInner(t.raw(), out.raw(), s[0], s[1], s[2] * s[3], DataTypeSize(t.dtype()));
   return out;
 }
 

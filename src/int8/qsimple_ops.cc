@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/transpose.h"
 #include "int8/qkernels.h"
 #include "ops/op_util.h"
 #include "ops/ops.h"
@@ -67,40 +68,10 @@ Shape NchwShape(const Tensor& t, bool nhwc) {
 }
 
 namespace {
-template <typename T>
-void Permute(const T* src, T* dst, int64_t n, int64_t a, int64_t b) {
-  // src [n][a][b] -> dst [n][b][a], in 32 x 32 tiles so that both sides stay in cache (a plain
-  // loop reads one element per cache line of the strided side).
-  constexpr int64_t kTile = 32;
-  const int64_t tb = (b + kTile - 1) / kTile;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t jt = 0; jt < tb; ++jt) {
-      const int64_t j0 = jt * kTile, j1 = std::min(b, j0 + kTile);
-      for (int64_t k0 = 0; k0 < a; k0 += kTile) {
-        const int64_t k1 = std::min(a, k0 + kTile);
-        for (int64_t j = j0; j < j1; ++j) {
-          const T* s = src + i * a * b + j;
-          T* d = dst + (i * b + j) * a;
-          for (int64_t k = k0; k < k1; ++k) d[k] = s[k * b];
-        }
-      }
-    }
-}
-
+// src [n][a][b] -> [n][b][a], shaped out_shape.
 Tensor PermuteTensor(const Tensor& t, Shape out_shape, int64_t n, int64_t a, int64_t b) {
   Tensor y(t.dtype(), std::move(out_shape));
-  switch (DataTypeSize(t.dtype())) {
-    case 1:
-      Permute(static_cast<const uint8_t*>(t.raw()), static_cast<uint8_t*>(y.raw()), n, a, b);
-      break;
-    case 4:
-      Permute(static_cast<const uint32_t*>(t.raw()), static_cast<uint32_t*>(y.raw()), n, a, b);
-      break;
-    default:
-      Permute(static_cast<const uint64_t*>(t.raw()), static_cast<uint64_t*>(y.raw()), n, a, b);
-      break;
-  }
+  TransposeInner(t.raw(), y.raw(), n, a, b, DataTypeSize(t.dtype()));
   return y;
 }
 }  // namespace
