@@ -40,19 +40,7 @@ TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
   node.attrs["strides"] = A(std::vector<int64_t>{cc.stride, cc.stride});
   node.attrs["pads"] = A(std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad});
   node.attrs["group"] = A(cc.group);
-  std::vector<float> ws;
-  for (int64_t i = 0; i < cc.m; ++i) ws.push_back(0.002f + 0.0005f * static_cast<float>(i % 7));
-  node.attrs["in_scale"] = A(0.05f);
-  node.attrs["w_scales"] = A(ws);
-  node.attrs["out_type"] = A(std::string(cc.out_type));
-  node.attrs["out_scale"] = A(0.11f);
-  node.attrs["in_nhwc"] = A(int64_t{cc.in_nhwc});
-  node.attrs["out_nhwc"] = A(int64_t{cc.out_nhwc});
-  if (cc.act[0]) node.attrs["_calib8_act"] = A(std::string(cc.act));
-  if (std::string(cc.act) == "Clip") {
-    node.attrs["_calib8_act_alpha"] = A(0.0f);
-    node.attrs["_calib8_act_beta"] = A(6.0f);
-  }
+  SetQConvAttrs(node, cc.m, cc.out_type, cc.in_nhwc, cc.out_nhwc, cc.act);
   if (std::string(cc.name).find("affine") != std::string::npos) {
     node.attrs["_calib8_post_mul"] = A(-0.8f);
     node.attrs["_calib8_post_add"] = A(0.4f);

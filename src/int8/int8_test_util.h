@@ -57,6 +57,26 @@ Tensor Random(DataType dt, Shape s, int lo, int hi, std::mt19937& rng) {
   return t;
 }
 
+// The quantization attributes of a test QConv/QConvTranspose with m output channels: input scale
+// 0.05, weight scales 0.002 + 0.0005 (c % 7), output scale 0.11, the given output type, layouts
+// and fused activation (Clip: [0, 6]).
+inline void SetQConvAttrs(ir::Node& node, int64_t m, const char* out_type, bool in_nhwc,
+                          bool out_nhwc, const char* act) {
+  std::vector<float> ws;
+  for (int64_t i = 0; i < m; ++i) ws.push_back(0.002f + 0.0005f * static_cast<float>(i % 7));
+  node.attrs["in_scale"] = A(0.05f);
+  node.attrs["w_scales"] = A(ws);
+  node.attrs["out_type"] = A(std::string(out_type));
+  node.attrs["out_scale"] = A(0.11f);
+  node.attrs["in_nhwc"] = A(int64_t{in_nhwc});
+  node.attrs["out_nhwc"] = A(int64_t{out_nhwc});
+  if (act[0]) node.attrs["_calib8_act"] = A(std::string(act));
+  if (std::string(act) == "Clip") {
+    node.attrs["_calib8_act_alpha"] = A(0.0f);
+    node.attrs["_calib8_act_beta"] = A(6.0f);
+  }
+}
+
 struct RunResult {
   Tensor ref, fast;
 };

@@ -151,19 +151,7 @@ TEST_P(QConvNdVsReference, OneDnnAgreesWithReference) {
   if (!cc.dil.empty()) node.attrs["dilations"] = A(cc.dil);
   if (!cc.out_pad.empty()) node.attrs["output_padding"] = A(cc.out_pad);
   node.attrs["group"] = A(cc.group);
-  std::vector<float> ws;
-  for (int64_t i = 0; i < cc.m; ++i) ws.push_back(0.002f + 0.0005f * static_cast<float>(i % 7));
-  node.attrs["in_scale"] = A(0.05f);
-  node.attrs["w_scales"] = A(ws);
-  node.attrs["out_type"] = A(std::string(cc.out_type));
-  node.attrs["out_scale"] = A(0.11f);
-  node.attrs["in_nhwc"] = A(int64_t{cc.nhwc});
-  node.attrs["out_nhwc"] = A(int64_t{cc.nhwc});
-  if (cc.act[0]) node.attrs["_calib8_act"] = A(std::string(cc.act));
-  if (std::string(cc.act) == "Clip") {
-    node.attrs["_calib8_act_alpha"] = A(0.0f);
-    node.attrs["_calib8_act_beta"] = A(6.0f);
-  }
+  SetQConvAttrs(node, cc.m, cc.out_type, cc.nhwc, cc.nhwc, cc.act);
   Shape wshape = transposed ? Shape{cc.x[1], cc.m / cc.group} : Shape{cc.m, cc.x[1] / cc.group};
   for (int64_t kk : cc.k) wshape.push_back(kk);
   std::map<std::string, Tensor> consts;
