@@ -89,30 +89,8 @@ class QConvRef : public exec::Kernel {
     for (int64_t n = 0; n < g.n; ++n)
       for (int64_t m = 0; m < g.m; ++m) {
         const int64_t grp = m / mg;
-        int32_t* a = acc.data();
-        for (int64_t od = 0; od < g.out[0]; ++od)
-          for (int64_t oh = 0; oh < g.out[1]; ++oh)
-            for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-              int32_t s = 0;
-              for (int64_t c = 0; c < cg; ++c)
-                for (int64_t kd = 0; kd < g.k[0]; ++kd) {
-                  int64_t id = od * g.stride[0] - g.pad_b[0] + kd * g.dil[0];
-                  if (id < 0 || id >= g.in[0]) continue;
-                  for (int64_t kh = 0; kh < g.k[1]; ++kh) {
-                    int64_t ih = oh * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
-                    if (ih < 0 || ih >= g.in[1]) continue;
-                    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                      int64_t iw = ow * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
-                      if (iw < 0 || iw >= g.in[2]) continue;
-                      s += io.x[(((n * g.c + grp * cg + c) * g.in[0] + id) * g.in[1] + ih) *
-                                    g.in[2] +
-                                iw] *
-                           pw[(((m * cg + c) * g.k[0] + kd) * g.k[1] + kh) * g.k[2] + kw];
-                    }
-                  }
-                }
-              *a++ = s;
-            }
+        ops::ConvPlaneRef<int32_t>(g, io.x.data() + (n * g.c + grp * cg) * g.in_size(),
+                                   pw + m * cg * g.k_size(), 0, acc.data());
         FinishPlane(e_, g, ctx.input(2), io, m, (n * g.m + m) * g.out_size(), acc.data());
       }
     ctx.outputs[0] = OutputLayout(e_, std::move(io.y));
@@ -147,31 +125,8 @@ class QConvTransposeRef : public exec::Kernel {
     for (int64_t n = 0; n < g.n; ++n)
       for (int64_t m = 0; m < g.m; ++m) {
         const int64_t grp = m / mg, oc = m % mg;
-        std::fill(acc.begin(), acc.end(), 0);
-        for (int64_t ic = 0; ic < cg; ++ic) {
-          const int64_t c = grp * cg + ic;
-          const int32_t* xc = io.x.data() + (n * g.c + c) * g.in_size();
-          const int8_t* wk = pw + (c * mg + oc) * g.k_size();
-          for (int64_t id = 0; id < g.in[0]; ++id)
-            for (int64_t ih = 0; ih < g.in[1]; ++ih)
-              for (int64_t iw = 0; iw < g.in[2]; ++iw) {
-                const int32_t v = xc[(id * g.in[1] + ih) * g.in[2] + iw];
-                for (int64_t kd = 0; kd < g.k[0]; ++kd) {
-                  int64_t od = id * g.stride[0] - g.pad_b[0] + kd * g.dil[0];
-                  if (od < 0 || od >= g.out[0]) continue;
-                  for (int64_t kh = 0; kh < g.k[1]; ++kh) {
-                    int64_t oh = ih * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
-                    if (oh < 0 || oh >= g.out[1]) continue;
-                    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                      int64_t ow = iw * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
-                      if (ow < 0 || ow >= g.out[2]) continue;
-                      acc[static_cast<size_t>((od * g.out[1] + oh) * g.out[2] + ow)] +=
-                          v * wk[(kd * g.k[1] + kh) * g.k[2] + kw];
-                    }
-                  }
-                }
-              }
-        }
+        ops::ConvTransposePlaneRef<int32_t>(g, io.x.data() + (n * g.c + grp * cg) * g.in_size(),
+                                            pw + (grp * cg * mg + oc) * g.k_size(), 0, acc.data());
         FinishPlane(e_, g, ctx.input(2), io, m, (n * g.m + m) * g.out_size(), acc.data());
       }
     ctx.outputs[0] = OutputLayout(e_, std::move(io.y));

@@ -194,33 +194,11 @@ void ConvForwardRef(const ConvGeometry& g, const float* x, const float* w, const
       g.n * g.m,
       [&](int64_t task) {
         const int64_t n = task / g.m, mo = task % g.m, grp = mo / mg;
-        const float* wm = w + mo * cg * ksz;  // W[mo, ic, kd, kh, kw]
+        std::vector<double> acc(static_cast<size_t>(osz));
+        ConvPlaneRef<double>(g, x + (n * g.c + grp * cg) * isz, w + mo * cg * ksz,
+                             bias ? static_cast<double>(bias[mo]) : 0.0, acc.data());
         float* ym = y + task * osz;
-        for (int64_t od = 0; od < g.out[0]; ++od)
-          for (int64_t oh = 0; oh < g.out[1]; ++oh)
-            for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-              double acc = bias ? bias[mo] : 0.0;
-              for (int64_t ic = 0; ic < cg; ++ic) {
-                const float* xc = x + (n * g.c + grp * cg + ic) * isz;
-                const float* wc = wm + ic * ksz;
-                for (int64_t kd = 0; kd < g.k[0]; ++kd) {
-                  // input coordinate = output * stride - pad_begin + kernel * dilation
-                  int64_t id = od * g.stride[0] - g.pad_b[0] + kd * g.dil[0];
-                  if (id < 0 || id >= g.in[0]) continue;
-                  for (int64_t kh = 0; kh < g.k[1]; ++kh) {
-                    int64_t ih = oh * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
-                    if (ih < 0 || ih >= g.in[1]) continue;
-                    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                      int64_t iw = ow * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
-                      if (iw < 0 || iw >= g.in[2]) continue;
-                      acc += static_cast<double>(xc[(id * g.in[1] + ih) * g.in[2] + iw]) *
-                             wc[(kd * g.k[1] + kh) * g.k[2] + kw];
-                    }
-                  }
-                }
-              }
-              ym[(od * g.out[1] + oh) * g.out[2] + ow] = static_cast<float>(acc);
-            }
+        for (int64_t i = 0; i < osz; ++i) ym[i] = static_cast<float>(acc[i]);
         ApplyEpilogue(e, residual ? residual + task * osz : nullptr, ym, osz);
       },
       2);
@@ -236,32 +214,10 @@ void ConvTransposeForwardRef(const ConvGeometry& g, const float* x, const float*
       g.n * g.m,
       [&](int64_t task) {
         const int64_t n = task / g.m, mo = task % g.m, grp = mo / mg, oc = mo % mg;
-        std::vector<double> acc(static_cast<size_t>(osz), bias ? bias[mo] : 0.0);
-        for (int64_t ic = 0; ic < cg; ++ic) {
-          const int64_t c = grp * cg + ic;
-          const float* xc = x + (n * g.c + c) * isz;
-          const float* wk = w + (c * mg + oc) * ksz;  // W[c, oc, kd, kh, kw]
-          for (int64_t id = 0; id < g.in[0]; ++id)
-            for (int64_t ih = 0; ih < g.in[1]; ++ih)
-              for (int64_t iw = 0; iw < g.in[2]; ++iw) {
-                const double v = xc[(id * g.in[1] + ih) * g.in[2] + iw];
-                for (int64_t kd = 0; kd < g.k[0]; ++kd) {
-                  // output coordinate = input * stride - pad_begin + kernel * dilation
-                  int64_t od = id * g.stride[0] - g.pad_b[0] + kd * g.dil[0];
-                  if (od < 0 || od >= g.out[0]) continue;
-                  for (int64_t kh = 0; kh < g.k[1]; ++kh) {
-                    int64_t oh = ih * g.stride[1] - g.pad_b[1] + kh * g.dil[1];
-                    if (oh < 0 || oh >= g.out[1]) continue;
-                    for (int64_t kw = 0; kw < g.k[2]; ++kw) {
-                      int64_t ow = iw * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
-                      if (ow < 0 || ow >= g.out[2]) continue;
-                      acc[(od * g.out[1] + oh) * g.out[2] + ow] +=
-                          v * wk[(kd * g.k[1] + kh) * g.k[2] + kw];
-                    }
-                  }
-                }
-              }
-        }
+        std::vector<double> acc(static_cast<size_t>(osz));
+        ConvTransposePlaneRef<double>(g, x + (n * g.c + grp * cg) * isz,
+                                      w + (grp * cg * mg + oc) * ksz,
+                                      bias ? static_cast<double>(bias[mo]) : 0.0, acc.data());
         float* ym = y + task * osz;
         for (int64_t i = 0; i < osz; ++i) ym[i] = static_cast<float>(acc[i]);
         ApplyEpilogue(e, residual ? residual + task * osz : nullptr, ym, osz);
