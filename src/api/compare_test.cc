@@ -17,18 +17,8 @@ std::string TempPath(const std::string& leaf) {
   return ::testing::TempDir() + "/calib8_compare_" + std::to_string(getpid()) + "_" + leaf;
 }
 
-ir::Attribute F(float v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-ir::Attribute I(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
+const auto F = &ir::Attribute::Float;
+const auto I = &ir::Attribute::Int;
 
 TEST(CompareLabels, TextFileSkipsBlanksAndComments) {
   std::string p = TempPath("labels.txt");

@@ -18,36 +18,12 @@
 
 namespace calib8::int8::test_util {
 
-inline ir::Attribute A(int64_t i) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = i;
-  return a;
-}
-inline ir::Attribute A(float f) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-inline ir::Attribute A(std::string s) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kString;
-  a.s = std::move(s);
-  return a;
-}
-inline ir::Attribute A(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-inline ir::Attribute A(std::vector<float> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
-}
+// A(value): the ir::Attribute of that type, one overloaded name for the tests.
+inline ir::Attribute A(int64_t i) { return ir::Attribute::Int(i); }
+inline ir::Attribute A(float f) { return ir::Attribute::Float(f); }
+inline ir::Attribute A(std::string s) { return ir::Attribute::String(std::move(s)); }
+inline ir::Attribute A(std::vector<int64_t> v) { return ir::Attribute::Ints(std::move(v)); }
+inline ir::Attribute A(std::vector<float> v) { return ir::Attribute::Floats(std::move(v)); }
 
 template <typename T>
 Tensor Random(DataType dt, Shape s, int lo, int hi, std::mt19937& rng) {

@@ -158,10 +158,7 @@ int FuseEpilogues(Graph& g) {
         size_t slot = n.op_type == "MatMul" ? 2 : 3;
         if (n.inputs.size() < slot) n.inputs.resize(slot);
         n.inputs.push_back(other);
-        Attribute a;
-        a.kind = Attribute::Kind::kInt;
-        a.i = 1;
-        n.attrs["_calib8_sum"] = a;
+        n.attrs["_calib8_sum"] = Attribute::Int(1);
         n.outputs[0] = add.outputs[0];
         drop[c] = true;
         ++fused;
@@ -195,16 +192,9 @@ int FuseEpilogues(Graph& g) {
       }
     }
     if (!ok) continue;
-    Attribute s;
-    s.kind = Attribute::Kind::kString;
-    s.s = act.op_type;
-    n.attrs["_calib8_act"] = s;
-    Attribute fa, fb;
-    fa.kind = fb.kind = Attribute::Kind::kFloat;
-    fa.f = alpha;
-    fb.f = beta;
-    n.attrs["_calib8_act_alpha"] = fa;
-    n.attrs["_calib8_act_beta"] = fb;
+    n.attrs["_calib8_act"] = Attribute::String(act.op_type);
+    n.attrs["_calib8_act_alpha"] = Attribute::Float(alpha);
+    n.attrs["_calib8_act_beta"] = Attribute::Float(beta);
     n.outputs[0] = act.outputs[0];
     drop[c] = true;
     ++fused;
@@ -237,12 +227,8 @@ int FuseEpilogues(Graph& g) {
       ++fused;
     }
     if (any) {
-      Attribute m, b;
-      m.kind = b.kind = Attribute::Kind::kFloat;
-      m.f = mul;
-      b.f = add;
-      n.attrs["_calib8_post_mul"] = m;
-      n.attrs["_calib8_post_add"] = b;
+      n.attrs["_calib8_post_mul"] = Attribute::Float(mul);
+      n.attrs["_calib8_post_add"] = Attribute::Float(add);
     }
   }
   if (fused) {

@@ -14,18 +14,8 @@
 namespace calib8::ops {
 namespace {
 
-ir::Attribute Ints(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute Int(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
+const auto Ints = &ir::Attribute::Ints;
+const auto Int = &ir::Attribute::Int;
 
 Tensor Random(const Shape& shape, std::mt19937& rng, float scale = 1.0f) {
   std::uniform_real_distribution<float> dist(-scale, scale);

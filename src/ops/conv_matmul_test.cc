@@ -23,30 +23,10 @@ Tensor Random(const Shape& shape, std::mt19937& rng) {
   return t;
 }
 
-ir::Attribute Ints(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute Int(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-ir::Attribute Float(float v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-ir::Attribute Str(std::string v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kString;
-  a.s = std::move(v);
-  return a;
-}
+const auto Ints = &ir::Attribute::Ints;
+const auto Int = &ir::Attribute::Int;
+const auto Float = &ir::Attribute::Float;
+const auto Str = &ir::Attribute::String;
 
 // One test configuration: a node, its inputs (undefined = omitted) and which inputs are
 // initializers (seen by the factory through KernelInit::constant).

@@ -13,30 +13,10 @@
 namespace calib8::ops {
 namespace {
 
-ir::Attribute Int(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-ir::Attribute Ints(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute Floats(std::vector<float> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
-}
-ir::Attribute Str(std::string v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kString;
-  a.s = std::move(v);
-  return a;
-}
+const auto Int = &ir::Attribute::Int;
+const auto Ints = &ir::Attribute::Ints;
+const auto Floats = &ir::Attribute::Floats;
+const auto Str = &ir::Attribute::String;
 
 // Runs one node of `op` built by `factory` at `opset`; inputs that are null are omitted.
 Result<std::vector<Tensor>> RunOp(const std::string& op, const exec::KernelFactory& factory,

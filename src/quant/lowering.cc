@@ -39,31 +39,6 @@ struct QTensor {
   bool is_unsigned = false;
 };
 
-ir::Attribute FloatAttr(float f) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-ir::Attribute IntAttr(int64_t i) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = i;
-  return a;
-}
-ir::Attribute StringAttr(std::string s) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kString;
-  a.s = std::move(s);
-  return a;
-}
-ir::Attribute FloatsAttr(std::vector<float> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
-}
-
 std::string FusedOpName(const ir::Node& n) {
   std::string s = n.op_type;
   if (n.GetInt("_calib8_sum", 0) == 1) s += "+Add";
@@ -112,7 +87,7 @@ void FuseResidualAddsOnce(ir::Graph& g) {
     size_t slot = n.op_type == "MatMul" ? 2 : 3;
     if (n.inputs.size() < slot) n.inputs.resize(slot);
     n.inputs.push_back(other);
-    n.attrs["_calib8_sum"] = IntAttr(1);
+    n.attrs["_calib8_sum"] = ir::Attribute::Int(1);
     n.outputs[0] = add.outputs[0];
     drop[c] = true;
     any = true;
@@ -654,9 +629,9 @@ class Lowerer {
     q.domain = kInt8Domain;
     q.inputs = {t};
     q.outputs = {qn};
-    q.attrs["scale"] = FloatAttr(q_[t].scale);
-    q.attrs["unsigned"] = IntAttr(q_[t].is_unsigned);
-    q.attrs["nhwc"] = IntAttr(nhwc_.count(t) ? 1 : 0);
+    q.attrs["scale"] = ir::Attribute::Float(q_[t].scale);
+    q.attrs["unsigned"] = ir::Attribute::Int(q_[t].is_unsigned);
+    q.attrs["nhwc"] = ir::Attribute::Int(nhwc_.count(t) ? 1 : 0);
     out.push_back(std::move(q));
     ++plan_.num_quantize;
     return qn;
@@ -669,8 +644,8 @@ class Lowerer {
     d.domain = kInt8Domain;
     d.inputs = {QName(t)};
     d.outputs = {t};
-    d.attrs["scale"] = FloatAttr(q_[t].scale);
-    d.attrs["nhwc"] = IntAttr(nhwc_.count(t) ? 1 : 0);
+    d.attrs["scale"] = ir::Attribute::Float(q_[t].scale);
+    d.attrs["nhwc"] = ir::Attribute::Int(nhwc_.count(t) ? 1 : 0);
     out.push_back(std::move(d));
     ++plan_.num_dequantize;
   }
@@ -764,23 +739,23 @@ class Lowerer {
     new_inits_[wname] = std::move(qw.q);
     q.inputs = {xq, wname, bname};
     if (inf.has_residual) q.inputs.push_back(rq);
-    if (inf.has_residual) q.attrs["_calib8_sum"] = IntAttr(1);
-    q.attrs["in_scale"] = FloatAttr(in_scale);
-    q.attrs["w_scales"] = FloatsAttr(qw.scales);
-    q.attrs["in_nhwc"] = IntAttr(nhwc_.count(x) ? 1 : 0);
+    if (inf.has_residual) q.attrs["_calib8_sum"] = ir::Attribute::Int(1);
+    q.attrs["in_scale"] = ir::Attribute::Float(in_scale);
+    q.attrs["w_scales"] = ir::Attribute::Floats(qw.scales);
+    q.attrs["in_nhwc"] = ir::Attribute::Int(nhwc_.count(x) ? 1 : 0);
     std::string out_type = "f32";
     if (inf.out_int8) {
       out_type = q_[y].is_unsigned ? "u8" : "s8";
-      q.attrs["out_scale"] = FloatAttr(q_[y].scale);
-      q.attrs["out_nhwc"] = IntAttr(nhwc_.count(y) ? 1 : 0);
+      q.attrs["out_scale"] = ir::Attribute::Float(q_[y].scale);
+      q.attrs["out_nhwc"] = ir::Attribute::Int(nhwc_.count(y) ? 1 : 0);
       q.outputs = {QName(y)};
     } else {
       q.outputs = {y};
     }
-    q.attrs["out_type"] = StringAttr(out_type);
+    q.attrs["out_type"] = ir::Attribute::String(out_type);
     if (inf.has_residual && inf.out_int8) {
-      q.attrs["res_scale"] = FloatAttr(q_[inf.residual].scale);
-      q.attrs["res_nhwc"] = IntAttr(nhwc_.count(inf.residual) ? 1 : 0);
+      q.attrs["res_scale"] = ir::Attribute::Float(q_[inf.residual].scale);
+      q.attrs["res_nhwc"] = ir::Attribute::Int(nhwc_.count(inf.residual) ? 1 : 0);
     }
     std::ostringstream why;
     why << (q_[x].is_unsigned ? "u8" : "s8") << " in, per-channel s8 weights, int32 bias, "
@@ -807,8 +782,8 @@ class Lowerer {
       q.op_type = "Q" + n.op_type;
       q.inputs = {EnsureInt8(n.input(0), out)};
       q.outputs = {y};
-      q.attrs["in_nhwc"] = IntAttr(nhwc_.count(n.input(0)) ? 1 : 0);
-      q.attrs["out_nhwc"] = IntAttr(nhwc_.count(y) ? 1 : 0);
+      q.attrs["in_nhwc"] = ir::Attribute::Int(nhwc_.count(n.input(0)) ? 1 : 0);
+      q.attrs["out_nhwc"] = ir::Attribute::Int(nhwc_.count(y) ? 1 : 0);
     } else {  // Concat
       q.domain = kInt8Domain;
       q.op_type = "QConcat";
@@ -817,9 +792,9 @@ class Lowerer {
         scales.push_back(q_[in].scale);
         in = EnsureInt8(in, out);
       }
-      q.attrs["in_scales"] = FloatsAttr(scales);
-      q.attrs["out_scale"] = FloatAttr(q_[y].scale);
-      q.attrs["unsigned"] = IntAttr(q_[y].is_unsigned);
+      q.attrs["in_scales"] = ir::Attribute::Floats(scales);
+      q.attrs["out_scale"] = ir::Attribute::Float(q_[y].scale);
+      q.attrs["unsigned"] = ir::Attribute::Int(q_[y].is_unsigned);
     }
     q.outputs[0] = QName(y);
     out.push_back(std::move(q));
