@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
 
 PKGS=(build-essential cmake pkg-config git ca-certificates
-      libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev libcli11-dev nlohmann-json3-dev
+      libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev ocl-icd-opencl-dev libcli11-dev nlohmann-json3-dev
       libstb-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
       libonnx-testdata dataset-fashion-mnist libgtest-dev libgmock-dev libbenchmark-dev
       chromium  # tests/report: opens the HTML report headless, checks the console
