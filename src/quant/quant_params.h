@@ -20,6 +20,13 @@
 //   acc * m differs (documented per kernel in tests).
 // amax = 0 (a tensor that is zero everywhere): scale 0; quantize maps everything to 0 and
 //   nothing divides by zero.
+// Asymmetric unsigned activations (calib8's default when the sidecar holds a range [lo, hi]):
+//   lo' = min(lo, 0), hi' = max(hi, 0)  (0 must be representable exactly: padding, ReLU, zeros)
+//   scale = (hi' - lo') / 255,  zp = clamp(round_half_to_even(-lo' / scale), 0, 255)
+//   q = clamp(round_half_to_even(x / scale) + zp, 0, 255)   (ONNX QuantizeLinear, uint8)
+//   x' = (q - zp) * scale                                    (ONNX DequantizeLinear)
+// A symmetric s8 tensor is the special case zp = 0 with the s8 bounds; a u8 tensor without a
+// zero point (amax / 255) the case zp = 0 with the u8 bounds. QParams below carries all three.
 // Rounding: round half to even everywhere (std::nearbyint under the default FE_TONEAREST mode).
 #pragma once
 
@@ -63,6 +70,45 @@ inline uint8_t QuantizeU8(float x, float scale) {
 }
 
 inline float Dequantize(int32_t q, float scale) { return static_cast<float>(q) * scale; }
+
+// The 8-bit encoding of one activation tensor: scale, zero point and signedness.
+struct QParams {
+  float scale = 0.0f;
+  int32_t zero_point = 0;  // 0 for s8; 0..255 for u8
+  bool is_unsigned = false;
+  int32_t qmin() const { return is_unsigned ? 0 : kInt8Min; }
+  int32_t qmax() const { return is_unsigned ? kUint8Max : kInt8Max; }
+  bool operator==(const QParams&) const = default;
+};
+
+inline QParams SymmetricParams(float amax, bool is_unsigned = false) {
+  return {ScaleFromAmax(amax, is_unsigned), 0, is_unsigned};
+}
+
+// u8 with a zero point for the range [lo, hi] (see the header comment). A range that is 0
+// everywhere gives scale 0 (quantizes to zp = 0, nothing divides by zero).
+inline QParams AsymmetricParams(float lo, float hi) {
+  if (lo > 0.0f) lo = 0.0f;
+  if (hi < 0.0f) hi = 0.0f;
+  float scale = static_cast<float>((static_cast<double>(hi) - lo) / kUnsignedLevels);
+  if (!(scale > 0.0f)) return {0.0f, 0, true};
+  float zp = RoundHalfEven(-lo / scale);
+  if (zp < 0) zp = 0;
+  if (zp > kUint8Max) zp = kUint8Max;
+  return {scale, static_cast<int32_t>(zp), true};
+}
+
+// q = clamp(round(x / scale) + zp, qmin, qmax), as ONNX QuantizeLinear.
+inline int32_t QuantizeQ(float x, const QParams& p) {
+  if (!(p.scale > 0.0f)) return p.zero_point;
+  float q = RoundHalfEven(x / p.scale) + static_cast<float>(p.zero_point);
+  if (q < static_cast<float>(p.qmin())) q = static_cast<float>(p.qmin());
+  if (q > static_cast<float>(p.qmax())) q = static_cast<float>(p.qmax());
+  return static_cast<int32_t>(q);
+}
+inline float DequantizeQ(int32_t q, const QParams& p) {
+  return static_cast<float>(q - p.zero_point) * p.scale;
+}
 
 // Fake quantization (quantize then dequantize) — what training code uses (docs/table-format.md).
 inline float FakeQuantS8(float x, float scale) { return Dequantize(QuantizeS8(x, scale), scale); }

@@ -37,6 +37,9 @@ std::string SerializeSidecar(const Sidecar& s) {
                {"sample_count", t.sample_count}};
     if (!t.histogram.empty())
       jt["histogram"] = {{"range", t.histogram_range}, {"counts", t.histogram}};
+    if (t.has_range)
+      jt["asym"] = {{"lo", ShortestDecimal(t.lo)}, {"lo_bits", HexBits(FloatToBits(t.lo))},
+                    {"hi", ShortestDecimal(t.hi)}, {"hi_bits", HexBits(FloatToBits(t.hi))}};
     j["tensors"].push_back(jt);
   }
   j["weights"] = json::array();
@@ -99,6 +102,17 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
       if (jt.contains("histogram")) {
         t.histogram_range = jt["histogram"].value("range", 0.0);
         t.histogram = jt["histogram"].at("counts").get<std::vector<int64_t>>();
+      }
+      if (jt.contains("asym")) {
+        const auto& a = jt["asym"];
+        t.has_range = true;
+        t.lo = BitsToFloat(
+            static_cast<uint32_t>(std::stoul(a.at("lo_bits").get<std::string>(), nullptr, 16)));
+        t.hi = BitsToFloat(
+            static_cast<uint32_t>(std::stoul(a.at("hi_bits").get<std::string>(), nullptr, 16)));
+        if (!(t.lo <= 0.0f && t.hi >= 0.0f))
+          return InvalidArgument(where, "tensor '", t.name, "': asym range [", t.lo, ", ", t.hi,
+                                 "] must satisfy lo <= 0 <= hi");
       }
       s.tensors.push_back(std::move(t));
     }

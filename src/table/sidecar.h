@@ -39,6 +39,11 @@ struct TensorStatistics {
   int64_t sample_count = 0;   // values observed
   std::vector<int64_t> histogram;  // optional, bins over [-histogram_range, +histogram_range]
   double histogram_range = 0;
+  // The asymmetric range [lo, hi] (lo <= 0 <= hi) chosen for 8-bit activations with a zero point
+  // (quant/quant_params.h, AsymmetricParams). Absent (has_range false) in sidecars written before
+  // it existed and for tensors that were not calibrated asymmetrically; JSON key "asym".
+  bool has_range = false;
+  float lo = 0, hi = 0;
 };
 
 struct WeightScales {
