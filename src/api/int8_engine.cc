@@ -2,9 +2,13 @@
 // (int8/) registered beside the FP32 ones.
 #include "api/int8_engine.h"
 
+#include <filesystem>
 #include <sstream>
 
+#include "core/file_util.h"
 #include "int8/qkernels.h"
+#include "table/fingerprint.h"
+#include "table/sidecar.h"
 
 namespace calib8::api {
 
@@ -24,6 +28,43 @@ std::string CoverageSummary(const quant::Coverage& c, size_t max_names) {
   list("missing", c.missing);
   list("amax 0", c.zero);
   return os.str();
+}
+
+Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symmetric,
+                                              Int8Options* options, Int8TableMode* mode) {
+  CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t, table::ReadTableFile(path, nullptr));
+  options->lowering.ranges.clear();
+  *mode = Int8TableMode{};
+  const std::string sidecar_path = table::SidecarPathFor(path);
+  std::error_code ec;
+  if (symmetric) {
+    mode->note = "symmetric s8 activations (TensorRT mode, --symmetric)";
+    return t;
+  }
+  if (!std::filesystem::exists(sidecar_path, ec)) {
+    mode->note = "symmetric s8 activations: no sidecar " + sidecar_path +
+                 " (a bare TensorRT cache is symmetric)";
+    return t;
+  }
+  CALIB8_ASSIGN_OR_RETURN(table::Sidecar sc, table::ReadSidecarFile(sidecar_path));
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "table"));
+  if (!sc.table_fingerprint.empty() && sc.table_fingerprint != table::BytesFingerprint(bytes)) {
+    mode->note = "symmetric s8 activations: sidecar " + sidecar_path +
+                 " was written for other table bytes (edited or merged table)";
+    return t;
+  }
+  for (const auto& ts : sc.tensors)
+    if (ts.has_range) options->lowering.ranges[ts.name] = {ts.lo, ts.hi};
+  if (options->lowering.ranges.empty()) {
+    mode->note = "symmetric s8 activations: sidecar " + sidecar_path +
+                 " has no asymmetric ranges (recalibrate with this calib8 to get them)";
+    return t;
+  }
+  mode->asymmetric = true;
+  mode->note = "asymmetric u8 activations with zero points (ranges of " +
+               std::to_string(options->lowering.ranges.size()) + " tensor(s) from " +
+               sidecar_path + "; --symmetric for TensorRT's symmetric s8)";
+  return t;
 }
 
 Result<quant::Int8Plan> PlanInt8(const ir::Graph& graph, const table::CalibrationTable& table,

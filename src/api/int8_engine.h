@@ -36,6 +36,21 @@ Result<std::unique_ptr<exec::Session>> CreateInt8Session(const ir::Graph& graph,
                                                          exec::SessionOptions session_options = {},
                                                          quant::Int8Plan* plan_out = nullptr);
 
+// How LoadInt8Table chose the activation encoding.
+struct Int8TableMode {
+  bool asymmetric = false;  // u8 with zero points from the sidecar's ranges
+  std::string note;         // one line for the user: which mode and why
+};
+
+// Reads a table for INT8 execution (any format calib8 reads). When `symmetric` is false and the
+// calib8 sidecar next to it (<table>.calib8.json) was written for these very table bytes and
+// holds asymmetric ranges, they go into options->lowering.ranges: u8 activations with zero
+// points, calib8's default. A bare cache, a sidecar for other bytes (an edited or merged
+// table), or `symmetric` (TensorRT mode) give symmetric s8 scales, as TensorRT runs the cache.
+// A sidecar that exists but cannot be parsed is an error naming it.
+Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symmetric,
+                                              Int8Options* options, Int8TableMode* mode);
+
 // "coverage 12/14 (85.7%); missing: a, b, ...; amax 0: c" — for warnings and errors.
 std::string CoverageSummary(const quant::Coverage& c, size_t max_names = 8);
 

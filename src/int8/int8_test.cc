@@ -25,6 +25,7 @@ struct ConvCase {
   const char* out_type;
   const char* act;
   bool residual, in_nhwc, out_nhwc;
+  int32_t in_zp = 0, out_zp = 0, res_zp = 0;  // asymmetric u8 (res_zp > 0: a u8 residual)
 };
 
 class QConvVsReference : public ::testing::TestWithParam<ConvCase> {};
@@ -41,6 +42,8 @@ TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
   node.attrs["pads"] = A(std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad});
   node.attrs["group"] = A(cc.group);
   SetQConvAttrs(node, cc.m, cc.out_type, cc.in_nhwc, cc.out_nhwc, cc.act);
+  if (cc.in_zp) node.attrs["in_zp"] = A(int64_t{cc.in_zp});
+  if (cc.out_zp) node.attrs["out_zp"] = A(int64_t{cc.out_zp});
   if (std::string(cc.name).find("affine") != std::string::npos) {
     node.attrs["_calib8_post_mul"] = A(-0.8f);
     node.attrs["_calib8_post_add"] = A(0.4f);
@@ -68,12 +71,21 @@ TEST_P(QConvVsReference, OneDnnAgreesWithReference) {
     } else {
       node.attrs["res_scale"] = A(0.07f);
       node.attrs["res_nhwc"] = A(int64_t{cc.out_nhwc});
-      r = Random<int8_t>(DataType::kInt8, {cc.n, cc.m, oh, ow}, -128, 127, rng);
+      if (cc.res_zp) {
+        node.attrs["res_zp"] = A(int64_t{cc.res_zp});
+        r = Random<uint8_t>(DataType::kUint8, {cc.n, cc.m, oh, ow}, 0, 255, rng);
+      } else {
+        r = Random<int8_t>(DataType::kInt8, {cc.n, cc.m, oh, ow}, -128, 127, rng);
+      }
       if (cc.out_nhwc) r = ToNhwc(r);
     }
     in.push_back(&r);
   }
+  const int64_t fallbacks = OneDnnFallbacks();
   RunResult res = RunBoth(node, consts, in, QConvReference(), QConvOneDnn());
+  if (cc.in_zp || cc.out_zp || cc.res_zp) {
+    EXPECT_EQ(OneDnnFallbacks(), fallbacks) << cc.name << ": the oneDNN path did not run";
+  }
   ASSERT_TRUE(res.ref.defined() && res.fast.defined());
   auto [maxd, count] = Diff(res.ref, res.fast);
   bool f32 = std::string(cc.out_type) == "f32";
@@ -112,12 +124,28 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{"dw_affine_f32", 1, 32, 10, 10, 32, 3, 1, 1, 32, DataType::kInt8,
                                "f32", "HardSwish", false, true, false},
                       ConvCase{"f32_out", 1, 8, 5, 5, 8, 1, 1, 0, 1, DataType::kInt8, "f32", "",
-                               false, false, false}),
+                               false, false, false},
+                      // Asymmetric u8 with zero points: padding must stay a real 0, the residual
+                      // enters as r - res_zp, out_zp is added after the activation.
+                      ConvCase{"zp_pad_u8", 1, 16, 9, 9, 32, 3, 1, 1, 1, DataType::kUint8, "u8", "",
+                               false, true, true, 37, 121},
+                      ConvCase{"zp_stride2_nchw_f32", 1, 8, 11, 11, 16, 3, 2, 1, 1,
+                               DataType::kUint8, "f32", "", false, false, false, 200, 0},
+                      ConvCase{"zp_depthwise_hardswish_affine", 1, 32, 10, 10, 32, 3, 1, 1, 32,
+                               DataType::kUint8, "u8", "HardSwish", false, true, true, 90, 64},
+                      ConvCase{"zp_1x1_relu", 2, 32, 8, 8, 64, 1, 1, 0, 1, DataType::kUint8, "u8",
+                               "Relu", false, true, true, 5, 0},
+                      ConvCase{"zp_residual", 1, 16, 8, 8, 16, 3, 1, 1, 1, DataType::kUint8, "u8",
+                               "", true, true, true, 128, 100, 77},
+                      ConvCase{"zp_grouped_clip_nchw", 1, 16, 7, 7, 32, 3, 1, 1, 4,
+                               DataType::kUint8, "u8", "Clip", false, false, false, 250, 3}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(QMatMul, OneDnnAgreesWithReference) {
   std::mt19937 rng(3);
-  for (const char* out : {"s8", "u8", "f32"}) {
+  for (const char* out : {"s8", "u8", "f32", "zp_u8", "zp_f32"}) {
+    const bool zp = std::string(out).rfind("zp_", 0) == 0;
+    if (zp) out += 3;
     ir::Node node;
     node.name = "fc";
     node.op_type = "QMatMul";
@@ -130,6 +158,10 @@ TEST(QMatMul, OneDnnAgreesWithReference) {
     node.attrs["out_scale"] = A(0.3f);
     node.attrs["out_type"] = A(std::string(out));
     node.attrs["_calib8_act"] = A(std::string("Relu"));
+    if (zp) {
+      node.attrs["in_zp"] = A(int64_t{143});
+      node.attrs["out_zp"] = A(int64_t{20});
+    }
     std::map<std::string, Tensor> consts;
     consts["w"] = Random<int8_t>(DataType::kInt8, {48, 100}, -127, 127, rng);
     consts["b"] = Random<int32_t>(DataType::kInt32, {48}, -5000, 5000, rng);
@@ -302,6 +334,100 @@ TEST(Lowering, SmallModelRunsInt8CloseToFp32) {
     ASSERT_TRUE(yr.ok()) << yr.status().message();
     for (int64_t i = 0; i < b.numel(); ++i)
       EXPECT_NEAR(yr->at("y").data<float>()[i], b.data<float>()[i], 0.02 * amax + 1e-6);
+  }
+}
+
+// Asymmetric u8 with zero points (LoweringOptions::ranges, as the sidecar gives them): on an
+// input that is mostly positive ([-0.3, 1.7]), the zero-point plan is closer to FP32 than the
+// symmetric one, its reference and oneDNN runs agree, and the plan shows the zero points.
+TEST(Lowering, AsymmetricRangesWithZeroPoints) {
+  ir::Graph g = SmallModel();
+  Tensor x = SmallInput();
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = x.data<float>()[i] + 0.7f;
+  table::CalibrationTable t = TableFromFp32Run(g, x);
+  class MinMax : public exec::TensorObserver {
+   public:
+    std::map<std::string, std::pair<float, float>> r;
+    void OnTensor(const std::string& name, const ir::Node*, const Tensor& v) override {
+      float lo = 0, hi = 0;
+      for (int64_t i = 0; i < v.numel(); ++i) {
+        lo = std::min(lo, v.data<float>()[i]);
+        hi = std::max(hi, v.data<float>()[i]);
+      }
+      r[name] = {lo, hi};
+    }
+  } mm;
+  exec::SessionOptions so;
+  so.fuse_epilogues = false;
+  auto fp = api::CreateSession(g, so);
+  ASSERT_TRUE(fp.ok());
+  auto y32 = (*fp)->Run({{"x", x}}, &mm);
+  ASSERT_TRUE(y32.ok());
+  const Tensor& a = y32->at("y");
+  auto max_err = [&](const Tensor& b) {  // mean squared error against FP32
+    double e = 0;
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      double d = static_cast<double>(a.data<float>()[i]) - b.data<float>()[i];
+      e += d * d;
+    }
+    return e / static_cast<double>(a.numel());
+  };
+  double err[2] = {0, 0};
+  for (int asym = 0; asym < 2; ++asym) {
+    api::Int8Options io;
+    io.lowering.speed_rule = false;
+    if (asym) io.lowering.ranges = mm.r;
+    quant::Int8Plan plan;
+    auto s8 = api::CreateInt8Session(g, t, io, {}, &plan);
+    ASSERT_TRUE(s8.ok()) << s8.status().message();
+    EXPECT_EQ(plan.num_fp32, 0) << quant::PlanToText(plan);
+    const std::string text = quant::PlanToText(plan);
+    // x in [-0.3, 1.7]: scale 2/255, zero point round(0.3 / (2/255)) = 38.
+    EXPECT_EQ(text.find("u8 (zp 38) in") != std::string::npos, asym == 1) << text;
+    auto y8 = (*s8)->Run({{"x", x}});
+    ASSERT_TRUE(y8.ok()) << y8.status().message();
+    err[asym] = max_err(y8->at("y"));
+    exec::SessionOptions ro;
+    ro.flavor = exec::KernelFlavor::kReference;
+    auto sr = api::CreateInt8Session(plan, ro);
+    ASSERT_TRUE(sr.ok());
+    auto yr = (*sr)->Run({{"x", x}});
+    ASSERT_TRUE(yr.ok()) << yr.status().message();
+    for (int64_t i = 0; i < a.numel(); ++i)
+      EXPECT_NEAR(yr->at("y").data<float>()[i], y8->at("y").data<float>()[i], 0.02);
+  }
+  EXPECT_LT(err[1], err[0]) << "asymmetric " << err[1] << " vs symmetric " << err[0];
+}
+
+TEST(Quantize, ZeroPointElementwiseEqualToQuantizeQ) {
+  // Quantize / Dequantize with a zero point against quant::QuantizeQ / DequantizeQ, NCHW and
+  // NHWC, including ties and both saturation ends.
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.3f, 2.0f);
+  const quant::QParams p = quant::AsymmetricParams(-1.1f, 3.9f);
+  ASSERT_EQ(p.zero_point, 56);  // round(1.1 / (5 / 255)) = round(56.1)
+  Tensor x(DataType::kFloat32, {2, 5, 3, 7});
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = i % 4 == 0 ? (static_cast<float>(i % 400) - 200.5f) * p.scale : nd(rng);
+  for (int nhwc = 0; nhwc < 2; ++nhwc) {
+    ir::Node q{"q", "Quantize", "calib8.int8", {"x"}, {"y"}, {}};
+    q.attrs["scale"] = A(p.scale);
+    q.attrs["unsigned"] = A(int64_t{1});
+    q.attrs["zero_point"] = A(int64_t{p.zero_point});
+    q.attrs["nhwc"] = A(int64_t{nhwc});
+    RunResult r = RunBoth(q, {}, {&x}, QuantizeKernel(), QuantizeKernel());
+    ASSERT_TRUE(r.ref.defined());
+    Tensor yq = nhwc ? ToNchw(r.ref) : r.ref;
+    for (int64_t i = 0; i < x.numel(); ++i)
+      ASSERT_EQ(yq.data<uint8_t>()[i], quant::QuantizeQ(x.data<float>()[i], p)) << i;
+    ir::Node d{"d", "Dequantize", "calib8.int8", {"y"}, {"z"}, {}};
+    d.attrs["scale"] = A(p.scale);
+    d.attrs["zero_point"] = A(int64_t{p.zero_point});
+    d.attrs["nhwc"] = A(int64_t{nhwc});
+    RunResult z = RunBoth(d, {}, {&r.ref}, DequantizeKernel(), DequantizeKernel());
+    ASSERT_TRUE(z.ref.defined());
+    for (int64_t i = 0; i < x.numel(); ++i)
+      ASSERT_EQ(z.ref.data<float>()[i], quant::DequantizeQ(yq.data<uint8_t>()[i], p)) << i;
   }
 }
 

@@ -133,6 +133,7 @@ struct NdCase {
   const char* out_type;
   const char* act;
   bool residual, nhwc;  // nhwc: 4-D tensors held NHWC on both sides
+  int32_t in_zp = 0, out_zp = 0;  // asymmetric u8 input / output zero points
 };
 
 class QConvNdVsReference : public ::testing::TestWithParam<NdCase> {};
@@ -152,6 +153,8 @@ TEST_P(QConvNdVsReference, OneDnnAgreesWithReference) {
   if (!cc.out_pad.empty()) node.attrs["output_padding"] = A(cc.out_pad);
   node.attrs["group"] = A(cc.group);
   SetQConvAttrs(node, cc.m, cc.out_type, cc.nhwc, cc.nhwc, cc.act);
+  if (cc.in_zp) node.attrs["in_zp"] = A(int64_t{cc.in_zp});
+  if (cc.out_zp) node.attrs["out_zp"] = A(int64_t{cc.out_zp});
   Shape wshape = transposed ? Shape{cc.x[1], cc.m / cc.group} : Shape{cc.m, cc.x[1] / cc.group};
   for (int64_t kk : cc.k) wshape.push_back(kk);
   std::map<std::string, Tensor> consts;
@@ -235,7 +238,11 @@ INSTANTIATE_TEST_SUITE_P(Cases, QConvNdVsReference, ::testing::Values(
     NdCase{"conv3d_k3p1",                "QConv", {1, 8, 5, 6, 6},  16, V{3, 3, 3}, V{1, 1, 1}, V{1, 1, 1, 1, 1, 1}, {}, {}, 1,  kU8, "u8", "Relu", false, false},
     NdCase{"conv3d_k133_s122",           "QConv", {2, 16, 4, 9, 9}, 8,  V{1, 3, 3}, V{1, 2, 2}, V{0, 1, 1, 0, 1, 1}, {}, {}, 1,  kS8, "s8", "",     false, false},
     NdCase{"conv3d_groups2_residual",    "QConv", {1, 8, 4, 5, 5},  8,  V{3, 3, 3}, V{1, 1, 1}, V{1, 1, 1, 1, 1, 1}, {}, {}, 2,  kS8, "s8", "",     true,  false},
-    NdCase{"conv3d_depthwise",           "QConv", {1, 16, 4, 6, 6}, 16, V{3, 3, 3}, V{1, 1, 1}, V{1, 1, 1, 1, 1, 1}, {}, {}, 16, kU8, "u8", "Clip", false, false}),
+    NdCase{"conv3d_depthwise",           "QConv", {1, 16, 4, 6, 6}, 16, V{3, 3, 3}, V{1, 1, 1}, V{1, 1, 1, 1, 1, 1}, {}, {}, 16, kU8, "u8", "Clip", false, false},
+    // Zero points (asymmetric u8): PaddleOCR det's upsampling, an overlapping padded deconv, 1-D.
+    NdCase{"zp_deconv_k2s2",             "QConvTranspose", {1, 16, 6, 7},  16, V{2, 2},  V{2, 2}, V{0, 0, 0, 0}, {},      {},      1,  kU8, "u8",  "",        false, true, 60, 130},
+    NdCase{"zp_deconv_k4s2_p1_f32",      "QConvTranspose", {1, 8, 5, 5},   8,  V{4, 4},  V{2, 2}, V{1, 1, 1, 1}, {},      {},      1,  kU8, "f32", "",        false, true, 201, 0},
+    NdCase{"zp_conv1d_k3p1",             "QConv",          {2, 16, 20},    32, V{3},     V{1},    V{1, 1},       {},      {},      1,  kU8, "u8",  "",        false, false, 99, 17}),
     [](const auto& info) { return std::string(info.param.name); });
 // clang-format on
 

@@ -20,7 +20,11 @@ namespace calib8::int8 {
 //   v = (float(acc) + float(bias_q)) * oscale[c]        (acc: int32 sum of x_q * w_q)
 //   v = v + sum_scale * r                               (fused residual; r as stored: q or float)
 //   v = (act(v) * post_mul + post_add) * act_scale      (fused activation and scalar affine)
-//   out = SaturateS8(v) | SaturateU8(v) | v (float32)
+//   out = SaturateS8(v + out_zp) | SaturateU8(v + out_zp) | v (float32)
+// Zero points (asymmetric u8 activations, quant_params.h): acc sums w_q * (x_q - in_zp) over the
+// positions inside the input (padding is a real 0, so it adds nothing); an 8-bit residual enters
+// as r - res_zp; out_zp is added last, after the activation (oneDNN's src/dst zero points and
+// sum zero point do the same).
 // Direct mode (no activation, Relu, LeakyRelu, Clip — they commute with a positive scale — and
 // no affine):
 //   oscale = s_in * s_w,c / s_out, sum_scale = s_r / s_out, Clip bounds divided by s_out,
@@ -32,6 +36,7 @@ struct QEpilogue {
   OutType out_type = OutType::kF32;
   bool real_mode = true;
   float in_scale = 0.0f, out_scale = 0.0f, res_scale = 0.0f;
+  int32_t in_zp = 0, out_zp = 0, res_zp = 0;
   std::vector<float> w_scales;
   std::vector<float> oscale;  // per output channel
   bool sum = false;
@@ -45,10 +50,11 @@ struct QEpilogue {
            : out_type == OutType::kU8 ? DataType::kUint8
                                       : DataType::kFloat32;
   }
-  // The value before rounding (see above). r: the residual element (0 when !sum).
+  // The value before rounding and before out_zp (see above). r: the residual element as stored
+  // (0 when !sum).
   float Finish(int32_t acc, int32_t bias, int64_t c, float r) const {
     float v = (static_cast<float>(acc) + static_cast<float>(bias)) * oscale[static_cast<size_t>(c)];
-    if (sum) v = v + sum_scale * r;
+    if (sum) v = v + sum_scale * (r - static_cast<float>(res_zp));
     if (act.act != ops::Epilogue::Act::kNone || act.affine) v = act.Activate(v) * act_scale;
     return v;
   }
@@ -58,14 +64,14 @@ struct QEpilogue {
 // (residual = input 3).
 Result<QEpilogue> ParseQEpilogue(const ir::Node& node);
 
-// Writes v into out[i] as the epilogue's output type.
+// Writes v into out[i] as the epilogue's output type (adding out_zp to 8-bit outputs).
 inline void StoreOut(const QEpilogue& e, float v, void* out, int64_t i) {
   switch (e.out_type) {
     case QEpilogue::OutType::kS8:
-      static_cast<int8_t*>(out)[i] = quant::SaturateS8(v);
+      static_cast<int8_t*>(out)[i] = quant::SaturateS8(v + static_cast<float>(e.out_zp));
       break;
     case QEpilogue::OutType::kU8:
-      static_cast<uint8_t*>(out)[i] = quant::SaturateU8(v);
+      static_cast<uint8_t*>(out)[i] = quant::SaturateU8(v + static_cast<float>(e.out_zp));
       break;
     case QEpilogue::OutType::kF32:
       static_cast<float*>(out)[i] = v;

@@ -6,6 +6,7 @@
 // last (what the VNNI/AMX kernels read); NCHW borders are converted here. Primitives are cached
 // per input shape and type; what oneDNN cannot express runs the reference kernel (counted:
 // OneDnnFallbacks()).
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -49,9 +50,16 @@ dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType resi
     attr.set_output_scales(0, {e.oscale[0]});
   else
     attr.set_output_scales(1 << 1, e.oscale);
+  // Zero points are runtime arguments (ZeroPointArgs); oneDNN subtracts src's before the
+  // accumulation (padding stays a real 0) and adds dst's after the post-ops.
+  if (e.in_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+  if (e.out_zp != 0 && out_dt != DataType::kFloat32)
+    attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
   dnnl::post_ops po;
   if (e.sum) {
-    if (residual_dt != out_dt)
+    if (e.res_zp != 0)
+      po.append_sum(e.sum_scale, e.res_zp, Dt(residual_dt));
+    else if (residual_dt != out_dt)
       po.append_sum(e.sum_scale, Dt(residual_dt));
     else
       po.append_sum(e.sum_scale);
@@ -88,6 +96,18 @@ dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType resi
   if (a.affine) po.append_eltwise(e.act_scale, alg::eltwise_linear, a.post_mul, a.post_add);
   attr.set_post_ops(po);
   return attr;
+}
+
+// The runtime zero-point arguments MakeAttr declared (one-element s32 memories over `zps`, which
+// must outlive the execution).
+void AddZeroPointArgs(const QEpilogue& e, std::array<int32_t, 2>& zps,
+                      std::unordered_map<int, memory>& args) {
+  auto& eng = CpuEngine();
+  memory::desc md({1}, memory::data_type::s32, memory::format_tag::x);
+  zps = {e.in_zp, e.out_zp};
+  if (e.in_zp != 0) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = memory(md, eng, &zps[0]);
+  if (e.out_zp != 0 && e.out_type != QEpilogue::OutType::kF32)
+    args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = memory(md, eng, &zps[1]);
 }
 
 struct QConvPlan {
@@ -178,6 +198,8 @@ class QConvOneDnnKernel : public exec::Kernel {
                                            {DNNL_ARG_WEIGHTS, p.packed_w},
                                            {DNNL_ARG_DST, memory(p.dst_md, eng, dst.raw())}};
       if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
+      std::array<int32_t, 2> zps;
+      AddZeroPointArgs(e_, zps, args);
       p.prim.execute(CpuStream(), args);
       CpuStream().wait();
     }));
@@ -347,6 +369,8 @@ class QMatMulOneDnnKernel : public exec::Kernel {
           {DNNL_ARG_WEIGHTS, p.packed_w},
           {DNNL_ARG_DST, memory(p.dst_md, eng, y.raw())}};
       if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
+      std::array<int32_t, 2> zps;
+      AddZeroPointArgs(e_, zps, args);
       p.prim.execute(CpuStream(), args);
       CpuStream().wait();
     }));

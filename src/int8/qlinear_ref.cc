@@ -10,9 +10,10 @@ namespace calib8::int8 {
 
 namespace {
 
-std::vector<int32_t> AsInt32(const Tensor& t) {
+// The 8-bit values of t minus its zero point: the integers the accumulation multiplies.
+std::vector<int32_t> AsInt32(const Tensor& t, int32_t zp) {
   std::vector<int32_t> v(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) v[i] = static_cast<int32_t>(LoadAsFloat(t, i));
+  for (int64_t i = 0; i < t.numel(); ++i) v[i] = static_cast<int32_t>(LoadAsFloat(t, i)) - zp;
   return v;
 }
 
@@ -39,7 +40,7 @@ Result<QConvIo> PrepareQConv(exec::KernelContext& ctx, const QEpilogue& e,
   if (b && (b->dtype() != DataType::kInt32 || b->numel() != g.m))
     return InvalidArgument(op, " bias must be int32 [", g.m, "]");
   QConvIo io;
-  io.x = AsInt32(AsNchw(*ctx.input(0), e.in_nhwc));
+  io.x = AsInt32(AsNchw(*ctx.input(0), e.in_nhwc), e.in_zp);
   if (e.sum) {
     const Tensor* r = ctx.input(3);
     if (!r) return InvalidArgument(op, ": residual input 3 is missing");
@@ -161,7 +162,7 @@ class QMatMulRef : public exec::Kernel {
     const Tensor* r = e_.sum ? ctx.input(3) : nullptr;
     if (e_.sum && (!r || r->shape() != out))
       return InvalidArgument("QMatMul residual is missing or not shaped ", ShapeToString(out));
-    std::vector<int32_t> ai = AsInt32(*a);
+    std::vector<int32_t> ai = AsInt32(*a, e_.in_zp);
     const int8_t* pw = w->data<int8_t>();
     Tensor y(e_.out_dtype(), out);
     for (int64_t i = 0; i < M; ++i)

@@ -28,6 +28,12 @@ Result<QEpilogue> ParseQEpilogue(const ir::Node& node) {
   e.w_scales = node.GetFloats("w_scales");
   e.out_scale = node.GetFloat("out_scale", 0.0f);
   e.res_scale = node.GetFloat("res_scale", 0.0f);
+  e.in_zp = static_cast<int32_t>(node.GetInt("in_zp", 0));
+  e.out_zp = static_cast<int32_t>(node.GetInt("out_zp", 0));
+  e.res_zp = static_cast<int32_t>(node.GetInt("res_zp", 0));
+  for (int32_t zp : {e.in_zp, e.out_zp, e.res_zp})
+    if (zp < 0 || zp > quant::kUint8Max)
+      return InvalidArgument("zero point ", zp, " is outside 0..255");
   e.in_nhwc = node.GetInt("in_nhwc", 0) != 0;
   e.out_nhwc = node.GetInt("out_nhwc", 0) != 0;
   e.res_nhwc = node.GetInt("res_nhwc", 0) != 0;
@@ -97,13 +103,14 @@ namespace {
 
 // ---- Quantize / Dequantize ------------------------------------------------------------------
 
-// Quantizes n contiguous floats exactly as quant::QuantizeS8/QuantizeU8 (round half to even of
-// x / scale, saturate), written without early returns so that the compiler vectorizes it.
+// Quantizes n contiguous floats exactly as quant::QuantizeQ (round half to even of x / scale,
+// plus the zero point, saturate), written without early returns so that the compiler vectorizes
+// it.
 template <typename T>
-void QuantizeSpan(const float* x, T* y, int64_t n, float scale) {
+void QuantizeSpan(const float* x, T* y, int64_t n, float scale, float zp) {
   constexpr float lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   for (int64_t i = 0; i < n; ++i) {
-    float q = quant::RoundHalfEven(x[i] / scale);
+    float q = quant::RoundHalfEven(x[i] / scale) + zp;
     q = q < lo ? lo : q;
     q = q > hi ? hi : q;
     y[i] = static_cast<T>(q);
@@ -113,7 +120,8 @@ void QuantizeSpan(const float* x, T* y, int64_t n, float scale) {
 // NCHW float -> NHWC 8-bit: each thread quantizes a tile of kTile pixels of every channel (reads
 // contiguous) into a buffer, then writes the tile's pixels channel-contiguous.
 template <typename T>
-void QuantizeToNhwc(const float* x, T* y, int64_t n, int64_t c, int64_t hw, float scale) {
+void QuantizeToNhwc(const float* x, T* y, int64_t n, int64_t c, int64_t hw, float scale,
+                    float zp) {
   constexpr int64_t kTile = 64;
   const int64_t tiles = (hw + kTile - 1) / kTile;
 #pragma omp parallel
@@ -124,7 +132,7 @@ void QuantizeToNhwc(const float* x, T* y, int64_t n, int64_t c, int64_t hw, floa
       for (int64_t t = 0; t < tiles; ++t) {
         const int64_t p0 = t * kTile, np = std::min(kTile, hw - p0);
         for (int64_t k = 0; k < c; ++k)
-          QuantizeSpan(x + (b * c + k) * hw + p0, buf.data() + k * kTile, np, scale);
+          QuantizeSpan(x + (b * c + k) * hw + p0, buf.data() + k * kTile, np, scale, zp);
         for (int64_t p = 0; p < np; ++p) {
           T* d = y + (b * hw + p0 + p) * c;
           for (int64_t k = 0; k < c; ++k) d[k] = buf[k * kTile + p];
@@ -134,12 +142,12 @@ void QuantizeToNhwc(const float* x, T* y, int64_t n, int64_t c, int64_t hw, floa
 }
 
 template <typename T>
-void QuantizeFlat(const float* x, T* y, int64_t total, float scale) {
+void QuantizeFlat(const float* x, T* y, int64_t total, float scale, float zp) {
   constexpr int64_t kChunk = 4096;
   const int64_t chunks = (total + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < chunks; ++i)
-    QuantizeSpan(x + i * kChunk, y + i * kChunk, std::min(kChunk, total - i * kChunk), scale);
+    QuantizeSpan(x + i * kChunk, y + i * kChunk, std::min(kChunk, total - i * kChunk), scale, zp);
 }
 
 Status QuantizeRun(exec::KernelContext& ctx) {
@@ -148,33 +156,37 @@ Status QuantizeRun(exec::KernelContext& ctx) {
     return InvalidArgument("Quantize expects float32, got ", DataTypeName(x->dtype()));
   float scale = ctx.node.GetFloat("scale", 0.0f);
   bool u = ctx.node.GetInt("unsigned", 0) != 0;
+  int64_t zp = ctx.node.GetInt("zero_point", 0);
+  if (zp < 0 || zp > (u ? quant::kUint8Max : 0))
+    return InvalidArgument("Quantize zero_point ", zp, " is outside ", u ? "0..255" : "0 (s8)");
+  const float fzp = static_cast<float>(zp);
   bool nhwc = ctx.node.GetInt("nhwc", 0) != 0 && x->rank() == 4;
   Tensor y(u ? DataType::kUint8 : DataType::kInt8,
            nhwc ? Shape{x->dim(0), x->dim(2), x->dim(3), x->dim(1)} : x->shape());
   const float* px = x->data<float>();
   int64_t total = x->numel();
-  if (!(scale > 0.0f)) {  // amax 0 (NaN/negative scales are rejected upstream): all zero
-    std::memset(y.raw(), 0, static_cast<size_t>(total));
+  if (!(scale > 0.0f)) {  // amax 0 (NaN/negative scales are rejected upstream): all zero point
+    std::memset(y.raw(), static_cast<int>(zp), static_cast<size_t>(total));
   } else if (!nhwc) {
     if (u)
-      QuantizeFlat(px, y.data<uint8_t>(), total, scale);
+      QuantizeFlat(px, y.data<uint8_t>(), total, scale, fzp);
     else
-      QuantizeFlat(px, y.data<int8_t>(), total, scale);
+      QuantizeFlat(px, y.data<int8_t>(), total, scale, fzp);
   } else {
     int64_t n = x->dim(0), c = x->dim(1), hw = x->dim(2) * x->dim(3);
     if (u)
-      QuantizeToNhwc(px, y.data<uint8_t>(), n, c, hw, scale);
+      QuantizeToNhwc(px, y.data<uint8_t>(), n, c, hw, scale, fzp);
     else
-      QuantizeToNhwc(px, y.data<int8_t>(), n, c, hw, scale);
+      QuantizeToNhwc(px, y.data<int8_t>(), n, c, hw, scale, fzp);
   }
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }
 
 template <typename T>
-void DequantizeLoop(const T* q, float* y, int64_t total, float scale) {
+void DequantizeLoop(const T* q, float* y, int64_t total, float scale, int32_t zp) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < total; ++i) y[i] = quant::Dequantize(q[i], scale);
+  for (int64_t i = 0; i < total; ++i) y[i] = quant::Dequantize(q[i] - zp, scale);
 }
 
 Status DequantizeRun(exec::KernelContext& ctx) {
@@ -182,13 +194,14 @@ Status DequantizeRun(exec::KernelContext& ctx) {
   if (x->dtype() != DataType::kInt8 && x->dtype() != DataType::kUint8)
     return InvalidArgument("Dequantize expects int8 or uint8, got ", DataTypeName(x->dtype()));
   float scale = ctx.node.GetFloat("scale", 0.0f);
+  const auto zp = static_cast<int32_t>(ctx.node.GetInt("zero_point", 0));
   bool nhwc = ctx.node.GetInt("nhwc", 0) != 0 && x->rank() == 4;
   Tensor src = nhwc ? ToNchw(*x) : *x;
   Tensor y(DataType::kFloat32, src.shape());
   if (src.dtype() == DataType::kInt8)
-    DequantizeLoop(src.data<int8_t>(), y.data<float>(), src.numel(), scale);
+    DequantizeLoop(src.data<int8_t>(), y.data<float>(), src.numel(), scale, zp);
   else
-    DequantizeLoop(src.data<uint8_t>(), y.data<float>(), src.numel(), scale);
+    DequantizeLoop(src.data<uint8_t>(), y.data<float>(), src.numel(), scale, zp);
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }
@@ -198,10 +211,15 @@ Status DequantizeRun(exec::KernelContext& ctx) {
 Status QConcatRun(exec::KernelContext& ctx) {
   const ir::Node& node = ctx.node;
   std::vector<float> in_scales = node.GetFloats("in_scales");
+  std::vector<int64_t> in_zps = node.GetInts("in_zps");
   float out_scale = node.GetFloat("out_scale", 0.0f);
+  const auto out_zp = static_cast<float>(node.GetInt("out_zp", 0));
   bool u = node.GetInt("unsigned", 0) != 0;
   if (in_scales.size() != ctx.num_inputs() || ctx.num_inputs() == 0)
     return InvalidArgument("QConcat needs one scale per input");
+  if (in_zps.empty()) in_zps.assign(in_scales.size(), 0);
+  if (in_zps.size() != in_scales.size())
+    return InvalidArgument("QConcat needs one zero point per input");
   const Tensor* first = ctx.input(0);
   CALIB8_ASSIGN_OR_RETURN(int64_t axis,
                           ops::NormalizeAxis(node.GetInt("axis", 0), first->rank(), node));
@@ -221,7 +239,8 @@ Status QConcatRun(exec::KernelContext& ctx) {
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     const Tensor& t = *ctx.input(i);
     int64_t len = t.dim(static_cast<int>(axis)) * inner;
-    bool copy = in_scales[i] == out_scale && t.dtype() == y.dtype();
+    const auto in_zp = static_cast<float>(in_zps[i]);
+    bool copy = in_scales[i] == out_scale && in_zp == out_zp && t.dtype() == y.dtype();
     float m = Multiplier(in_scales[i], 1.0f, out_scale);
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < outer; ++o) {
@@ -234,9 +253,9 @@ Status QConcatRun(exec::KernelContext& ctx) {
           else
             y.data<int8_t>()[d] = static_cast<int8_t>(v);
         } else if (u) {
-          y.data<uint8_t>()[d] = quant::SaturateU8(v * m);
+          y.data<uint8_t>()[d] = quant::SaturateU8((v - in_zp) * m + out_zp);
         } else {
-          y.data<int8_t>()[d] = quant::SaturateS8(v * m);
+          y.data<int8_t>()[d] = quant::SaturateS8((v - in_zp) * m + out_zp);
         }
       }
     }
@@ -249,7 +268,9 @@ Status QConcatRun(exec::KernelContext& ctx) {
 // ---- Pooling (NHWC loops) -------------------------------------------------------------------
 
 template <typename T>
-void PoolNhwc(const ops::PoolGeometry& g, const ops::PoolAttrs& a, const T* x, T* y) {
+// zp: the input's (and output's) zero point: an average that counts padding adds it for every
+// padded position (padding is a real 0); max and the mean of real values keep it as it is.
+void PoolNhwc(const ops::PoolGeometry& g, const ops::PoolAttrs& a, const T* x, T* y, int32_t zp) {
   const int64_t C = g.c, H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < g.n; ++n)
@@ -264,8 +285,10 @@ void PoolNhwc(const ops::PoolGeometry& g, const ops::PoolAttrs& a, const T* x, T
             int64_t iw = ow * g.stride[2] - g.pad_b[2] + kw * g.dil[2];
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
               // Padding counts for AveragePool with count_include_pad, inside the padded area.
-              if (!a.is_max && a.count_include_pad && ih < H + g.pad_e[1] && iw < W + g.pad_e[2])
+              if (!a.is_max && a.count_include_pad && ih < H + g.pad_e[1] && iw < W + g.pad_e[2]) {
                 ++count;
+                for (int64_t c = 0; c < C; ++c) acc[c] += zp;
+              }
               continue;
             }
             ++count;
@@ -295,8 +318,8 @@ void PoolNhwc(const ops::PoolGeometry& g, const ops::PoolAttrs& a, const T* x, T
 
 class QPoolKernelImpl : public exec::Kernel {
  public:
-  QPoolKernelImpl(ops::PoolAttrs a, bool in_nhwc, bool out_nhwc)
-      : a_(std::move(a)), in_nhwc_(in_nhwc), out_nhwc_(out_nhwc) {}
+  QPoolKernelImpl(ops::PoolAttrs a, bool in_nhwc, bool out_nhwc, int32_t zp)
+      : a_(std::move(a)), in_nhwc_(in_nhwc), out_nhwc_(out_nhwc), zp_(zp) {}
   Status Run(exec::KernelContext& ctx) override {
     CALIB8_ASSIGN_OR_RETURN(const Tensor* x, ops::RequireInput(ctx, 0));
     if ((x->dtype() != DataType::kInt8 && x->dtype() != DataType::kUint8) || x->rank() != 4)
@@ -313,9 +336,9 @@ class QPoolKernelImpl : public exec::Kernel {
     Tensor xs = AsNhwc(*x, in_nhwc_);
     Tensor y(x->dtype(), {g.n, g.out[1], g.out[2], g.c});
     if (x->dtype() == DataType::kInt8)
-      PoolNhwc(g, a_, xs.data<int8_t>(), y.data<int8_t>());
+      PoolNhwc(g, a_, xs.data<int8_t>(), y.data<int8_t>(), zp_);
     else
-      PoolNhwc(g, a_, xs.data<uint8_t>(), y.data<uint8_t>());
+      PoolNhwc(g, a_, xs.data<uint8_t>(), y.data<uint8_t>(), zp_);
     ctx.outputs[0] = out_nhwc_ ? y : ToNchw(y);
     return Status::Ok();
   }
@@ -323,6 +346,7 @@ class QPoolKernelImpl : public exec::Kernel {
  private:
   ops::PoolAttrs a_;
   bool in_nhwc_, out_nhwc_;
+  int32_t zp_;
 };
 
 }  // namespace
@@ -336,7 +360,8 @@ exec::KernelFactory QPoolKernel(const std::string& op_type) {
     std::string onnx = op_type.substr(1);  // QMaxPool -> MaxPool
     CALIB8_ASSIGN_OR_RETURN(ops::PoolAttrs a, ops::ParsePoolAttrs(init.node, onnx));
     return std::unique_ptr<exec::Kernel>(std::make_unique<QPoolKernelImpl>(
-        std::move(a), init.node.GetInt("in_nhwc", 0) != 0, init.node.GetInt("out_nhwc", 0) != 0));
+        std::move(a), init.node.GetInt("in_nhwc", 0) != 0, init.node.GetInt("out_nhwc", 0) != 0,
+        static_cast<int32_t>(init.node.GetInt("zero_point", 0))));
   };
 }
 

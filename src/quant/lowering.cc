@@ -37,6 +37,13 @@ struct NodeInfo {
 struct QTensor {
   float scale = 0.0f;
   bool is_unsigned = false;
+  int32_t zero_point = 0;  // u8 with a zero point (LoweringOptions::ranges)
+  bool operator==(const QTensor&) const = default;
+  // The real values the 8-bit codes cover: [(qmin - zp) * scale, (qmax - zp) * scale].
+  float lo() const { return static_cast<float>((is_unsigned ? 0 : kInt8Min) - zero_point) * scale; }
+  float hi() const {
+    return static_cast<float>((is_unsigned ? kUint8Max : kInt8Max) - zero_point) * scale;
+  }
 };
 
 std::string FusedOpName(const ir::Node& n) {
@@ -188,9 +195,20 @@ class Lowerer {
     return false;
   }
 
-  // The table scale of `name` as this plan uses it (u8: amax / 255 when allowed).
+  // The table scale of `name` as this plan uses it: u8 with a zero point when the options give
+  // its asymmetric range; u8 amax / 255 when allowed; s8 amax / 127 otherwise.
   QTensor TableQ(const std::string& name, float s127) const {
     QTensor q;
+    auto r = opt_.ranges.find(name);
+    if (r != opt_.ranges.end()) {
+      QParams p = AsymmetricParams(r->second.first, r->second.second);
+      if (p.scale > 0.0f) {
+        q.scale = p.scale;
+        q.is_unsigned = true;
+        q.zero_point = p.zero_point;
+        return q;
+      }
+    }
     q.is_unsigned = opt_.unsigned_activations && nonneg_.count(name);
     q.scale = q.is_unsigned ? ScaleFromAmax(AmaxFromScale(s127), true) : s127;
     return q;
@@ -398,20 +416,29 @@ class Lowerer {
         return Status::Ok();
       }
     const std::string& y = n.outputs[0];
-    bool all_unsigned = true, same = true;
-    float amax = 0.0f;
+    bool all_unsigned = true, same = true, any_zp = false;
+    float amax = 0.0f, lo = 0.0f, hi = 0.0f;
     for (const auto& in : n.inputs) {
       const QTensor& q = q_[in];
       all_unsigned = all_unsigned && q.is_unsigned;
+      any_zp = any_zp || q.zero_point != 0;
       amax = std::max(amax, AmaxFromScale(q.scale, q.is_unsigned));
-      same =
-          same && q.scale == q_[n.inputs[0]].scale && q.is_unsigned == q_[n.inputs[0]].is_unsigned;
+      lo = std::min(lo, q.lo());
+      hi = std::max(hi, q.hi());
+      same = same && q == q_[n.inputs[0]];
     }
     QTensor out;
     float s = 0;
     CALIB8_ASSIGN_OR_RETURN(ScaleState st, Lookup(y, &s));
     if (same) {
       out = q_[n.inputs[0]];
+    } else if (st == ScaleState::kOk && opt_.ranges.count(y)) {
+      out = TableQ(y, s);
+    } else if (any_zp) {  // no range of its own: one that covers every input's
+      QParams p = AsymmetricParams(lo, hi);
+      out.scale = p.scale;
+      out.is_unsigned = true;
+      out.zero_point = p.zero_point;
     } else if (st == ScaleState::kOk) {
       out = TableQ(y, s);
       out.is_unsigned = out.is_unsigned && all_unsigned;
@@ -631,6 +658,7 @@ class Lowerer {
     q.outputs = {qn};
     q.attrs["scale"] = ir::Attribute::Float(q_[t].scale);
     q.attrs["unsigned"] = ir::Attribute::Int(q_[t].is_unsigned);
+    if (q_[t].zero_point != 0) q.attrs["zero_point"] = ir::Attribute::Int(q_[t].zero_point);
     q.attrs["nhwc"] = ir::Attribute::Int(nhwc_.count(t) ? 1 : 0);
     out.push_back(std::move(q));
     ++plan_.num_quantize;
@@ -645,6 +673,7 @@ class Lowerer {
     d.inputs = {QName(t)};
     d.outputs = {t};
     d.attrs["scale"] = ir::Attribute::Float(q_[t].scale);
+    if (q_[t].zero_point != 0) d.attrs["zero_point"] = ir::Attribute::Int(q_[t].zero_point);
     d.attrs["nhwc"] = ir::Attribute::Int(nhwc_.count(t) ? 1 : 0);
     out.push_back(std::move(d));
     ++plan_.num_dequantize;
@@ -741,12 +770,14 @@ class Lowerer {
     if (inf.has_residual) q.inputs.push_back(rq);
     if (inf.has_residual) q.attrs["_calib8_sum"] = ir::Attribute::Int(1);
     q.attrs["in_scale"] = ir::Attribute::Float(in_scale);
+    if (q_[x].zero_point != 0) q.attrs["in_zp"] = ir::Attribute::Int(q_[x].zero_point);
     q.attrs["w_scales"] = ir::Attribute::Floats(qw.scales);
     q.attrs["in_nhwc"] = ir::Attribute::Int(nhwc_.count(x) ? 1 : 0);
     std::string out_type = "f32";
     if (inf.out_int8) {
       out_type = q_[y].is_unsigned ? "u8" : "s8";
       q.attrs["out_scale"] = ir::Attribute::Float(q_[y].scale);
+      if (q_[y].zero_point != 0) q.attrs["out_zp"] = ir::Attribute::Int(q_[y].zero_point);
       q.attrs["out_nhwc"] = ir::Attribute::Int(nhwc_.count(y) ? 1 : 0);
       q.outputs = {QName(y)};
     } else {
@@ -755,11 +786,17 @@ class Lowerer {
     q.attrs["out_type"] = ir::Attribute::String(out_type);
     if (inf.has_residual && inf.out_int8) {
       q.attrs["res_scale"] = ir::Attribute::Float(q_[inf.residual].scale);
+      if (q_[inf.residual].zero_point != 0)
+        q.attrs["res_zp"] = ir::Attribute::Int(q_[inf.residual].zero_point);
       q.attrs["res_nhwc"] = ir::Attribute::Int(nhwc_.count(inf.residual) ? 1 : 0);
     }
     std::ostringstream why;
-    why << (q_[x].is_unsigned ? "u8" : "s8") << " in, per-channel s8 weights, int32 bias, "
-        << out_type << " out";
+    auto zp_note = [](const QTensor& t) {
+      return t.zero_point != 0 ? " (zp " + std::to_string(t.zero_point) + ")" : std::string();
+    };
+    why << (q_[x].is_unsigned ? "u8" : "s8") << zp_note(q_[x])
+        << " in, per-channel s8 weights, int32 bias, " << out_type
+        << (inf.out_int8 ? zp_note(q_[y]) : std::string()) << " out";
     if (inf.kind == Kind::kConv && inf.spatial == 2)
       why << (nhwc_.count(x) ? " (NHWC in)" : " (NCHW in)");
     else if (inf.kind == Kind::kConv)
@@ -784,16 +821,22 @@ class Lowerer {
       q.outputs = {y};
       q.attrs["in_nhwc"] = ir::Attribute::Int(nhwc_.count(n.input(0)) ? 1 : 0);
       q.attrs["out_nhwc"] = ir::Attribute::Int(nhwc_.count(y) ? 1 : 0);
+      if (q_[n.input(0)].zero_point != 0)
+        q.attrs["zero_point"] = ir::Attribute::Int(q_[n.input(0)].zero_point);
     } else {  // Concat
       q.domain = kInt8Domain;
       q.op_type = "QConcat";
       std::vector<float> scales;
+      std::vector<int64_t> zps;
       for (auto& in : q.inputs) {
         scales.push_back(q_[in].scale);
+        zps.push_back(q_[in].zero_point);
         in = EnsureInt8(in, out);
       }
       q.attrs["in_scales"] = ir::Attribute::Floats(scales);
+      q.attrs["in_zps"] = ir::Attribute::Ints(zps);
       q.attrs["out_scale"] = ir::Attribute::Float(q_[y].scale);
+      q.attrs["out_zp"] = ir::Attribute::Int(q_[y].zero_point);
       q.attrs["unsigned"] = ir::Attribute::Int(q_[y].is_unsigned);
     }
     q.outputs[0] = QName(y);

@@ -15,6 +15,7 @@
 // every float tensor keeps its model name, so graph outputs and observers are unchanged.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +44,11 @@ struct LoweringOptions {
   std::set<std::string> keep_fp32;
   // u8 with scale amax/255 for tensors that are never negative (after Relu, Clip(min>=0), ...).
   bool unsigned_activations = false;
+  // Asymmetric ranges [lo, hi] per activation tensor (from the table's calib8 sidecar): a tensor
+  // listed here is u8 with a zero point (quant_params.h AsymmetricParams) instead of the table's
+  // symmetric scale; the table still decides which tensors are covered. Empty: symmetric, as
+  // TensorRT runs a cache.
+  std::map<std::string, std::pair<float, float>> ranges;
   // Keep 4-D 8-bit activations NHWC between INT8 layers (what oneDNN's VNNI/AMX kernels read).
   bool nhwc = true;
   std::string table_source = "table";  // how messages name the table (its path)

@@ -20,7 +20,7 @@ struct CompareOpts {
   std::vector<std::string> data;
   int64_t max_samples = 0;
   int batch = 32, threads = 0, top = 0;
-  bool json = false, unsigned_act = false, strict = false, int8_all = false;
+  bool json = false, unsigned_act = false, strict = false, int8_all = false, symmetric = false;
 };
 
 void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
@@ -34,6 +34,9 @@ void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
                   "Class labels: a text file with one integer per line, or idx:PATH (IDX file)");
   sub->add_option("--batch", o.batch, "Samples per run (default 32)");
   sub->add_option("--keep-fp32", o.keep_fp32, "File of tensor (or node) names to keep FP32");
+  sub->add_flag("--symmetric", o.symmetric,
+                "TensorRT mode: symmetric s8 from the table's scales, ignoring the sidecar's "
+                "asymmetric ranges");
   sub->add_flag("--unsigned-activations", o.unsigned_act,
                 "u8 (scale amax/255) for tensors that are never negative");
   sub->add_flag("--strict", o.strict, "Fail when the table does not cover the model");
@@ -49,7 +52,9 @@ Result<data::MultiInputData> LoadCompareInputs(const CompareOpts& o, ir::Graph* 
                                                std::vector<int64_t>* labels,
                                                api::CompareOptions* co) {
   CALIB8_ASSIGN_OR_RETURN(*graph, api::LoadModel(o.model));
-  CALIB8_ASSIGN_OR_RETURN(*table, table::ReadTableFile(o.table, nullptr));
+  api::Int8TableMode mode;
+  CALIB8_ASSIGN_OR_RETURN(*table, api::LoadInt8Table(o.table, o.symmetric, &co->int8, &mode));
+  std::cerr << "int8: " << mode.note << "\n";
   if (!o.labels.empty()) {
     CALIB8_ASSIGN_OR_RETURN(*labels, api::ReadLabels(o.labels));
   }

@@ -15,7 +15,7 @@ Command AddPlanCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("plan", "Show which nodes run INT8 and why the others stay FP32");
   struct Opts {
     std::string model, table, keep_fp32;
-    bool unsigned_act = false, strict = false, json = false, int8_all = false;
+    bool unsigned_act = false, strict = false, json = false, int8_all = false, symmetric = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
@@ -25,6 +25,9 @@ Command AddPlanCommand(CLI::App& app) {
                   "File of tensor (or node) names to keep FP32, one per line, '#' comments");
   sub->add_flag("--unsigned-activations", o->unsigned_act,
                 "u8 (scale amax/255) for tensors that are never negative");
+  sub->add_flag("--symmetric", o->symmetric,
+                "TensorRT mode: symmetric s8 from the table's scales, ignoring the sidecar's "
+                "asymmetric ranges");
   sub->add_flag("--strict", o->strict, "Exit 1 when the table does not cover the model");
   sub->add_flag("--int8-all", o->int8_all,
                 "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
@@ -33,9 +36,11 @@ Command AddPlanCommand(CLI::App& app) {
   return [o]() -> int {
     auto g = api::LoadModel(o->model);
     if (!g.ok()) return ReportError(g.status());
-    auto t = table::ReadTableFile(o->table, nullptr);
-    if (!t.ok()) return ReportError(t.status());
     api::Int8Options io;
+    api::Int8TableMode mode;
+    auto t = api::LoadInt8Table(o->table, o->symmetric, &io, &mode);
+    if (!t.ok()) return ReportError(t.status());
+    std::cerr << "int8: " << mode.note << "\n";
     io.strict = o->strict;
     io.lowering.unsigned_activations = o->unsigned_act;
     io.lowering.speed_rule = !o->int8_all;

@@ -66,7 +66,8 @@ Command AddRunCommand(CLI::App& app) {
     bool row_major = false;
     bool int8 = false;  // INT8 options (issue 5)
     std::string table, keep_fp32;
-    bool unsigned_act = false, strict = false, nchw = false, show_plan = false, int8_all = false;
+    bool unsigned_act = false, strict = false, nchw = false, show_plan = false, int8_all = false,
+         symmetric = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
@@ -90,6 +91,9 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_option("--keep-fp32", o->keep_fp32,
                   "File of tensor (or node) names, one per line, '#' comments: a tensor named "
                   "there is never 8-bit (its producer and consumers run FP32)");
+  sub->add_flag("--symmetric", o->symmetric,
+                "TensorRT mode: symmetric s8 from the table's scales, ignoring the sidecar's "
+                "asymmetric ranges");
   sub->add_flag("--unsigned-activations", o->unsigned_act,
                 "u8 (scale amax/255) for tensors that are never negative");
   sub->add_flag("--strict", o->strict, "Fail when the table does not cover the model");
@@ -127,15 +131,18 @@ Command AddRunCommand(CLI::App& app) {
     auto session = [&]() -> Result<std::unique_ptr<exec::Session>> {
       if (!o->int8) {
         if (!o->table.empty() || !o->keep_fp32.empty() || o->unsigned_act || o->strict ||
-            o->int8_all)
+            o->int8_all || o->symmetric)
           return InvalidArgument(
-              "--table, --keep-fp32, --unsigned-activations, --int8-all and --strict "
-              "need --int8");
+              "--table, --keep-fp32, --unsigned-activations, --int8-all, --symmetric and "
+              "--strict need --int8");
         return api::CreateSession(*g, so);
       }
       if (o->table.empty()) return InvalidArgument("--int8 needs --table T");
-      CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t, table::ReadTableFile(o->table, nullptr));
       api::Int8Options io;
+      api::Int8TableMode mode;
+      CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t,
+                              api::LoadInt8Table(o->table, o->symmetric, &io, &mode));
+      std::cerr << "int8: " << mode.note << "\n";
       io.strict = o->strict;
       io.lowering.unsigned_activations = o->unsigned_act;
       io.lowering.speed_rule = !o->int8_all;
