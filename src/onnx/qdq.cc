@@ -241,15 +241,20 @@ onnx::TensorProto MakeFloatTensor(const std::string& name, const std::vector<flo
 }
 
 // Zero point of a pair: int8 0 (symmetric, TensorRT's only kind), uint8 0 (a non-negative
-// tensor, scale = amax / 255) or uint8 128 (a signed tensor on the int8 grid: q_u8 = q_s8 + 128).
-enum class ZeroPoint { kS8Zero, kU8Zero, kU8Mid };
+// tensor, scale = amax / 255), uint8 128 (a signed tensor on the int8 grid: q_u8 = q_s8 + 128)
+// or uint8 `u8_value` (the tensor's asymmetric range from the sidecar, quant::AsymmetricParams).
+enum class ZeroPoint { kS8Zero, kU8Zero, kU8Mid, kU8Range };
 
-onnx::TensorProto MakeZeroPoints(const std::string& name, size_t n, bool scalar, ZeroPoint zp) {
+onnx::TensorProto MakeZeroPoints(const std::string& name, size_t n, bool scalar, ZeroPoint zp,
+                                 uint8_t u8_value = 0) {
   onnx::TensorProto p;
   p.set_name(name);
   p.set_data_type(zp == ZeroPoint::kS8Zero ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8);
   if (!scalar) p.add_dims(static_cast<int64_t>(n));
-  p.set_raw_data(std::string(n, zp == ZeroPoint::kU8Mid ? '\x80' : '\0'));
+  char v = zp == ZeroPoint::kU8Mid     ? '\x80'
+           : zp == ZeroPoint::kU8Range ? static_cast<char>(u8_value)
+                                       : '\0';
+  p.set_raw_data(std::string(n, v));
   return p;
 }
 
@@ -279,7 +284,7 @@ struct Pair {
 };
 
 Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int64_t axis, int after,
-               NameSet* names, ZeroPoint zero_point = ZeroPoint::kS8Zero) {
+               NameSet* names, ZeroPoint zero_point = ZeroPoint::kS8Zero, uint8_t u8_value = 0) {
   Pair p;
   p.after = after;
   const bool scalar = axis < 0;
@@ -288,7 +293,7 @@ Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int6
   std::string q_out = names->Unique(tensor + "_quantized");
   p.dq_output = names->Unique(tensor + "_dequantized");
   p.inits.push_back(MakeFloatTensor(scale, scales, scalar));
-  p.inits.push_back(MakeZeroPoints(zp, scales.size(), scalar, zero_point));
+  p.inits.push_back(MakeZeroPoints(zp, scales.size(), scalar, zero_point, u8_value));
   p.nodes.push_back(MakeNode("QuantizeLinear", names->Unique(tensor + "_QuantizeLinear"),
                              {tensor, scale, zp}, q_out, axis));
   p.nodes.push_back(MakeNode("DequantizeLinear", names->Unique(tensor + "_DequantizeLinear"),
@@ -773,6 +778,8 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
     uint32_t bits = 0;  // the table's (int8) scale bits
     std::string entry;  // table entry it came from
     ZeroPoint zp = ZeroPoint::kS8Zero;
+    uint8_t u8_value = 0;  // kU8Range
+    bool asym = false;     // scale and zero point from the tensor's asymmetric range
     float scale = 0;
   };
   std::map<std::string, Q> resolved;
@@ -801,7 +808,17 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
       q.entry = t;
       float s = table::BitsToFloat(q.bits);
       q.scale = s;
-      if (mode != OrtActivations::kS8 && nonneg.count(t)) {
+      auto range = options.ranges.find(t);
+      const quant::QParams asym = range == options.ranges.end()
+                                      ? quant::QParams{}
+                                      : quant::AsymmetricParams(range->second.first,
+                                                                range->second.second);
+      if (mode == OrtActivations::kU8 && asym.scale > 0.0f) {
+        q.zp = asym.zero_point == 0 ? ZeroPoint::kU8Zero : ZeroPoint::kU8Range;
+        q.u8_value = static_cast<uint8_t>(asym.zero_point);
+        q.scale = asym.scale;
+        q.asym = true;
+      } else if (mode != OrtActivations::kS8 && nonneg.count(t)) {
         q.zp = ZeroPoint::kU8Zero;
         q.scale = quant::ScaleFromAmax(quant::AmaxFromScale(s), true);
       } else if (mode == OrtActivations::kU8) {
@@ -823,7 +840,7 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
     const Q& q = resolved[t];
     auto pit = producer.find(t);
     int after = pit != producer.end() ? pit->second : -1;
-    Pair p = BuildPair(t, {q.scale}, -1, after, &names, q.zp);
+    Pair p = BuildPair(t, {q.scale}, -1, after, &names, q.zp, q.u8_value);
     std::string q_input = t;
     if (graph_outputs.count(t) && after >= 0) {
       // The op must feed only the Q: it writes a new tensor, the DQ writes the graph output.
@@ -837,6 +854,9 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
       paired.insert(t);
       rep.activations.push_back(t);
       meta << q_input << '\t' << t << '\t' << table::HexBits(q.bits) << '\n';
+      // An asymmetric pair's scale is not derived from the table's: record it so that import
+      // can tell the export's own pair from an edited one.
+      if (q.asym) meta << q_input << "\t@asym\t" << table::HexBits(table::FloatToBits(q.scale)) << '\n';
     } else {
       rep.carried.push_back(t + " <- " + scale_from[t] + ": " + carried_why[t]);
       meta << q_input << "\t-\t" << scale_from[t] << '\n';
@@ -1199,6 +1219,7 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
   // --target ort exports: Q input -> (table entry, its int8 scale bits), or carried-over scales.
   std::map<std::string, std::pair<std::string, uint32_t>> sources;
   std::map<std::string, std::string> carried;
+  std::map<std::string, uint32_t> asym_scale;  // asymmetric pairs: their scale bits
   for (const auto& kv : model.metadata_props()) {
     if (kv.key() != kSourcesKey) continue;
     std::istringstream in(kv.value());
@@ -1208,8 +1229,12 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
       if (t1 == std::string::npos || t2 == t1) continue;
       std::string q = line.substr(0, t1), entry = line.substr(t1 + 1, t2 - t1 - 1),
                   last = line.substr(t2 + 1);
+      const bool hex = last.size() == 8 &&
+                       last.find_first_not_of("0123456789abcdef") == std::string::npos;
       if (entry == "-") {
         carried[q] = last;
+      } else if (entry == "@asym") {
+        if (hex) asym_scale[q] = static_cast<uint32_t>(std::stoul(last, nullptr, 16));
       } else if (last.size() == 8 &&
                  last.find_first_not_of("0123456789abcdef") == std::string::npos) {
         sources[q] = {entry, static_cast<uint32_t>(std::stoul(last, nullptr, 16))};
@@ -1269,6 +1294,23 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
                : z.dtype() == DataType::kInt8 ? z.data<int8_t>()[0]
                                               : z.data<uint8_t>()[0];
       bool ok = z.dtype() == DataType::kInt8 ? zv == 0 : (zv == 0 || zv == 128);
+      auto as = asym_scale.find(x);
+      const bool own_asym = z.dtype() == DataType::kUint8 && as != asym_scale.end() &&
+                            sources.count(x) && as->second == table::FloatToBits(scale.data<float>()[0]);
+      if (own_asym) {
+        // calib8's own asymmetric pair (zero point from the sidecar's range): the table entry
+        // is the export's record.
+        const auto& rec = sources[x];
+        int idx = out.Find(rec.first);
+        if (idx < 0) {
+          table::TableEntry e;
+          e.name = rec.first;
+          e.kind = table::EntryKind::kActivation;
+          e.scale_bits = {rec.second};
+          out.Put(std::move(e));
+        }
+        continue;
+      }
       if (!ok) {
         rep.skipped.push_back(
             label + ": tensor '" + x + "': " + DataTypeName(z.dtype()) + " zero point " +

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +50,10 @@ enum class OrtActivations {
 struct QdqExportOptions {
   QdqTarget target = QdqTarget::kTensorRt;
   OrtActivations ort_activations = OrtActivations::kU8;
+  // --target ort with kU8: asymmetric ranges [lo, hi] per activation (from the table's calib8
+  // sidecar, as `calib8 run --int8` uses them): those tensors get uint8 with the zero point and
+  // scale of quant::AsymmetricParams instead of the table's symmetric scale.
+  std::map<std::string, std::pair<float, float>> ranges;
   // Tensors that must stay FP32: no Q/DQ on them, and none on the inputs or weights of the nodes
   // that produce them (those nodes run in FP32).
   std::set<std::string> keep_fp32;

@@ -4,6 +4,7 @@
 // input (and, with --strict, on a table that does not cover the model).
 #include <iostream>
 
+#include "api/int8_engine.h"
 #include "commands.h"
 #include "onnx/qdq.h"
 #include "table/calibration_table.h"
@@ -27,7 +28,7 @@ Command AddExportQdqCommand(CLI::App& app) {
   struct Opts {
     std::string model, table, out, keep_file, target = "tensorrt", ort_acts = "u8";
     int64_t opset = 0;
-    bool strict = false, quiet = false;
+    bool strict = false, quiet = false, symmetric = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "FP32 ONNX model file")->required();
@@ -53,10 +54,19 @@ Command AddExportQdqCommand(CLI::App& app) {
                 "Fail when the table does not cover every activation the placement rule "
                 "quantizes or names tensors the model lacks");
   sub->add_flag("-q,--quiet", o->quiet, "Print only warnings and errors");
+  sub->add_flag("--symmetric", o->symmetric,
+                "--target ort: symmetric scales from the table even when its sidecar holds "
+                "asymmetric ranges (by default those give uint8 with zero points, as `calib8 run "
+                "--int8` uses them)");
   return [o]() -> int {
-    auto table = table::ReadTableFile(o->table, nullptr);
+    api::Int8Options io;
+    api::Int8TableMode mode;
+    const bool ort_u8 = o->target == "ort" && o->ort_acts == "u8";
+    auto table = api::LoadInt8Table(o->table, o->symmetric || !ort_u8, &io, &mode);
     if (!table.ok()) return ReportError(table.status());
+    if (ort_u8 && !o->quiet) std::cerr << "export-qdq: " << mode.note << "\n";
     onnx_io::QdqExportOptions eo;
+    eo.ranges = io.lowering.ranges;
     eo.opset = o->opset;
     eo.target = o->target == "ort" ? onnx_io::QdqTarget::kOrt : onnx_io::QdqTarget::kTensorRt;
     eo.ort_activations = o->ort_acts == "s8"      ? onnx_io::OrtActivations::kS8
