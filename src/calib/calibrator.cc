@@ -249,7 +249,9 @@ Result<AsymmetricRange> ChooseAsymmetricRange(const AsymmetricRangeOptions& o,
                               "written by an older calib8 keep only |x|): re-collect the "
                               "statistics (calibrate --data ... --save-stats)");
   const double w = h.bin_width();
-  const double allowed = h.total() * (100.0 - o.percentile) / 100.0;
+  // floor(T (100 - p) / 100) values per tail, with a 1e-9 relative allowance so that a decimal
+  // p (100 - 99.9 = 0.09999999999999432 in double) does not turn 20 of 20000 into 19.
+  const double allowed = std::floor(h.total() * (100.0 - o.percentile) / 100.0 * (1 + 1e-9));
   if (running.max > 0) {
     const std::vector<double> pos = h.pos_counts();
     auto [edge, clipped] = TailEdge(pos, w, allowed);

@@ -214,7 +214,7 @@ def ref_asym(x, num_bins, percentile):
     x = np.asarray(x, dtype=np.float64)
     absmax = float(np.abs(x).max())
     inv_w = num_bins / absmax
-    m = int(np.floor(x.size * (100.0 - percentile) / 100.0))
+    m = int(np.floor(x.size * (100.0 - percentile) / 100.0 * (1 + 1e-9)))
 
     def side(v, extreme):
         v = np.sort(v)[::-1]
