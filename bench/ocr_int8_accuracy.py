@@ -464,6 +464,9 @@ def main():
     ap.add_argument("--det-min-sqnr", type=float, default=30.0)
     ap.add_argument("--cls-max-drop", type=float, default=0.5)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--bare-cache", action="store_true",
+                    help="move each table's sidecar aside before the INT8 run (TensorRT mode: the "
+                         "symmetric bare cache, no asymmetric ranges)")
     a = ap.parse_args()
 
     work = os.path.abspath(a.work)
@@ -503,8 +506,16 @@ def main():
             # ranges and histograms: --from-stats gives the table a full run would).
             src = (["--data", calib, "--save-stats", stats, "--batch", "8"] if i == 0 else
                    ["--from-stats", stats])
-            _, tc = c8.call(["calibrate", model, "-o", table, "--method", method, "--force",
-                             "--threads", str(a.threads), "-q"] + src)
+            # METHOD[@PERCENTILE] ("percentile@99.999"); each +ARG is one more calibrate option
+            # ("entropy2+--floor-percentile=99.9").
+            mname, *extra = method.split("+")
+            mname, _, pct = mname.partition("@")
+            margs = ["--method", mname] + (["--percentile", pct] if pct else []) + extra
+            _, tc = c8.call(["calibrate", model, "-o", table, "--force",
+                             "--threads", str(a.threads), "-q"] + margs + src)
+            if a.bare_cache:
+                # TensorRT mode: a bare cache, symmetric; `run --int8` must not see the sidecar.
+                os.replace(table + ".calib8.json", table + ".sidecar.json")
             tables[method] = table
             t0 = time.time()
             out = c8.run(model, x, chunk[name], ["--int8", "--table", table])

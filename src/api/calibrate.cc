@@ -2,6 +2,7 @@
 // the statistics collector, the calibrators and the table/sidecar builders together.
 #include "api/calibrate.h"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <regex>
@@ -33,6 +34,16 @@ Result<double> ParseDouble(const std::string& key, const std::string& v) {
   } catch (...) {
   }
   return InvalidArgument("method parameter ", key, "=", v, ": expected a number");
+}
+
+Result<calib::AsymmetricRangeOptions> AsymOptions(const std::map<std::string, std::string>& params) {
+  calib::AsymmetricRangeOptions a;
+  auto it = params.find("asym_percentile");
+  if (it != params.end()) {
+    CALIB8_ASSIGN_OR_RETURN(a.percentile, ParseDouble("asym_percentile", it->second));
+  }
+  CALIB8_RETURN_IF_ERROR(a.Validate());
+  return a;
 }
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
@@ -152,6 +163,12 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
             else st = InvalidArgument("zero_bin=", *v, ": expected replace or keep");
           }
         }
+        if constexpr (requires { o.floor_percentile; }) {
+          if (auto* v = take("floor_percentile")) {
+            auto x = ParseDouble("floor_percentile", *v);
+            if (!x.ok()) st = x.status(); else o.floor_percentile = *x;
+          }
+        }
         if constexpr (requires { o.start_bin; }) {
           if (auto* v = take("start_bin")) {
             auto x = ParseInt("start_bin", *v);
@@ -162,8 +179,10 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
       },
       opts);
   CALIB8_RETURN_IF_ERROR(st);
+  calib::AsymmetricRangeOptions asym;
+  CALIB8_ASSIGN_OR_RETURN(asym, AsymOptions(params));
   for (const auto& [k, v] : params)
-    if (!used.count(k) && k != "num_bins")
+    if (!used.count(k) && k != "num_bins" && k != "asym_percentile")
       return InvalidArgument("parameter '", k, "' does not apply to --method ", method);
   if (spec) {
     spec->name = method;
@@ -181,8 +200,19 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     }
     auto nb = params.find("num_bins");
     spec->parameters["num_bins"] = nb == params.end() ? "2048" : nb->second;
+    // Every method also chooses the sidecar's asymmetric ranges: a changed percentile must
+    // invalidate reuse like any other parameter.
+    char buf[64];
+    auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
+    spec->parameters["asym_percentile"] = std::string(buf, end);
   }
   return opts;
+}
+
+const std::vector<std::string>& TrtCalibratorNames() {
+  static const std::vector<std::string> names = {"EntropyCalibration2", "EntropyCalibration",
+                                                 "MinMaxCalibration", "LegacyCalibration"};
+  return names;
 }
 
 std::string TrtAlgorithmFor(const std::string& method) {
@@ -193,7 +223,10 @@ std::string TrtAlgorithmFor(const std::string& method) {
 
 static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResult r,
                                         const calib::CalibratorOptions& copts,
-                                        const CalibrateOptions& o) {
+                                        const CalibrateOptions& o,
+                                        const std::map<std::string, std::string>& params) {
+  CALIB8_ASSIGN_OR_RETURN(calib::AsymmetricRangeOptions asym, AsymOptions(params));
+  size_t unsigned_stats = 0;
   std::set<std::string> seen;
   for (const auto& name : GraphOrder(graph)) {
     auto it = r.stats.tensors.find(name);
@@ -208,7 +241,37 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
     else if (c->zero_amax)
       r.warnings.push_back("tensor '" + name + "': method " + o.method +
                            " chose amax 0 although the tensor is not all zero");
-    r.tensors.push_back({name, &it->second, std::move(c).value()});
+    TensorCalibration tc{name, &it->second, std::move(c).value()};
+    const stats::AbsHistogram& h = it->second.hist;
+    if (h.has_sign() || it->second.range.absmax == 0.0) {
+      auto range = calib::ChooseAsymmetricRange(asym, it->second.range, h);
+      if (!range.ok()) return range.status().WithContext("tensor '" + name + "'");
+      tc.has_range = true;
+      tc.lo = range->lo;
+      tc.hi = range->hi;
+    } else {
+      ++unsigned_stats;
+    }
+    tc.abs_p999 = calib::AbsPercentile(h, calib::kClipWarnPercentile);
+    if (!tc.result.all_zero && tc.result.amax < calib::kClipWarnRatio * tc.abs_p999)
+      r.clipped_tensors.push_back(name);
+    r.tensors.push_back(std::move(tc));
+  }
+  if (unsigned_stats)
+    r.warnings.push_back(std::to_string(unsigned_stats) + " tensors have statistics without the "
+                         "sign split (a statistics file written by an older calib8): the sidecar "
+                         "gets no asymmetric range [lo, hi] for them; re-collect the statistics "
+                         "with calibrate --data ... --save-stats");
+  if (!r.clipped_tensors.empty()) {
+    std::string names;
+    for (size_t i = 0; i < r.clipped_tensors.size() && i < 5; ++i)
+      names += (i ? ", " : "") + ("'" + r.clipped_tensors[i] + "'");
+    if (r.clipped_tensors.size() > 5)
+      names += " and " + std::to_string(r.clipped_tensors.size() - 5) + " more";
+    r.clip_warning = "method " + r.method.name + " clips " + std::to_string(r.clipped_tensors.size()) +
+                     " tensor(s) far below their p99.9 of |x| (amax < 0.5 x p99.9): " + names +
+                     "; INT8 accuracy may collapse (try --method percentile, or see "
+                     "docs/calibration.md)";
   }
   return r;
 }
@@ -221,7 +284,7 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   r.method.parameters["num_bins"] = std::to_string(st.num_bins);
   r.stats = std::move(st);
   r.model_fingerprint = table::ModelFingerprint(graph);
-  return Finish(graph, std::move(r), copts, o);
+  return Finish(graph, std::move(r), copts, o, params);
 }
 
 Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptions& o) {
@@ -286,7 +349,7 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
     CALIB8_RETURN_IF_ERROR(RunPass(*session, d, names, collector, o.batch, passes, passes, o));
     r.seconds_pass2 = Seconds(t1);
   }
-  return Finish(graph, std::move(r), copts, o);
+  return Finish(graph, std::move(r), copts, o, params);
 }
 
 table::CalibrationTable MakeTable(const CalibrationResult& r, const std::string& algorithm) {
@@ -365,6 +428,9 @@ table::Sidecar MakeSidecar(const CalibrationResult& r, const ir::Graph& graph,
     ts.absmax = tc.record->range.absmax;
     ts.amax = static_cast<float>(tc.result.amax);
     ts.sample_count = tc.record->range.count;
+    ts.has_range = tc.has_range;
+    ts.lo = static_cast<float>(tc.lo);
+    ts.hi = static_cast<float>(tc.hi);
     s.tensors.push_back(std::move(ts));
   }
   s.weights = WeightScalesOf(graph);

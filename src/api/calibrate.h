@@ -38,9 +38,11 @@ struct CalibrateOptions {
   int64_t max_samples = 0;              // 0: all
   int batch = 1;
   int threads = 0;                      // 0: all cores
-  std::string method = "entropy2";
+  std::string method{calib::kDefaultMethod};
   // Method parameters by name (validated against the method): percentile=P, num_bins=N,
-  // threshold=edge|centre (entropy2), zero_bin=replace|keep (entropy2), start_bin=N.
+  // threshold=edge|centre (entropy2), zero_bin=replace|keep (entropy2), start_bin=N,
+  // floor_percentile=P (entropy2, entropy, mse: amax >= that percentile of |x|), and for every
+  // method asym_percentile=P (the asymmetric [lo, hi] written to the sidecar; default 99.99).
   std::map<std::string, std::string> params;
   int num_bins = 2048;
   bool single_pass = false;             // one pass, histogram grows: order-dependent
@@ -56,6 +58,11 @@ struct TensorCalibration {
   std::string name;
   const stats::TensorRecord* record = nullptr;  // points into CalibrationResult::stats
   calib::Calibration result;
+  // The asymmetric range [lo, hi] (calib::ChooseAsymmetricRange); has_range false when the
+  // statistics have no sign split (an old statistics file).
+  bool has_range = false;
+  double lo = 0, hi = 0;
+  double abs_p999 = 0;  // the kClipWarnPercentile percentile of |x| (left bin edge)
 };
 
 struct CalibrationResult {
@@ -66,6 +73,10 @@ struct CalibrationResult {
   std::string data_fingerprint;
   nlohmann::json data_description;
   std::vector<std::string> warnings;  // all-zero tensors, zero amax, ...
+  // Tensors whose symmetric amax is below kClipWarnRatio x their p99.9 of |x| (graph order), and
+  // the one-line warning naming them (empty when none); the CLI prints it to stderr.
+  std::vector<std::string> clipped_tensors;
+  std::string clip_warning;
   double seconds_pass1 = 0, seconds_pass2 = 0;
 };
 
@@ -85,6 +96,8 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
 // MinMaxCalibration, entropy -> EntropyCalibration, others -> EntropyCalibration2 (the header
 // TensorRT's IInt8EntropyCalibrator2 accepts; the sidecar records the real method).
 std::string TrtAlgorithmFor(const std::string& method);
+// The header names `--trt-calibrator` accepts (TensorRT's IInt8Calibrator kinds).
+const std::vector<std::string>& TrtCalibratorNames();
 
 // Table (activations, in graph order) and sidecar for a result.
 table::CalibrationTable MakeTable(const CalibrationResult& result, const std::string& algorithm);

@@ -49,6 +49,14 @@ MethodRecord RecordFor(const Entropy2Options& o, int num_bins) {
                  std::pair{"zero_bin", o.replace_zero_bin ? "replace_by_neighbour" : "keep"},
                  std::pair{"smoothing", "none"}, std::pair{"ties", "last_minimum"})};
 }
+// The floor is recorded only when on, so records (and sidecars) without it stay as they were.
+MethodRecord WithFloor(MethodRecord r, double floor_percentile) {
+  if (floor_percentile > 0) {
+    r.variant += "+floor-p" + Num(floor_percentile);
+    r.params.emplace_back("floor_percentile", Num(floor_percentile));
+  }
+  return r;
+}
 MethodRecord RecordFor(const EntropyOptions& o, int num_bins) {
   return {std::string(o.kMethod), "gtc2017-ncnn",
           Params(std::pair{"num_bins", Num(num_bins)}, std::pair{"start_bin", Num(o.start_bin)},
@@ -97,9 +105,16 @@ const char* CurveMetric(const CalibratorOptions& o) {
   return "";
 }
 
+Status ValidateFloor(std::string_view method, double p) {
+  if (!(p >= 0 && p <= 100))
+    return InvalidArgument(method, ": floor_percentile must be in [0, 100] (0: off), got ", p);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Entropy2Options::Validate() const {
+  CALIB8_RETURN_IF_ERROR(ValidateFloor(kMethod, floor_percentile));
   if (start_bin < 1) return InvalidArgument("entropy2: start_bin must be >= 1, got ", start_bin);
   if (stride < 1) return InvalidArgument("entropy2: stride must be >= 1, got ", stride);
   if (num_levels < 1) return InvalidArgument("entropy2: num_levels must be >= 1, got ", num_levels);
@@ -107,6 +122,7 @@ Status Entropy2Options::Validate() const {
 }
 
 Status EntropyOptions::Validate() const {
+  CALIB8_RETURN_IF_ERROR(ValidateFloor(kMethod, floor_percentile));
   if (start_bin < 1) return InvalidArgument("entropy: start_bin must be >= 1, got ", start_bin);
   if (num_levels < 1) return InvalidArgument("entropy: num_levels must be >= 1, got ", num_levels);
   if (!(smoothing_eps > 0) || !std::isfinite(smoothing_eps))  // 0 would give 0 * log(0)
@@ -121,6 +137,7 @@ Status PercentileOptions::Validate() const {
 }
 
 Status MseOptions::Validate() const {
+  CALIB8_RETURN_IF_ERROR(ValidateFloor(kMethod, floor_percentile));
   if (start_bin < 0) return InvalidArgument("mse: start_bin must be >= 0, got ", start_bin);
   if (num_bits < 2 || num_bits > 16)
     return InvalidArgument("mse: num_bits must be in [2, 16], got ", num_bits);
@@ -148,8 +165,13 @@ Result<Calibration> Calibrate(const CalibratorOptions& options, const stats::Run
                               const CalibrateRequest& request) {
   CALIB8_RETURN_IF_ERROR(std::visit([](const auto& o) { return o.Validate(); }, options));
   Calibration out;
-  out.record =
-      std::visit([&](const auto& o) { return RecordFor(o, histogram.num_bins()); }, options);
+  out.record = std::visit(
+      [&](const auto& o) {
+        MethodRecord r = RecordFor(o, histogram.num_bins());
+        if constexpr (requires { o.floor_percentile; }) r = WithFloor(std::move(r), o.floor_percentile);
+        return r;
+      },
+      options);
   out.curve_metric = CurveMetric(options);
 
   if (std::holds_alternative<MinMaxOptions>(options)) {
@@ -181,12 +203,72 @@ Result<Calibration> Calibrate(const CalibratorOptions& options, const stats::Run
         if constexpr (std::is_same_v<std::decay_t<decltype(o)>, MinMaxOptions>) {
           return running.absmax;  // handled above; keeps the visitor total
         } else {
-          return Search(o, histogram.counts(), histogram.bin_width(), curve);
+          double amax = Search(o, histogram.counts(), histogram.bin_width(), curve);
+          if constexpr (requires { o.floor_percentile; })
+            if (o.floor_percentile > 0)
+              amax = std::max(amax, PercentileSearch(PercentileOptions{o.floor_percentile},
+                                                     histogram.counts(), histogram.bin_width()));
+          return amax;
         }
       },
       options);
   out.zero_amax = out.amax == 0.0;
   return out;
+}
+
+Status AsymmetricRangeOptions::Validate() const {
+  if (!(percentile > 0 && percentile <= 100))
+    return InvalidArgument("asymmetric range: percentile must be in (0, 100], got ", percentile);
+  return Status::Ok();
+}
+
+namespace {
+// Walks one side's bins from the top down, clipping whole bins while their total stays within
+// `allowed`; returns the right edge of the highest kept bin (0 if every bin could be clipped)
+// and the clipped count.
+std::pair<double, double> TailEdge(std::span<const double> side, double w, double allowed) {
+  double tail = 0;
+  int k = static_cast<int>(side.size()) - 1;
+  while (k >= 0 && tail + side[static_cast<size_t>(k)] <= allowed) tail += side[static_cast<size_t>(k--)];
+  return {(k + 1) * w, tail};
+}
+}  // namespace
+
+Result<AsymmetricRange> ChooseAsymmetricRange(const AsymmetricRangeOptions& o,
+                                              const stats::RunningStats& running,
+                                              const stats::AbsHistogram& h) {
+  CALIB8_RETURN_IF_ERROR(o.Validate());
+  AsymmetricRange r;
+  const bool no_counts = h.empty() || !(h.total() > 0);
+  if (running.count == 0 || running.absmax == 0.0) return r;  // all zero: [0, 0]
+  if (no_counts)
+    return InvalidArgument("asymmetric range: absmax is ", running.absmax,
+                           " but the histogram is missing: pass 2 did not run for this tensor");
+  if (!h.has_sign())
+    return InvalidArgument("asymmetric range: the histogram has no sign split (statistics "
+                              "written by an older calib8 keep only |x|): re-collect the "
+                              "statistics (calibrate --data ... --save-stats)");
+  const double w = h.bin_width();
+  // floor(T (100 - p) / 100) values per tail, with a 1e-9 relative allowance so that a decimal
+  // p (100 - 99.9 = 0.09999999999999432 in double) does not turn 20 of 20000 into 19.
+  const double allowed = std::floor(h.total() * (100.0 - o.percentile) / 100.0 * (1 + 1e-9));
+  if (running.max > 0) {
+    const std::vector<double> pos = h.pos_counts();
+    auto [edge, clipped] = TailEdge(pos, w, allowed);
+    r.hi = std::min(edge, running.max);
+    r.clipped_high = clipped;
+  }
+  if (running.min < 0) {
+    auto [edge, clipped] = TailEdge(h.neg_counts(), w, allowed);
+    r.lo = -std::min(edge, -running.min);
+    r.clipped_low = clipped;
+  }
+  return r;
+}
+
+double AbsPercentile(const stats::AbsHistogram& h, double percentile) {
+  if (h.empty() || !(h.total() > 0)) return 0;
+  return PercentileSearch(PercentileOptions{percentile}, h.counts(), h.bin_width());
 }
 
 }  // namespace calib8::calib

@@ -57,6 +57,9 @@ struct Entropy2Options {
   int num_levels = 128;  // 2^(num_bits - 1): signed INT8
   ThresholdAt threshold_at = ThresholdAt::kRightEdge;
   bool replace_zero_bin = true;  // h[0] := h[1] before the search (removes the post-ReLU spike)
+  // Floor: amax = max(KL amax, percentile(floor_percentile) of |x|) (0: off, the default). Keeps
+  // the KL search from collapsing onto a dense bulk and clipping a sparse informative tail.
+  double floor_percentile = 0;
   Status Validate() const;
 };
 
@@ -72,6 +75,7 @@ struct EntropyOptions {
   int start_bin = 128;
   int num_levels = 128;
   double smoothing_eps = 1e-4;  // ncnn's kl_eps, added to every P and Q entry; > 0
+  double floor_percentile = 0;  // as Entropy2Options::floor_percentile (0: off)
   Status Validate() const;
 };
 
@@ -99,6 +103,7 @@ struct MseOptions {
   int start_bin = 128;
   int num_bits = 8;
   bool is_unsigned = false;  // B = 255 instead of 127
+  double floor_percentile = 0;  // as Entropy2Options::floor_percentile (0: off)
   Status Validate() const;
 };
 
@@ -154,6 +159,39 @@ struct CalibrateRequest {
 Result<Calibration> Calibrate(const CalibratorOptions& options, const stats::RunningStats& running,
                               const stats::AbsHistogram& histogram,
                               const CalibrateRequest& request = {});
+
+// --- Asymmetric ranges (8-bit activations with a zero point, quant/quant_params.h) ---
+
+// [lo, hi] from the sign-split histogram: each tail may clip at most (100 - percentile)% of ALL
+// the tensor's elements. hi is the right edge (k+1)*w of the highest positive-side bin k such
+// that the positive values in bins above k number at most floor(T*(100 - percentile)/100) (T =
+// every element; 1e-9 relative allowance for the decimal p), clamped to the observed max; lo likewise on the negative side (-(k+1)*w, clamped to
+// the observed min). lo = 0 when min >= 0, hi = 0 when max <= 0, so lo <= 0 <= hi always.
+struct AsymmetricRangeOptions {
+  static constexpr double kDefaultPercentile = 99.99;
+  double percentile = kDefaultPercentile;  // in (0, 100]; 100 keeps [min, max]
+  Status Validate() const;
+};
+
+struct AsymmetricRange {
+  double lo = 0, hi = 0;
+  double clipped_low = 0, clipped_high = 0;  // elements below lo / above hi (counted by bin)
+};
+
+// InvalidArgument when the histogram has no sign split (a statistics file written before it:
+// re-collect the statistics); all-zero tensors (absmax 0, no counts) give [0, 0].
+Result<AsymmetricRange> ChooseAsymmetricRange(const AsymmetricRangeOptions& options,
+                                              const stats::RunningStats& running,
+                                              const stats::AbsHistogram& histogram);
+
+// --- Clipping check (any symmetric method) ---
+
+// The sanity floor the CLI warns against: a symmetric amax below kClipWarnRatio x the
+// kClipWarnPercentile percentile of |x| (left bin edge, as PercentileSearch) clips far more than
+// 0.1% of the values. Returns that percentile (0 when there is no histogram or no counts).
+inline constexpr double kClipWarnPercentile = 99.9;
+inline constexpr double kClipWarnRatio = 0.5;
+double AbsPercentile(const stats::AbsHistogram& histogram, double percentile);
 
 // --- Building blocks, exposed for tests and for the reference twins (calib/reference.h). ---
 

@@ -128,10 +128,7 @@ void Collector::OnTensor(const std::string& name, const ir::Node* producer, cons
         rec.hist = AbsHistogram(s.absmax, state_->num_bins);
       } else if (s.absmax > rec.hist.range()) {
         double w = rec.hist.bin_width();
-        int bins = static_cast<int>(std::ceil(s.absmax / w));
-        AbsHistogram grown(bins * w, bins);
-        std::copy(rec.hist.counts().begin(), rec.hist.counts().end(), grown.mutable_counts().begin());
-        rec.hist = std::move(grown);
+        rec.hist.GrowTo(static_cast<int>(std::ceil(s.absmax / w)));
       }
       AddParallel(rec.hist, p, n);
     }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace calib8::stats {
@@ -114,6 +115,116 @@ TEST(AbsHistogram, BinsByFloorAndClampsTheMaximum) {
   EXPECT_DOUBLE_EQ(h.edge(3), 3.0);
 }
 
+// The sign split, checked against a brute-force count of each sign: pos + neg == |x| bin by bin,
+// x == 0 (and -0.0) on the positive side, on the small-call path (n < bins), the integer-slot
+// path and the OpenMP path of the collector (>= 4 x 65536 values).
+TEST(AbsHistogram, SignSplitIsExactlyPosPlusNeg) {
+  for (int64_t n : {int64_t{7}, int64_t{5000}, int64_t{300000}}) {
+    std::mt19937 rng(static_cast<unsigned>(n));
+    std::normal_distribution<float> d(-0.4f, 1.5f);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& v : x) v = d(rng);
+    x[0] = 0.0f;
+    if (n > 1) x[1] = -0.0f;
+    float absmax = 0;
+    for (float v : x) absmax = std::max(absmax, std::fabs(v));
+    const int bins = 64;
+    AbsHistogram h(absmax, bins);
+    ASSERT_TRUE(h.has_sign());
+    if (n >= 4 * 65536) {
+      StatsState st;
+      st.num_bins = bins;
+      Collector c(&st);
+      Tensor t(DataType::kFloat32, {1, n});
+      std::copy(x.begin(), x.end(), t.data<float>());
+      for (Pass pass : {Pass::kRange, Pass::kHistogram}) {
+        c.BeginPass(pass);
+        c.BeginBatch(0, 1);
+        c.OnTensor("act", nullptr, t);
+      }
+      h = st.tensors.at("act").hist;
+    } else {
+      h.Add(x.data(), n);
+    }
+    std::vector<double> pos(bins, 0), neg(bins, 0);
+    const double inv_w = bins / static_cast<double>(absmax);  // the histogram's own formula
+    for (float v : x) {
+      int b = std::min(bins - 1, static_cast<int>(std::fabs(static_cast<double>(v)) * inv_w));
+      (v < 0 ? neg : pos)[static_cast<size_t>(b)] += 1;
+    }
+    EXPECT_EQ(h.pos_counts(), pos) << n;
+    EXPECT_EQ(h.neg_counts(), neg) << n;
+    for (int b = 0; b < bins; ++b) EXPECT_EQ(h.counts()[b], pos[b] + neg[b]) << n << " bin " << b;
+    EXPECT_GE(pos[0], n > 1 ? 2 : 1);  // 0.0 and -0.0
+  }
+}
+
+// Collects pass 2 only, on given pass-1 ranges (a shard of a sharded calibration).
+StatsState CollectPass2(const std::vector<std::vector<float>>& samples, int batch, StatsState ranges) {
+  for (auto& [n, rec] : ranges.tensors) rec.hist = AbsHistogram();
+  ranges.samples = 0;
+  Collector c(&ranges);
+  ir::Node node = Producer();
+  c.BeginPass(Pass::kHistogram);
+  for (size_t i = 0; i < samples.size(); i += batch) {
+    int64_t n = std::min<int64_t>(batch, samples.size() - i);
+    Tensor t(DataType::kFloat32, {n, 16});
+    for (int64_t k = 0; k < n; ++k)
+      std::copy(samples[i + k].begin(), samples[i + k].end(), t.data<float>() + k * 16);
+    c.BeginBatch(static_cast<int64_t>(i), n);
+    c.OnTensor("act", &node, t);
+  }
+  return ranges;
+}
+
+TEST(Collector, SignedShardMergeEqualsOneRun) {
+  auto samples = Samples(30, 5);
+  StatsState whole = Collect(samples, 4);
+  std::vector<std::vector<float>> s1(samples.begin(), samples.begin() + 11), s2(samples.begin() + 11, samples.end());
+  // Pass 1 of each shard, merged; pass 2 of each shard on the merged ranges; histograms merged.
+  StatsState ranges = Collect(s1, 3);
+  for (auto& [n, rec] : ranges.tensors) rec.hist = AbsHistogram();
+  StatsState r2 = Collect(s2, 2);
+  for (auto& [n, rec] : r2.tensors) rec.hist = AbsHistogram();
+  ASSERT_TRUE(ranges.Merge(r2).ok());
+  StatsState h1 = CollectPass2(s1, 5, ranges), h2 = CollectPass2(s2, 1, ranges);
+  ASSERT_TRUE(h1.Merge(h2).ok());
+  const auto& a = whole.tensors.at("act").hist;
+  const auto& b = h1.tensors.at("act").hist;
+  ASSERT_TRUE(a.has_sign() && b.has_sign());
+  EXPECT_EQ(a.range(), b.range());
+  EXPECT_EQ(a.counts(), b.counts());
+  EXPECT_EQ(a.neg_counts(), b.neg_counts());
+  EXPECT_GT(a.total(), 0);
+  double negs = 0;
+  for (double c : a.neg_counts()) negs += c;
+  EXPECT_GT(negs, 0);  // the test data has both signs
+}
+
+TEST(AbsHistogram, MergingWithAnUnsignedHistogramKeepsOnlyAbs) {
+  AbsHistogram a(4.0, 4), b(4.0, 4, /*with_sign=*/false);
+  std::vector<float> x = {-1.5f, 2.5f, -3.5f};
+  a.Add(x.data(), 3);
+  b.Add(x.data(), 3);
+  EXPECT_FALSE(b.has_sign());
+  EXPECT_EQ(b.counts(), a.counts());
+  ASSERT_TRUE(a.Merge(b).ok());
+  EXPECT_FALSE(a.has_sign());
+  EXPECT_EQ(a.counts(), (std::vector<double>{0, 2, 2, 2}));
+}
+
+TEST(AbsHistogram, OnePassGrowthKeepsTheSignSplit) {
+  AbsHistogram h(2.0, 4);
+  std::vector<float> x = {-0.1f, 1.9f};
+  h.Add(x.data(), 2);
+  h.GrowTo(6);
+  std::vector<float> y = {-2.9f};
+  h.Add(y.data(), 1);
+  EXPECT_DOUBLE_EQ(h.range(), 3.0);
+  EXPECT_EQ(h.counts(), (std::vector<double>{1, 0, 0, 1, 0, 1}));
+  EXPECT_EQ(h.neg_counts(), (std::vector<double>{1, 0, 0, 0, 0, 1}));
+}
+
 }  // namespace
 }  // namespace calib8::stats
 
@@ -129,9 +240,30 @@ TEST(StatsIo, SaveLoadRoundTripIsExact) {
   EXPECT_EQ(SerializeStats(*b), SerializeStats(a));
   EXPECT_EQ(b->tensors.at("act").range.absmax, a.tensors.at("act").range.absmax);
   EXPECT_EQ(b->tensors.at("act").hist.counts(), a.tensors.at("act").hist.counts());
+  EXPECT_EQ(b->tensors.at("act").hist.neg_counts(), a.tensors.at("act").hist.neg_counts());
+  EXPECT_TRUE(b->tensors.at("act").hist.has_sign());
   auto bad = ParseStats("{\"format\": \"other\"}", "stats.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("stats.json"), std::string::npos);
+}
+// A version-1 file (written before the sign split; this text is what calib8 wrote then) still
+// reads: |x| counts as before, no sign; a corrupt hist_neg is refused.
+TEST(StatsIo, ReadsVersion1FilesWithoutTheSignSplit) {
+  const std::string v1 = R"({"format": "calib8-stats", "version": 1, "num_bins": 4, "samples": 2,
+    "single_pass": false, "tensors": {"act": {"producer": "Relu", "producer_name": "r",
+    "sample_shape": [2], "min": -3.5, "max": 2.5, "absmax": 3.5, "count": 4,
+    "hist_range": 4.0, "hist": [1, 1, 1, 1]}}})";
+  auto s = ParseStats(v1, "old.json");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  const auto& h = s->tensors.at("act").hist;
+  EXPECT_EQ(h.counts(), (std::vector<double>{1, 1, 1, 1}));
+  EXPECT_FALSE(h.has_sign());
+  EXPECT_EQ(s->tensors.at("act").range.min, -3.5);
+  std::string bad = v1;
+  bad.replace(bad.find("\"hist\""), 6, "\"hist_neg\": [2, 0, 0, 0], \"hist\"");
+  auto b = ParseStats(bad, "bad.json");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("hist_neg[0]"), std::string::npos) << b.status().message();
 }
 }  // namespace
 }  // namespace calib8::stats

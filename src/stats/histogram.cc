@@ -49,30 +49,66 @@ void RunningStats::Merge(const RunningStats& o) {
   nonfinite += o.nonfinite;
 }
 
-AbsHistogram::AbsHistogram(double range, int num_bins)
-    : range_(range), counts_(static_cast<size_t>(std::max(num_bins, 1)), 0.0) {}
+AbsHistogram::AbsHistogram(double range, int num_bins, bool with_sign)
+    : range_(range), counts_(static_cast<size_t>(std::max(num_bins, 1)), 0.0) {
+  if (with_sign) neg_.assign(counts_.size(), 0.0);
+}
 
 void AbsHistogram::Add(const float* x, int64_t n) {
   // Callers pass finite values (calibration rejects NaN/Inf in pass 1, before any histogram).
-  if (counts_.empty() || range_ <= 0) return;
-  const int last = num_bins() - 1;
+  if (counts_.empty() || range_ <= 0 || n <= 0) return;
+  const int nb = num_bins();
+  const int last = nb - 1;
   const double inv_w = counts_.size() / range_;
-  // Integer counts per call, then one add per bin: exact and cache-friendly. Bin indices are
-  // computed a block at a time in a vectorisable loop, then scattered.
-  std::vector<int64_t> local(counts_.size(), 0);
+  const bool sign = has_sign();
+  // Bin indices are computed a block at a time in a vectorisable loop, then scattered. With the
+  // sign split, negative values go to slot nb + bin (one index, one scatter: no second pass).
   constexpr int64_t kBlock = 512;
   int32_t idx[kBlock];
-  for (int64_t b = 0; b < n; b += kBlock) {
-    const int64_t m = std::min(kBlock, n - b);
+  auto indices = [&](const float* p, int64_t m) {
+    const int32_t neg_off = sign ? nb : 0;
 #pragma omp simd
     for (int64_t i = 0; i < m; ++i) {
-      double a = std::fabs(static_cast<double>(x[b + i])) * inv_w;
+      const float v = p[i];
+      double a = std::fabs(static_cast<double>(v)) * inv_w;
       a = a > last ? last : a;  // |x| == range (and, in one-pass mode, above it) -> last bin
-      idx[i] = static_cast<int32_t>(a);
+      idx[i] = static_cast<int32_t>(a) + (v < 0.0f ? neg_off : 0);
     }
+  };
+  if (n < nb) {
+    // Few values (small tensors, batch 1): count straight into the doubles (exact for integers)
+    // instead of clearing and folding 2 x num_bins integer slots per call.
+    for (int64_t b = 0; b < n; b += kBlock) {
+      const int64_t m = std::min(kBlock, n - b);
+      indices(x + b, m);
+      for (int64_t i = 0; i < m; ++i) {
+        const int32_t k = idx[i];
+        if (k >= nb) {
+          counts_[static_cast<size_t>(k - nb)] += 1.0;
+          neg_[static_cast<size_t>(k - nb)] += 1.0;
+        } else {
+          counts_[static_cast<size_t>(k)] += 1.0;
+        }
+      }
+    }
+    return;
+  }
+  // Integer counts per call, then one add per bin: exact and cache-friendly.
+  std::vector<int64_t> local(counts_.size() * (sign ? 2 : 1), 0);
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    indices(x + b, m);
     for (int64_t i = 0; i < m; ++i) local[static_cast<size_t>(idx[i])]++;
   }
-  for (size_t b = 0; b < counts_.size(); ++b) counts_[b] += static_cast<double>(local[b]);
+  if (sign) {
+    for (size_t b = 0; b < counts_.size(); ++b) {
+      const int64_t neg = local[counts_.size() + b];
+      counts_[b] += static_cast<double>(local[b] + neg);
+      neg_[b] += static_cast<double>(neg);
+    }
+  } else {
+    for (size_t b = 0; b < counts_.size(); ++b) counts_[b] += static_cast<double>(local[b]);
+  }
 }
 
 Status AbsHistogram::Merge(const AbsHistogram& o) {
@@ -86,7 +122,27 @@ Status AbsHistogram::Merge(const AbsHistogram& o) {
                            "/", counts_.size(), " vs ", o.range_, "/", o.counts_.size(),
                            "): they come from different pass-1 statistics");
   for (size_t b = 0; b < counts_.size(); ++b) counts_[b] += o.counts_[b];
+  if (has_sign() && o.has_sign()) {
+    for (size_t b = 0; b < neg_.size(); ++b) neg_[b] += o.neg_[b];
+  } else {
+    neg_.clear();  // one side does not know the sign: only |x| is known for the sum
+  }
   return Status::Ok();
+}
+
+std::vector<double> AbsHistogram::pos_counts() const {
+  std::vector<double> pos = counts_;
+  if (has_sign())
+    for (size_t b = 0; b < pos.size(); ++b) pos[b] -= neg_[b];
+  return pos;
+}
+
+void AbsHistogram::GrowTo(int bins) {
+  if (bins <= num_bins()) return;
+  const double w = bin_width();
+  range_ = bins * w;
+  counts_.resize(static_cast<size_t>(bins), 0.0);
+  if (!neg_.empty()) neg_.resize(static_cast<size_t>(bins), 0.0);
 }
 
 double AbsHistogram::total() const {

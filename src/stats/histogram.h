@@ -1,7 +1,8 @@
 // stats/histogram.h — per-tensor statistics that calibration is computed from.
 //
 // Pass 1 of calibration fills RunningStats (min, max, absmax, count) for every float tensor.
-// Pass 2 fills an AbsHistogram of |x| on the fixed range [0, absmax of pass 1], so the histogram
+// Pass 2 fills an AbsHistogram of |x| on the fixed range [0, absmax of pass 1], counting the
+// negative values separately as well (the sign split, for asymmetric ranges), so the histogram
 // does not depend on batch order or batch size. Both are mergeable (shards calibrated on several
 // machines combine to the same state as one run) and serialisable (stats/stats_io.h).
 //
@@ -32,14 +33,22 @@ struct RunningStats {
   void Merge(const RunningStats& o);
 };
 
+// The |x| histogram, split by sign: counts() holds |x| (what every symmetric method reads) and,
+// when has_sign(), neg_counts() holds the values x < 0 in the same bins (bin of |x|); the positive
+// side x >= 0 (x == 0 counts as positive) is pos_counts() = counts() - neg_counts(), bin by bin,
+// exactly (integers in doubles). So the |x| histogram is exactly pos + neg and the symmetric
+// methods see the same counts as before the split. A histogram read from a statistics file
+// written before the split has no sign (has_sign() false, neg_counts() empty).
 class AbsHistogram {
  public:
   AbsHistogram() = default;
-  // range > 0 (an all-zero tensor has no histogram: its amax is 0); num_bins >= 1.
-  AbsHistogram(double range, int num_bins);
+  // range > 0 (an all-zero tensor has no histogram: its amax is 0); num_bins >= 1. Sign-split
+  // unless `with_sign` is false.
+  AbsHistogram(double range, int num_bins, bool with_sign = true);
 
   void Add(const float* x, int64_t n);
-  // Adds counts from another histogram with the same range and bin count; fails otherwise.
+  // Adds counts from another histogram with the same range and bin count; fails otherwise. If
+  // either side has no sign split, the result keeps only |x| (has_sign() false).
   Status Merge(const AbsHistogram& o);
 
   bool empty() const { return counts_.empty(); }
@@ -52,9 +61,19 @@ class AbsHistogram {
   std::vector<double>& mutable_counts() { return counts_; }
   double total() const;
 
+  // Sign split. has_sign(): neg_counts() has num_bins() entries with 0 <= neg <= |x| count.
+  bool has_sign() const { return !counts_.empty() && neg_.size() == counts_.size(); }
+  const std::vector<double>& neg_counts() const { return neg_; }
+  std::vector<double>& mutable_neg_counts() { return neg_; }
+  std::vector<double> pos_counts() const;  // counts() - neg_counts() (counts() without a sign)
+  void DropSign() { neg_.clear(); }
+  // Grows to `bins` bins of the same width (one-pass mode); counts keep their bins.
+  void GrowTo(int bins);
+
  private:
   double range_ = 0.0;
-  std::vector<double> counts_;
+  std::vector<double> counts_;  // |x|
+  std::vector<double> neg_;     // x < 0, by bin of |x|; empty: no sign split
 };
 
 }  // namespace calib8::stats

@@ -10,7 +10,7 @@ namespace calib8::stats {
 std::string SerializeStats(const StatsState& s) {
   nlohmann::json j;
   j["format"] = "calib8-stats";
-  j["version"] = 1;
+  j["version"] = 2;
   j["num_bins"] = s.num_bins;
   j["samples"] = s.samples;
   j["single_pass"] = s.single_pass;
@@ -26,6 +26,7 @@ std::string SerializeStats(const StatsState& s) {
     t["count"] = r.range.count;
     t["hist_range"] = r.hist.range();
     t["hist"] = r.hist.counts();
+    if (r.hist.has_sign()) t["hist_neg"] = r.hist.neg_counts();
     j["tensors"][name] = t;
   }
   return j.dump(1) + "\n";
@@ -56,8 +57,20 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
       r.range.absmax = t.at("absmax").get<double>();
       auto counts = t.at("hist").get<std::vector<double>>();
       if (!counts.empty()) {
-        r.hist = AbsHistogram(t.at("hist_range").get<double>(), static_cast<int>(counts.size()));
+        const bool sign = t.contains("hist_neg");
+        r.hist = AbsHistogram(t.at("hist_range").get<double>(), static_cast<int>(counts.size()), sign);
         r.hist.mutable_counts() = counts;
+        if (sign) {
+          auto neg = t.at("hist_neg").get<std::vector<double>>();
+          if (neg.size() != counts.size())
+            return InvalidArgument(source, ": tensor '", name, "': hist_neg has ", neg.size(),
+                                   " bins, hist has ", counts.size());
+          for (size_t b = 0; b < neg.size(); ++b)
+            if (!(neg[b] >= 0 && neg[b] <= counts[b]))
+              return InvalidArgument(source, ": tensor '", name, "': hist_neg[", b, "] = ", neg[b],
+                                     " is not within [0, hist[", b, "] = ", counts[b], "]");
+          r.hist.mutable_neg_counts() = std::move(neg);
+        }
       }
       s.tensors[name] = std::move(r);
     }

@@ -12,7 +12,47 @@
 
 using namespace calib8;
 
+// --asym FILE: lines "NAME NUM_BINS ABSMAX MIN MAX |x| COUNTS... NEG COUNTS..."; prints
+// "NAME asym/P LO HI" for each percentile P the Python side checks.
+int Asym(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::istringstream ls(line);
+    std::string name;
+    int num_bins = 0;
+    double absmax = 0, mn = 0, mx = 0;
+    ls >> name >> num_bins >> absmax >> mn >> mx;
+    stats::AbsHistogram hist(absmax, num_bins);
+    for (int j = 0; j < num_bins; ++j) ls >> hist.mutable_counts()[j];
+    for (int j = 0; j < num_bins; ++j) ls >> hist.mutable_neg_counts()[j];
+    if (!ls) {
+      std::cerr << path << ": " << name << ": expected 2 x " << num_bins << " counts\n";
+      return 2;
+    }
+    stats::RunningStats running;
+    running.min = mn;
+    running.max = mx;
+    running.absmax = absmax;
+    running.count = static_cast<int64_t>(hist.total());
+    for (double p : {99.99, 99.9}) {
+      auto r = calib::ChooseAsymmetricRange({.percentile = p}, running, hist);
+      if (!r.ok()) {
+        std::cerr << name << ": " << r.status().message() << "\n";
+        return 1;
+      }
+      std::ostringstream label;  // default precision: "asym/99.99", as Python's repr
+      label << "asym/" << p;
+      std::cout.precision(17);
+      std::cout << name << " " << label.str() << " " << r->lo << " " << r->hi << "\n";
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--asym") return Asym(argv[2]);
   if (argc != 2) {
     std::cerr << "usage: calib8_calib_check HISTOGRAMS.txt\n";
     return 2;

@@ -200,6 +200,83 @@ def write_histograms(path, all_cases):
                         " ".join(repr(float(c)) for c in h) + "\n")
 
 
+# ----------------------------------------------------------------------------- asymmetric ranges
+
+ASYM_PERCENTILES = (99.99, 99.9)
+
+
+def ref_asym(x, num_bins, percentile):
+    """[lo, hi] from the raw values by sorting (not from a cumulative histogram walk): each tail
+    may clip whole bins holding at most T*(100-p)/100 of all T values. With m = floor(allowed), the
+    (m+1)-th largest positive value v must stay (clipping its bin clips >= m+1 > allowed values)
+    and every bin above bin(v) holds only values > v, at most m: hi = right edge of bin(v),
+    clamped to max; no (m+1)-th positive value: hi = 0. Negative side mirrored."""
+    x = np.asarray(x, dtype=np.float64)
+    absmax = float(np.abs(x).max())
+    inv_w = num_bins / absmax
+    m = int(np.floor(x.size * (100.0 - percentile) / 100.0 * (1 + 1e-9)))
+
+    def side(v, extreme):
+        v = np.sort(v)[::-1]
+        if v.size <= m:
+            return 0.0
+        b = min(int(np.floor(v[m] * inv_w)), num_bins - 1)
+        return min((b + 1) * (absmax / num_bins), extreme)
+
+    hi = side(x[x >= 0], float(x.max())) if x.max() > 0 else 0.0
+    lo = -side(-x[x < 0], -float(x.min())) if x.min() < 0 else 0.0
+    return lo, hi
+
+
+def asym_cases():
+    out = []
+    for name, x in datasets():
+        a = np.abs(x)
+        absmax = float(a.max())
+        idx = np.minimum(np.floor(a * (NUM_BINS / absmax)).astype(np.int64), NUM_BINS - 1)
+        h = np.bincount(idx, minlength=NUM_BINS).astype(np.float64)
+        neg = np.bincount(idx[x < 0], minlength=NUM_BINS).astype(np.float64)
+        out.append((name, x, absmax, h, neg))
+    return out
+
+
+def write_asym(path, all_cases):
+    with open(path, "w") as f:
+        for name, x, absmax, h, neg in all_cases:
+            f.write(f"{name} {h.size} {absmax!r} {float(x.min())!r} {float(x.max())!r} " +
+                    " ".join(repr(float(c)) for c in h) + " " +
+                    " ".join(repr(float(c)) for c in neg) + "\n")
+
+
+def check_asym(exe, d):
+    all_cases = asym_cases()
+    path = os.path.join(d, "asym.txt")
+    write_asym(path, all_cases)
+    run = subprocess.run([exe, "--asym", path], capture_output=True, text=True)
+    if run.returncode != 0:
+        print(run.stdout, run.stderr, sep="\n")
+        print(f"FAIL: {exe} --asym exited with {run.returncode}")
+        return 1
+    got = {}
+    for line in run.stdout.splitlines():
+        name, label, lo, hi = line.split()
+        got[(name, label)] = (float(lo), float(hi))
+    failures = 0
+    print(f"{'case':16} {'asym':12} {'calib8 lo':>12} {'ref lo':>12} {'calib8 hi':>12} {'ref hi':>12}")
+    for name, x, absmax, h, neg in all_cases:
+        for p in ASYM_PERCENTILES:
+            label = f"asym/{p!r}"
+            want = ref_asym(x, NUM_BINS, p)
+            have = got.get((name, label))
+            # Exact: both sides count whole bins of the same layout (no tolerance).
+            ok = have is not None and have == want
+            failures += not ok
+            print(f"{name:16} {label:12} {have[0] if have else float('nan'):12.6g} {want[0]:12.6g} "
+                  f"{have[1] if have else float('nan'):12.6g} {want[1]:12.6g}{'' if ok else '  FAIL'}")
+    print(f"{failures} asymmetric-range disagreement(s)")
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--check", metavar="CALIB8_CALIB_CHECK")
@@ -215,6 +292,7 @@ def main():
         path = os.path.join(d, "histograms.txt")
         write_histograms(path, all_cases)
         run = subprocess.run([args.check, path], capture_output=True, text=True)
+        asym_failures = check_asym(args.check, d)
     if run.returncode != 0:
         print(run.stdout, run.stderr, sep="\n")
         print(f"FAIL: {args.check} exited with {run.returncode}")
@@ -239,7 +317,7 @@ def main():
             print(f"{name:16} {label:20} {have:12.6g} {want:12.6g} {diff_bins:9.3f}"
                   f"{'' if ok else '  FAIL (tolerance: 1 bin)'}")
     print(f"{failures} disagreement(s) over {len(all_cases)} histograms x {len(LABELS)} methods")
-    return 1 if failures else 0
+    return 1 if failures or asym_failures else 0
 
 
 if __name__ == "__main__":

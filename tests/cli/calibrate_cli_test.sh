@@ -54,6 +54,38 @@ head -1 "$T/a.cache" | grep -qx "TRT-8601-EntropyCalibration2" && ok "entropy2 h
 cal --data "$T/x.npy" --method minmax -o "$T/m.cache" && head -1 "$T/m.cache" | grep -qx "TRT-8601-MinMaxCalibration" \
   && ok "minmax header" || bad "minmax header"
 
+# The sign-split statistics must not move any symmetric table by a byte: the goldens in
+# tests/cli/golden were written by the calib8 binary before the split (main at 2fd9892, this
+# machine, --threads 1) from the same 96 images. CALIB8_REFERENCE=/path/to/old/calib8 compares
+# against that binary live instead (e.g. on a machine whose oneDNN kernels round differently).
+for m in entropy2 entropy minmax percentile mse; do
+  extra=(); [ $m = percentile ] && extra=(--percentile 99.99)
+  want="$SRC/tests/cli/golden/fashion_mnist_cnn.train96.$m.cache"
+  if [ -n "${CALIB8_REFERENCE:-}" ]; then
+    "$CALIB8_REFERENCE" calibrate "$MODEL" --quiet --data "$T/x.npy" --method $m "${extra[@]}" --threads 1 \
+      -o "$T/ref_$m.cache" >/dev/null 2>&1
+    want="$T/ref_$m.cache"
+  fi
+  cal --data "$T/x.npy" --method $m "${extra[@]}" --threads 1 -o "$T/golden_$m.cache" \
+    && cmp -s "$want" "$T/golden_$m.cache" && ok "$m table bytes unchanged by the sign split" \
+    || bad "$m table bytes differ from $want"
+done
+grep -q '"asym"' "$T/golden_entropy2.cache.calib8.json" && grep -q '"asym_percentile": "99.99"' "$T/golden_entropy2.cache.calib8.json" \
+  && ok "sidecar carries asym ranges and asym_percentile" || bad "sidecar asym"
+cal --data "$T/x.npy" --method percentile --percentile 20 -o "$T/clip.cache" \
+  && grep -q "warning: method percentile clips .* far below their p99.9.*'/features/features.0/Conv_output_0'" "$T/err" \
+  && ok "clipping warning on stderr names the tensors: $(grep -o 'clips.*' "$T/err" | head -c 140)" || bad "clipping warning"
+cal --data "$T/x.npy" --method entropy2 --trt-calibrator MinMaxCalibration -o "$T/h.cache" \
+  && head -1 "$T/h.cache" | grep -qx "TRT-8601-MinMaxCalibration" && ok "--trt-calibrator sets the header" || bad "--trt-calibrator"
+cal --data "$T/x.npy" --trt-calibrator Bogus -o "$T/h2.cache"; [ $? -eq 1 ] && grep -q "EntropyCalibration2" "$T/err" \
+  && ok "unknown --trt-calibrator refused" || bad "--trt-calibrator Bogus"
+# Statistics: v2 files carry hist_neg; a v1 file (hist_neg removed) still gives the same table.
+cal --data "$T/x.npy" --method entropy2 --threads 1 --save-stats "$T/s2.json" -o "$T/s2.cache" && grep -q hist_neg "$T/s2.json" \
+  && $PY -c "import json,sys; j=json.load(open(sys.argv[1])); j['version']=1; [t.pop('hist_neg',None) for t in j['tensors'].values()]; json.dump(j,open(sys.argv[2],'w'))" "$T/s2.json" "$T/s1.json" \
+  && cal --from-stats "$T/s1.json" --method entropy2 -o "$T/s1.cache" && cmp -s "$T/s1.cache" "$T/s2.cache" \
+  && grep -q "without the sign split" "$T/out" && ! grep -q '"asym"' "$T/s1.cache.calib8.json" \
+  && ok "version-1 statistics file: same table, no asym ranges, says to re-collect" || bad "v1 statistics"
+
 # Reuse and invalidation.
 cal --data "$T/x.npy" -o "$T/a.cache" && grep -q "^reusing" "$T/out" && ok "matching fingerprints: table reused" || bad "reuse"
 cal --data "$T/x_a.npy" -o "$T/a.cache" && grep -q "not reusing.*data" "$T/out" && ok "changed data: recalibrated ($(grep -o 'not reusing[^;]*' "$T/out" | head -c 120))" || bad "data invalidation"

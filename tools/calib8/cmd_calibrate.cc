@@ -26,20 +26,22 @@ struct CalibrateArgs {
   std::string model;
   std::vector<std::string> data;
   std::string output;
-  std::string method = "entropy2";
+  std::string method{calib::kDefaultMethod};
   std::string preprocess;
   int64_t max_samples = 0;
   int batch = 1;
   int threads = 0;
   int num_bins = 2048;
   double percentile = -1;
+  double floor_percentile = -1;
+  double asym_percentile = -1;
   std::string threshold, zero_bin;
   bool single_pass = false;
   std::vector<std::string> exclude;
   std::string save_stats, from_stats, ranges;
   bool range_only = false;
   int64_t trt_version = 0;
-  std::string algorithm;
+  std::string algorithm;  // --trt-calibrator (alias --algorithm)
   bool force = false;
   bool quiet = false;
   std::string report;  // --report FILE.html
@@ -121,8 +123,19 @@ Command AddCalibrateCommand(CLI::App& app) {
                   "Calibration data: FILE.npy (first axis = samples), DIR of .npy/.pb, "
                   "idx:FILE[.gz], images:DIR[@PREPROCESS]; NAME=SPEC per input (docs/data-sources.md)");
   sub->add_option("-o,--output", a->output, "Table to write (default: MODEL with .cache)");
-  sub->add_option("--method,-m", a->method, "entropy2 (default), entropy, minmax, percentile, mse");
+  {
+    std::string names;
+    for (const auto& c : calib::Calibrators())
+      names += (names.empty() ? "" : ", ") + std::string(c.name) +
+               (c.name == calib::kDefaultMethod ? " (default)" : "");
+    sub->add_option("--method,-m", a->method, "Symmetric method for the table: " + names);
+  }
   sub->add_option("--percentile", a->percentile, "Percentile for --method percentile (default 99.99)");
+  sub->add_option("--floor-percentile", a->floor_percentile,
+                  "entropy2/entropy/mse: amax is at least this percentile of |x| (default: off)");
+  sub->add_option("--asym-percentile", a->asym_percentile,
+                  "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
+                  "values (default 99.99)");
   sub->add_option("--entropy-threshold", a->threshold, "entropy2: edge (default) or centre (GTC 2017)");
   sub->add_option("--zero-bin", a->zero_bin, "entropy2: replace (default) or keep");
   sub->add_option("--num-bins", a->num_bins, "Histogram bins (default 2048)");
@@ -139,7 +152,14 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
   sub->add_option("--from-stats", a->from_stats, "Compute the table from a stats file, no data");
   sub->add_option("--trt-version", a->trt_version, "TensorRT version number for the header (default 8601)");
-  sub->add_option("--algorithm", a->algorithm, "TensorRT algorithm name for the header");
+  {
+    std::string names;
+    for (const auto& n : api::TrtCalibratorNames()) names += (names.empty() ? "" : ", ") + n;
+    sub->add_option("--trt-calibrator,--algorithm", a->algorithm,
+                    "TensorRT calibrator named in the cache header: " + names +
+                        " (default: per method, EntropyCalibration2 except minmax -> "
+                        "MinMaxCalibration, entropy -> EntropyCalibration)");
+  }
   sub->add_flag("--force", a->force, "Recalibrate even if the existing table's fingerprints match");
   sub->add_flag("--quiet,-q", a->quiet, "No progress output");
   sub->add_option("--report", a->report,
@@ -165,6 +185,17 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (a->percentile >= 0) o.params["percentile"] = std::to_string(a->percentile);
     if (!a->threshold.empty()) o.params["threshold"] = a->threshold;
     if (!a->zero_bin.empty()) o.params["zero_bin"] = a->zero_bin;
+    if (a->floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a->floor_percentile);
+    if (a->asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a->asym_percentile);
+    if (!a->algorithm.empty()) {
+      const auto& known = api::TrtCalibratorNames();
+      if (std::find(known.begin(), known.end(), a->algorithm) == known.end()) {
+        std::string names;
+        for (const auto& n : known) names += (names.empty() ? "" : ", ") + n;
+        return ReportError(InvalidArgument("--trt-calibrator '", a->algorithm,
+                                           "' is not a TensorRT calibrator: expected one of ", names));
+      }
+    }
     Progress progress;
     if (!a->quiet) o.progress = [&progress](const api::CalibrateProgress& p) { progress(p); };
     if (a->range_only && a->save_stats.empty())
@@ -247,6 +278,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (s.ok()) s = core::WriteFileAtomic(out, *bytes);
     if (!s.ok()) return ReportError(s);
     PrintSummary(*r, out, sidecar_path);
+    if (!r->clip_warning.empty()) std::cerr << "calib8: warning: " << r->clip_warning << "\n";
     if (!a->report.empty()) {
       namespace fs = std::filesystem;
       auto in = eval::CalibrationReportInput(*r, fs::path(a->model).filename().string(),
