@@ -90,8 +90,9 @@ def structure(fp32_path, qdq_path, table_path):
           "Q/DQ pairs; original nodes and initializers kept" % (onnx.__version__, opset, acts, weights))
 
 
-def ort_sources(model):
-    """calib8.qdq_sources of a --target ort export: Q input -> table entry, and carried scales."""
+def ort_sources(model, asym=None):
+    """calib8.qdq_sources of a --target ort export: Q input -> table entry, and carried scales;
+    `asym` (a dict) receives Q input -> scale bits of the asymmetric pairs ("@asym" lines)."""
     own, carried = {}, {}
     for kv in model.metadata_props:
         if kv.key == "calib8.qdq_sources":
@@ -99,6 +100,9 @@ def ort_sources(model):
                 q, entry, last = line.split("\t")
                 if entry == "-":
                     carried[q] = last
+                elif entry == "@asym":
+                    if asym is not None:
+                        asym[q] = int(last, 16)
                 else:
                     own[q] = (entry, int(last, 16))
     return own, carried
@@ -122,7 +126,8 @@ def structure_ort(fp32_path, qdq_path, table_path):
         fail("original nodes missing: %s" % missing)
     folded = sum(1 for n in fp32.graph.node if n.name not in names and n.op_type != "Constant")
     table = read_table(table_path)
-    own, carried = ort_sources(model)
+    asym = {}
+    own, carried = ort_sources(model, asym)
     producers = {o: n for n in model.graph.node for o in n.output}
     counts = {"int8": 0, "uint8": 0, "carried": 0, "weights": 0, "biases": 0}
     scale_of = {}
@@ -148,6 +153,13 @@ def structure_ort(fp32_path, qdq_path, table_path):
             if zp.dtype != np.int8 or np.any(zp != 0) or not np.array_equal(want, scale):
                 fail("weight %s: expected int8 zero points and max|W_c|/127 along axis %d" % (x, ax))
             counts["weights"] += 1
+            continue
+        if x in asym:  # calib8's asymmetric pair: uint8, the recorded scale, the table entry kept
+            if zp.dtype != np.uint8 or struct.unpack("<I", np.float32(scale).tobytes())[0] != asym[x] \
+                    or own.get(x, (None,))[0] not in table:
+                fail("asymmetric activation %s: zero point %s %s, scale %r, record %08x" %
+                     (x, zp.dtype, zp, scale, asym[x]))
+            counts["uint8"] += 1
             continue
         if zp.dtype == np.int8 and zp == 0 or zp.dtype == np.uint8 and zp in (0, 128):
             pass

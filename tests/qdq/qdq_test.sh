@@ -58,7 +58,7 @@ imp "$T/q.onnx" -o "$T/T2.json" --to json && "$CALIB8" convert "$T/T2.json" --to
 # 3. ONNX Runtime: Q/DQ model vs FP32, and vs calib8's own INT8 run of the same table.
 $PY "$CHECK" accuracy "$MODEL" "$T/q.onnx" "$ORT_RUN" "$T/ort" $N --min-agree 80 >"$T/out" 2>"$T/err" \
   && ok "ORT entropy2 table: $(head -1 "$T/out")" || bad "ORT entropy2 table"
-if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8" --int8 -t "$T/T.cache" >/dev/null 2>"$T/err"; then
+if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8" --int8 -t "$T/T.cache" --symmetric >/dev/null 2>"$T/err"; then
   $PY "$CHECK" agree "$T/int8/logits.npy" "$T/ort/out_qdq/logits.npy" $N 98 >"$T/out" 2>"$T/err" \
     && ok "calib8 --int8 vs ORT Q/DQ (same table): $(cat "$T/out")" || bad "calib8 --int8 vs ORT Q/DQ"
 else
@@ -191,7 +191,8 @@ node "$ORT_RUN" "$T/zoo.qdq.onnx" --input "$T/zoo_x.npy" --output-dir "$T/zoo_ou
 # 7. --target ort: ONNX Runtime's QDQ node units (Q/DQ on inputs and outputs, int32 bias, uint8 for
 # non-negative tensors), which ORT must actually turn into integer kernels; import gives the table
 # back; ORT on it agrees with calib8's own INT8 run of the same table (u8 activations: same grid).
-if exp "$MODEL" --table "$T/T.cache" -o "$T/qo.onnx" --target ort; then ok "export-qdq --target ort"; else bad "export-qdq --target ort"; fi
+# (--symmetric: the table's own scales, not the sidecar's asymmetric ranges; those are section 8.)
+if exp "$MODEL" --table "$T/T.cache" -o "$T/qo.onnx" --target ort --symmetric; then ok "export-qdq --target ort"; else bad "export-qdq --target ort"; fi
 cp "$T/out" "$T/export_ort.txt"
 opairs=$(sed -n 's/^Q\/DQ: *\([0-9]*\) activation.*/\1/p' "$T/export_ort.txt")
 grep -q "target:   ort (u8): 7 activation pair(s) uint8, 3 with a carried-over scale, 4 int32 bias" "$T/export_ort.txt" && [ "${opairs:-0}" -eq 4 ] \
@@ -216,7 +217,7 @@ echo "note: ORT kernels on the default (tensorrt) export: $($PY "$CHECK" kernels
 $PY "$CHECK" accuracy "$MODEL" "$T/qo.onnx" "$ORT_RUN" "$T/orto" $N --min-agree 80 >"$T/out" 2>"$T/err" \
   && ok "ORT on the ort export, entropy2 table: $(head -1 "$T/out")" || bad "ORT on the ort export"
 for acts in "--unsigned-activations:98" ":95"; do
-  if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8o" --int8 -t "$T/T.cache" ${acts%%:*} >/dev/null 2>"$T/err"; then
+  if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8o" --int8 -t "$T/T.cache" --symmetric ${acts%%:*} >/dev/null 2>"$T/err"; then
     $PY "$CHECK" agree "$T/int8o/logits.npy" "$T/orto/out_qdq/logits.npy" $N ${acts##*:} >"$T/out" 2>"$T/err" \
       && ok "calib8 --int8 ${acts%%:*} vs ORT on the ort export (same table): $(cat "$T/out")" \
       || bad "calib8 --int8 ${acts%%:*} vs ORT on the ort export: $(cat "$T/out")"
@@ -295,6 +296,34 @@ d = np.abs(a - b).max()
 print("ORT vs calib8 --int8 --unsigned-activations: max |diff| %.3g = %.2f steps of y's scale" % (d, d / s))
 assert a.shape == b.shape and d <= 2 * s + 1e-6
 PYEOF
+
+# 8. The default with a sidecar: asymmetric uint8 activations with zero points (issue 10). The ort
+# export takes the sidecar's ranges as `calib8 run --int8` does; ORT on it agrees with calib8's own
+# INT8 run; import gives the table's lines back (the export records its asymmetric pairs).
+if exp "$MODEL" --table "$T/T.cache" -o "$T/qa.onnx" --target ort && grep -q "asymmetric u8 activations" "$T/err"; then
+  ok "export-qdq --target ort with the sidecar: asymmetric"
+else
+  bad "export-qdq --target ort asymmetric"
+fi
+$PY "$CHECK" structure-ort "$MODEL" "$T/qa.onnx" "$T/T.cache" >"$T/out" 2>"$T/err" \
+  && $PY - "$T/qa.onnx" >>"$T/out" 2>&1 <<'PYEOF' && ok "asymmetric export structure: $(tr '\n' ' ' < "$T/out")" || bad "asymmetric export structure: $(cat "$T/out")"
+import sys, onnx
+m = onnx.load(sys.argv[1])
+rec = [l for kv in m.metadata_props if kv.key == "calib8.qdq_sources" for l in kv.value.splitlines() if "\t@asym\t" in l]
+print("%d asymmetric pair(s) recorded" % len(rec))
+assert rec, "expected asymmetric pairs from the sidecar's ranges"
+PYEOF
+imp "$T/qa.onnx" -o "$T/A2.cache" && [ "$(comm -13 <(body "$T/T.cache") <(body "$T/A2.cache") | wc -l)" -eq 0 ] \
+  && [ "$(body "$T/A2.cache" | wc -l)" -ge 4 ] && ok "asymmetric export -> import: the table's lines" || bad "asymmetric import"
+$PY "$CHECK" accuracy "$MODEL" "$T/qa.onnx" "$ORT_RUN" "$T/orta" $N --min-agree 95 >"$T/out" 2>"$T/err" \
+  && ok "ORT on the asymmetric export: $(head -1 "$T/out")" || bad "ORT on the asymmetric export"
+if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8a" --int8 -t "$T/T.cache" >/dev/null 2>"$T/err"; then
+  $PY "$CHECK" agree "$T/int8a/logits.npy" "$T/orta/out_qdq/logits.npy" $N 99 >"$T/out" 2>"$T/err" \
+    && ok "calib8 --int8 (asymmetric default) vs ORT on the asymmetric export: $(cat "$T/out")" \
+    || bad "calib8 --int8 asymmetric vs ORT: $(cat "$T/out")"
+else
+  bad "calib8 run --int8 (asymmetric)"
+fi
 
 echo "passed $pass, failed $fail"
 [ $fail -eq 0 ]
