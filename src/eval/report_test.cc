@@ -119,7 +119,11 @@ TEST(RenderHtmlReport, CompareSectionsWhenFilled) {
 
 TEST(RenderHtmlReport, SmallAndFastFor150Tensors) {
   ReportInput in;
-  for (int i = 0; i < 150; ++i) in.tensors.push_back(MakeTensor("t" + std::to_string(i), true));
+  for (int i = 0; i < 150; ++i) {
+    std::string name = "t";  // not "t" + std::to_string(i): g++ 12's -Wrestrict false positive
+    name += std::to_string(i);
+    in.tensors.push_back(MakeTensor(name, true));
+  }
   auto t0 = std::chrono::steady_clock::now();
   std::string html = RenderHtmlReport(in);
   double ms =

@@ -99,12 +99,9 @@ TEST(FoldBatchNormIntoConv, ScalesWeightsAndBiasPerChannel) {
   g.initializers["mean"] = Tensor::FromVector<float>({2}, {0.5f, 1.0f});
   g.initializers["var"] = Tensor::FromVector<float>({2}, {4.0f, 0.25f});
   Node bn = MakeNode("bn", "BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"y"});
-  Attribute eps;
-  eps.kind = Attribute::Kind::kFloat;
-  eps.f = 0.0f;
-  bn.attrs["epsilon"] = eps;
+  bn.attrs["epsilon"] = Attribute::Float(0.0f);
   Node conv = MakeNode("conv", "Conv", {"x", "w", "b"}, {"c"});
-  conv.attrs["group"] = Attribute{Attribute::Kind::kInt, 2};
+  conv.attrs["group"] = Attribute::Int(2);
   g.nodes = {conv, bn};
   EXPECT_EQ(FoldBatchNormIntoConv(g), 1);
   ASSERT_EQ(g.nodes.size(), 1u);

@@ -245,7 +245,7 @@ class ConvRefKernel : public exec::Kernel {
   explicit ConvRefKernel(ConvAttrs a) : a_(std::move(a)) {}
 
   Status Run(exec::KernelContext& ctx) override {
-    const Tensor *x, *w, *b;
+    const Tensor *x = nullptr, *w = nullptr, *b = nullptr;
     CALIB8_RETURN_IF_ERROR(ConvInputs(ctx, x, w, b));
     ConvGeometry g;
     if (a_.transposed) {

@@ -26,7 +26,7 @@ Tensor RunOp(const exec::KernelFactory& factory, const ir::Node& node, int64_t o
 
 ir::Node MakeNode(const std::string& op) {
   ir::Node n;
-  n.name = "n";
+  n.name = std::string("n");  // a move: `= "n"` trips g++ 12's -Wrestrict false positive here
   n.op_type = op;
   return n;
 }

@@ -94,7 +94,7 @@ TEST(ReduceOps, IntegerMeanAndNoopWithEmptyAxes) {
   Tensor x = Tensor::FromVector<int32_t>({2, 3}, {1, 2, 4, -5, 7, 9});
   ir::Node node;
   node.op_type = "ReduceMean";
-  node.attrs["axes"] = ir::Attribute{ir::Attribute::Kind::kInts, 0, 0.0f, "", {}, {1}};
+  node.attrs["axes"] = ir::Attribute::Ints({1});
   Tensor y = RunOp(ReduceKernel("ReduceMean"), node, 13, {&x});
   ASSERT_EQ(y.shape(), (Shape{2, 1}));
   EXPECT_EQ(y.data<int32_t>()[0], 2);  // 7 / 3

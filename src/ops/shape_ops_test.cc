@@ -27,9 +27,15 @@ Result<std::vector<Tensor>> RunOp(const std::string& op, const exec::KernelFacto
   node.name = "n";
   node.op_type = op;
   node.attrs = std::move(attrs);
+  // Appended, not "i" + std::to_string(i), which trips g++ 12's -Wrestrict false positive.
+  auto name = [](char prefix, size_t i) {
+    std::string s(1, prefix);
+    s += std::to_string(i);
+    return s;
+  };
   for (size_t i = 0; i < inputs.size(); ++i)
-    node.inputs.push_back(inputs[i] ? "i" + std::to_string(i) : "");
-  for (size_t i = 0; i < num_outputs; ++i) node.outputs.push_back("o" + std::to_string(i));
+    node.inputs.push_back(inputs[i] ? name('i', i) : std::string());
+  for (size_t i = 0; i < num_outputs; ++i) node.outputs.push_back(name('o', i));
   exec::KernelInit init{node, opset, [](const std::string&) -> const Tensor* { return nullptr; },
                         1};
   CALIB8_ASSIGN_OR_RETURN(auto kernel, factory(init));

@@ -33,7 +33,6 @@ ModelCoverage CheckAgainstModel(const CalibrationTable& table, const ir::Graph& 
     entry_names.insert(e.name);
     EntryMatch m;
     m.name = e.name;
-    m.shape = "?";
     if (auto it = producer.find(e.name); it != producer.end()) {
       m.matched = true;
       m.producer = it->second->op_type + " '" + it->second->name + "'";

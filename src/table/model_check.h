@@ -15,7 +15,7 @@ struct EntryMatch {
   std::string name;
   bool matched = false;
   std::string producer;  // "Conv 'conv1'", "graph input", "initializer", "" if unmatched
-  std::string shape;     // "[1,64,56,56]", "?" when unknown
+  std::string shape = "?";  // "[1,64,56,56]", "?" when unknown
   std::string dtype;     // "float32", "" when unknown
 };
 

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 fs::path CorpusDir() {
   const char* src = std::getenv("CALIB8_SOURCE_DIR");
   fs::path root = src ? fs::path(src) : fs::current_path();
-  return root / ".." / "shared" / "corpus" / "calibration-tables";
+  return root / "tests" / "data" / "calibration-tables";
 }
 
 std::vector<fs::path> CorpusFiles() {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent numpy reference calibrators, and the check that calib8's C++ ones agree with them.
 
-Written from shared/reference/calibration-algorithms.md (the peers' step lists), not from the
+Written from docs/reference/calibration-algorithms.md (the peers' step lists), not from the
 C++ in src/calib: different structure (vectorised numpy per candidate, np.digitize levels,
 piecewise-linear CDF resampling for ncnn) so that a shared mistake is unlikely.
 

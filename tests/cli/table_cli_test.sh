@@ -7,7 +7,7 @@ set -u
 CALIB8="$1"
 SRC="$2"
 PY="${3:-python3}"
-CORPUS="$SRC/../shared/corpus/calibration-tables"
+CORPUS="$SRC/tests/data/calibration-tables"  # provenance: tests/data/README.md
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 FAILS=0

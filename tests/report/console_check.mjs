@@ -1,10 +1,12 @@
 // tests/report/console_check.mjs CHROMIUM FILE.html — opens FILE in headless Chromium over the
 // DevTools protocol and prints every console error, uncaught exception, error log entry (failed
 // resource loads included) and any request that leaves file:/data: (the report must fetch nothing).
-// Exit 0: clean; 1: errors found (listed); 2: could not run the browser. Needs Node's WebSocket
-// (global from Node 22, `node --experimental-websocket` on Node 20).
+// Exit 0: clean; 1: errors found (listed); 2: could not run the browser. The protocol runs over
+// Chromium's --remote-debugging-pipe (fd 3: commands in, fd 4: replies and events out, each
+// message NUL-terminated JSON), so any Node from Debian 12's 18.x on will do: no WebSocket
+// client (global only from Node 22), no port, no network.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,37 +16,39 @@ if (!chromium || !file) {
   console.error("usage: console_check.mjs CHROMIUM FILE.html");
   process.exit(2);
 }
-if (typeof WebSocket === "undefined") {
-  console.error("console_check: this Node has no WebSocket (use --experimental-websocket)");
-  process.exit(2);
-}
 const profile = mkdtempSync(join(tmpdir(), "calib8-report-"));
 const browser = spawn(chromium, [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  `--user-data-dir=${profile}`, "--remote-debugging-port=0", "about:blank",
-], { stdio: ["ignore", "ignore", "ignore"] });
+  `--user-data-dir=${profile}`, "--remote-debugging-pipe", "about:blank",
+], { stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"] });
 const finish = (code) => {
   browser.kill("SIGKILL");
   try { rmSync(profile, { recursive: true, force: true }); } catch {}
   process.exit(code);
 };
 setTimeout(() => { console.error("console_check: timed out"); finish(2); }, 45000);
+browser.on("error", (e) => { console.error(`console_check: cannot start ${chromium}: ${e.message}`); finish(2); });
+browser.on("exit", (code) => { console.error(`console_check: Chromium exited (${code})`); finish(2); });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const portFile = join(profile, "DevToolsActivePort");
-for (let i = 0; i < 300 && !existsSync(portFile); ++i) await sleep(100);
-if (!existsSync(portFile)) { console.error("console_check: Chromium did not start"); finish(2); }
-await sleep(100);
-const [port, path] = readFileSync(portFile, "utf8").trim().split("\n");
-
-const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
-await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = fail; });
+const toBrowser = browser.stdio[3];
+const fromBrowser = browser.stdio[4];
+toBrowser.on("error", () => {});
 let nextId = 1;
 const pending = new Map();
 const listeners = [];
-ws.onmessage = (ev) => {
-  const msg = JSON.parse(ev.data);
+let buffered = "";
+fromBrowser.setEncoding("utf8");
+fromBrowser.on("data", (chunk) => {
+  buffered += chunk;
+  for (let end = buffered.indexOf("\0"); end >= 0; end = buffered.indexOf("\0")) {
+    const text = buffered.slice(0, end);
+    buffered = buffered.slice(end + 1);
+    onMessage(JSON.parse(text));
+  }
+});
+const onMessage = (msg) => {
   if (msg.id && pending.has(msg.id)) {
     const { ok, fail } = pending.get(msg.id);
     pending.delete(msg.id);
@@ -56,7 +60,7 @@ ws.onmessage = (ev) => {
 const send = (method, params = {}, sessionId) => new Promise((ok, fail) => {
   const id = nextId++;
   pending.set(id, { ok, fail });
-  ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+  toBrowser.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + "\0");
 });
 
 const errors = [];

@@ -63,11 +63,8 @@ fi
 CHROME_FLAGS=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
               --disable-background-networking --disable-component-update --disable-sync)
 
-NODE=(node)
-if ! node -e 'process.exit(typeof WebSocket === "undefined" ? 1 : 0)' 2>/dev/null; then
-  NODE=(node --experimental-websocket --no-warnings)
-fi
-console_check() { timeout 90 "${NODE[@]}" "$HERE/console_check.mjs" "$CHROMIUM" "$1" >"$T/cc" 2>&1; }
+# DevTools over --remote-debugging-pipe: any Node (Debian 12's 18.x has no WebSocket client).
+console_check() { timeout 90 node "$HERE/console_check.mjs" "$CHROMIUM" "$1" >"$T/cc" 2>&1; }
 # The --enable-logging route: every console message is logged as "...:CONSOLE..." on stderr.
 log_check() {
   timeout 90 "$CHROMIUM" "${CHROME_FLAGS[@]}" --user-data-dir="$(mktemp -d -p "$T")" \
