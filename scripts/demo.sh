@@ -59,13 +59,15 @@ INT8_ACC=$(sed -n 's/.*accuracy FP32 [0-9.]*% INT8 \([0-9.]*%\).*/\1/p' "$OUT/co
 AGREE=$(field "top-1 agreement")
 WORST=$(awk '/^tensors \(worst SQNR first\)/ {getline; getline; print $NF " (SQNR " $1 " dB)"; exit}' "$OUT/compare.txt")
 ort_acc() { sed -n 's/^accuracy=\([0-9.]*%\).*/\1/p' <<<"$1"; }
+# "  (-4.55 points)": B - A for two percentages, nothing when either is missing.
+drop() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="${1%\%}" -v b="${2%\%}" 'BEGIN { printf "  (%+.2f points)", b - a }'; true; }
 END=$(date +%s.%N)
 printf '\n== summary: 10,000 Fashion-MNIST test images, table from 500 training images\n'
 printf '   %-40s %s\n' "FP32, calib8" "${FP32_ACC:-?}" \
-  "INT8, calib8 (the table)" "${INT8_ACC:-?}" \
+  "INT8, calib8 (the table)" "${INT8_ACC:-?}$(drop "$FP32_ACC" "$INT8_ACC")" \
   "top-1 agreement FP32 / INT8, calib8" "${AGREE:-?}" \
   "FP32, onnxruntime" "$(ort_acc "$ORT_FP32")" \
-  "INT8 Q/DQ export, onnxruntime" "$(ort_acc "$ORT_QDQ")" \
+  "INT8 Q/DQ export, onnxruntime" "$(ort_acc "$ORT_QDQ")$(drop "$(ort_acc "$ORT_FP32")" "$(ort_acc "$ORT_QDQ")")" \
   "worst layer" "${WORST:-?}"
 printf '\n   files written:\n'
 for f in "$TABLE" "$TABLE.calib8.json" "$STATS" "$OUT/compare.txt" "$REPORT" "$QDQ"; do
