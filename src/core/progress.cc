@@ -68,7 +68,8 @@ void ProgressReporter::Update(const ProgressUpdate& u) {
   if (new_stage) {
     // Terminal: the finished stage keeps its line.
     if (line_open_ && have_last_) {
-      std::fprintf(style_.out, "\r\033[K%s\n", Format(last_, now).c_str());
+      if (last_written_) std::fputc('\n', style_.out);
+      else std::fprintf(style_.out, "\r\033[K%s\n", Format(last_, now).c_str());
       line_open_ = false;
     }
     stage_start_ = now;
@@ -97,7 +98,9 @@ void ProgressReporter::Finish() {
   if (style_.mode == ProgressMode::kQuiet || !have_last_) return;
   const double now = Now();
   if (style_.mode == ProgressMode::kTerminal) {
-    if (line_open_) {
+    if (line_open_ && last_written_) {
+      std::fputc('\n', style_.out);
+    } else if (line_open_) {
       std::fprintf(style_.out, "\r\033[K%s\n", Format(last_, now).c_str());
       ++lines_;
     }
