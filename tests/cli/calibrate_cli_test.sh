@@ -58,6 +58,10 @@ cal --data "$T/x.npy" --method minmax -o "$T/m.cache" && head -1 "$T/m.cache" | 
 cal --data "$T/x.npy" -o "$T/a.cache" && grep -q "^reusing" "$T/out" && ok "matching fingerprints: table reused" || bad "reuse"
 cal --data "$T/x_a.npy" -o "$T/a.cache" && grep -q "not reusing.*data" "$T/out" && ok "changed data: recalibrated ($(grep -o 'not reusing[^;]*' "$T/out" | head -c 120))" || bad "data invalidation"
 cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "not reusing.*method" "$T/out" && ok "changed method: recalibrated" || bad "method invalidation"
+# The recalibration above took the data fingerprint from the reuse check (the data are hashed once):
+# it must be the one a fresh run computes, so the same command now reuses the table.
+cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "^reusing" "$T/out" \
+  && ok "fingerprint handed from the reuse check is the data's: reused on the next run" || bad "fingerprint handed over"
 
 # Shards: ranges of both, merged; histograms of both on the merged ranges, merged; == one run.
 cal --data "$T/x.npy" -o "$T/whole.cache" --force \
