@@ -106,6 +106,7 @@ Status RunPass(exec::Session& session, const data::MultiInputData& d,
                int pass, int passes, const CalibrateOptions& o) {
   const int64_t total = d.NumSamples();
   auto t0 = std::chrono::steady_clock::now();
+  if (o.progress) o.progress({pass, passes, 0, total, 0.0});
   for (int64_t first = 0; first < total; first += batch) {
     int64_t count = std::min<int64_t>(batch, total - first);
     CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, d.Read(first, count));
@@ -306,7 +307,11 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
     return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");
   std::vector<std::string> names;
   CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, d, o.batch, &names));
-  CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint());
+  if (!o.data_fingerprint.empty()) {
+    r.data_fingerprint = o.data_fingerprint;
+  } else {
+    CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint());
+  }
   r.data_description = d.Describe();
   r.model_fingerprint = table::ModelFingerprint(graph);
 

@@ -32,6 +32,8 @@ struct CalibrateProgress {
   double seconds = 0;    // since the pass started
 };
 
+using CalibrateProgressFn = std::function<void(const CalibrateProgress&)>;
+
 struct CalibrateOptions {
   std::vector<std::string> data_specs;  // NAME=SPEC or SPEC (data/data_source.h)
   std::string preprocess;               // default PreprocessSpec text for images:DIR
@@ -51,7 +53,12 @@ struct CalibrateOptions {
   // Shards: use these pass-1 ranges instead of running pass 1; or stop after pass 1.
   const stats::StatsState* ranges = nullptr;
   bool range_only = false;
-  std::function<void(const CalibrateProgress&)> progress;
+  // The data fingerprint of exactly these data specs and options when the caller has computed it
+  // already (calibrate's reuse check): Calibrate then does not read the data a third time to
+  // hash it. Empty: Calibrate computes it.
+  std::string data_fingerprint;
+  // Called with done = 0 when a pass starts and after each batch.
+  CalibrateProgressFn progress;
 };
 
 struct TensorCalibration {

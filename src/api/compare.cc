@@ -384,6 +384,8 @@ Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::Calib
   };
   std::vector<OutputAcc> outs(graph.outputs.size());
   const int64_t total = data.NumSamples();
+  const char* kStage = "compare FP32 vs INT8";
+  if (options.progress) options.progress({kStage, 0, total, "samples", ""});
   for (int64_t first = 0; first < total; first += options.batch) {
     int64_t count = std::min<int64_t>(options.batch, total - first);
     CALIB8_ASSIGN_OR_RETURN(exec::TensorMap feeds, Feeds(data, names, first, count));
@@ -403,6 +405,7 @@ Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::Calib
     CALIB8_RETURN_IF_ERROR(observer.status);
     CALIB8_RETURN_IF_ERROR(AddOutputs(*fp32_out, *int8_out, graph.outputs, labels, first, outs));
     r.samples += count;
+    if (options.progress) options.progress({kStage, r.samples, total, "samples", ""});
   }
   for (auto& [name, c] : cmp) {
     TensorResult t;
@@ -510,12 +513,15 @@ class SensitivityRunner {
     CALIB8_ASSIGN_OR_RETURN(names_, MatchDataToModel(g_, d_, c.batch));
     exec::SessionOptions fo = c.session;
     CALIB8_ASSIGN_OR_RETURN(auto fp32, CreateSession(g_, fo));
+    const char* kStage = "sensitivity FP32 reference";
+    if (o_.progress) o_.progress({kStage, 0, d_.NumSamples(), "samples", ""});
     for (int64_t first = 0; first < d_.NumSamples(); first += c.batch) {
       int64_t count = std::min<int64_t>(c.batch, d_.NumSamples() - first);
       CALIB8_ASSIGN_OR_RETURN(exec::TensorMap feeds, Feeds(d_, names_, first, count));
       auto out = fp32->Run(feeds);
       if (!out.ok()) return out.status().WithContext("FP32 run, " + Range(first, count));
       ref_.push_back(std::move(out).value());
+      if (o_.progress) o_.progress({kStage, first + count, d_.NumSamples(), "samples", ""});
     }
     return Status::Ok();
   }
@@ -590,8 +596,14 @@ Result<SensitivityResult> AnalyzeSensitivity(const ir::Graph& graph,
                                              const SensitivityOptions& options) {
   SensitivityRunner run(graph, table, data, labels, options);
   CALIB8_RETURN_IF_ERROR(run.Init());
+  // INT8 runs: 1 (all INT8) + 2 per layer to rank, then the plan search (count not known ahead).
+  int64_t rank_runs = 1;
   auto note = [&](const std::string& s) {
-    if (options.progress) options.progress(s);
+    if (!options.progress) return;
+    if (run.evaluations <= rank_runs)
+      options.progress({"sensitivity ranking layers", run.evaluations, rank_runs, "runs", s});
+    else
+      options.progress({"sensitivity choosing FP32 layers", run.evaluations - rank_runs, 0, "runs", s});
   };
   SensitivityResult r;
   r.samples = data.NumSamples();
@@ -616,6 +628,7 @@ Result<SensitivityResult> AnalyzeSensitivity(const ir::Graph& graph,
       l.output = output_of.count(d.node) ? output_of[d.node] : d.node;
       r.layers.push_back(l);
     }
+  rank_runs = 1 + 2 * static_cast<int64_t>(r.layers.size());
   for (auto& l : r.layers) {
     std::set<std::string> others;
     for (const auto& m : r.layers)

@@ -321,6 +321,59 @@ Result<std::unique_ptr<DataSource>> OpenDataSource(const std::string& spec,
 // ---------------------------------------------------------------------------------------------
 // Multi-input
 
+namespace {
+std::string ShapeText(const nlohmann::json& shape) {
+  std::string s = "[";
+  if (shape.is_array())
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + shape[i].dump();
+  return s + "]";
+}
+
+std::string SourceText(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("kind")) return j.dump();
+  std::string kind = j.value("kind", "");
+  std::string where = j.value("path", "");
+  if (kind == "idx" && j.contains("files") && j["files"].is_array() && !j["files"].empty())
+    where = j["files"][0].get<std::string>();
+  std::string s = kind + " " + where;
+  if (j.value("gzip", false)) s += " (gzip)";
+  const int64_t n = j.value("samples", int64_t{0});
+  s += ": ";
+  if (j.contains("samples_available") && j["samples_available"].get<int64_t>() > n)
+    s += "first " + std::to_string(n) + " of " + std::to_string(j["samples_available"].get<int64_t>());
+  else
+    s += std::to_string(n);
+  s += " samples";
+  if (j.contains("sample_shape")) s += ", each " + ShapeText(j["sample_shape"]);
+  if (j.contains("dtype")) s += " " + j["dtype"].get<std::string>();
+  if (j.contains("preprocessing")) {
+    const auto& p = j["preprocessing"];
+    s += "; preprocessing " + (p.is_object() && p.contains("text") && p["text"].is_string()
+                                   ? p["text"].get<std::string>()
+                                   : p.dump());
+  }
+  return s;
+}
+}  // namespace
+
+std::string DescriptionText(const nlohmann::json& d) {
+  try {
+    if (d.is_object() && d.contains("inputs") && d["inputs"].is_array()) {
+      std::string s;
+      for (const auto& in : d["inputs"]) {
+        if (!s.empty()) s += "; ";
+        std::string name = in.value("name", "");
+        if (!name.empty()) s += "input '" + name + "': ";
+        s += SourceText(in.contains("source") ? in["source"] : in);
+      }
+      return s;
+    }
+    return SourceText(d);
+  } catch (const nlohmann::json::exception&) {
+    return d.dump();
+  }
+}
+
 void SplitNamedSpec(const std::string& text, std::string* name, std::string* spec) {
   name->clear();
   *spec = text;

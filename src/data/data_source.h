@@ -159,6 +159,12 @@ class MultiInputData {
   std::vector<std::unique_ptr<DataSource>> sources_;
 };
 
+// One line for people (reports, summaries) from a Describe() JSON of a source or of
+// MultiInputData, e.g. "idx t10k-images-idx3-ubyte.gz (gzip): first 500 of 10000 samples,
+// each [1,28,28] float32; preprocessing mean=0,std=1,scale=1". Unknown layouts fall back to the
+// compact JSON text.
+std::string DescriptionText(const nlohmann::json& describe);
+
 // Splits "NAME=SPEC" into name and spec; name is "" when the text has no NAME= part (no '=' before
 // the first ':', '/' or '@', or the whole text names an existing file or directory).
 void SplitNamedSpec(const std::string& text, std::string* name, std::string* spec);

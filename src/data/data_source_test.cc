@@ -366,6 +366,90 @@ TEST(IdxSourceTest, FashionMnistTestSet) {
   EXPECT_FALSE(limited->Read(499, 2).ok());
 }
 
+TEST(IdxSourceTest, FashionMnistFingerprintsAreTheOnesOfTheWholeFileDecoder) {
+  // Streaming the .gz must not change what a sidecar records: these data fingerprints were
+  // written by calib8 at 2fd9892 (which decompressed the whole file into memory) for
+  // idx:t10k-images-idx3-ubyte.gz with --max-samples 500 and with all 10000 samples.
+  const std::string path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  if (!fs::exists(path)) GTEST_SKIP() << path << " not installed (Debian dataset-fashion-mnist)";
+  OpenOptions o;
+  o.max_samples = 500;
+  auto limited = MustOpen("idx:" + path, o);
+  ASSERT_TRUE(limited);
+  auto fp = limited->Fingerprint();
+  ASSERT_TRUE(fp.ok()) << fp.status().message();
+  EXPECT_EQ(*fp, "0e3d477b5e8b316e");
+  auto all = MustOpen("idx:" + path);
+  ASSERT_TRUE(all);
+  auto fp_all = all->Fingerprint();
+  ASSERT_TRUE(fp_all.ok()) << fp_all.status().message();
+  EXPECT_EQ(*fp_all, "21be3dcfd6a9dd41");
+  // Reading backwards after the fingerprint (which left the stream at the end) rewinds.
+  auto first = all->Read(0, 1);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FLOAT_EQ(Values(*first)[14 * 28 + 14], 110.0f / 255.0f);
+}
+
+// A gzip stream that is intact only for its first `keep` samples: written with a sync flush after
+// them, then cut there, with the real trailer (CRC, size) put back. Decoding past the cut fails.
+std::string PrefixOnlyGz(const std::string& path, const std::string& idx, size_t prefix_bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  EXPECT_NE(f, nullptr);
+  gzwrite(f, idx.data(), static_cast<unsigned>(prefix_bytes));
+  gzflush(f, Z_SYNC_FLUSH);
+  const auto cut = fs::file_size(path);
+  gzwrite(f, idx.data() + prefix_bytes, static_cast<unsigned>(idx.size() - prefix_bytes));
+  gzclose(f);
+  std::string whole = ReadBytes(path);
+  std::string prefix_only = whole.substr(0, cut) + whole.substr(whole.size() - 8);
+  WriteBytes(path, prefix_only);
+  return whole;
+}
+
+TEST(IdxSourceTest, GzMaxSamplesDecompressesOnlyThePrefix) {
+  TempDir tmp;
+  const int n = 400, keep = 10, px = 28 * 28;
+  std::string pixels(static_cast<size_t>(n) * px, '\0');
+  uint32_t x = 12345;  // pseudo-random pixels: deflate cannot shrink them much
+  for (char& c : pixels) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  const std::string idx = IdxBytes({n, 28, 28}, pixels);
+  const std::string cut_dir = tmp.Sub("cut"), whole_dir = tmp.Sub("whole");
+  const std::string cut = cut_dir + "/f-idx3-ubyte.gz", whole = whole_dir + "/f-idx3-ubyte.gz";
+  WriteBytes(whole, PrefixOnlyGz(cut, idx, 16 + static_cast<size_t>(keep) * px));
+  WriteBytes(tmp / "f-idx3-ubyte", idx);
+
+  OpenOptions o;
+  o.max_samples = keep;
+  auto prefix = MustOpen("idx:" + cut, o);
+  auto reference = MustOpen("idx:" + whole, o);
+  auto plain = MustOpen("idx:" + tmp / "f-idx3-ubyte", o);
+  ASSERT_TRUE(prefix && reference && plain);
+  // The first `keep` samples: readable, in any order, and identical to the intact file's.
+  for (int i : {keep - 1, 0, 3, 3, keep - 1}) {
+    auto a = prefix->Read(i, 1), b = plain->Read(i, 1);
+    ASSERT_TRUE(a.ok()) << a.status().message();
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(Values(*a), Values(*b)) << "sample " << i;
+  }
+  ExpectBatchingEquivalent(*prefix, keep, 3);
+  auto fa = prefix->Fingerprint(), fb = reference->Fingerprint();
+  ASSERT_TRUE(fa.ok()) << fa.status().message();
+  ASSERT_TRUE(fb.ok());
+  EXPECT_EQ(*fa, *fb);  // the fingerprint hashes the prefix only
+
+  // Without the limit the damage past the prefix is found, and the message names the file.
+  auto all = MustOpen("idx:" + cut);
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->Read(0, keep).ok());
+  auto bad = all->Read(0, n);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("f-idx3-ubyte.gz"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(all->Fingerprint().ok());
+  auto good = MustOpen("idx:" + whole);
+  ASSERT_TRUE(good);
+  EXPECT_TRUE(good->Read(n - 1, 1).ok());
+}
+
 // ------------------------------------------------------------------------------------------------
 // Images
 

@@ -1,10 +1,15 @@
 // data/idx_source.cc — idx:PATH, the IDX format of MNIST and Fashion-MNIST (big-endian header:
-// two zero bytes, a type code, the number of dims, then each dim as uint32). A .gz file is
-// decompressed into memory once (these files are small); a plain file is read by byte range.
+// two zero bytes, a type code, the number of dims, then each dim as uint32). A plain file is read
+// by byte range; a .gz file is streamed: gzread decompresses sequentially up to the bytes asked
+// for (reading forward continues where the last read stopped; reading backwards rewinds), so
+// --max-samples N decompresses only the first N samples and a calibration pass decompresses each
+// sample once. The header's sample count is checked against the gzip trailer's size (ISIZE).
 // uint8 samples become float32 in [0,1] (scale=255 keeps [0,255]); [N,H,W] gives samples [1,H,W].
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 
 #include "data/source_impl.h"
@@ -23,26 +28,102 @@ constexpr IdxType kIdxTypes[] = {
     {0x0C, DataType::kInt32, 4}, {0x0D, DataType::kFloat32, 4}, {0x0E, DataType::kFloat64, 8},
 };
 
-Result<std::string> Gunzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) return IoError("IDX file '", path, "': cannot open: ", std::strerror(errno));
-  std::string out;
-  std::vector<char> buf(1 << 20);
-  while (true) {
-    int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
-    if (n < 0) {
-      int err = 0;
-      std::string msg = gzerror(f, &err);
-      gzclose(f);
-      return InvalidArgument("IDX file '", path, "': gzip data is corrupt (zlib: ", msg,
-                             "): expected a valid .gz file");
-    }
-    if (n == 0) break;
-    out.append(buf.data(), static_cast<size_t>(n));
+// A gzip file read by decompressed offset: gzread decompresses forward from where the last read
+// stopped; what it decompressed is kept (up to kCacheBytes), so later passes over the same
+// samples read memory instead of decompressing again. Past the cap the cache is dropped and a read
+// behind the position rewinds. One position, guarded by a mutex (Read is const and may be called
+// from several threads).
+class GzReader {
+ public:
+  static constexpr uint64_t kCacheBytes = uint64_t{64} << 20;
+
+  ~GzReader() {
+    if (f_) gzclose(f_);
   }
-  gzclose(f);
-  return out;
-}
+  Status Open(const std::string& path) {
+    path_ = path;
+    f_ = gzopen(path.c_str(), "rb");
+    if (!f_) return IoError("IDX file '", path, "': cannot open: ", std::strerror(errno));
+    gzbuffer(f_, 1 << 17);
+    return Status::Ok();
+  }
+  // Exactly `n` decompressed bytes at `offset`, or a message naming the file. `sink(p, k)`
+  // receives the bytes in order, in chunks (hashing a range needs no buffer of its size).
+  template <typename Sink>
+  Status Stream(uint64_t offset, uint64_t n, Sink&& sink) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t end = offset + n;
+    if (offset < cache_.size()) {  // the part already decompressed and kept
+      const uint64_t k = std::min<uint64_t>(end, cache_.size()) - offset;
+      sink(cache_.data() + offset, static_cast<size_t>(k));
+      offset += k;
+      if (offset == end) return Status::Ok();
+    }
+    if (offset < pos_) {  // behind the stream and not cached: start over
+      if (gzrewind(f_) != 0) return Corrupt();
+      pos_ = 0;
+    }
+    std::vector<char> own;
+    while (pos_ < end) {
+      const bool skip = pos_ < offset;
+      const uint64_t step = std::min<uint64_t>((skip ? offset : end) - pos_, 1 << 20);
+      char* dst;
+      if (caching_ && cache_.size() + step <= kCacheBytes) {
+        cache_.resize(cache_.size() + step);
+        dst = cache_.data() + cache_.size() - step;
+      } else {
+        if (caching_) {  // over the cap: stream from now on
+          caching_ = false;
+          std::string().swap(cache_);
+        }
+        own.resize(static_cast<size_t>(step));
+        dst = own.data();
+      }
+      CALIB8_RETURN_IF_ERROR(Chunk(dst, step, end));
+      if (!skip) sink(dst, static_cast<size_t>(step));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // Decompresses exactly `n` bytes at the current position into dst; pos_ advances.
+  Status Chunk(char* dst, uint64_t n, uint64_t want_end) {
+    for (uint64_t got = 0; got < n;) {
+      int r = gzread(f_, dst + got, static_cast<unsigned>(n - got));
+      if (r < 0) return Fail();
+      if (r == 0) {
+        if (caching_) cache_.resize(pos_ + got);
+        pos_ += got;
+        return InvalidArgument("IDX file '", path_, "': data is truncated: ", want_end,
+                               " decompressed bytes are needed, the gzip data ends after ", pos_);
+      }
+      got += static_cast<uint64_t>(r);
+    }
+    pos_ += n;
+    return Status::Ok();
+  }
+  Status Fail() {
+    // The stream is unusable past here: say why, then start over (empty cache) on the next read.
+    Status st = Corrupt();
+    gzrewind(f_);
+    pos_ = 0;
+    cache_.clear();
+    return st;
+  }
+  Status Corrupt() {
+    int err = 0;
+    std::string msg = gzerror(f_, &err);
+    return InvalidArgument("IDX file '", path_, "': gzip data is corrupt (zlib: ", msg,
+                           "): expected a valid .gz file");
+  }
+
+  std::string path_;
+  gzFile f_ = nullptr;
+  uint64_t pos_ = 0;     // decompressed bytes read so far
+  std::string cache_;    // bytes [0, cache_.size()) while caching_
+  bool caching_ = true;
+  std::mutex mu_;
+};
 
 class IdxSource : public DataSource {
  public:
@@ -59,16 +140,29 @@ class IdxSource : public DataSource {
     if (named_gz && !is_gz)
       return InvalidArgument(what, ": named .gz but not gzip-compressed (no 1f 8b magic): ",
                              "expected a gzip file or a name without .gz");
+    uint64_t total = file_->size();
     if (is_gz) {
-      CALIB8_ASSIGN_OR_RETURN(memory_, Gunzip(path_));
-      gz_ = true;
+      // ISIZE, the last 4 bytes: the decompressed size modulo 2^32 (of the last gzip member).
+      unsigned char isize[4] = {0, 0, 0, 0};
+      if (file_->size() >= 18) CALIB8_RETURN_IF_ERROR(file_->ReadAt(file_->size() - 4, 4, isize));
+      gz_size_mod32_ = uint32_t{isize[3]} << 24 | uint32_t{isize[2]} << 16 | uint32_t{isize[1]} << 8 | isize[0];
+      gz_ = std::make_unique<GzReader>();
+      CALIB8_RETURN_IF_ERROR(gz_->Open(path_));
       file_.reset();
+      total = UINT64_MAX;  // not known without decompressing everything
     }
-    uint64_t total = gz_ ? memory_.size() : file_->size();
     if (total < 4)
       return InvalidArgument(what, ": ", total, " bytes is too short for an IDX header: expected ",
                              "at least 4 bytes (magic)");
-    CALIB8_RETURN_IF_ERROR(Bytes(0, 4, magic));
+    if (gz_) {
+      Status st = Bytes(0, 4, magic);
+      if (!st.ok() && st.message().find("truncated") != std::string::npos)
+        return InvalidArgument(what, ": too short for an IDX header: expected at least 4 bytes ",
+                               "(magic) after decompression");
+      CALIB8_RETURN_IF_ERROR(st);
+    } else {
+      CALIB8_RETURN_IF_ERROR(Bytes(0, 4, magic));
+    }
     const IdxType* type = nullptr;
     for (const auto& t : kIdxTypes)
       if (t.code == magic[2]) type = &t;
@@ -101,10 +195,17 @@ class IdxSource : public DataSource {
     Shape tail(dims_.begin() + 1, dims_.end());
     sample_elems_ = NumElements(tail);
     uint64_t need = header_size_ + static_cast<uint64_t>(dims_[0]) * sample_elems_ * elem_size_;
-    if (total < need)
+    // A gzip file: the trailer's ISIZE is the decompressed size mod 2^32; a smaller size than the
+    // header needs (when that is below 4 GiB) means truncated data (checked exactly when read).
+    if (gz_ && need < (uint64_t{1} << 32) && gz_size_mod32_ < need)
+      return InvalidArgument(what, ": data is truncated: dims ", ShapeToString(dims_), " of ",
+                             DataTypeName(stored_), " need ", need,
+                             " bytes, the gzip trailer says the decompressed data has ",
+                             gz_size_mod32_);
+    if (!gz_ && total < need)
       return InvalidArgument(what, ": data is truncated: dims ", ShapeToString(dims_), " of ",
                              DataTypeName(stored_), " need ", need, " bytes, the ",
-                             gz_ ? "decompressed data has " : "file has ", total);
+                             "file has ", total);
     // [N, H, W] images become [1, H, W]: one channel for NCHW models.
     sample_shape_ = tail;
     if (dims_.size() == 3) sample_shape_.insert(sample_shape_.begin(), 1);
@@ -129,6 +230,10 @@ class IdxSource : public DataSource {
     float mean = spec_.mean.empty() ? 0.0f : spec_.mean[0];
     float stdev = spec_.std.empty() ? 1.0f : spec_.std[0];
     float unit = stored_ == DataType::kUint8 ? spec_.scale / 255.0f : 1.0f;
+    if (stored_ == DataType::kUint8) {  // MNIST-style images: the same arithmetic, no switch
+      for (size_t i = 0; i < n; ++i) dst[i] = (static_cast<float>(raw[i]) * unit - mean) / stdev;
+      return out;
+    }
     for (size_t i = 0; i < n; ++i) {
       const unsigned char* p = &raw[i * static_cast<size_t>(elem_size_)];
       float v;
@@ -169,7 +274,7 @@ class IdxSource : public DataSource {
     j["kind"] = "idx";
     j["path"] = path_;
     j["files"] = {BaseName(path_)};
-    j["gzip"] = gz_;
+    j["gzip"] = gz_ != nullptr;
     j["idx_dims"] = dims_;
     j["stored_dtype"] = DataTypeName(stored_);
     j["samples"] = NumSamples();
@@ -189,10 +294,7 @@ class IdxSource : public DataSource {
     h.Field(BaseName(path_));
     h.Field(header_bytes_);
     uint64_t n = static_cast<uint64_t>(count) * sample_elems_ * elem_size_;
-    if (gz_) {
-      h.Bytes(memory_.data() + header_size_, static_cast<size_t>(n));
-      return Status::Ok();
-    }
+    if (gz_) return gz_->Stream(header_size_, n, [&h](const char* p, size_t k) { h.Bytes(p, k); });
     return file_->HashRange(header_size_, n, h);
   }
   std::string FingerprintSpec() const override {
@@ -207,8 +309,11 @@ class IdxSource : public DataSource {
  private:
   Status Bytes(uint64_t offset, size_t n, void* dst) const {
     if (gz_) {
-      std::memcpy(dst, memory_.data() + offset, n);
-      return Status::Ok();
+      char* out = static_cast<char*>(dst);
+      return gz_->Stream(offset, n, [&out](const char* p, size_t k) {
+        std::memcpy(out, p, k);
+        out += k;
+      });
     }
     return file_->ReadAt(offset, n, dst);
   }
@@ -216,8 +321,8 @@ class IdxSource : public DataSource {
   std::string path_;
   PreprocessSpec spec_;
   std::unique_ptr<RandomAccessFile> file_;
-  std::string memory_;  // decompressed contents of a .gz file
-  bool gz_ = false;
+  std::unique_ptr<GzReader> gz_;  // a .gz file, streamed
+  uint32_t gz_size_mod32_ = 0;     // its trailer's ISIZE
   std::string header_bytes_;
   uint64_t header_size_ = 0;
   Shape dims_;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/calibrate.h"
+#include "data/data_source.h"
 #include "eval/report.h"
 
 namespace calib8::eval {
@@ -25,7 +26,7 @@ inline ReportInput CalibrationReportInput(const api::CalibrationResult& r,
   in.method = r.method.name;
   for (const auto& [k, v] : r.method.parameters) in.method_params.emplace_back(k, v);
   in.samples = r.stats.samples;
-  if (!r.data_description.is_null()) in.data = r.data_description.dump();
+  if (!r.data_description.is_null()) in.data = data::DescriptionText(r.data_description);
   in.extra.emplace_back("histogram bins", std::to_string(r.stats.num_bins));
   char seconds[64];
   std::snprintf(seconds, sizeof seconds, "%.2f s (range) + %.2f s (histogram)", r.seconds_pass1,

@@ -38,6 +38,7 @@ font-size:11px}
 .ratio{display:inline-block;width:60px;height:8px;background:#e6e9ef;margin-left:6px;vertical-align:middle}
 .ratio i{display:block;height:8px;background:var(--good)}.ratio i.low{background:var(--warn)}
 .warn{color:#8a5a00}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:6px 10px;max-width:60em}
 .plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:14px}
 .plot{border:1px solid var(--line);border-radius:6px;padding:8px 10px;content-visibility:auto;
 contain-intrinsic-size:auto 290px}
@@ -245,6 +246,11 @@ void TensorTable(std::string& out, const ReportInput& in) {
                ")</h2>\n<table class=\"grid\"><thead><tr><th>#</th><th class=\"l\">tensor</th>"
                "<th class=\"l\">producer</th><th>min</th><th>max</th><th>absmax</th><th>amax</th>"
                "<th>amax/absmax</th><th class=\"l\">flags</th></tr></thead><tbody>\n"});
+  if (!in.tensors_note.empty()) {
+    // The note goes before the table: insert it after the heading.
+    size_t at = out.rfind("<table class=\"grid\">");
+    out.insert(at, "<p class=\"note\">" + HtmlEscape(in.tensors_note) + "</p>\n");
+  }
   for (size_t i = 0; i < in.tensors.size(); ++i) {
     const ReportTensor& t = in.tensors[i];
     const std::string id = std::to_string(i);
@@ -365,9 +371,14 @@ void PlotSection(std::string& out, const ReportInput& in, const ReportOptions& o
       "<span><b style=\"background:var(--hist);height:8px\"></b>|x| count (log scale)</span>"
       "<span><b style=\"background:var(--amax)\"></b>chosen amax</span>"
       "<span><b style=\"background:var(--curve)\"></b>method curve against threshold "
-      "(right axis: its range)</span></div>\n<div class=\"plots\">\n");
+      "(right axis: its range)</span></div>\n");
+  if (!in.plots_note.empty())
+    Append(out, {"<p class=\"note\">", HtmlEscape(in.plots_note), "</p>\n"});
+  out.append("<div class=\"plots\">\n");
   for (size_t i = 0; i < in.tensors.size(); ++i) {
     const ReportTensor& t = in.tensors[i];
+    // Nothing to draw and the note says why: no empty frame.
+    if (t.hist.empty() && t.curve.empty() && !in.plots_note.empty()) continue;
     std::string meta = (t.producer.empty() ? std::string("graph input") : t.producer) +
                        " \u00b7 absmax " + Num(t.absmax) + " \u00b7 amax " + Num(t.amax);
     if (!t.curve.empty()) {

@@ -71,6 +71,10 @@ struct ReportInput {
   std::vector<std::pair<std::string, std::string>> extra;
   std::vector<std::string> warnings;
   std::vector<ReportTensor> tensors;
+  // Shown when the section is empty or incomplete: why, and how to get what is missing (one or
+  // two sentences, e.g. "The sidecar stores no histograms: ... --save-stats ... --stats").
+  std::string tensors_note;
+  std::string plots_note;
   std::vector<LayerError> layers;
   std::vector<Fallback> fallbacks;
 };

@@ -90,6 +90,10 @@ cal --data "$T/x.npy" --method entropy2 --threads 1 --save-stats "$T/s2.json" -o
 cal --data "$T/x.npy" -o "$T/a.cache" && grep -q "^reusing" "$T/out" && ok "matching fingerprints: table reused" || bad "reuse"
 cal --data "$T/x_a.npy" -o "$T/a.cache" && grep -q "not reusing.*data" "$T/out" && ok "changed data: recalibrated ($(grep -o 'not reusing[^;]*' "$T/out" | head -c 120))" || bad "data invalidation"
 cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "not reusing.*method" "$T/out" && ok "changed method: recalibrated" || bad "method invalidation"
+# The recalibration above took the data fingerprint from the reuse check (the data are hashed once):
+# it must be the one a fresh run computes, so the same command now reuses the table.
+cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "^reusing" "$T/out" \
+  && ok "fingerprint handed from the reuse check is the data's: reused on the next run" || bad "fingerprint handed over"
 
 # Shards: ranges of both, merged; histograms of both on the merged ranges, merged; == one run.
 cal --data "$T/x.npy" -o "$T/whole.cache" --force \
@@ -100,6 +104,33 @@ cal --data "$T/x.npy" -o "$T/whole.cache" --force \
  && "$CALIB8" merge-stats "$T/ha.json" "$T/hb.json" -o "$T/all.json" >/dev/null \
  && cal --from-stats "$T/all.json" -o "$T/shards.cache" && cmp -s "$T/whole.cache" "$T/shards.cache" \
  && ok "two shards merged give the same table bytes as one run" || bad "shard merge"
+
+# --save-stats always recalibrates (the statistics come from this run), even when the table matches.
+cal --data "$T/x.npy" -o "$T/whole.cache" --save-stats "$T/again.json" && ! grep -q "^reusing" "$T/out" \
+  && test -s "$T/again.json" && ok "--save-stats recalibrates and writes the statistics" || bad "--save-stats with a matching table"
+
+# inspect: the hex explained with one entry's numbers, and the most clipped tensors from the
+# sidecar (amax / absmax, smallest first), computed here independently from the two files.
+"$CALIB8" inspect "$T/whole.cache" --clipped 2 >"$T/insp" 2>"$T/err"
+$PY - "$T/whole.cache" "$T/insp" <<'PYEOF' >"$T/err" 2>&1 && ok "inspect --clipped 2: the two smallest amax/absmax from the sidecar, and the hex example" || bad "inspect clipping"
+import json, struct, sys
+table, out = sys.argv[1], open(sys.argv[2]).read().splitlines()
+amax = {}
+for l in open(table).read().splitlines()[1:]:
+    name, hexv = l.rsplit(": ", 1)
+    amax[name] = 127 * struct.unpack(">f", bytes.fromhex(hexv.zfill(8)))[0]
+side = json.load(open(table + ".calib8.json"))
+ratios = sorted((amax[t["name"]] / t["absmax"], t["name"]) for t in side["tensors"] if t["absmax"] > 0)
+i = next(k for k, l in enumerate(out) if l.startswith("most clipped"))
+rows = [l.split() for l in out[i + 1:i + 3]]
+assert len(rows) == 2 and (len(out) <= i + 3 or not out[i + 3].startswith("   ")), out[i:i + 4]
+for (r, n), row in zip(ratios[:2], rows):
+    assert abs(float(row[0]) - r) < 1e-3 and row[1] == n, (row, r, n)
+ex = next(l for l in out if l.startswith("example: "))
+name = ex.split("'")[1]
+hexv = ex.split("hex ")[1].split()[0]
+assert abs(127 * struct.unpack(">f", bytes.fromhex(hexv))[0] - amax[name]) < 1e-4 * amax[name], ex
+PYEOF
 
 # Bad input: exit 1, clear message, no table written.
 expect_fail() {

@@ -21,7 +21,7 @@ fails() { ! "$@"; }
 
 # --- calibrate with --report -------------------------------------------------------------------
 if "$CALIB8" calibrate "$MODEL" --data "idx:$DATA" --max-samples 200 --quiet \
-     --report "$T/R.html" -o "$T/T.cache" >"$T/out" 2>"$T/err"; then
+     --report "$T/R.html" --save-stats "$T/S.json" -o "$T/T.cache" >"$T/out" 2>"$T/err"; then
   ok "calibrate --report exits 0"
 else
   bad "calibrate --report exits 0"; cat "$T/err"; echo "$pass passed, $fail failed"; exit 1
@@ -118,15 +118,58 @@ check "compare report has the per-layer error section" grep -q '<section id="lay
 check "compare report has the precision per node section" grep -q '<section id="fallbacks">' "$T/C.html"
 check "compare report names the node kept FP32" grep -q "excluded by the user" "$T/C.html"
 check "compare report references nothing external" no_external "$T/C.html"
+# Every section filled from what exists: the sidecar's tensors, a note on how to get histograms.
+rows() { grep -c '^<tr><td>[0-9]*</td><td class="l name">' "$1"; }
+check "compare report: one tensor row per sidecar tensor ($(rows "$T/C.html") rows, $NT tensors)" \
+  test "$(rows "$T/C.html")" -eq "$NT"
+check "compare report: not 'Tensors (0)'" fails grep -q 'Tensors (0)' "$T/C.html"
+check "compare report: a note says how to get histograms" grep -q 'class="note">No histograms.*--save-stats' "$T/C.html"
+check "compare report: percentages with two decimals" grep -Eq 'top-1 agreement [0-9]+\.[0-9]{2}%' "$T/C.html"
+check "compare report: no six-decimal percentages" fails grep -Eq '[0-9]\.[0-9]{6}%' "$T/C.html"
+check "compare report: the data as one line, not JSON" \
+  grep -Eq '<td>data</td><td>idx train-images-idx3-ubyte.gz \(gzip\): first 64 of 60000 samples' "$T/C.html"
+check "compare report: no JSON dump" fails grep -q '{&quot;inputs&quot;' "$T/C.html"
+check "compare report: calibration data and method from the sidecar" grep -q '<td>calibration data</td>' "$T/C.html"
+# With the statistics of calibrate --save-stats: one histogram plot per tensor, curves, no note.
+"$CALIB8" compare "$MODEL" --table "$T/T.cache" --data "idx:$DATA" --max-samples 64 --quiet \
+  --report "$T/C2.html" --stats "$T/S.json" >/dev/null 2>"$T/cmp_err"
+rc=$?
+check "compare --report --stats exits 0 (rc $rc)" test "$rc" -eq 0
+[ "$rc" -ne 0 ] && cat "$T/cmp_err"
+NP2=$(grep -o '<div class="plot"' "$T/C2.html" | wc -l)
+check "compare --stats report: one plot per tensor ($NP2 plots, $NT tensors)" test "$NP2" -eq "$NT"
+check "compare --stats report: histograms present" grep -q 'class="hist" d="M' "$T/C2.html"
+check "compare --stats report: method curves present" grep -q 'class="curve" d="M' "$T/C2.html"
+check "compare --stats report: no 'no histograms' note" fails grep -q 'No histograms' "$T/C2.html"
+check "compare --stats report: amax agrees with the table (no warning)" fails grep -q 'different amax' "$T/C2.html"
+# A table without its sidecar: tensors from the table, and a note that says why.
+mkdir -p "$T/nosidecar" && cp "$T/T.cache" "$T/nosidecar/T.cache"
+"$CALIB8" compare "$MODEL" --table "$T/nosidecar/T.cache" --data "idx:$DATA" --max-samples 64 --quiet \
+  --report "$T/C3.html" >/dev/null 2>"$T/cmp_err"
+check "compare report without sidecar: one row per table entry" test "$(rows "$T/C3.html")" -eq "$NT"
+check "compare report without sidecar: a note says the sidecar is missing" \
+  grep -q 'class="note">No sidecar next to the table' "$T/C3.html"
+"$CALIB8" compare "$MODEL" --table "$T/T.cache" --data "idx:$DATA" --max-samples 8 --quiet \
+  --stats "$T/S.json" >/dev/null 2>"$T/cmp_err"
+check "--stats without --report exits 1" test $? -eq 1
 console_check "$T/C.html"; rc=$?
 check "compare report: no console errors, page errors or requests (DevTools, rc $rc)" test "$rc" -eq 0
 [ "$rc" -ne 0 ] && cat "$T/cc"
 check "compare report: no console messages (--enable-logging)" log_check "$T/C.html"
 check "compare report: DOM has the per-layer section" grep -q 'id="layers"' "$T/dom"
+console_check "$T/C2.html"; rc=$?
+check "compare --stats report: no console errors, page errors or requests (DevTools, rc $rc)" test "$rc" -eq 0
+[ "$rc" -ne 0 ] && cat "$T/cc"
+check "compare --stats report: Chromium renders $NT plots" grep -q "^plots rendered: $NT$" "$T/cc"
+timeout 90 "$CHROMIUM" "${CHROME_FLAGS[@]}" --user-data-dir="$(mktemp -d -p "$T")" \
+  --hide-scrollbars --window-size=1200,3000 --screenshot="$T/compare.png" "file://$T/C2.html" \
+  >/dev/null 2>&1
+check "compare screenshot taken" test -s "$T/compare.png"
 
 if [ -n "${REPORT_ARTIFACTS:-}" ]; then
-  mkdir -p "$REPORT_ARTIFACTS" && cp "$T/R.html" "$T/C.html" "$T/report.png" "$REPORT_ARTIFACTS/"
-  echo "kept $REPORT_ARTIFACTS/R.html, C.html and report.png"
+  mkdir -p "$REPORT_ARTIFACTS" && cp "$T/R.html" "$T/C.html" "$T/C2.html" "$T/C3.html" \
+    "$T/report.png" "$T/compare.png" "$REPORT_ARTIFACTS/"
+  echo "kept $REPORT_ARTIFACTS/R.html, C.html, C2.html, C3.html, report.png and compare.png"
 fi
 
 echo "$pass passed, $fail failed"

@@ -1,8 +1,6 @@
 // tools/calib8/cmd_calibrate.cc — `calib8 calibrate MODEL --data SPEC [--method M] [-o TABLE]`
 // and `calib8 merge-stats A B ... -o OUT`. Parses options, calls api::Calibrate, writes the
 // TensorRT cache and its sidecar atomically, prints a summary.
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +11,7 @@
 #include "api/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/progress.h"
 #include "data/data_source.h"
 #include "eval/calibration_report.h"
 #include "stats/stats_io.h"
@@ -47,33 +46,16 @@ struct CalibrateArgs {
   std::string report;  // --report FILE.html
 };
 
-// A progress bar on a terminal, a plain line per ~10% otherwise (stderr, so stdout stays clean).
-class Progress {
- public:
-  Progress() : tty_(isatty(STDERR_FILENO)) {}
-  void operator()(const api::CalibrateProgress& p) {
-    double rate = p.seconds > 0 ? p.done / p.seconds : 0;
-    double eta = rate > 0 ? (p.total - p.done) / rate : 0;
-    int pct = p.total ? static_cast<int>(100 * p.done / p.total) : 100;
-    if (tty_) {
-      int bar = pct * 30 / 100;
-      std::fprintf(stderr, "\rpass %d/%d [%-30s] %3d%% %lld/%lld samples  %.1f samples/s  ETA %.0fs ",
-                   p.pass, p.passes, std::string(bar, '#').c_str(), pct,
-                   static_cast<long long>(p.done), static_cast<long long>(p.total), rate, eta);
-      if (p.done == p.total) std::fprintf(stderr, "\n");
-    } else if (p.done == p.total || pct / 10 != last_pct_ / 10 || p.pass != last_pass_) {
-      std::fprintf(stderr, "pass %d/%d: %lld/%lld samples (%d%%), %.1f samples/s, ETA %.0fs\n",
-                   p.pass, p.passes, static_cast<long long>(p.done),
-                   static_cast<long long>(p.total), pct, rate, eta);
-    }
-    last_pct_ = pct;
-    last_pass_ = p.pass;
-  }
-
- private:
-  bool tty_;
-  int last_pct_ = -1, last_pass_ = 0;
-};
+// api::CalibrateProgress -> the shared reporter (core/progress.h): "calibrate pass 1/2".
+api::CalibrateProgressFn ToCalibrateProgress(core::ProgressReporter& reporter) {
+  auto cb = reporter.Callback();
+  if (!cb) return {};
+  return [cb](const api::CalibrateProgress& p) {
+    std::string stage = "calibrate pass " + std::to_string(p.pass) + "/" + std::to_string(p.passes);
+    if (p.passes == 2) stage += p.pass == 1 ? " (ranges)" : " (histograms)";
+    cb({stage, p.done, p.total, "samples", ""});
+  };
+}
 
 void PrintSummary(const api::CalibrationResult& r, const std::string& table_path,
                   const std::string& sidecar_path) {
@@ -147,7 +129,9 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_flag("--single-pass", a->single_pass,
                 "One pass over the data (for streams that cannot be read twice); order-dependent");
   sub->add_option("--exclude", a->exclude, "Regex of tensor names to leave out (repeatable)");
-  sub->add_option("--save-stats", a->save_stats, "Also save the statistics (for merge-stats)");
+  sub->add_option("--save-stats", a->save_stats,
+                  "Also save the statistics (histograms; for merge-stats and compare --stats); "
+                  "always recalibrates");
   sub->add_flag("--range-only", a->range_only, "Shards: run pass 1 only and save ranges (--save-stats)");
   sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
   sub->add_option("--from-stats", a->from_stats, "Compute the table from a stats file, no data");
@@ -161,7 +145,7 @@ Command AddCalibrateCommand(CLI::App& app) {
                         "MinMaxCalibration, entropy -> EntropyCalibration)");
   }
   sub->add_flag("--force", a->force, "Recalibrate even if the existing table's fingerprints match");
-  sub->add_flag("--quiet,-q", a->quiet, "No progress output");
+  sub->add_flag("--quiet,-q", a->quiet, "No progress output (stderr)");
   sub->add_option("--report", a->report,
                   "Also write a self-contained HTML report (histograms, thresholds, KL/MSE curves)");
   return [a]() -> int {
@@ -196,14 +180,15 @@ Command AddCalibrateCommand(CLI::App& app) {
                                            "' is not a TensorRT calibrator: expected one of ", names));
       }
     }
-    Progress progress;
-    if (!a->quiet) o.progress = [&progress](const api::CalibrateProgress& p) { progress(p); };
+    core::ProgressReporter progress(core::DefaultProgressStyle(a->quiet));
+    o.progress = ToCalibrateProgress(progress);
     if (a->range_only && a->save_stats.empty())
       return ReportError(InvalidArgument("--range-only needs --save-stats FILE"));
 
-    // Reuse: an existing table whose sidecar matches model, data and method (not with --report,
-    // which needs this run's histograms).
-    if (!a->force && a->report.empty() && a->from_stats.empty() && !a->range_only &&
+    // Reuse: an existing table whose sidecar matches model, data and method (not with --report or
+    // --save-stats, which need this run's histograms).
+    if (!a->force && a->report.empty() && a->save_stats.empty() && a->from_stats.empty() &&
+        !a->range_only &&
         std::filesystem::exists(out)) {
       auto stored = table::ReadSidecarFile(sidecar_path);
       table::MethodSpec spec;
@@ -218,6 +203,8 @@ Command AddCalibrateCommand(CLI::App& app) {
         data::OpenOptions oo;
         oo.preprocess = o.preprocess;
         oo.max_samples = o.max_samples;
+        if (!g->inputs.empty() && g->inputs[0].has_shape)
+          oo.sample_rank = static_cast<int>(g->inputs[0].dims.size()) - 1;
         auto d = data::MultiInputData::Open(o.data_specs, oo);
         if (!d.ok()) return ReportError(d.status());
         auto dfp = d->Fingerprint();
@@ -239,6 +226,7 @@ Command AddCalibrateCommand(CLI::App& app) {
           return 0;
         }
         std::cout << "not reusing " << out << ": " << dec.Reason() << "; recalibrating\n";
+        o.data_fingerprint = *dfp;  // the data are hashed once
       }
     }
 
@@ -259,6 +247,7 @@ Command AddCalibrateCommand(CLI::App& app) {
       }
       r = api::Calibrate(*g, o);
     }
+    progress.Finish();
     if (!r.ok()) return ReportError(r.status().WithContext("calibrate '" + a->model + "'"));
     if (!a->save_stats.empty()) {
       Status s = stats::SaveStats(r->stats, a->save_stats);

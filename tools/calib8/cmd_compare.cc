@@ -2,6 +2,7 @@
 // [--max-samples N] [--batch N] [--keep-fp32 F] [--json] [--report R.html]`: FP32 against INT8
 // on the same inputs, per tensor and per output. A thin layer over api/compare.h (the work) and
 // eval/report.h (the HTML file); `calib8 sensitivity` (cmd_sensitivity.cc) shares the options.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -9,18 +10,23 @@
 #include "api/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/progress.h"
+#include "eval/compare_report.h"
 #include "eval/report.h"
+#include "stats/stats_io.h"
+#include "table/sidecar.h"
 #include "table/calibration_table.h"
 
 namespace calib8::cli {
 namespace {
 
 struct CompareOpts {
-  std::string model, table, labels, keep_fp32, report;
+  std::string model, table, labels, keep_fp32, report, stats;
   std::vector<std::string> data;
   int64_t max_samples = 0;
   int batch = 32, threads = 0, top = 0;
-  bool json = false, unsigned_act = false, strict = false, int8_all = false, symmetric = false;
+  bool json = false, unsigned_act = false, strict = false, int8_all = false, symmetric = false,
+       quiet = false;
 };
 
 void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
@@ -44,6 +50,7 @@ void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
                 "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
                 "(isolated small layers stay FP32 otherwise; docs/int8.md)");
   sub->add_option("--threads", o.threads, "Threads (default: all cores)");
+  sub->add_flag("--quiet,-q", o.quiet, "No progress output (stderr)");
 }
 
 // Loads what compare and sensitivity share; fills the options and returns the data.
@@ -87,15 +94,24 @@ Command AddCompareCommand(CLI::App& app) {
   sub->add_option("--max-samples", o->max_samples, "Use at most N samples (default: all)");
   sub->add_flag("--json", o->json, "Print JSON instead of text");
   sub->add_option("--report", o->report, "Also write a self-contained HTML report here");
+  sub->add_option("--stats", o->stats,
+                  "Report: histograms and method curves from this statistics file "
+                  "(calibrate --save-stats); without it the report shows the sidecar's "
+                  "per-tensor statistics only");
   sub->add_option("--top", o->top, "Text output: show only the N worst tensors");
   return [o]() -> int {
+    if (!o->stats.empty() && o->report.empty())
+      return ReportError(InvalidArgument("--stats is for the report: give --report R.html too"));
     ir::Graph g;
     table::CalibrationTable t;
     std::vector<int64_t> labels;
     api::CompareOptions co;
     auto d = LoadCompareInputs(*o, &g, &t, &labels, &co);
     if (!d.ok()) return ReportError(d.status());
+    core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
+    co.progress = progress.Callback();
     auto r = api::CompareFp32Int8(g, t, *d, labels, co);
+    progress.Finish();
     if (!r.ok()) return ReportError(r.status());
     const quant::Coverage& c = r->plan.coverage;
     if (!c.missing.empty() || !c.zero.empty())
@@ -105,28 +121,40 @@ Command AddCompareCommand(CLI::App& app) {
     std::cout << (o->json ? api::CompareToJson(*r)
                           : api::CompareToText(*r, static_cast<size_t>(std::max(0, o->top))));
     if (!o->report.empty()) {
-      eval::ReportInput in;
-      in.title = "calib8 compare report";
-      in.model = o->model;
-      in.table = o->table;
-      in.samples = r->samples;
-      in.data = d->Describe().dump();
-      for (const auto& out : r->outputs) {
-        std::string v = "SQNR " + std::to_string(out.metrics.sqnr_db) + " dB";
-        if (out.classifier) {
-          v += ", top-1 agreement " + std::to_string(100 * out.classes.top1_agreement) + "%";
-          if (out.classes.labelled > 0)
-            v += ", accuracy FP32 " + std::to_string(100 * out.classes.ref_accuracy) + "% / INT8 " +
-                 std::to_string(100 * out.classes.test_accuracy) + "%";
-        }
-        in.extra.emplace_back("output " + out.name, v);
+      // The table's sidecar (per-tensor statistics, method) and, with --stats, the histograms.
+      eval::CompareReportSources src;
+      src.model_file = o->model;
+      src.table_file = o->table;
+      src.graph = &g;
+      src.table = &t;
+      src.data_description = d->Describe();
+      src.sidecar_path = table::SidecarPathFor(o->table);
+      Result<table::Sidecar> sc = NotFound("no sidecar");
+      if (std::filesystem::exists(src.sidecar_path)) {
+        sc = table::ReadSidecarFile(src.sidecar_path);
+        if (sc.ok()) src.sidecar = &*sc;
+        else src.sidecar_problem = sc.status().message();
       }
-      for (const auto& tr : r->tensors)
-        in.layers.push_back(
-            {tr.name, tr.metrics.sqnr_db, tr.metrics.cosine, tr.metrics.saturation_rate});
-      for (const auto& n : r->plan.nodes)
-        if (n.precision == quant::Precision::kFp32)
-          in.fallbacks.push_back({n.node, n.op_type, "fp32", n.reason});
+      Result<api::CalibrationResult> st = NotFound("no stats");
+      if (!o->stats.empty()) {
+        auto loaded = stats::LoadStats(o->stats);
+        if (!loaded.ok()) return ReportError(loaded.status());
+        // Recompute the method's curves from the histograms with the sidecar's method.
+        api::CalibrateOptions co2;
+        co2.method = src.sidecar ? src.sidecar->method.name : "minmax";
+        co2.want_curves = true;
+        if (src.sidecar)
+          for (const char* k : {"percentile", "threshold", "zero_bin", "start_bin"}) {
+            auto it = src.sidecar->method.parameters.find(k);
+            if (it != src.sidecar->method.parameters.end()) co2.params[k] = it->second;
+          }
+        if (!api::MethodOptions(co2.method, co2.params, nullptr).ok()) co2.params.clear();
+        st = api::CalibrateFromStats(g, std::move(loaded).value(), co2);
+        if (!st.ok()) return ReportError(st.status().WithContext("--stats '" + o->stats + "'"));
+        src.stats = &*st;
+        src.stats_path = o->stats;
+      }
+      eval::ReportInput in = eval::CompareReportInput(*r, src);
       Status s = core::WriteFileAtomic(o->report, eval::RenderHtmlReport(in));
       if (!s.ok()) return ReportError(s);
       std::cerr << "report: " << o->report << "\n";
@@ -159,8 +187,10 @@ Command AddSensitivityCommand(CLI::App& app) {
     api::SensitivityOptions so = *bounds;
     auto d = LoadCompareInputs(*o, &g, &t, &labels, &so.compare);
     if (!d.ok()) return ReportError(d.status());
-    so.progress = [](const std::string& s) { std::cerr << "sensitivity: " << s << "\n"; };
+    core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
+    so.progress = progress.Callback();
     auto r = api::AnalyzeSensitivity(g, t, *d, labels, so);
+    progress.Finish();
     if (!r.ok()) return ReportError(r.status());
     std::cout << api::SensitivityToText(*r, so);
     if (!out->empty()) {

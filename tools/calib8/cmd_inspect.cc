@@ -3,11 +3,14 @@
 // explaining each kind of TensorRT-internal name seen, and with --model the match against a graph.
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "api/engine.h"
 #include "table/fingerprint.h"
 #include "table/model_check.h"
+#include "table/sidecar.h"
 #include "table/table_ops.h"
 #include "table_args.h"
 
@@ -37,11 +40,15 @@ Command AddInspectCommand(CLI::App& app) {
     TableReadArgs in;
     std::string table, model;
     bool json = false;
+    int clipped = 3;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("TABLE", o->table, "Calibration table")->required();
   sub->add_option("--model", o->model, "ONNX model: producer op, shape and coverage");
   sub->add_flag("--json", o->json, "Print JSON instead of text");
+  sub->add_option("--clipped", o->clipped,
+                  "Show the N most clipped tensors (amax / observed max|x|, from the sidecar next "
+                  "to the table; default 3, 0: none)");
   o->in.Register(sub);
   return [o]() -> int {
     int warnings = 0;
@@ -56,6 +63,28 @@ Command AddInspectCommand(CLI::App& app) {
       if (!g.ok()) return ReportError(g.status());
       cov = table::CheckAgainstModel(*t, *g);
       model_fp = table::ModelFingerprint(*g);
+    }
+    // Clipping needs the observed max|x|, which only the sidecar has.
+    struct Clip {
+      std::string name;
+      double ratio, amax, absmax;
+    };
+    std::vector<Clip> clips;
+    std::string sidecar_path = table::SidecarPathFor(o->table), clip_note;
+    if (o->clipped > 0) {
+      if (!std::filesystem::exists(sidecar_path)) {
+        clip_note = "no sidecar " + sidecar_path + ": the observed ranges (and so the clipping) are unknown";
+      } else if (auto sc = table::ReadSidecarFile(sidecar_path); !sc.ok()) {
+        clip_note = "sidecar unreadable: " + sc.status().message();
+      } else {
+        for (const auto& ts : sc->tensors) {
+          int k = t->Find(ts.name);
+          double amax = k >= 0 ? t->entries()[static_cast<size_t>(k)].amax() : ts.amax;
+          if (ts.absmax > 0) clips.push_back({ts.name, amax / ts.absmax, amax, ts.absmax});
+        }
+        std::stable_sort(clips.begin(), clips.end(), [](const Clip& a, const Clip& b) { return a.ratio < b.ratio; });
+        if (clips.size() > static_cast<size_t>(o->clipped)) clips.resize(static_cast<size_t>(o->clipped));
+      }
     }
     std::set<table::InternalName> kinds;
     int flagged = 0;
@@ -121,6 +150,13 @@ Command AddInspectCommand(CLI::App& app) {
                           : k == table::InternalName::kUnnamedLayer ? "unnamed_layer"
                                                                     : "onnxtrt"] =
             table::ExplainInternalName(k);
+      if (o->clipped > 0) {
+        j["most_clipped"] = ordered_json::array();
+        for (const auto& c : clips)
+          j["most_clipped"].push_back({{"name", c.name}, {"amax", c.amax}, {"absmax", c.absmax},
+                                       {"amax_over_absmax", c.ratio}});
+        if (!clip_note.empty()) j["most_clipped_note"] = clip_note;
+      }
       if (cov) {
         j["model"] = {{"file", o->model},
                       {"fingerprint", model_fp},
@@ -138,6 +174,28 @@ Command AddInspectCommand(CLI::App& app) {
     std::cout << "\nflags: zero = range 0 (every value quantizes to 0), inf/nan = unusable, "
                  "denormal/tiny = amax < 1e-6, huge = amax > 1e6, trt-internal = see below\n";
     for (auto k : kinds) std::cout << "  " << table::ExplainInternalName(k) << "\n";
+    // A worked example of the hex: the first entry with a non-zero activation scale.
+    for (const auto& e : t->entries())
+      if (e.kind == table::EntryKind::kActivation && e.scale() > 0) {
+        std::cout << "example: '" << e.name << "': hex " << table::HexBits(e.bits())
+                  << " is the IEEE-754 float32 bit pattern of the scale "
+                  << table::ShortestDecimal(e.scale()) << "; amax = 127 x scale = "
+                  << table::ShortestDecimal(e.amax()) << ", so INT8 value q means q x scale and "
+                  << "values beyond +-amax are clipped to +-127\n";
+        break;
+      }
+    if (o->clipped > 0) {
+      if (!clip_note.empty()) {
+        std::cout << "most clipped: " << clip_note << "\n";
+      } else if (!clips.empty()) {
+        std::cout << "most clipped (amax / observed max|x|, from " << sidecar_path
+                  << "; 1 = nothing clipped):\n";
+        for (const auto& c : clips)
+          std::printf("  %6.3f  %s  (amax %s, max|x| %s)\n", c.ratio, c.name.c_str(),
+                      table::ShortestDecimal(static_cast<float>(c.amax)).c_str(),
+                      table::ShortestDecimal(static_cast<float>(c.absmax)).c_str());
+      }
+    }
     if (cov) {
       std::printf("\nmodel: %s (%s)\ncoverage: %d of %d float tensors have an entry (%.1f%%)\n",
                   o->model.c_str(), model_fp.c_str(), cov->covered, cov->float_tensors,
