@@ -44,20 +44,22 @@ std::string Duration(double s) {
 }  // namespace
 
 std::string ProgressReporter::Format(const ProgressUpdate& u, double now) const {
-  std::string s = u.stage + ": " + std::to_string(u.done);
-  if (u.total > 0) s += "/" + std::to_string(u.total);
-  s += " " + u.unit;
-  if (u.total > 0) s += " (" + std::to_string(100 * u.done / u.total) + "%)";
+  // Appended piece by piece: g++ 12 warns (-Wrestrict, a false positive) on "x" + std::string&&.
+  std::string s = u.stage;
+  s.append(": ").append(std::to_string(u.done));
+  if (u.total > 0) s.append("/").append(std::to_string(u.total));
+  s.append(" ").append(u.unit);
+  if (u.total > 0) s.append(" (").append(std::to_string(100 * u.done / u.total)).append("%)");
   const double elapsed = now - stage_start_;
   const double rate = elapsed > 0 ? (u.done - stage_done0_) / elapsed : 0;
   char buf[96];
   if (rate > 0) {
     std::snprintf(buf, sizeof buf, ", %.*f %s/s", rate < 10 ? 2 : 1, rate, u.unit.c_str());
     s += buf;
-    if (u.total > 0 && u.done < u.total) s += ", ETA " + Duration((u.total - u.done) / rate);
+    if (u.total > 0 && u.done < u.total) s.append(", ETA ").append(Duration((u.total - u.done) / rate));
   }
-  if (u.total > 0 && u.done >= u.total) s += ", done in " + Duration(elapsed);
-  if (!u.detail.empty()) s += " — " + u.detail;
+  if (u.total > 0 && u.done >= u.total) s.append(", done in ").append(Duration(elapsed));
+  if (!u.detail.empty()) s.append(" — ").append(u.detail);
   return s;
 }
 
