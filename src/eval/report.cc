@@ -352,6 +352,11 @@ void LayerSection(std::string& out, const ReportInput& in) {
 }
 
 void FallbackSection(std::string& out, const ReportInput& in) {
+  if (in.fallbacks.empty() && !in.fallbacks_note.empty()) {
+    Append(out, {"<section id=\"fallbacks\"><h2>Precision per node (0 FP32)</h2>\n<p class=\"note\">",
+                 HtmlEscape(in.fallbacks_note), "</p></section>\n"});
+    return;
+  }
   if (in.fallbacks.empty()) return;
   Append(out,
          {"<section id=\"fallbacks\"><h2>Precision per node (", std::to_string(in.fallbacks.size()),
@@ -478,7 +483,8 @@ std::string RenderHtmlReport(const ReportInput& in, const ReportOptions& opt) {
                "</title>\n<style>", kCss, "</style>\n</head><body>\n<h1>", HtmlEscape(in.title),
                "</h1>\n<nav><a href=\"#summary\">summary</a><a href=\"#tensors\">tensors</a>"});
   if (!in.layers.empty()) out.append("<a href=\"#layers\">per-layer error</a>");
-  if (!in.fallbacks.empty()) out.append("<a href=\"#fallbacks\">precision per node</a>");
+  if (!in.fallbacks.empty() || !in.fallbacks_note.empty())
+    out.append("<a href=\"#fallbacks\">precision per node</a>");
   out.append("<a href=\"#plots\">plots</a></nav>\n");
   SummarySection(out, in);
   TensorTable(out, in);
