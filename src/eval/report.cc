@@ -262,13 +262,15 @@ void TensorTable(std::string& out, const ReportInput& in) {
       ratio_cell = Num(r, 3) + "<span class=\"ratio\"><i" + (r < 0.5 ? " class=\"low\"" : "") +
                    " style=\"width:" + Coord(pct) + "%\"></i></span>";
     }
+    // The name links to the tensor's plot; PlotSection draws none when there is nothing to draw
+    // and the note says why.
+    const bool plotted = !(t.hist.empty() && t.curve.empty() && !in.plots_note.empty());
     Append(out, {"<tr><td>",
                  id,
-                 "</td><td class=\"l name\"><a href=\"#t",
-                 id,
-                 "\">",
-                 HtmlEscape(t.name),
-                 "</a></td><td class=\"l\" title=\"",
+                 "</td><td class=\"l name\">",
+                 plotted ? "<a href=\"#t" + id + "\">" + HtmlEscape(t.name) + "</a>"
+                         : HtmlEscape(t.name),
+                 "</td><td class=\"l\" title=\"",
                  HtmlEscape(t.producer_name),
                  "\">",
                  HtmlEscape(producer),
