@@ -262,13 +262,15 @@ void TensorTable(std::string& out, const ReportInput& in) {
       ratio_cell = Num(r, 3) + "<span class=\"ratio\"><i" + (r < 0.5 ? " class=\"low\"" : "") +
                    " style=\"width:" + Coord(pct) + "%\"></i></span>";
     }
+    // The name links to the tensor's plot; PlotSection draws none when there is nothing to draw
+    // and the note says why.
+    const bool plotted = !(t.hist.empty() && t.curve.empty() && !in.plots_note.empty());
     Append(out, {"<tr><td>",
                  id,
-                 "</td><td class=\"l name\"><a href=\"#t",
-                 id,
-                 "\">",
-                 HtmlEscape(t.name),
-                 "</a></td><td class=\"l\" title=\"",
+                 "</td><td class=\"l name\">",
+                 plotted ? "<a href=\"#t" + id + "\">" + HtmlEscape(t.name) + "</a>"
+                         : HtmlEscape(t.name),
+                 "</td><td class=\"l\" title=\"",
                  HtmlEscape(t.producer_name),
                  "\">",
                  HtmlEscape(producer),
@@ -352,6 +354,11 @@ void LayerSection(std::string& out, const ReportInput& in) {
 }
 
 void FallbackSection(std::string& out, const ReportInput& in) {
+  if (in.fallbacks.empty() && !in.fallbacks_note.empty()) {
+    Append(out, {"<section id=\"fallbacks\"><h2>Precision per node (0 FP32)</h2>\n<p class=\"note\">",
+                 HtmlEscape(in.fallbacks_note), "</p></section>\n"});
+    return;
+  }
   if (in.fallbacks.empty()) return;
   Append(out,
          {"<section id=\"fallbacks\"><h2>Precision per node (", std::to_string(in.fallbacks.size()),
@@ -478,7 +485,8 @@ std::string RenderHtmlReport(const ReportInput& in, const ReportOptions& opt) {
                "</title>\n<style>", kCss, "</style>\n</head><body>\n<h1>", HtmlEscape(in.title),
                "</h1>\n<nav><a href=\"#summary\">summary</a><a href=\"#tensors\">tensors</a>"});
   if (!in.layers.empty()) out.append("<a href=\"#layers\">per-layer error</a>");
-  if (!in.fallbacks.empty()) out.append("<a href=\"#fallbacks\">precision per node</a>");
+  if (!in.fallbacks.empty() || !in.fallbacks_note.empty())
+    out.append("<a href=\"#fallbacks\">precision per node</a>");
   out.append("<a href=\"#plots\">plots</a></nav>\n");
   SummarySection(out, in);
   TensorTable(out, in);

@@ -77,6 +77,9 @@ struct ReportInput {
   std::string plots_note;
   std::vector<LayerError> layers;
   std::vector<Fallback> fallbacks;
+  // Shown (with the section) when `fallbacks` is empty, e.g. "All 7 nodes run INT8."; empty: the
+  // section is omitted.
+  std::string fallbacks_note;
 };
 
 struct ReportOptions {

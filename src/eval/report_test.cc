@@ -11,6 +11,7 @@
 #include <string>
 
 #include "eval/calibration_report.h"
+#include "eval/compare_report.h"
 
 namespace calib8::eval {
 namespace {
@@ -166,6 +167,80 @@ TEST(CalibrationReportInput, FromCalibrationResult) {
   EXPECT_EQ(in.samples, 7);
   EXPECT_EQ(in.method_params.size(), 1u);
   EXPECT_NE(RenderHtmlReport(in).find("x&lt;1&gt;"), std::string::npos);
+}
+
+TEST(CompareReportInput, FoldsSignedHistogramsAroundZero) {
+  // Bins over [-2, 2] (4 bins): [-2,-1) [-1,0) [0,1) [1,2) -> |x| bins [0,1) [1,2).
+  EXPECT_EQ(FoldSignedHistogram({1, 2, 3, 4}), (std::vector<double>{2 + 3, 1 + 4}));
+  EXPECT_TRUE(FoldSignedHistogram({1, 2, 3}).empty());  // odd: no symmetric fold
+}
+
+TEST(CompareReportInput, SectionsFromSidecarOrSayWhy) {
+  api::CompareResult r;
+  r.samples = 10;
+  api::OutputResult out;
+  out.name = "logits";
+  out.classifier = true;
+  out.metrics.sqnr_db = 4.0123;
+  out.classes.top1_agreement = 0.8921;
+  out.classes.labelled = 10;
+  out.classes.ref_accuracy = 0.9096;
+  out.classes.test_accuracy = 0.8641;
+  r.outputs.push_back(out);
+  table::CalibrationTable t;
+  table::TableEntry e;
+  e.name = "x";
+  e.scale_bits = {table::ScaleBitsFromAmax(2.0)};
+  t.Put(e);
+  table::Sidecar sc;
+  sc.method.name = "entropy2";
+  sc.data.source = R"({"inputs":[{"name":"","source":{"kind":"idx","path":"/d/t-idx3-ubyte.gz","files":["t-idx3-ubyte.gz"],"gzip":true,"samples":5,"samples_available":100,"sample_shape":[1,2,2],"dtype":"float32","preprocessing":{"text":"mean=0,std=1,scale=1"}}}],"samples":5})";
+  table::TensorStatistics ts;
+  ts.name = "x";
+  ts.min = -3;
+  ts.max = 5;
+  ts.absmax = 5;
+  ts.amax = 2;
+  sc.tensors.push_back(ts);
+  CompareReportSources src;
+  src.table = &t;
+  src.sidecar = &sc;
+  src.sidecar_path = "T.calib8.json";
+
+  ReportInput in = CompareReportInput(r, src);
+  ASSERT_EQ(in.tensors.size(), 1u);
+  EXPECT_EQ(in.tensors[0].absmax, 5);
+  EXPECT_NEAR(in.tensors[0].amax, 2.0, 1e-6);  // the table's amax
+  EXPECT_EQ(in.tensors[0].flags, (std::vector<std::string>{"clips >50% of range"}));
+  EXPECT_NE(in.plots_note.find("--save-stats"), std::string::npos) << in.plots_note;
+  EXPECT_TRUE(in.tensors_note.empty());
+  bool found = false;
+  for (const auto& [k, v] : in.extra)
+    if (k == "output logits") {
+      found = true;
+      EXPECT_EQ(v, "SQNR 4.01 dB, top-1 agreement 89.21%, accuracy FP32 90.96% / INT8 86.41% "
+                   "(10 labelled samples)");
+    } else if (k == "calibration data") {
+      EXPECT_EQ(v.rfind("idx t-idx3-ubyte.gz (gzip): first 5 of 100 samples, each [1,2,2] float32; "
+                        "preprocessing mean=0,std=1,scale=1", 0), 0u) << v;
+    }
+  EXPECT_TRUE(found);
+
+  // A histogram in the sidecar (signed, even bins) is folded and plotted: no note.
+  sc.tensors[0].histogram = {1, 0, 0, 0, 0, 2, 3, 4};
+  sc.tensors[0].histogram_range = 5;
+  in = CompareReportInput(r, src);
+  EXPECT_EQ(in.tensors[0].hist, (std::vector<double>{0 + 0, 2 + 0, 3 + 0, 4 + 1}));
+  EXPECT_TRUE(in.plots_note.empty());
+
+  // No sidecar: the table's tensors, unknown ranges, and a note saying why.
+  src.sidecar = nullptr;
+  in = CompareReportInput(r, src);
+  ASSERT_EQ(in.tensors.size(), 1u);
+  EXPECT_TRUE(std::isnan(in.tensors[0].absmax));
+  EXPECT_NE(in.tensors_note.find("No sidecar"), std::string::npos);
+  EXPECT_NE(in.plots_note.find("--stats"), std::string::npos);
+  EXPECT_NE(RenderHtmlReport(in).find("class=\"note\">No sidecar"), std::string::npos);
 }
 
 }  // namespace

@@ -142,6 +142,8 @@ check "compare --stats report: histograms present" grep -q 'class="hist" d="M' "
 check "compare --stats report: method curves present" grep -q 'class="curve" d="M' "$T/C2.html"
 check "compare --stats report: no 'no histograms' note" fails grep -q 'No histograms' "$T/C2.html"
 check "compare --stats report: amax agrees with the table (no warning)" fails grep -q 'different amax' "$T/C2.html"
+check "compare --stats report: the precision section says every node runs INT8" \
+  grep -q 'class="note">All [0-9]* nodes of the INT8 plan run INT8' "$T/C2.html"
 # A table without its sidecar: tensors from the table, and a note that says why.
 mkdir -p "$T/nosidecar" && cp "$T/T.cache" "$T/nosidecar/T.cache"
 "$CALIB8" compare "$MODEL" --table "$T/nosidecar/T.cache" --data "idx:$DATA" --max-samples 64 --quiet \
