@@ -436,15 +436,18 @@ TEST(Lowering, ReasonsKeepFp32CoverageAndBadScales) {
   ir::Graph g = SmallModel();
   Tensor x = SmallInput();
   table::CalibrationTable full = TableFromFp32Run(g, x);
-  // keep-fp32 on the conv output: conv and the pool stay FP32; the rest has no 8-bit input.
+  // keep-fp32 on the conv output: the conv still runs INT8 and writes that tensor as FP32 (only
+  // its consumers pay); the pool reading it stays FP32; the rest has no 8-bit input.
   {
     quant::LoweringOptions o;
     o.keep_fp32 = {"r"};
     o.speed_rule = false;
     auto p = quant::LowerToInt8(g, full, o);
     ASSERT_TRUE(p.ok());
-    EXPECT_EQ(p->nodes[0].precision, quant::Precision::kFp32);
-    EXPECT_NE(p->nodes[0].reason.find("excluded by the user"), std::string::npos);
+    EXPECT_EQ(p->nodes[0].precision, quant::Precision::kInt8) << p->nodes[0].reason;
+    EXPECT_NE(p->nodes[0].reason.find("output 'r' kept FP32 by the user (--keep-fp32): written as FP32"),
+              std::string::npos)
+        << p->nodes[0].reason;
     EXPECT_NE(p->nodes[1].reason.find("excluded by the user"), std::string::npos);
     EXPECT_NE(p->nodes[2].reason.find("no speed benefit"), std::string::npos);
     EXPECT_EQ(p->nodes[3].precision, quant::Precision::kInt8);  // Gemm quantizes its input

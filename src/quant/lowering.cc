@@ -181,17 +181,24 @@ class Lowerer {
     return "no table entry for " + what + " '" + name + "'";
   }
 
+  // Whether the user keeps node n FP32: by its name, or by a tensor it reads, or one it writes
+  // unless it is a compute node (Conv/ConvTranspose/Gemm/MatMul): that one stays INT8 and writes
+  // the kept tensor as float32 (DecideCompute), so only the consumers of the tensor pay.
   bool Kept(const ir::Node& n, std::string* which) const {
     if (opt_.keep_fp32.count(n.name)) {
       *which = n.name;
       return true;
     }
-    for (const auto* list : {&n.inputs, &n.outputs})
+    const bool compute = n.op_type == "Conv" || n.op_type == "ConvTranspose" ||
+                         n.op_type == "Gemm" || n.op_type == "MatMul";
+    for (const auto* list : {&n.inputs, &n.outputs}) {
+      if (compute && list == &n.outputs) continue;
       for (const auto& v : *list)
         if (!v.empty() && opt_.keep_fp32.count(v)) {
           *which = v;
           return true;
         }
+    }
     return false;
   }
 
@@ -359,7 +366,10 @@ class Lowerer {
     }
     // Can the output be 8-bit? It needs a table scale (and an 8-bit residual when fused).
     const std::string& y = n.outputs[0];
-    if (opt_.keep_fp32.count(y)) return Status::Ok();
+    if (opt_.keep_fp32.count(y)) {
+      out_note_[i] = "output '" + y + "' kept FP32 by the user (--keep-fp32): written as FP32";
+      return Status::Ok();
+    }
     float s = 0;
     CALIB8_ASSIGN_OR_RETURN(ScaleState st, Lookup(y, &s));
     if (st != ScaleState::kOk) {
