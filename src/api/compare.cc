@@ -117,12 +117,16 @@ Result<quant::Int8Plan> PlanChecked(const ir::Graph& graph, const table::Calibra
   return plan;
 }
 
-bool IsClassifierOutput(const Tensor& t) { return t.shape().size() == 2 && t.shape()[1] > 1; }
+// [N, C] class scores, or [N, T, C] per-position class scores (sequence models: CTC text
+// recognition), C > 1: compared by top-1 agreement rather than by SQNR alone.
+bool IsClassifierOutput(const Tensor& t) {
+  return (t.rank() == 2 || t.rank() == 3) && t.shape().back() > 1;
+}
 
 struct OutputAcc {
   eval::TensorComparison tensor;
   eval::ClassifierComparison classes;
-  bool classifier = false, seen = false;
+  bool classifier = false, per_position = false, seen = false;
 };
 
 Status AddOutputs(const exec::TensorMap& ref, const exec::TensorMap& test,
@@ -143,13 +147,16 @@ Status AddOutputs(const exec::TensorMap& ref, const exec::TensorMap& test,
     auto n = static_cast<size_t>(r->second.numel());
     std::span<const float> rs(r->second.data<float>(), n), ts(t->second.data<float>(), n);
     OutputAcc& a = acc[i];
-    if (!a.seen) a.classifier = IsClassifierOutput(r->second);
+    if (!a.seen) {
+      a.classifier = IsClassifierOutput(r->second);
+      a.per_position = a.classifier && r->second.rank() == 3;
+    }
     a.seen = true;
     CALIB8_RETURN_IF_ERROR(a.tensor.Add(rs, ts));
     if (a.classifier && IsClassifierOutput(r->second)) {
-      int64_t rows = r->second.shape()[0], cls = r->second.shape()[1];
+      int64_t cls = r->second.shape().back(), rows = r->second.numel() / cls;
       std::span<const int64_t> lab;
-      if (!labels.empty()) {
+      if (!labels.empty() && !a.per_position) {
         lab = std::span<const int64_t>(labels).subspan(static_cast<size_t>(first),
                                                        static_cast<size_t>(rows));
         for (int64_t k = 0; k < rows; ++k)
@@ -171,6 +178,7 @@ std::vector<OutputResult> FinishOutputs(const std::vector<ir::ValueInfo>& output
     OutputResult o;
     o.name = outputs[i].name;
     o.classifier = acc[i].classifier;
+    o.per_position = acc[i].per_position;
     o.metrics = acc[i].tensor.Finish();
     if (o.classifier) o.classes = acc[i].classes.Finish();
     out.push_back(std::move(o));
@@ -264,11 +272,16 @@ std::vector<Int8TensorInfo> ListInt8Tensors(const quant::Int8Plan& plan) {
       info.is_unsigned = u8;
       if (n.HasAttr("out_scale")) {
         info.scale = n.GetFloat("out_scale", 0);
+        info.zero_point = static_cast<int32_t>(n.GetInt("out_zp", 0));
       } else if (n.HasAttr("scale")) {
         info.scale = n.GetFloat("scale", 0);
-      } else {  // pass-through: the input's scale
+        info.zero_point = static_cast<int32_t>(n.GetInt("zero_point", 0));
+      } else {  // pass-through and pools: the input's scale and zero point
         auto it = index.find(n.input(0));
-        if (it != index.end()) info.scale = list[it->second].scale;
+        if (it != index.end()) {
+          info.scale = list[it->second].scale;
+          info.zero_point = list[it->second].zero_point;
+        }
       }
       info.nhwc = n.HasAttr("out_nhwc") ? n.GetInt("out_nhwc", 0) != 0 : n.GetInt("nhwc", 0) != 0;
       index[out] = list.size();
@@ -287,9 +300,11 @@ Result<Tensor> DequantizeInt8(const Tensor& q, const Int8TensorInfo& info) {
   Tensor out(DataType::kFloat32, shape);
   float* o = out.data<float>();
   const float s = info.scale;
+  const auto zp = static_cast<float>(info.zero_point);
   auto get = [&](int64_t i) -> float {
-    return q.dtype() == DataType::kInt8 ? static_cast<float>(q.data<int8_t>()[i])
-                                        : static_cast<float>(q.data<uint8_t>()[i]);
+    return (q.dtype() == DataType::kInt8 ? static_cast<float>(q.data<int8_t>()[i])
+                                         : static_cast<float>(q.data<uint8_t>()[i])) -
+           zp;
   };
   if (!nhwc) {
     for (int64_t i = 0; i < q.numel(); ++i) o[i] = get(i) * s;
@@ -434,8 +449,9 @@ std::string CompareToText(const CompareResult& r, size_t max_tensors) {
     os << "  " << o.name << ": SQNR " << Num(o.metrics.sqnr_db) << " dB, relative error "
        << Num(o.metrics.relative_error, 4);
     if (o.classifier) {
-      os << ", top-1 agreement " << Num(100 * o.classes.top1_agreement) << "% (" << o.classes.agree
-         << "/" << o.classes.samples << ")";
+      os << (o.per_position ? ", per-position top-1 agreement " : ", top-1 agreement ")
+         << Num(100 * o.classes.top1_agreement) << "% (" << o.classes.agree << "/"
+         << o.classes.samples << (o.per_position ? " positions" : "") << ")";
       if (o.classes.labelled > 0)
         os << ", accuracy FP32 " << Num(100 * o.classes.ref_accuracy) << "% INT8 "
            << Num(100 * o.classes.test_accuracy) << "% (" << o.classes.labelled << " labelled)";
@@ -471,6 +487,7 @@ std::string CompareToJson(const CompareResult& r) {
     nlohmann::json jo = MetricsJson(o.metrics);
     jo["name"] = o.name;
     jo["classifier"] = o.classifier;
+    if (o.per_position) jo["per_position"] = true;
     if (o.classifier) {
       jo["samples"] = o.classes.samples;
       jo["top1_agreement"] = JNum(o.classes.top1_agreement);

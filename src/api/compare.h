@@ -34,6 +34,7 @@ struct Int8TensorInfo {
   std::string stored;  // "<t>:s8" or "<t>:u8"
   std::string tensor;  // "<t>": the float tensor of the model it stands for
   float scale = 0;
+  int32_t zero_point = 0;  // asymmetric u8 (quant_params.h)
   bool is_unsigned = false;
   bool nhwc = false;  // stored [N,H,W,C]
 };
@@ -42,7 +43,7 @@ struct Int8TensorInfo {
 // producing calib8.int8 node; pass-through nodes keep their input's scale).
 std::vector<Int8TensorInfo> ListInt8Tensors(const quant::Int8Plan& plan);
 
-// value * scale as float32, NHWC turned back into NCHW. Fails on a non-8-bit tensor.
+// (value - zero_point) * scale as float32, NHWC turned back into NCHW. Fails on a non-8-bit tensor.
 Result<Tensor> DequantizeInt8(const Tensor& q, const Int8TensorInfo& info);
 
 struct CompareOptions {
@@ -63,7 +64,10 @@ struct TensorResult {
 
 struct OutputResult {
   std::string name;
-  bool classifier = false;  // [N, C] output: top-1 agreement (and accuracy with labels)
+  // [N, C] output: top-1 agreement (and accuracy with labels); [N, T, C] (a sequence, e.g. CTC
+  // logits): per-position top-1 agreement over the N*T rows (labels do not apply).
+  bool classifier = false;
+  bool per_position = false;  // the [N, T, C] case
   eval::TensorMetrics metrics;
   eval::ClassifierMetrics classes;  // meaningful when classifier
 };

@@ -95,6 +95,43 @@ TEST(CompareInt8Tensors, ScalesAndLayoutsFromThePlanGraph) {
   EXPECT_FLOAT_EQ(list[2].scale, 0.25f);
 }
 
+TEST(CompareInt8Tensors, ZeroPointsFromTheProducerAndThroughPools) {
+  quant::Int8Plan plan;
+  ir::Node q;
+  q.op_type = "Quantize";
+  q.inputs = {"x"};
+  q.outputs = {"x:u8"};
+  q.attrs["scale"] = F(0.5f);
+  q.attrs["unsigned"] = I(1);
+  q.attrs["zero_point"] = I(17);
+  ir::Node pool;  // 8-bit pool: no scale attribute, keeps its input's scale and zero point
+  pool.op_type = "QMaxPool";
+  pool.inputs = {"x:u8"};
+  pool.outputs = {"p:u8"};
+  ir::Node conv;
+  conv.op_type = "QConv";
+  conv.inputs = {"p:u8"};
+  conv.outputs = {"y:u8"};
+  conv.attrs["out_scale"] = F(0.25f);
+  conv.attrs["out_zp"] = I(200);
+  plan.graph.nodes = {q, pool, conv};
+  auto list = ListInt8Tensors(plan);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].zero_point, 17);
+  EXPECT_EQ(list[1].zero_point, 17);
+  EXPECT_FLOAT_EQ(list[1].scale, 0.5f);
+  EXPECT_EQ(list[2].zero_point, 200);
+  Tensor t(DataType::kUint8, {3});
+  t.data<uint8_t>()[0] = 200;
+  t.data<uint8_t>()[1] = 0;
+  t.data<uint8_t>()[2] = 255;
+  auto d = DequantizeInt8(t, list[2]);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FLOAT_EQ(d->data<float>()[0], 0.0f);     // the zero point is a real 0
+  EXPECT_FLOAT_EQ(d->data<float>()[1], -50.0f);   // (0 - 200) * 0.25
+  EXPECT_FLOAT_EQ(d->data<float>()[2], 13.75f);   // (255 - 200) * 0.25
+}
+
 TEST(CompareInt8Tensors, DequantizeNhwcToNchw) {
   // N=1, H=1, W=2, C=3 stored NHWC: pixel 0 = (1,2,3), pixel 1 = (4,5,6).
   Tensor q = Tensor::FromVector<int8_t>({1, 1, 2, 3}, {1, 2, 3, 4, 5, -6});

