@@ -2,6 +2,8 @@
 // the statistics collector, the calibrators and the table/sidecar builders together.
 #include "api/calibrate.h"
 
+#include "api/range_search.h"
+
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <set>
 
 #include "api/engine.h"
+#include "api/range_search.h"
 #include "data/data_source.h"
 #include "table/fingerprint.h"
 
@@ -183,7 +186,7 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
   calib::AsymmetricRangeOptions asym;
   CALIB8_ASSIGN_OR_RETURN(asym, AsymOptions(params));
   for (const auto& [k, v] : params)
-    if (!used.count(k) && k != "num_bins" && k != "asym_percentile")
+    if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search")
       return InvalidArgument("parameter '", k, "' does not apply to --method ", method);
   if (spec) {
     spec->name = method;
@@ -206,6 +209,9 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     char buf[64];
     auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
     spec->parameters["asym_percentile"] = std::string(buf, end);
+    auto search = params.find("asym_search");
+    if (search != params.end() && search->second != "0")
+      spec->parameters["asym_search"] = search->second;
   }
   return opts;
 }
@@ -288,6 +294,43 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   return Finish(graph, std::move(r), copts, o, params);
 }
 
+// --asym-search N (issue 10 item 4): each tensor's asymmetric range among the p99.9, p99.99,
+// p99.999 and full [min, max] ranges of its statistics, scored by the error at its weighted
+// consumers' outputs on the first N samples (api/range_search.h).
+static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
+                           const std::vector<std::string>& names, int samples,
+                           const CalibrateOptions& o, CalibrationResult& r) {
+  static const double kPercentiles[] = {99.9, 99.99, 99.999, 100.0};
+  std::map<std::string, RangeCandidates> candidates;
+  for (const auto& tc : r.tensors) {
+    if (!tc.has_range || tc.record == nullptr) continue;
+    RangeCandidates& c = candidates[tc.name];
+    for (double p : kPercentiles) {
+      calib::AsymmetricRangeOptions ao;
+      ao.percentile = p;
+      CALIB8_ASSIGN_OR_RETURN(calib::AsymmetricRange ar,
+                              calib::ChooseAsymmetricRange(ao, tc.record->range, tc.record->hist));
+      c.labels.push_back(p == 100.0 ? "max" : "p" + table::ShortestDecimal(static_cast<float>(p)));
+      c.ranges.push_back({static_cast<float>(ar.lo), static_cast<float>(ar.hi)});
+    }
+  }
+  CALIB8_ASSIGN_OR_RETURN(auto choices, SearchAsymmetricRanges(graph, d, names, candidates,
+                                                               samples, o.batch, o.threads));
+  std::map<std::string, int> picked;
+  for (auto& tc : r.tensors) {
+    auto ch = choices.find(tc.name);
+    if (ch == choices.end() || ch->second.scores.empty()) continue;
+    const RangeCandidates& c = candidates[tc.name];
+    tc.lo = c.ranges[ch->second.index].first;
+    tc.hi = c.ranges[ch->second.index].second;
+    ++picked[c.labels[ch->second.index]];
+  }
+  std::string summary = "asymmetric range search on " + std::to_string(samples) + " sample(s):";
+  for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
+  r.warnings.push_back(summary);
+  return Status::Ok();
+}
+
 Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptions& o) {
   if (o.batch < 1) return InvalidArgument("--batch must be at least 1, got ", o.batch);
   if (o.num_bins < 128 && o.method != "minmax")
@@ -354,7 +397,14 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
     CALIB8_RETURN_IF_ERROR(RunPass(*session, d, names, collector, o.batch, passes, passes, o));
     r.seconds_pass2 = Seconds(t1);
   }
-  return Finish(graph, std::move(r), copts, o, params);
+  CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
+  auto search = params.find("asym_search");
+  if (search != params.end() && search->second != "0") {
+    CALIB8_ASSIGN_OR_RETURN(int samples, ParseInt("asym_search", search->second));
+    if (samples < 1) return InvalidArgument("--asym-search must be at least 1 sample");
+    CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
+  }
+  return r;
 }
 
 table::CalibrationTable MakeTable(const CalibrationResult& r, const std::string& algorithm) {

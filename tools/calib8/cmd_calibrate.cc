@@ -34,6 +34,7 @@ struct CalibrateArgs {
   double percentile = -1;
   double floor_percentile = -1;
   double asym_percentile = -1;
+  int asym_search = 0;
   std::string threshold, zero_bin;
   bool single_pass = false;
   std::vector<std::string> exclude;
@@ -88,7 +89,8 @@ void PrintSummary(const api::CalibrationResult& r, const std::string& table_path
               << sorted[i]->result.amax / sorted[i]->record->range.absmax << "  "
               << sorted[i]->name << "  (amax " << std::setprecision(4) << sorted[i]->result.amax
               << ", max|x| " << sorted[i]->record->range.absmax << ")\n";
-  for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
+  for (const auto& w : r.warnings)
+    std::cout << (w.rfind("asymmetric range search", 0) == 0 ? "" : "warning: ") << w << "\n";
   std::cout << "table:   " << table_path << "\nsidecar: " << sidecar_path
             << "\nexplain it with: calib8 inspect " << table_path << "\n";
 }
@@ -115,6 +117,10 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--percentile", a->percentile, "Percentile for --method percentile (default 99.99)");
   sub->add_option("--floor-percentile", a->floor_percentile,
                   "entropy2/entropy/mse: amax is at least this percentile of |x| (default: off)");
+  sub->add_option("--asym-search", a->asym_search,
+                  "Opt-in: choose each tensor's asymmetric range among p99.9, p99.99, p99.999 and "
+                  "[min, max] by the error at its Conv/Gemm/MatMul consumers' outputs on the "
+                  "first N samples (docs/calibration.md)");
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
@@ -171,6 +177,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (!a->zero_bin.empty()) o.params["zero_bin"] = a->zero_bin;
     if (a->floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a->floor_percentile);
     if (a->asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a->asym_percentile);
+    if (a->asym_search != 0) o.params["asym_search"] = std::to_string(a->asym_search);
     if (!a->algorithm.empty()) {
       const auto& known = api::TrtCalibratorNames();
       if (std::find(known.begin(), known.end(), a->algorithm) == known.end()) {

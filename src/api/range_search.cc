@@ -1,0 +1,199 @@
+// api/range_search.cc — see range_search.h. (Lives beside the calibration driver in api/ until
+// the driver moves into calib/; it needs the executor, the FP32 kernels and the numeric contract.)
+#include "api/range_search.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "api/engine.h"
+#include "exec/session.h"
+#include "quant/quant_params.h"
+
+namespace calib8::api {
+
+namespace {
+
+bool IsWeighted(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
+}
+
+// Ops that carry their input's 8-bit encoding in the INT8 plan (quant/lowering.cc): a weighted
+// node reading their output reads the input's quantization (max and data movement commute with
+// it; an average nearly does).
+bool CarriesScale(const std::string& op) {
+  static const char* kOps[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
+                               "Squeeze", "Unsqueeze",   "Transpose",         "Identity"};
+  for (const char* k : kOps)
+    if (op == k) return true;
+  return false;
+}
+
+// One weighted consumer of a tensor, runnable on its own: a graph of that single node whose
+// only input is the tensor (its other inputs are the model's constants).
+struct Consumer {
+  std::unique_ptr<exec::Session> session;
+  std::string input, output;
+  std::string root;  // the tensor whose candidates are scored here (RootOf(input))
+};
+
+Result<Consumer> MakeConsumer(const ir::Graph& g, const ir::Node& n, const std::string& tensor,
+                              int threads) {
+  ir::Graph one;
+  one.name = n.name;
+  one.source = g.source + " (node '" + n.name + "')";
+  one.opsets = g.opsets;
+  ir::ValueInfo in;
+  in.name = tensor;
+  in.dtype = DataType::kFloat32;
+  one.inputs.push_back(in);
+  for (size_t k = 1; k < n.inputs.size(); ++k) {
+    if (n.inputs[k].empty()) continue;
+    auto it = g.initializers.find(n.inputs[k]);
+    if (it == g.initializers.end())
+      return InvalidArgument("node '", n.name, "': input '", n.inputs[k], "' is not a constant");
+    one.initializers[n.inputs[k]] = it->second;
+  }
+  ir::ValueInfo out;
+  out.name = n.outputs.at(0);
+  out.dtype = DataType::kFloat32;
+  one.outputs.push_back(out);
+  one.nodes.push_back(n);
+  exec::SessionOptions so;
+  so.num_threads = threads;
+  so.fuse_epilogues = false;
+  so.channels_last = false;
+  Consumer c;
+  CALIB8_ASSIGN_OR_RETURN(c.session, exec::Session::Create(one, so));
+  c.input = tensor;
+  c.output = out.name;
+  return c;
+}
+
+// The tensor whose 8-bit encoding `t` carries: itself, or the input of the chain of
+// scale-carrying ops that produced it.
+std::string RootOf(const ir::Graph& g, const std::map<std::string, const ir::Node*>& producer,
+                   std::string t) {
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto p = producer.find(t);
+    if (p == producer.end() || !(p->second->domain.empty() || p->second->domain == "ai.onnx") ||
+        !CarriesScale(p->second->op_type) || p->second->inputs.empty())
+      break;
+    t = p->second->inputs[0];
+  }
+  return t;
+}
+
+Tensor FakeQuantize(const Tensor& x, const quant::QParams& p) {
+  Tensor y(DataType::kFloat32, x.shape());
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) py[i] = quant::DequantizeQ(quant::QuantizeQ(px[i], p), p);
+  return y;
+}
+
+double SquaredError(const Tensor& a, const Tensor& b) {
+  double s = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    double d = static_cast<double>(a.data<float>()[i]) - b.data<float>()[i];
+    s += d * d;
+  }
+  return s;
+}
+
+// Scores every candidate of every observed tensor with weighted consumers (see the header).
+class Scorer : public exec::TensorObserver {
+ public:
+  Scorer(const std::map<std::string, RangeCandidates>& candidates,
+         std::map<std::string, std::vector<Consumer>>& consumers,
+         std::map<std::string, RangeChoice>& choices)
+      : candidates_(candidates), consumers_(consumers), choices_(choices) {}
+
+  void OnTensor(const std::string& name, const ir::Node*, const Tensor& value) override {
+    if (!status_.ok() || value.dtype() != DataType::kFloat32) return;
+    auto c = consumers_.find(name);
+    if (c == consumers_.end()) return;
+    Tensor x = value;  // the view is valid only during the call
+    for (Consumer& con : c->second) {
+      auto k = candidates_.find(con.root);
+      if (k == candidates_.end()) continue;
+      RangeChoice& choice = choices_[con.root];
+      choice.scores.resize(k->second.ranges.size(), 0.0);
+      auto ref = con.session->Run({{con.input, x}});
+      if (!ref.ok()) {
+        status_ = ref.status();
+        return;
+      }
+      const Tensor& want = ref->at(con.output);
+      for (size_t j = 0; j < k->second.ranges.size(); ++j) {
+        const auto& [lo, hi] = k->second.ranges[j];
+        auto got = con.session->Run({{con.input, FakeQuantize(x, quant::AsymmetricParams(lo, hi))}});
+        if (!got.ok()) {
+          status_ = got.status();
+          return;
+        }
+        choice.scores[j] += SquaredError(want, got->at(con.output));
+      }
+    }
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  const std::map<std::string, RangeCandidates>& candidates_;
+  std::map<std::string, std::vector<Consumer>>& consumers_;
+  std::map<std::string, RangeChoice>& choices_;
+  Status status_;
+};
+
+}  // namespace
+
+Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
+    const ir::Graph& graph, const data::MultiInputData& data,
+    const std::vector<std::string>& input_names,
+    const std::map<std::string, RangeCandidates>& candidates, int64_t samples, int batch,
+    int threads) {
+  std::map<std::string, const ir::Node*> producer;
+  for (const auto& n : graph.nodes)
+    for (const auto& o : n.outputs) producer[o] = &n;
+  std::map<std::string, std::vector<Consumer>> consumers;  // by the tensor the consumer reads
+  for (const auto& n : graph.nodes) {
+    if (!(n.domain.empty() || n.domain == "ai.onnx") || !IsWeighted(n.op_type)) continue;
+    if (n.inputs.empty() || n.outputs.size() != 1) continue;
+    const std::string root = RootOf(graph, producer, n.inputs[0]);
+    if (!candidates.count(root)) continue;
+    bool constant = true;
+    for (size_t k = 1; k < n.inputs.size(); ++k)
+      constant = constant && (n.inputs[k].empty() || graph.initializers.count(n.inputs[k]));
+    if (!constant) continue;
+    CALIB8_ASSIGN_OR_RETURN(Consumer c, MakeConsumer(graph, n, n.inputs[0], threads));
+    c.root = root;
+    consumers[n.inputs[0]].push_back(std::move(c));
+  }
+  std::map<std::string, RangeChoice> choices;
+  exec::SessionOptions so;
+  so.num_threads = threads;
+  so.fuse_epilogues = false;
+  CALIB8_ASSIGN_OR_RETURN(auto session, CreateSession(graph, so));
+  Scorer scorer(candidates, consumers, choices);
+  const int64_t total = std::min<int64_t>(samples, data.NumSamples());
+  for (int64_t first = 0; first < total; first += batch) {
+    const int64_t count = std::min<int64_t>(batch, total - first);
+    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, data.Read(first, count));
+    exec::TensorMap feeds;
+    for (size_t i = 0; i < input_names.size() && i < tensors.size(); ++i)
+      feeds[input_names[i]] = std::move(tensors[i]);
+    auto out = session->Run(feeds, &scorer);
+    if (!out.ok()) return out.status().WithContext("asymmetric range search");
+    CALIB8_RETURN_IF_ERROR(scorer.status());
+  }
+  for (auto& [name, choice] : choices) {
+    size_t best = 0;
+    for (size_t j = 1; j < choice.scores.size(); ++j)
+      if (choice.scores[j] < choice.scores[best]) best = j;
+    choice.index = best;
+  }
+  for (const auto& [name, c] : candidates)
+    if (!choices.count(name)) choices[name] = RangeChoice{};
+  return choices;
+}
+
+}  // namespace calib8::api

@@ -1,0 +1,49 @@
+// api/range_search.h — per-tensor automatic choice of the asymmetric range (issue 10 item 4,
+// opt-in: `calibrate --asym-search N`).
+//
+// For every activation tensor read by a weighted node (Conv, ConvTranspose, Gemm, MatMul whose
+// other inputs are constants), directly or through ops that carry its 8-bit encoding in the INT8
+// plan (pools, Flatten, Reshape, ...: the consumer's input is then fake-quantized with the
+// root tensor's candidates), each candidate range [lo, hi] is scored by the error it causes at
+// that consumer's output: the consumer runs once on the tensor as it is (the reference) and once
+// per candidate on the tensor fake-quantized with quant::AsymmetricParams(lo, hi)
+// (quantize, then dequantize); the score is the sum of squared differences over the first
+// `samples` samples of the data, summed over the tensor's weighted consumers. The candidate with
+// the smallest score wins; ties keep the earlier candidate (candidates are listed from the
+// narrowest range to the widest). Tensors without a weighted consumer get no scores (the caller
+// keeps their default range).
+//
+// Memory: one batch of activations of the full model (the FP32 run that produces the tensors)
+// plus one consumer output per candidate at a time; nothing is stored across batches but the
+// scores. The FP32 run and the single-node runs are deterministic, so is the choice.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "calib8/status.h"
+#include "data/data_source.h"
+#include "ir/graph.h"
+
+namespace calib8::api {
+
+struct RangeCandidates {
+  std::vector<std::string> labels;                 // e.g. "p99.9", one per candidate
+  std::vector<std::pair<float, float>> ranges;     // [lo, hi] per candidate, lo <= 0 <= hi
+};
+
+struct RangeChoice {
+  size_t index = 0;             // into the candidates
+  std::vector<double> scores;   // per candidate (empty: no weighted consumer, first kept)
+};
+
+// `candidates`: per tensor name. `input_names`: the model input each data column feeds.
+Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
+    const ir::Graph& graph, const data::MultiInputData& data,
+    const std::vector<std::string>& input_names,
+    const std::map<std::string, RangeCandidates>& candidates, int64_t samples, int batch,
+    int threads);
+
+}  // namespace calib8::api
