@@ -353,7 +353,7 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   if (!o.data_fingerprint.empty()) {
     r.data_fingerprint = o.data_fingerprint;
   } else {
-    CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint());
+    CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint(o.hashing_progress));
   }
   r.data_description = d.Describe();
   r.model_fingerprint = table::ModelFingerprint(graph);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calib/calibrator.h"
+#include "core/progress.h"
 #include "ir/graph.h"
 #include "stats/collector.h"
 #include "table/calibration_table.h"
@@ -59,6 +60,8 @@ struct CalibrateOptions {
   std::string data_fingerprint;
   // Called with done = 0 when a pass starts and after each batch.
   CalibrateProgressFn progress;
+  // Progress of hashing the data for the fingerprint (MiB; long for image directories).
+  core::ProgressCallback hashing_progress;
 };
 
 struct TensorCalibration {

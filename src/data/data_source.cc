@@ -36,6 +36,11 @@ void ContentHasher::Field(std::string_view bytes) {
 
 void ContentHasher::Bytes(const void* data, size_t size) {
   if (size) XXH3_64bits_update(static_cast<XXH3_state_t*>(state_), data, size);
+  bytes_ += size;
+  if (progress_ && bytes_ - reported_ >= (uint64_t{16} << 20)) {
+    reported_ = bytes_;
+    progress_(bytes_);
+  }
 }
 
 std::string ContentHasher::HexDigest() const {
@@ -45,8 +50,20 @@ std::string ContentHasher::HexDigest() const {
   return buf;
 }
 
-Result<std::string> DataSource::Fingerprint() const {
+namespace {
+// Forwards a hasher's byte count to a ProgressCallback (stage "hashing the data", MiB).
+void HashProgress(ContentHasher& h, const core::ProgressCallback& progress, uint64_t base) {
+  if (!progress) return;
+  progress({"hashing the data (fingerprint)", static_cast<int64_t>(base >> 20), 0, "MiB", ""});
+  h.SetProgress([progress, base](uint64_t bytes) {
+    progress({"hashing the data (fingerprint)", static_cast<int64_t>((base + bytes) >> 20), 0, "MiB", ""});
+  });
+}
+}  // namespace
+
+Result<std::string> DataSource::Fingerprint(const core::ProgressCallback& progress) const {
   ContentHasher h;
+  HashProgress(h, progress, 0);
   h.Field("calib8-data-v1");
   h.Field(Describe().value("kind", ""));
   h.Field(FingerprintSpec());
@@ -437,13 +454,13 @@ nlohmann::json MultiInputData::Describe() const {
   return {{"inputs", inputs}, {"samples", NumSamples()}};
 }
 
-Result<std::string> MultiInputData::Fingerprint() const {
-  if (sources_.size() == 1 && names_[0].empty()) return sources_[0]->Fingerprint();
+Result<std::string> MultiInputData::Fingerprint(const core::ProgressCallback& progress) const {
+  if (sources_.size() == 1 && names_[0].empty()) return sources_[0]->Fingerprint(progress);
   ContentHasher h;
   h.Field("calib8-multi-input-v1");
   for (size_t i = 0; i < sources_.size(); ++i) {
     h.Field(names_[i]);
-    CALIB8_ASSIGN_OR_RETURN(std::string f, sources_[i]->Fingerprint());
+    CALIB8_ASSIGN_OR_RETURN(std::string f, sources_[i]->Fingerprint(progress));
     h.Field(f);
   }
   return h.HexDigest();

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "calib8/status.h"
 #include "calib8/tensor.h"
+#include "core/progress.h"
 
 namespace calib8::data {
 
@@ -39,11 +41,15 @@ class ContentHasher {
 
   void Field(std::string_view bytes);
   void Bytes(const void* data, size_t size);
+  // Called with the bytes hashed so far, about every 16 MiB (progress of long fingerprints).
+  void SetProgress(std::function<void(uint64_t bytes)> progress) { progress_ = std::move(progress); }
   // 16 lowercase hex digits.
   std::string HexDigest() const;
 
  private:
   void* state_;  // XXH3_state_t
+  uint64_t bytes_ = 0, reported_ = 0;
+  std::function<void(uint64_t)> progress_;
 };
 
 // How images become tensors. Text form: comma-separated key=value pairs, any order:
@@ -114,7 +120,8 @@ class DataSource {
 
   // XXH3-64 (hex) over kind/spec, the sample count and HashContent(NumSamples()). Reads every byte
   // the samples come from once (in bounded chunks). Independent of the directory's location.
-  Result<std::string> Fingerprint() const;
+  // `progress` (optional): stage "hashing the data", unit "MiB", total unknown (0).
+  Result<std::string> Fingerprint(const core::ProgressCallback& progress = {}) const;
 };
 
 struct OpenOptions {
@@ -152,7 +159,7 @@ class MultiInputData {
   Result<std::vector<Tensor>> Read(int64_t first, int64_t count) const;
   // {"inputs": [{"name": ..., "source": {...}}, ...], "samples": N}
   nlohmann::json Describe() const;
-  Result<std::string> Fingerprint() const;
+  Result<std::string> Fingerprint(const core::ProgressCallback& progress = {}) const;
 
  private:
   std::vector<std::string> names_;

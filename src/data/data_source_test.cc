@@ -366,6 +366,19 @@ TEST(IdxSourceTest, FashionMnistTestSet) {
   EXPECT_FALSE(limited->Read(499, 2).ok());
 }
 
+TEST(DataSourceTest, HashingReportsProgressAndKeepsTheDigest) {
+  std::vector<char> chunk(1 << 20, 'x');
+  ContentHasher plain, watched;
+  std::vector<uint64_t> seen;
+  watched.SetProgress([&seen](uint64_t b) { seen.push_back(b); });
+  for (int i = 0; i < 48; ++i) {
+    plain.Bytes(chunk.data(), chunk.size());
+    watched.Bytes(chunk.data(), chunk.size());
+  }
+  EXPECT_EQ(plain.HexDigest(), watched.HexDigest());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{16u << 20, 32u << 20, 48u << 20}));
+}
+
 TEST(IdxSourceTest, FashionMnistFingerprintsAreTheOnesOfTheWholeFileDecoder) {
   // Streaming the .gz must not change what a sidecar records: these data fingerprints were
   // written by calib8 at 2fd9892 (which decompressed the whole file into memory) for
@@ -379,6 +392,12 @@ TEST(IdxSourceTest, FashionMnistFingerprintsAreTheOnesOfTheWholeFileDecoder) {
   auto fp = limited->Fingerprint();
   ASSERT_TRUE(fp.ok()) << fp.status().message();
   EXPECT_EQ(*fp, "0e3d477b5e8b316e");
+  std::vector<core::ProgressUpdate> updates;
+  auto with_progress = limited->Fingerprint([&updates](const core::ProgressUpdate& u) { updates.push_back(u); });
+  ASSERT_TRUE(with_progress.ok());
+  EXPECT_EQ(*with_progress, *fp);
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates[0].unit, "MiB");
   auto all = MustOpen("idx:" + path);
   ASSERT_TRUE(all);
   auto fp_all = all->Fingerprint();

@@ -123,7 +123,11 @@ inline ReportInput CompareReportInput(const api::CompareResult& r, const Compare
     if (t.absmax == 0 && t.max == 0 && t.min == 0) t.flags.push_back("all-zero");
   };
   int differ = 0;
-  if (s.stats) {
+  if (s.stats && s.stats->tensors.empty())
+    in.warnings.push_back("the statistics file '" + s.stats_path +
+                          "' has no statistics for any tensor of this model: is it from another "
+                          "model? The report uses the sidecar instead.");
+  if (s.stats && !s.stats->tensors.empty()) {
     ReportInput st = CalibrationReportInput(*s.stats, "", "");
     for (auto& t : st.tensors) {
       auto it = table_amax.find(t.name);

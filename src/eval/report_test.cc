@@ -233,6 +233,16 @@ TEST(CompareReportInput, SectionsFromSidecarOrSayWhy) {
   EXPECT_EQ(in.tensors[0].hist, (std::vector<double>{0 + 0, 2 + 0, 3 + 0, 4 + 1}));
   EXPECT_TRUE(in.plots_note.empty());
 
+  // Statistics that name none of the model's tensors: a warning, and the sidecar is used.
+  api::CalibrationResult empty_stats;
+  src.stats = &empty_stats;
+  src.stats_path = "other.json";
+  in = CompareReportInput(r, src);
+  ASSERT_EQ(in.tensors.size(), 1u);
+  ASSERT_EQ(in.warnings.size(), 1u);
+  EXPECT_NE(in.warnings[0].find("other.json"), std::string::npos);
+  src.stats = nullptr;
+
   // No sidecar: the table's tensors, unknown ranges, and a note saying why.
   src.sidecar = nullptr;
   in = CompareReportInput(r, src);

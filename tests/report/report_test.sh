@@ -154,6 +154,12 @@ check "compare report without sidecar: a note says the sidecar is missing" \
 "$CALIB8" compare "$MODEL" --table "$T/T.cache" --data "idx:$DATA" --max-samples 8 --quiet \
   --stats "$T/S.json" >/dev/null 2>"$T/cmp_err"
 check "--stats without --report exits 1" test $? -eq 1
+echo '{"not": "stats"}' >"$T/bad_stats.json"
+"$CALIB8" compare "$MODEL" --table "$T/T.cache" --data "idx:$DATA" --max-samples 8 --quiet \
+  --report "$T/C4.html" --stats "$T/bad_stats.json" >/dev/null 2>"$T/cmp_err"
+rc=$?
+check "bad --stats file: exit 1, names the file, no report (rc $rc)" \
+  test "$rc" -eq 1 -a ! -e "$T/C4.html" -a -n "$(grep 'bad_stats.json' "$T/cmp_err")"
 console_check "$T/C.html"; rc=$?
 check "compare report: no console errors, page errors or requests (DevTools, rc $rc)" test "$rc" -eq 0
 [ "$rc" -ne 0 ] && cat "$T/cc"

@@ -189,6 +189,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     }
     core::ProgressReporter progress(core::DefaultProgressStyle(a->quiet));
     o.progress = ToCalibrateProgress(progress);
+    o.hashing_progress = progress.Callback();
     if (a->range_only && a->save_stats.empty())
       return ReportError(InvalidArgument("--range-only needs --save-stats FILE"));
 
@@ -214,7 +215,7 @@ Command AddCalibrateCommand(CLI::App& app) {
           oo.sample_rank = static_cast<int>(g->inputs[0].dims.size()) - 1;
         auto d = data::MultiInputData::Open(o.data_specs, oo);
         if (!d.ok()) return ReportError(d.status());
-        auto dfp = d->Fingerprint();
+        auto dfp = d->Fingerprint(o.hashing_progress);
         if (!dfp.ok()) return ReportError(dfp.status());
         auto bytes = core::ReadFile(out, "table");
         table::ReuseQuery q;

@@ -108,34 +108,23 @@ Command AddCompareCommand(CLI::App& app) {
     api::CompareOptions co;
     auto d = LoadCompareInputs(*o, &g, &t, &labels, &co);
     if (!d.ok()) return ReportError(d.status());
-    core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
-    co.progress = progress.Callback();
-    auto r = api::CompareFp32Int8(g, t, *d, labels, co);
-    progress.Finish();
-    if (!r.ok()) return ReportError(r.status());
-    const quant::Coverage& c = r->plan.coverage;
-    if (!c.missing.empty() || !c.zero.empty())
-      std::cerr << "calib8: warning: table '" << o->table
-                << "' does not cover the model: " << api::CoverageSummary(c)
-                << "; those nodes run FP32 (--strict refuses)\n";
-    std::cout << (o->json ? api::CompareToJson(*r)
-                          : api::CompareToText(*r, static_cast<size_t>(std::max(0, o->top))));
+    // What the report needs besides the comparison, read first so that bad input fails early:
+    // the table's sidecar (per-tensor statistics, method) and, with --stats, the histograms.
+    eval::CompareReportSources src;
+    Result<table::Sidecar> sc = NotFound("no sidecar");
+    Result<api::CalibrationResult> st = NotFound("no stats");
     if (!o->report.empty()) {
-      // The table's sidecar (per-tensor statistics, method) and, with --stats, the histograms.
-      eval::CompareReportSources src;
       src.model_file = o->model;
       src.table_file = o->table;
       src.graph = &g;
       src.table = &t;
       src.data_description = d->Describe();
       src.sidecar_path = table::SidecarPathFor(o->table);
-      Result<table::Sidecar> sc = NotFound("no sidecar");
       if (std::filesystem::exists(src.sidecar_path)) {
         sc = table::ReadSidecarFile(src.sidecar_path);
         if (sc.ok()) src.sidecar = &*sc;
         else src.sidecar_problem = sc.status().message();
       }
-      Result<api::CalibrationResult> st = NotFound("no stats");
       if (!o->stats.empty()) {
         auto loaded = stats::LoadStats(o->stats);
         if (!loaded.ok()) return ReportError(loaded.status());
@@ -154,6 +143,20 @@ Command AddCompareCommand(CLI::App& app) {
         src.stats = &*st;
         src.stats_path = o->stats;
       }
+    }
+    core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
+    co.progress = progress.Callback();
+    auto r = api::CompareFp32Int8(g, t, *d, labels, co);
+    progress.Finish();
+    if (!r.ok()) return ReportError(r.status());
+    const quant::Coverage& c = r->plan.coverage;
+    if (!c.missing.empty() || !c.zero.empty())
+      std::cerr << "calib8: warning: table '" << o->table
+                << "' does not cover the model: " << api::CoverageSummary(c)
+                << "; those nodes run FP32 (--strict refuses)\n";
+    std::cout << (o->json ? api::CompareToJson(*r)
+                          : api::CompareToText(*r, static_cast<size_t>(std::max(0, o->top))));
+    if (!o->report.empty()) {
       eval::ReportInput in = eval::CompareReportInput(*r, src);
       Status s = core::WriteFileAtomic(o->report, eval::RenderHtmlReport(in));
       if (!s.ok()) return ReportError(s);
