@@ -342,8 +342,12 @@ namespace {
 std::string ShapeText(const nlohmann::json& shape) {
   std::string s = "[";
   if (shape.is_array())
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + shape[i].dump();
-  return s + "]";
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (i) s += ',';
+      s += shape[i].dump();  // appended: g++ 12 -Wrestrict false positive on "x" + std::string&&
+    }
+  s += ']';
+  return s;
 }
 
 std::string SourceText(const nlohmann::json& j) {
