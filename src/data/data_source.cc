@@ -351,27 +351,33 @@ std::string ShapeText(const nlohmann::json& shape) {
 }
 
 std::string SourceText(const nlohmann::json& j) {
+  // Built by appending: g++ 12 warns (-Wrestrict, a false positive) on "x" + std::string&&.
   if (!j.is_object() || !j.contains("kind")) return j.dump();
   std::string kind = j.value("kind", "");
   std::string where = j.value("path", "");
   if (kind == "idx" && j.contains("files") && j["files"].is_array() && !j["files"].empty())
     where = j["files"][0].get<std::string>();
-  std::string s = kind + " " + where;
-  if (j.value("gzip", false)) s += " (gzip)";
+  std::string s = kind;
+  s.append(" ").append(where);
+  if (j.value("gzip", false)) s.append(" (gzip)");
   const int64_t n = j.value("samples", int64_t{0});
-  s += ": ";
+  s.append(": ");
   if (j.contains("samples_available") && j["samples_available"].get<int64_t>() > n)
-    s += "first " + std::to_string(n) + " of " + std::to_string(j["samples_available"].get<int64_t>());
+    s.append("first ")
+        .append(std::to_string(n))
+        .append(" of ")
+        .append(std::to_string(j["samples_available"].get<int64_t>()));
   else
-    s += std::to_string(n);
-  s += " samples";
-  if (j.contains("sample_shape")) s += ", each " + ShapeText(j["sample_shape"]);
-  if (j.contains("dtype")) s += " " + j["dtype"].get<std::string>();
+    s.append(std::to_string(n));
+  s.append(" samples");
+  if (j.contains("sample_shape")) s.append(", each ").append(ShapeText(j["sample_shape"]));
+  if (j.contains("dtype")) s.append(" ").append(j["dtype"].get<std::string>());
   if (j.contains("preprocessing")) {
     const auto& p = j["preprocessing"];
-    s += "; preprocessing " + (p.is_object() && p.contains("text") && p["text"].is_string()
-                                   ? p["text"].get<std::string>()
-                                   : p.dump());
+    s.append("; preprocessing ")
+        .append(p.is_object() && p.contains("text") && p["text"].is_string()
+                    ? p["text"].get<std::string>()
+                    : p.dump());
   }
   return s;
 }
