@@ -132,7 +132,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   }
   sub->add_option("--percentile", a->percentile, "Percentile for --method percentile (default 99.99)");
   sub->add_option("--floor-percentile", a->floor_percentile,
-                  "entropy2/entropy/mse: amax is at least this percentile of |x| (default: off)");
+                  "entropy2/entropy/mse/entropy2-floored: amax is at least this percentile of |x| "
+                  "(default: off; 99.9 for entropy2-floored)");
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
