@@ -4,7 +4,12 @@
     /usr/bin/python3 bench/ocr_int8_accuracy.py [--calib8 build/calib8] [--work out/ocr_int8]
         [--models cls,rec,det] [--methods entropy2,percentile,mse] [--threads 2] [--seed 2026]
         [--sens-method cls:entropy2,rec:percentile,det:percentile] [--rec-min-sqnr 30] [--det-min-sqnr 30]
-        [--cls-max-drop 0.5] [--sens auto|always|never]
+        [--cls-max-drop 0.5] [--sens auto|always|never] [--bare-cache]
+
+--methods: METHOD, METHOD@P (percentile P: percentile@99.999) or METHOD+ARG+ARG (extra calibrate
+options: entropy2+--floor-percentile=99.9). --bare-cache moves each table's sidecar aside before
+the INT8 run: the TensorRT case (symmetric bare cache; calib8's runtime would otherwise use the
+sidecar's asymmetric ranges).
 
 Renders, with fixed seeds, separate CALIBRATION and EVALUATION sets (never evaluated on the
 calibration images):

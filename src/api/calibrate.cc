@@ -155,7 +155,7 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
             if (!x.ok()) st = x.status(); else o.percentile = *x;
           }
         }
-        if constexpr (std::is_same_v<T, calib::Entropy2Options>) {
+        if constexpr (std::is_base_of_v<calib::Entropy2Options, T>) {
           if (auto* v = take("threshold")) {
             if (*v == "edge") o.threshold_at = calib::ThresholdAt::kRightEdge;
             else if (*v == "centre" || *v == "center") o.threshold_at = calib::ThresholdAt::kBinCentre;

@@ -22,6 +22,10 @@ const CalibratorInfo kCalibrators[] = {
     {PercentileOptions::kMethod, "percentile of |x| as pytorch-quantization (left bin edge)",
      PercentileOptions{}},
     {MseOptions::kMethod, "fake-quant MSE over bin centres as pytorch-quantization", MseOptions{}},
+    {FlooredEntropy2Options::kMethod,
+     "entropy2 with amax never below the 99.9th percentile of |x| (default: entropy2 alone can "
+     "clip a sparse tail away)",
+     FlooredEntropy2Options{}},
 };
 
 // Shortest text that reads back to the same double ("99.99", not "99.989999999999995").
@@ -56,6 +60,11 @@ MethodRecord WithFloor(MethodRecord r, double floor_percentile) {
     r.params.emplace_back("floor_percentile", Num(floor_percentile));
   }
   return r;
+}
+MethodRecord RecordFor(const FlooredEntropy2Options& o, int num_bins) {
+  MethodRecord r = RecordFor(static_cast<const Entropy2Options&>(o), num_bins);
+  r.method = std::string(o.kMethod);
+  return r;  // the floor is added by WithFloor like for the other methods
 }
 MethodRecord RecordFor(const EntropyOptions& o, int num_bins) {
   return {std::string(o.kMethod), "gtc2017-ncnn",
@@ -99,7 +108,8 @@ double Search(const MseOptions& o, std::span<const double> h, double w,
 }
 
 const char* CurveMetric(const CalibratorOptions& o) {
-  if (std::holds_alternative<Entropy2Options>(o) || std::holds_alternative<EntropyOptions>(o))
+  if (std::holds_alternative<Entropy2Options>(o) || std::holds_alternative<EntropyOptions>(o) ||
+      std::holds_alternative<FlooredEntropy2Options>(o))
     return "kl";
   if (std::holds_alternative<MseOptions>(o)) return "mse";
   return "";

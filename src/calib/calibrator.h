@@ -8,7 +8,8 @@
 // matches; shared/reference/calibration-algorithms.md restates the peers step by step.
 //
 // Methods, by persisted name (the one registration list is Calibrators() in calibrator.cc):
-//   entropy2   (default) NVIDIA pytorch-quantization / Model Optimizer KL search.
+//   entropy2-floored (default) entropy2 with amax >= the p99.9 of |x|.
+//   entropy2   NVIDIA pytorch-quantization / Model Optimizer KL search.
 //   entropy    GTC 2017 / ncnn KL search (bin-centre threshold, ncnn's smoothing and expansion).
 //   minmax     absmax of pass 1.
 //   percentile left edge of the bin where the |x| CDF reaches p (pytorch-quantization).
@@ -63,6 +64,17 @@ struct Entropy2Options {
   Status Validate() const;
 };
 
+// entropy2-floored (the default) — entropy2 whose amax is never below the floor_percentile
+// (99.9) percentile of |x|: amax = max(KL amax, left edge of the bin where the |x| CDF reaches
+// 99.9%). The KL search alone can lock onto a dense bulk and clip a sparse informative tail (the
+// PaddleOCR rec model's HardSwish-then-scale activations: exact match 0% with entropy2); the floor
+// lifts only those tensors and leaves the others at entropy2's amax (docs/calibration.md).
+struct FlooredEntropy2Options : Entropy2Options {
+  static constexpr std::string_view kMethod = "entropy2-floored";
+  static constexpr double kDefaultFloor = 99.9;
+  FlooredEntropy2Options() { floor_percentile = kDefaultFloor; }
+};
+
 // entropy — GTC 2017 as implemented by ncnn's ncnn2table (method=kl): prob = h / total;
 // candidates t = start_bin .. N-1 (N excluded); P[j] = eps + prob[j], outliers sum(prob[t..]) added
 // to P[t-1]; Q: num_levels levels of exactly t/num_levels bins each with fractional boundaries,
@@ -107,8 +119,8 @@ struct MseOptions {
   Status Validate() const;
 };
 
-using CalibratorOptions =
-    std::variant<Entropy2Options, EntropyOptions, MinMaxOptions, PercentileOptions, MseOptions>;
+using CalibratorOptions = std::variant<Entropy2Options, EntropyOptions, MinMaxOptions,
+                                       PercentileOptions, MseOptions, FlooredEntropy2Options>;
 
 // One row of the registration list. `name` is what --method takes and the sidecar stores.
 struct CalibratorInfo {
@@ -119,7 +131,8 @@ struct CalibratorInfo {
 
 // The single registration list, in display order (order carries no meaning; names are identity).
 std::span<const CalibratorInfo> Calibrators();
-inline constexpr std::string_view kDefaultMethod = "entropy2";
+// The default method, in ONE place (its options' defaults are its struct's initialisers).
+inline constexpr std::string_view kDefaultMethod = FlooredEntropy2Options::kMethod;
 // The default options of the method called `name`; NotFound listing the known names otherwise.
 Result<CalibratorOptions> DefaultOptions(std::string_view name);
 // The persisted name of the method the options belong to.

@@ -51,7 +51,8 @@ TEST(CalibRegistry, NamesAreUniqueAndMatchTheirOptions) {
     EXPECT_EQ(MethodName(*d), c.name);
   }
   EXPECT_EQ(names,
-            (std::set<std::string_view>{"entropy2", "entropy", "minmax", "percentile", "mse"}));
+            (std::set<std::string_view>{"entropy2", "entropy", "minmax", "percentile", "mse",
+                                        "entropy2-floored"}));
   EXPECT_TRUE(DefaultOptions(kDefaultMethod).ok());
 }
 

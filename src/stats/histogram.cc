@@ -60,54 +60,68 @@ void AbsHistogram::Add(const float* x, int64_t n) {
   const int nb = num_bins();
   const int last = nb - 1;
   const double inv_w = counts_.size() / range_;
-  const bool sign = has_sign();
+  const int32_t sign = has_sign() ? 1 : 0;
   // Bin indices are computed a block at a time in a vectorisable loop, then scattered. With the
-  // sign split, negative values go to slot nb + bin (one index, one scatter: no second pass).
+  // sign split the slot is 2*bin + (x < 0): one index and one scatter per value as without it,
+  // and a bin's two slots share a cache line.
   constexpr int64_t kBlock = 512;
   int32_t idx[kBlock];
   auto indices = [&](const float* p, int64_t m) {
-    const int32_t neg_off = sign ? nb : 0;
 #pragma omp simd
     for (int64_t i = 0; i < m; ++i) {
       const float v = p[i];
       double a = std::fabs(static_cast<double>(v)) * inv_w;
       a = a > last ? last : a;  // |x| == range (and, in one-pass mode, above it) -> last bin
-      idx[i] = static_cast<int32_t>(a) + (v < 0.0f ? neg_off : 0);
+      idx[i] = (static_cast<int32_t>(a) << sign) + (v < 0.0f ? sign : 0);
     }
   };
-  if (n < nb) {
-    // Few values (small tensors, batch 1): count straight into the doubles (exact for integers)
-    // instead of clearing and folding 2 x num_bins integer slots per call.
+  if (n < nb / 4) {
+    // Few values (small tensors at batch 1): count straight into the doubles (exact for integers)
+    // instead of clearing and folding 2 x num_bins integer slots for them. Branch-free: the sign
+    // of a value is not predictable.
+    double* c = counts_.data();
+    double* g = sign ? neg_.data() : counts_.data();
     for (int64_t b = 0; b < n; b += kBlock) {
       const int64_t m = std::min(kBlock, n - b);
       indices(x + b, m);
       for (int64_t i = 0; i < m; ++i) {
         const int32_t k = idx[i];
-        if (k >= nb) {
-          counts_[static_cast<size_t>(k - nb)] += 1.0;
-          neg_[static_cast<size_t>(k - nb)] += 1.0;
-        } else {
-          counts_[static_cast<size_t>(k)] += 1.0;
-        }
+        c[k >> sign] += 1.0;
+        if (sign) g[k >> 1] += static_cast<double>(k & 1);
       }
     }
     return;
   }
-  // Integer counts per call, then one add per bin: exact and cache-friendly.
-  std::vector<int64_t> local(counts_.size() * (sign ? 2 : 1), 0);
+  // Integer counts per call (uint32: a call never holds 2^32 values of one bin in practice, and
+  // larger calls are split), then one add per bin: exact and cache-friendly.
+  constexpr int64_t kMaxCall = int64_t{1} << 31;
+  if (n > kMaxCall) {
+    for (int64_t b = 0; b < n; b += kMaxCall) Add(x + b, std::min(kMaxCall, n - b));
+    return;
+  }
+  // The slots live in a per-thread scratch buffer that is all zero between calls (the fold
+  // clears what it reads), so a call neither allocates nor clears a buffer of its own.
+  thread_local std::vector<uint32_t> scratch;
+  const size_t slots = counts_.size() << sign;
+  if (scratch.size() < slots) scratch.assign(slots, 0);
+  uint32_t* local = scratch.data();
   for (int64_t b = 0; b < n; b += kBlock) {
     const int64_t m = std::min(kBlock, n - b);
     indices(x + b, m);
-    for (int64_t i = 0; i < m; ++i) local[static_cast<size_t>(idx[i])]++;
+    for (int64_t i = 0; i < m; ++i) local[idx[i]]++;
   }
   if (sign) {
     for (size_t b = 0; b < counts_.size(); ++b) {
-      const int64_t neg = local[counts_.size() + b];
-      counts_[b] += static_cast<double>(local[b] + neg);
+      const uint32_t pos = local[2 * b], neg = local[2 * b + 1];
+      local[2 * b] = local[2 * b + 1] = 0;
+      counts_[b] += static_cast<double>(pos) + static_cast<double>(neg);
       neg_[b] += static_cast<double>(neg);
     }
   } else {
-    for (size_t b = 0; b < counts_.size(); ++b) counts_[b] += static_cast<double>(local[b]);
+    for (size_t b = 0; b < counts_.size(); ++b) {
+      counts_[b] += static_cast<double>(local[b]);
+      local[b] = 0;
+    }
   }
 }
 

@@ -24,7 +24,7 @@ body() { tail -n +2 "$1" | sort; }
 
 # 1. Calibrate as a user would (entropy2, 200 samples) and with minmax.
 DATA=idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-"$CALIB8" calibrate "$MODEL" --data "$DATA" --max-samples 200 --quiet -o "$T/T.cache" >/dev/null 2>"$T/err" \
+"$CALIB8" calibrate "$MODEL" --data "$DATA" --max-samples 200 --quiet -m entropy2 -o "$T/T.cache" >/dev/null 2>"$T/err" \
   && ok "calibrate entropy2" || bad "calibrate entropy2"
 "$CALIB8" calibrate "$MODEL" --data "$DATA" --max-samples 200 --quiet -m minmax -o "$T/M.cache" >/dev/null 2>"$T/err" \
   && ok "calibrate minmax" || bad "calibrate minmax"

@@ -116,7 +116,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   }
   sub->add_option("--percentile", a->percentile, "Percentile for --method percentile (default 99.99)");
   sub->add_option("--floor-percentile", a->floor_percentile,
-                  "entropy2/entropy/mse: amax is at least this percentile of |x| (default: off)");
+                  "entropy2/entropy/mse/entropy2-floored: amax is at least this percentile of |x| "
+                  "(default: off; 99.9 for entropy2-floored)");
   sub->add_option("--asym-search", a->asym_search,
                   "Opt-in: choose each tensor's asymmetric range among p99.9, p99.99, p99.999 and "
                   "[min, max] by the error at its Conv/Gemm/MatMul consumers' outputs on the "
