@@ -125,7 +125,9 @@ i = next(k for k, l in enumerate(out) if l.startswith("most clipped"))
 rows = [l.split() for l in out[i + 1:i + 3]]
 assert len(rows) == 2 and (len(out) <= i + 3 or not out[i + 3].startswith("   ")), out[i:i + 4]
 for (r, n), row in zip(ratios[:2], rows):
-    assert abs(float(row[0]) - r) < 1e-3 and row[1] == n, (row, r, n)
+    # Equal ratios (a pool and the Flatten after it carry one amax) may come in either order.
+    ties = {m for q, m in ratios if abs(q - r) < 1e-9}
+    assert abs(float(row[0]) - r) < 1e-3 and row[1] in ties, (row, r, n)
 ex = next(l for l in out if l.startswith("example: "))
 name = ex.split("'")[1]
 hexv = ex.split("hex ")[1].split()[0]

@@ -21,9 +21,11 @@ json() { "$PY" -c "import json,sys; j=json.load(open('$1')); o=j['outputs'][0]; 
   >/dev/null 2>&1
 check "calibrated entropy2 and minmax" "[ -s '$W/T.cache' ] && [ -s '$W/M.cache' ]"
 
+# Sections 1-2 test the symmetric s8 path (--symmetric: TensorRT mode, the tables' own scales);
+# the asymmetric default (the sidecars' ranges) is checked after them.
 for t in M T; do
   "$CALIB8" compare "$M" --table "$W/$t.cache" --data "$TEST" --labels "$LABELS" --max-samples 500 \
-    --json > "$W/$t.json" 2> "$W/$t.err"
+    --symmetric --json > "$W/$t.json" 2> "$W/$t.err"
   check "compare $t --json exit 0" "[ $? -eq 0 ]"
   check "compare $t: 500 samples, classifier output" "json '$W/$t.json' \"j['samples']==500 and o['classifier'] and o['labelled']==500\""
   check "compare $t: SQNR finite and sorted worst first" "json '$W/$t.json' \"len(t)>=8 and all(isinstance(x['sqnr_db'],float) for x in t) and all(a['sqnr_db']<=b['sqnr_db'] for a,b in zip(t,t[1:]))\""
@@ -40,19 +42,25 @@ check "compare text + --report exit 0" "[ $? -eq 0 ]"
 check "text lists outputs and tensors" "grep -q 'top-1 agreement' '$W/text.txt' && grep -q 'worst SQNR first' '$W/text.txt'"
 check "report written, self-contained" "[ -s '$W/r.html' ] && ! grep -q 'http://\|https://' '$W/r.html'"
 
-# sensitivity on the entropy2 table; compare confirms the plan.
-"$CALIB8" sensitivity "$M" --table "$W/T.cache" --data "$TEST" --max-drop 0.5 -o "$W/plan.txt" \
+# The asymmetric default on the same entropy2 table: u8 with zero points, within 0.3 point of FP32.
+"$CALIB8" compare "$M" --table "$W/T.cache" --data "$TEST" --labels "$LABELS" --max-samples 500 \
+  --json > "$W/A.json" 2> "$W/A.err"
+check "compare (asymmetric default): says so, u8 tensors, accuracy within 0.3 point of FP32" \
+  "grep -q 'asymmetric u8 activations' '$W/A.err' && json '$W/A.json' \"any(x['held']=='u8' for x in t) and abs(o['fp32_accuracy']-o['int8_accuracy'])<=0.003\""
+
+# sensitivity on the entropy2 table (symmetric); compare confirms the plan.
+"$CALIB8" sensitivity "$M" --table "$W/T.cache" --data "$TEST" --max-drop 0.5 --symmetric -o "$W/plan.txt" \
   > "$W/sens.txt" 2> "$W/sens.err"
 check "sensitivity exit 0" "[ $? -eq 0 ]"
 cat "$W/sens.txt"; cat "$W/plan.txt"
 check "plan has tensor lines and comments" "grep -q '^#' '$W/plan.txt' && grep -qv '^#' '$W/plan.txt'"
 "$CALIB8" plan "$M" --table "$W/T.cache" --keep-fp32 "$W/plan.txt" > /dev/null 2>&1
 check "plan accepts the file" "[ $? -eq 0 ]"
-"$CALIB8" run "$M" --int8 --table "$W/T.cache" --keep-fp32 "$W/plan.txt" \
+"$CALIB8" run "$M" --int8 --table "$W/T.cache" --keep-fp32 "$W/plan.txt" --symmetric \
   --input "$SRC/models/fashion_mnist_test8.npy" > /dev/null 2>&1
 check "run accepts the file" "[ $? -eq 0 ]"
 "$CALIB8" compare "$M" --table "$W/T.cache" --data "$TEST" --max-samples 200 --keep-fp32 "$W/plan.txt" \
-  --json > "$W/K.json" 2>/dev/null
+  --symmetric --json > "$W/K.json" 2>/dev/null
 check "compare with the plan exit 0" "[ $? -eq 0 ]"
 if grep -q 'cannot be met' "$W/sens.txt"; then
   echo "note: sensitivity says the bound cannot be met"

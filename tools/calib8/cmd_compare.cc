@@ -61,7 +61,7 @@ Result<data::MultiInputData> LoadCompareInputs(const CompareOpts& o, ir::Graph* 
   CALIB8_ASSIGN_OR_RETURN(*graph, api::LoadModel(o.model));
   api::Int8TableMode mode;
   CALIB8_ASSIGN_OR_RETURN(*table, api::LoadInt8Table(o.table, o.symmetric, &co->int8, &mode));
-  std::cerr << "int8: " << mode.note << "\n";
+  if (!o.quiet) std::cerr << "int8: " << mode.note << "\n";
   if (!o.labels.empty()) {
     CALIB8_ASSIGN_OR_RETURN(*labels, api::ReadLabels(o.labels));
   }
