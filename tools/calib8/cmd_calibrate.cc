@@ -8,6 +8,8 @@
 #include <iostream>
 
 #include "api/calibrate.h"
+#include "api/compare.h"
+#include "api/int8_engine.h"
 #include "api/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
@@ -45,6 +47,9 @@ struct CalibrateArgs {
   bool force = false;
   bool quiet = false;
   std::string report;  // --report FILE.html
+  double max_drop = -1;  // --max-drop: also write a keep-FP32 plan (sensitivity) that meets it
+  std::string plan_out;  // --plan: where (default <table>.keep-fp32.txt)
+  int64_t plan_samples = 200;
 };
 
 // api::CalibrateProgress -> the shared reporter (core/progress.h): "calibrate pass 1/2".
@@ -96,6 +101,40 @@ void PrintSummary(const api::CalibrationResult& r, const std::string& table_path
 }
 
 }  // namespace
+
+// calibrate --max-drop: the sensitivity plan for the table just written (or reused), measured
+// on the first --plan-samples calibration samples with the encoding `run --int8` will use.
+static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::string& table_path,
+              const std::vector<std::string>& data_specs, const std::string& preprocess) {
+  api::SensitivityOptions so;
+  so.max_drop = a.max_drop;
+  so.compare.session.num_threads = a.threads;
+  api::Int8TableMode mode;
+  auto t = api::LoadInt8Table(table_path, false, &so.compare.int8, &mode);
+  if (!t.ok()) return ReportError(t.status());
+  data::OpenOptions oo;
+  oo.preprocess = preprocess;
+  oo.max_samples = a.plan_samples;
+  if (!g.inputs.empty() && g.inputs[0].has_shape)
+    oo.sample_rank = static_cast<int>(g.inputs[0].dims.size()) - 1;
+  auto d = data::MultiInputData::Open(data_specs, oo);
+  if (!d.ok()) return ReportError(d.status());
+  core::ProgressReporter progress(core::DefaultProgressStyle(a.quiet));
+  so.progress = progress.Callback();
+  auto r = api::AnalyzeSensitivity(g, *t, *d, {}, so);
+  progress.Finish();
+  if (!r.ok()) return ReportError(r.status().WithContext("calibrate --max-drop"));
+  const std::string path = a.plan_out.empty() ? table_path + ".keep-fp32.txt" : a.plan_out;
+  Status s = core::WriteFileAtomic(path, api::SensitivityPlanFile(*r, so, a.model, table_path));
+  if (!s.ok()) return ReportError(s);
+  char score[64];
+  std::snprintf(score, sizeof score, "%.2f, FP32 %.2f", r->final_score, r->fp32_score);
+  std::cout << "plan:    " << path << " (" << r->keep.size() << " tensor(s) kept FP32; "
+            << r->metric << " " << score << (r->met ? ": meets" : ": does NOT meet")
+            << " --max-drop " << a.max_drop << "; " << mode.note
+            << "; use it with --keep-fp32)\n";
+  return 0;
+}
 
 Command AddCalibrateCommand(CLI::App& app) {
   auto* sub = app.add_subcommand(
@@ -153,6 +192,13 @@ Command AddCalibrateCommand(CLI::App& app) {
   }
   sub->add_flag("--force", a->force, "Recalibrate even if the existing table's fingerprints match");
   sub->add_flag("--quiet,-q", a->quiet, "No progress output (stderr)");
+  sub->add_option("--max-drop", a->max_drop,
+                  "Also run `calib8 sensitivity` on the first --plan-samples calibration samples "
+                  "with the new table and write the keep-FP32 plan that keeps the top-1 "
+                  "agreement drop within this many points (output SQNR >= 30 dB without a "
+                  "classifier output): table + plan in one step");
+  sub->add_option("--plan", a->plan_out, "With --max-drop: the plan file (default TABLE.keep-fp32.txt)");
+  sub->add_option("--plan-samples", a->plan_samples, "With --max-drop: samples to measure on (default 200)");
   sub->add_option("--report", a->report,
                   "Also write a self-contained HTML report (histograms, thresholds, KL/MSE curves)");
   return [a]() -> int {
@@ -232,7 +278,7 @@ Command AddCalibrateCommand(CLI::App& app) {
                     << " on " << stored->data.num_samples << " samples\ntable:   " << out
                     << "\nsidecar: " << sidecar_path << "\nexplain it with: calib8 inspect " << out
                     << "\n";
-          return 0;
+          return a->max_drop >= 0 ? WritePlan(*a, *g, out, o.data_specs, o.preprocess) : 0;
         }
         std::cout << "not reusing " << out << ": " << dec.Reason() << "; recalibrating\n";
         o.data_fingerprint = *dfp;  // the data are hashed once
@@ -285,6 +331,8 @@ Command AddCalibrateCommand(CLI::App& app) {
       if (!s.ok()) return ReportError(s);
       std::cout << "report:  " << a->report << "\n";
     }
+    if (a->max_drop >= 0 && a->from_stats.empty())
+      return WritePlan(*a, *g, out, o.data_specs, o.preprocess);
     return 0;
   };
 }
