@@ -37,6 +37,11 @@ step "3/6 compare: $C8 compare $MODEL --table $TABLE --data idx:$TEST_IMAGES --l
 "$C8" compare "$MODEL" --table "$TABLE" --data "idx:$TEST_IMAGES" --labels "idx:$TEST_LABELS" \
   --batch 100 --top 5 --report "$REPORT" --stats "$STATS" | tee "$OUT/compare.txt"
 
+echo
+echo "   The same table in TensorRT mode (--symmetric: a bare cache, symmetric s8, as TensorRT runs it):"
+"$C8" compare "$MODEL" --table "$TABLE" --data "idx:$TEST_IMAGES" --labels "idx:$TEST_LABELS" \
+  --batch 100 --symmetric --quiet 2>/dev/null | grep 'accuracy FP32' | tee "$OUT/compare_symmetric.txt"
+
 step "4/6 report: $REPORT" \
      "One self-contained HTML file (no script, nothing fetched): summary, every tensor's range and amax, per-layer SQNR, and each tensor's histogram with its threshold."
 printf '   %s (%s bytes): open it in a browser\n' "$REPORT" "$(stat -c %s "$REPORT")"
@@ -56,6 +61,7 @@ echo "   FP32 model: $ORT_FP32"
 field() { sed -n "s/.*$1 \([0-9.]*%\).*/\1/p" "$OUT/compare.txt" | head -1; }
 FP32_ACC=$(field "accuracy FP32")
 INT8_ACC=$(sed -n 's/.*accuracy FP32 [0-9.]*% INT8 \([0-9.]*%\).*/\1/p' "$OUT/compare.txt" | head -1)
+SYM_ACC=$(sed -n 's/.*accuracy FP32 [0-9.]*% INT8 \([0-9.]*%\).*/\1/p' "$OUT/compare_symmetric.txt" | head -1)
 AGREE=$(field "top-1 agreement")
 WORST=$(awk '/^tensors \(worst SQNR first\)/ {getline; getline; print $NF " (SQNR " $1 " dB)"; exit}' "$OUT/compare.txt")
 ort_acc() { sed -n 's/^accuracy=\([0-9.]*%\).*/\1/p' <<<"$1"; }
@@ -63,14 +69,15 @@ ort_acc() { sed -n 's/^accuracy=\([0-9.]*%\).*/\1/p' <<<"$1"; }
 drop() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="${1%\%}" -v b="${2%\%}" 'BEGIN { printf "  (%+.2f points)", b - a }'; true; }
 END=$(date +%s.%N)
 printf '\n== summary: 10,000 Fashion-MNIST test images, table from 500 training images\n'
-printf '   %-40s %s\n' "FP32, calib8" "${FP32_ACC:-?}" \
-  "INT8, calib8 (the table)" "${INT8_ACC:-?}$(drop "$FP32_ACC" "$INT8_ACC")" \
+printf '   %-42s %s\n' "FP32, calib8" "${FP32_ACC:-?}" \
+  "INT8, calib8 (asymmetric u8, the default)" "${INT8_ACC:-?}$(drop "$FP32_ACC" "$INT8_ACC")" \
+  "INT8, calib8 (symmetric, TensorRT mode)" "${SYM_ACC:-?}$(drop "$FP32_ACC" "$SYM_ACC")" \
   "top-1 agreement FP32 / INT8, calib8" "${AGREE:-?}" \
   "FP32, onnxruntime" "$(ort_acc "$ORT_FP32")" \
   "INT8 Q/DQ export, onnxruntime" "$(ort_acc "$ORT_QDQ")$(drop "$(ort_acc "$ORT_FP32")" "$(ort_acc "$ORT_QDQ")")" \
   "worst layer" "${WORST:-?}"
 printf '\n   files written:\n'
-for f in "$TABLE" "$TABLE.calib8.json" "$STATS" "$OUT/compare.txt" "$REPORT" "$QDQ"; do
+for f in "$TABLE" "$TABLE.calib8.json" "$STATS" "$OUT/compare.txt" "$OUT/compare_symmetric.txt" "$REPORT" "$QDQ"; do
   printf '     %-44s %s\n' "$f" "$(stat -c %s "$f") bytes"
 done
 awk -v a="$START" -v b="$END" 'BEGIN { printf "\n   demo time after the build: %.1f s\n", b - a }'
