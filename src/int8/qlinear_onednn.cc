@@ -6,7 +6,9 @@
 // last (what the VNNI/AMX kernels read); NCHW borders are converted here. Primitives are cached
 // per input shape and type; what oneDNN cannot express runs the reference kernel (counted:
 // OneDnnFallbacks()).
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <atomic>
 #include <cstring>
 #include <map>
@@ -98,16 +100,43 @@ dnnl::primitive_attr MakeAttr(const QEpilogue& e, DataType out_dt, DataType resi
   return attr;
 }
 
-// The runtime zero-point arguments MakeAttr declared (one-element s32 memories over `zps`, which
-// must outlive the execution).
-void AddZeroPointArgs(const QEpilogue& e, std::array<int32_t, 2>& zps,
-                      std::unordered_map<int, memory>& args) {
-  auto& eng = CpuEngine();
-  memory::desc md({1}, memory::data_type::s32, memory::format_tag::x);
-  zps = {e.in_zp, e.out_zp};
-  if (e.in_zp != 0) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = memory(md, eng, &zps[0]);
-  if (e.out_zp != 0 && e.out_type != QEpilogue::OutType::kF32)
-    args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = memory(md, eng, &zps[1]);
+// The runtime zero-point arguments MakeAttr declared, as one-element s32 memories made once per
+// primitive (creating oneDNN memories on every run cost about 10 us per convolution).
+struct ZeroPointArgs {
+  memory src, dst;
+  void Make(const QEpilogue& e) {
+    auto& eng = CpuEngine();
+    memory::desc md({1}, memory::data_type::s32, memory::format_tag::x);
+    if (e.in_zp != 0) {
+      src = memory(md, eng);
+      *static_cast<int32_t*>(src.get_data_handle()) = e.in_zp;
+    }
+    if (e.out_zp != 0 && e.out_type != QEpilogue::OutType::kF32) {
+      dst = memory(md, eng);
+      *static_cast<int32_t*>(dst.get_data_handle()) = e.out_zp;
+    }
+  }
+  void AddTo(std::unordered_map<int, memory>& args) const {
+    if (src) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src;
+    if (dst) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst;
+  }
+};
+
+// An input zero point folded into the int32 bias: sum_k w[m,k] (q[k] - zp) + b[m] =
+// sum_k w[m,k] q[k] + (b[m] - zp sum_k w[m,k]), exact in integers. Valid wherever every window
+// position lies inside the input (no padding: 1x1 convolutions, matmuls), where it spares oneDNN
+// its zero-point compensation (measured: 6-8% of a 1x1 convolution). `per` = weights per output
+// channel; w is [M, per]. Returns the bias (a zero bias when b is undefined).
+Tensor FoldInputZeroPoint(const Tensor& w, const Tensor& b, int64_t m, int32_t zp) {
+  Tensor out(DataType::kInt32, {m});
+  const int64_t per = w.numel() / m;
+  for (int64_t c = 0; c < m; ++c) {
+    int64_t sum = 0;
+    for (int64_t k = 0; k < per; ++k) sum += w.data<int8_t>()[c * per + k];
+    int64_t v = (b.defined() ? b.data<int32_t>()[c] : 0) - static_cast<int64_t>(zp) * sum;
+    out.data<int32_t>()[c] = static_cast<int32_t>(std::clamp<int64_t>(v, INT32_MIN, INT32_MAX));
+  }
+  return out;
 }
 
 struct QConvPlan {
@@ -116,6 +145,9 @@ struct QConvPlan {
   dnnl::primitive prim;
   memory::desc src_md, dst_md, bias_md;
   memory packed_w;
+  QEpilogue e;    // the node's epilogue, in_zp cleared when folded
+  Tensor bias;    // b_, or the bias with the input zero point folded in
+  ZeroPointArgs zps;
 };
 
 // The spatial dims oneDNN sees: 1-D runs as 2-D with H = 1 (the NWC bytes are NHWC with H = 1).
@@ -197,9 +229,8 @@ class QConvOneDnnKernel : public exec::Kernel {
       std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(p.src_md, eng, src.raw())},
                                            {DNNL_ARG_WEIGHTS, p.packed_w},
                                            {DNNL_ARG_DST, memory(p.dst_md, eng, dst.raw())}};
-      if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
-      std::array<int32_t, 2> zps;
-      AddZeroPointArgs(e_, zps, args);
+      if (p.bias.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, p.bias.raw());
+      p.zps.AddTo(args);
       p.prim.execute(CpuStream(), args);
       CpuStream().wait();
     }));
@@ -234,10 +265,20 @@ class QConvOneDnnKernel : public exec::Kernel {
     tag act = nd == 3 ? tag::ndhwc : tag::nhwc;
     p.src_md = memory::desc(src_dims, Dt(src_dt), act);
     p.dst_md = memory::desc(dst_dims, Dt(e_.out_dtype()), act);
-    p.bias_md = b_.defined() ? memory::desc({g.m}, memory::data_type::s32, tag::x) : memory::desc();
+    p.e = e_;
+    p.bias = b_;
+    bool padded = false;
+    for (int j = 0; j < 3; ++j) padded = padded || g.pad_b[j] != 0 || g.pad_e[j] != 0;
+    if (e_.in_zp != 0 && !padded && !a_.transposed) {
+      p.bias = FoldInputZeroPoint(w_, b_, g.m, e_.in_zp);
+      p.e.in_zp = 0;
+    }
+    p.bias_md =
+        p.bias.defined() ? memory::desc({g.m}, memory::data_type::s32, tag::x) : memory::desc();
     memory::desc w_user(w_dims, memory::data_type::s8, w_tag);
     memory::desc w_any(w_dims, memory::data_type::s8, tag::any);
-    dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), res_dt);
+    dnnl::primitive_attr attr = MakeAttr(p.e, e_.out_dtype(), res_dt);
+    p.zps.Make(p.e);
     memory::dims strides = SpatialDims(g.stride, nd), pl = SpatialDims(g.pad_b, nd),
                  pr = SpatialDims(g.pad_e, nd), dil = SpatialDims(g.dil, nd);
     for (auto& d : dil) d -= 1;  // oneDNN counts the holes
@@ -298,6 +339,7 @@ struct QMatMulPlan {
   dnnl::matmul prim;
   memory::desc src_md, dst_md, bias_md;
   memory packed_w;
+  ZeroPointArgs zps;
 };
 
 class QMatMulOneDnnKernel : public exec::Kernel {
@@ -309,6 +351,11 @@ class QMatMulOneDnnKernel : public exec::Kernel {
     const Tensor* b = init.constant(init.node.input(2));
     if (b && b->dtype() == DataType::kInt32) b_ = *b;
     has_bias_input_ = !init.node.input(2).empty();
+    // A matmul has no padding: its input zero point always folds into the bias.
+    if (e_.in_zp != 0 && w_.defined() && (b_.defined() || !has_bias_input_)) {
+      b_ = FoldInputZeroPoint(w_, b_, w_.dim(0), e_.in_zp);
+      e_.in_zp = 0;
+    }
   }
 
   Status Run(exec::KernelContext& ctx) override {
@@ -340,6 +387,7 @@ class QMatMulOneDnnKernel : public exec::Kernel {
             b_.defined() ? memory::desc({1, N}, memory::data_type::s32, tag::ab) : memory::desc();
         memory::desc w_user({K, N}, memory::data_type::s8, tag::ba);  // stored [N, K]
         dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), rdt);
+        p->zps.Make(e_);
         auto make = [&](const memory::desc& w_req) {
           dnnl::matmul::desc d(p->src_md, w_req, p->bias_md, p->dst_md);
           dnnl::matmul::primitive_desc pd(d, attr, eng);
@@ -369,8 +417,7 @@ class QMatMulOneDnnKernel : public exec::Kernel {
           {DNNL_ARG_WEIGHTS, p.packed_w},
           {DNNL_ARG_DST, memory(p.dst_md, eng, y.raw())}};
       if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
-      std::array<int32_t, 2> zps;
-      AddZeroPointArgs(e_, zps, args);
+      p.zps.AddTo(args);
       p.prim.execute(CpuStream(), args);
       CpuStream().wait();
     }));
