@@ -109,14 +109,17 @@ bool BitsAreNan(uint32_t b) { return (b & 0x7f800000u) == 0x7f800000u && (b & 0x
 bool BitsAreNegative(uint32_t b) { return (b & 0x80000000u) != 0; }
 
 int CalibrationTable::Find(std::string_view name) const {
-  for (size_t i = 0; i < entries_.size(); ++i)
-    if (entries_[i].name == name) return static_cast<int>(i);
-  return -1;
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : static_cast<int>(it->second);
 }
 void CalibrationTable::Put(TableEntry entry) {
   int i = Find(entry.name);
-  if (i >= 0) entries_[static_cast<size_t>(i)] = std::move(entry);
-  else entries_.push_back(std::move(entry));
+  if (i >= 0) {
+    entries_[static_cast<size_t>(i)] = std::move(entry);
+    return;
+  }
+  index_.emplace(entry.name, entries_.size());
+  entries_.push_back(std::move(entry));
 }
 void CalibrationTable::SetScaleBits(std::string_view name, uint32_t bits) {
   int i = Find(name);
@@ -124,6 +127,7 @@ void CalibrationTable::SetScaleBits(std::string_view name, uint32_t bits) {
     TableEntry e;
     e.name = std::string(name);
     e.scale_bits = {bits};
+    index_.emplace(e.name, entries_.size());
     entries_.push_back(std::move(e));
     return;
   }
