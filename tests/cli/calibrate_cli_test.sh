@@ -90,6 +90,8 @@ cal --data "$T/x.npy" --method entropy2 --threads 1 --save-stats "$T/s2.json" -o
 cal --data "$T/x.npy" -o "$T/a.cache" && grep -q "^reusing" "$T/out" && ok "matching fingerprints: table reused" || bad "reuse"
 cal --data "$T/x_a.npy" -o "$T/a.cache" && grep -q "not reusing.*data" "$T/out" && ok "changed data: recalibrated ($(grep -o 'not reusing[^;]*' "$T/out" | head -c 120))" || bad "data invalidation"
 cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "not reusing.*method" "$T/out" && ok "changed method: recalibrated" || bad "method invalidation"
+cal --data "$T/x_a.npy" --method percentile --asym-percentile 99.9 -o "$T/a.cache" && grep -q "not reusing.*method.*asym_percentile=99.9[,)]" "$T/out" \
+  && ok "changed --asym-percentile: recalibrated" || bad "asym_percentile invalidation"
 
 # Shards: ranges of both, merged; histograms of both on the merged ranges, merged; == one run.
 cal --data "$T/x.npy" -o "$T/whole.cache" --force \
