@@ -277,7 +277,8 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
       names += " and " + std::to_string(r.clipped_tensors.size() - 5) + " more";
     r.clip_warning = "method " + r.method.name + " clips " + std::to_string(r.clipped_tensors.size()) +
                      " tensor(s) far below their p99.9 of |x| (amax < 0.5 x p99.9): " + names +
-                     "; INT8 accuracy may collapse (try --method percentile, or see "
+                     "; INT8 accuracy may collapse (the default method, " +
+                     std::string(calib::kDefaultMethod) + ", never clips below p99.9; see "
                      "docs/calibration.md)";
   }
   return r;

@@ -94,6 +94,8 @@ cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "not reus
 # it must be the one a fresh run computes, so the same command now reuses the table.
 cal --data "$T/x_a.npy" --method percentile -o "$T/a.cache" && grep -q "^reusing" "$T/out" \
   && ok "fingerprint handed from the reuse check is the data's: reused on the next run" || bad "fingerprint handed over"
+cal --data "$T/x_a.npy" --method percentile --asym-percentile 99.9 -o "$T/a.cache" && grep -q "not reusing.*method.*asym_percentile=99.9[,)]" "$T/out" \
+  && ok "changed --asym-percentile: recalibrated" || bad "asym_percentile invalidation"
 
 # Shards: ranges of both, merged; histograms of both on the merged ranges, merged; == one run.
 cal --data "$T/x.npy" -o "$T/whole.cache" --force \
