@@ -122,12 +122,18 @@ Result<Tensor> ParseNpy(const std::string& bytes, const std::string& source) {
   CALIB8_ASSIGN_OR_RETURN(NpyHeader h, ParseNpyHeader(bytes, source));
   DataType dt = h.dtype;
   const Shape& shape = h.shape;
-  Tensor t(dt, shape);
   size_t data_off = h.data_offset;
-  if (bytes.size() - data_off < t.nbytes())
-    return InvalidArgument(source, ": .npy data is truncated: ", bytes.size() - data_off,
-                           " bytes, expected ", t.nbytes(), " for ", DataTypeName(dt),
-                           ShapeToString(shape));
+  // The size the header claims, checked against the file before anything is allocated (a
+  // header may claim far more than the file holds). ParseNpyHeader refuses shapes whose element
+  // count overflows int64; the byte count is computed in double to catch the last factor too.
+  double want = static_cast<double>(DataTypeSize(dt));
+  for (int64_t d : shape) want *= static_cast<double>(d);
+  const double have = static_cast<double>(bytes.size() - data_off);
+  if (have < want)
+    return InvalidArgument(source, ": .npy data is truncated: the file holds ",
+                           bytes.size() - data_off, " data bytes, the header (", DataTypeName(dt),
+                           ShapeToString(shape), ") needs ", want);
+  Tensor t(dt, shape);
   if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_off, t.nbytes());
   return t;
 }

@@ -68,6 +68,13 @@ head -c 100 "$T/good.npy" > "$T/trunc.npy"
 expect truncated-npy "trunc.npy" "truncated" -- "$CALIB8" run "$T/relu.onnx" --input "$T/trunc.npy"
 expect unknown-input-name "'nope' is not an input" -- "$CALIB8" run "$T/relu.onnx" --input "nope=$T/good.npy" --input "x=$T/good.npy"
 expect missing-input-file "missing.npy" "no such file" -- "$CALIB8" run "$T/relu.onnx" --input "$T/missing.npy"
+# A header that claims 313 GB over a 64-byte payload: refused before any allocation (was a
+# std::bad_alloc abort, issue 16).
+/usr/bin/python3 -c "
+h = \"{'descr': '<f4', 'fortran_order': False, 'shape': (100000000, 1, 28, 28), }\"
+h = h + ' ' * (118 - len(h)) + '\\n'
+open('$T/bomb.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + len(h).to_bytes(2, 'little') + h.encode() + bytes(64))"
+expect npy-size-bomb "bomb.npy" "the header (float32[100000000,1,28,28]) needs" -- "$CALIB8" run "$T/relu.onnx" --input "$T/bomb.npy"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
