@@ -5,7 +5,7 @@
 // symmetric clipping threshold (INT8 scale = amax / 127), plus a record of which method, variant
 // and parameters produced it (for the JSON sidecar) and, on request, the search curve (KL or MSE
 // against threshold) for the HTML report. docs/calibration.md gives each formula and the peer it
-// matches; shared/reference/calibration-algorithms.md restates the peers step by step.
+// matches; docs/reference/calibration-algorithms.md restates the peers step by step.
 //
 // Methods, by persisted name (the one registration list is Calibrators() in calibrator.cc):
 //   entropy2-floored (default) entropy2 with amax >= the p99.9 of |x|.

@@ -1,5 +1,5 @@
 // calib/reference.cc — the plain O(N^2) twins of the threshold searches (see reference.h). Written
-// to follow the peers' step lists in shared/reference/calibration-algorithms.md literally, with no
+// to follow the peers' step lists in docs/reference/calibration-algorithms.md literally, with no
 // prefix sums, so that a shortcut in the fast code cannot hide in both.
 #include "calib/reference.h"
 
