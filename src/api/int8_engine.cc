@@ -32,7 +32,10 @@ std::string CoverageSummary(const quant::Coverage& c, size_t max_names) {
 
 Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symmetric,
                                               Int8Options* options, Int8TableMode* mode) {
-  CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t, table::ReadTableFile(path, nullptr));
+  // The bytes are read once: parsed here, fingerprinted below against the sidecar's record.
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "table"));
+  CALIB8_ASSIGN_OR_RETURN(table::TableFormat format, table::DetectFormat(bytes, path));
+  CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t, table::ParseTable(bytes, path, format));
   options->lowering.ranges.clear();
   *mode = Int8TableMode{};
   const std::string sidecar_path = table::SidecarPathFor(path);
@@ -47,7 +50,6 @@ Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symm
     return t;
   }
   CALIB8_ASSIGN_OR_RETURN(table::Sidecar sc, table::ReadSidecarFile(sidecar_path));
-  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "table"));
   if (!sc.table_fingerprint.empty() && sc.table_fingerprint != table::BytesFingerprint(bytes)) {
     mode->note = "symmetric s8 activations: sidecar " + sidecar_path +
                  " was written for other table bytes (edited or merged table)";

@@ -34,17 +34,8 @@ struct NodeInfo {
   std::string residual;  // the residual tensor (fused Add)
 };
 
-struct QTensor {
-  float scale = 0.0f;
-  bool is_unsigned = false;
-  int32_t zero_point = 0;  // u8 with a zero point (LoweringOptions::ranges)
-  bool operator==(const QTensor&) const = default;
-  // The real values the 8-bit codes cover: [(qmin - zp) * scale, (qmax - zp) * scale].
-  float lo() const { return static_cast<float>((is_unsigned ? 0 : kInt8Min) - zero_point) * scale; }
-  float hi() const {
-    return static_cast<float>((is_unsigned ? kUint8Max : kInt8Max) - zero_point) * scale;
-  }
-};
+// The 8-bit encoding of an activation tensor in the plan (scale, zero point, signedness).
+using QTensor = QParams;
 
 std::string FusedOpName(const ir::Node& n) {
   std::string s = n.op_type;
@@ -209,12 +200,7 @@ class Lowerer {
     auto r = opt_.ranges.find(name);
     if (r != opt_.ranges.end()) {
       QParams p = AsymmetricParams(r->second.first, r->second.second);
-      if (p.scale > 0.0f) {
-        q.scale = p.scale;
-        q.is_unsigned = true;
-        q.zero_point = p.zero_point;
-        return q;
-      }
+      if (p.scale > 0.0f) return p;
     }
     q.is_unsigned = opt_.unsigned_activations && nonneg_.count(name);
     q.scale = q.is_unsigned ? ScaleFromAmax(AmaxFromScale(s127), true) : s127;
@@ -445,10 +431,7 @@ class Lowerer {
     } else if (st == ScaleState::kOk && opt_.ranges.count(y)) {
       out = TableQ(y, s);
     } else if (any_zp) {  // no range of its own: one that covers every input's
-      QParams p = AsymmetricParams(lo, hi);
-      out.scale = p.scale;
-      out.is_unsigned = true;
-      out.zero_point = p.zero_point;
+      out = AsymmetricParams(lo, hi);
     } else if (st == ScaleState::kOk) {
       out = TableQ(y, s);
       out.is_unsigned = out.is_unsigned && all_unsigned;

@@ -78,6 +78,9 @@ struct QParams {
   bool is_unsigned = false;
   int32_t qmin() const { return is_unsigned ? 0 : kInt8Min; }
   int32_t qmax() const { return is_unsigned ? kUint8Max : kInt8Max; }
+  // The real values the codes cover: [(qmin - zp) * scale, (qmax - zp) * scale].
+  float lo() const { return static_cast<float>(qmin() - zero_point) * scale; }
+  float hi() const { return static_cast<float>(qmax() - zero_point) * scale; }
   bool operator==(const QParams&) const = default;
 };
 
