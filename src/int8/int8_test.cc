@@ -327,14 +327,10 @@ TEST(Lowering, SmallModelRunsInt8CloseToFp32) {
     }
     EXPECT_LT(err, 0.05 * amax) << "unsigned=" << u;
     // The reference flavour gives the same plan's numbers within 1 LSB of the output scale.
-    exec::SessionOptions ro;
-    ro.flavor = exec::KernelFlavor::kReference;
-    auto sr = api::CreateInt8Session(plan, ro);
-    ASSERT_TRUE(sr.ok());
-    auto yr = (*sr)->Run({{"x", x}});
-    ASSERT_TRUE(yr.ok()) << yr.status().message();
+    Tensor yr = RunPlanReference(plan, x);
+    ASSERT_TRUE(yr.defined());
     for (int64_t i = 0; i < b.numel(); ++i)
-      EXPECT_NEAR(yr->at("y").data<float>()[i], b.data<float>()[i], 0.02 * amax + 1e-6);
+      EXPECT_NEAR(yr.data<float>()[i], b.data<float>()[i], 0.02 * amax + 1e-6);
   }
 }
 
@@ -388,14 +384,10 @@ TEST(Lowering, AsymmetricRangesWithZeroPoints) {
     auto y8 = (*s8)->Run({{"x", x}});
     ASSERT_TRUE(y8.ok()) << y8.status().message();
     err[asym] = max_err(y8->at("y"));
-    exec::SessionOptions ro;
-    ro.flavor = exec::KernelFlavor::kReference;
-    auto sr = api::CreateInt8Session(plan, ro);
-    ASSERT_TRUE(sr.ok());
-    auto yr = (*sr)->Run({{"x", x}});
-    ASSERT_TRUE(yr.ok()) << yr.status().message();
+    Tensor yr = RunPlanReference(plan, x);
+    ASSERT_TRUE(yr.defined());
     for (int64_t i = 0; i < a.numel(); ++i)
-      EXPECT_NEAR(yr->at("y").data<float>()[i], y8->at("y").data<float>()[i], 0.02);
+      EXPECT_NEAR(yr.data<float>()[i], y8->at("y").data<float>()[i], 0.02);
   }
   EXPECT_LT(err[1], err[0]) << "asymmetric " << err[1] << " vs symmetric " << err[0];
 }

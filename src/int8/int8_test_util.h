@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/engine.h"
+#include "api/int8_engine.h"
 #include "int8/qkernels.h"
 #include "table/calibration_table.h"
 
@@ -119,6 +120,19 @@ inline table::CalibrationTable TableFromFp32Run(const ir::Graph& g, const Tensor
     t.Put(e);
   }
   return t;
+}
+
+// Output "y" of `plan` run with the reference kernels on input "x" (the executable contract the
+// fast plan is compared against); an undefined tensor (and a test failure) when it cannot run.
+inline Tensor RunPlanReference(const quant::Int8Plan& plan, const Tensor& x) {
+  exec::SessionOptions ro;
+  ro.flavor = exec::KernelFlavor::kReference;
+  auto sr = api::CreateInt8Session(plan, ro);
+  EXPECT_TRUE(sr.ok()) << sr.status().message();
+  if (!sr.ok()) return Tensor();
+  auto yr = (*sr)->Run({{"x", x}});
+  EXPECT_TRUE(yr.ok()) << yr.status().message();
+  return yr.ok() ? yr->at("y") : Tensor();
 }
 
 }  // namespace calib8::int8::test_util

@@ -347,14 +347,10 @@ TEST_P(LoweringNd, ConvTransposeAndNdConvRunInt8CloseToFp32) {
     EXPECT_LT(err, 0.05 * amax) << "spatial " << sp << " unsigned " << u;
     EXPECT_GT(10 * std::log10(ss / std::max(se, 1e-30)), 30.0) << "SQNR, spatial " << sp;
     // The reference flavour computes the same plan within 1 LSB of the output.
-    exec::SessionOptions ro;
-    ro.flavor = exec::KernelFlavor::kReference;
-    auto sr = api::CreateInt8Session(plan, ro);
-    ASSERT_TRUE(sr.ok());
-    auto yr = (*sr)->Run({{"x", x}});
-    ASSERT_TRUE(yr.ok()) << yr.status().message();
+    Tensor yr = RunPlanReference(plan, x);
+    ASSERT_TRUE(yr.defined());
     for (int64_t i = 0; i < b.numel(); ++i)
-      EXPECT_NEAR(yr->at("y").data<float>()[i], b.data<float>()[i], 0.02 * amax + 1e-6);
+      EXPECT_NEAR(yr.data<float>()[i], b.data<float>()[i], 0.02 * amax + 1e-6);
   }
 }
 
