@@ -56,3 +56,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 machine_line() {
   echo "$(date -u) · $(lscpu | sed -n 's/^Model name: *//p') · $(nproc) cores visible · load avg: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# make_bench_inputs: inputs and calibration data in $WORK, made once: bench/make_convnet.py for
+# convnet8/resnet18; for det/rec the image-like normalised inputs of tests/models/real_models_test.py
+# (seeded).
+make_bench_inputs() {
+  [ -f "$WORK/convnet8.onnx" ] && [ -f "$WORK/resnet18_calib.npy" ] || "$PY" "$ROOT/bench/make_convnet.py" "$WORK" >/dev/null
+  ROOT="$ROOT" "$PY" -c '
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests", "models"))
+import numpy as np
+import real_models_test as t
+work = sys.argv[1]
+for name, calib_n in (("det", 4), ("rec", 8)):
+    if os.path.exists(os.path.join(work, name + "_calib.npy")):
+        continue
+    path, shape, norm = t.MODELS[name]
+    np.save(os.path.join(work, name + "_input.npy"), t.make_input(shape, norm, 7 + list(t.MODELS).index(name)))
+    np.save(os.path.join(work, name + "_calib.npy"),
+            np.concatenate([t.make_input(shape, norm, 100 + i) for i in range(calib_n)]))
+' "$WORK"
+}

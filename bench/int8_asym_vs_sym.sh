@@ -18,21 +18,7 @@ MODELS="resnet18 det rec"
 parse_common_args "$@"
 WORK="${WORK:-${TMPDIR:-/tmp}/calib8_asym_bench}"
 mkdir -p "$WORK"
-[ -f "$WORK/resnet18_calib.npy" ] || "$PY" "$ROOT/bench/make_convnet.py" "$WORK" >/dev/null
-ROOT="$ROOT" "$PY" -c '
-import os, sys
-sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests", "models"))
-import numpy as np
-import real_models_test as t
-work = sys.argv[1]
-for name, calib_n in (("det", 4), ("rec", 8)):
-    if os.path.exists(os.path.join(work, name + "_calib.npy")):
-        continue
-    path, shape, norm = t.MODELS[name]
-    np.save(os.path.join(work, name + "_input.npy"), t.make_input(shape, norm, 7 + list(t.MODELS).index(name)))
-    np.save(os.path.join(work, name + "_calib.npy"),
-            np.concatenate([t.make_input(shape, norm, 100 + i) for i in range(calib_n)]))
-' "$WORK"
+make_bench_inputs
 echo "## calib8 INT8: asymmetric u8 (default with a sidecar) vs symmetric s8 (--symmetric), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"; machine_line
 echo "| model | threads | symmetric s8 min / median ms | asymmetric u8 min / median ms | asym/sym (min, median) | INT8 nodes sym / asym |"
 echo "|---|---|---|---|---|---|"
