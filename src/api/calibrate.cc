@@ -329,7 +329,7 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
   }
   std::string summary = "asymmetric range search on " + std::to_string(samples) + " sample(s):";
   for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
-  r.warnings.push_back(summary);
+  r.notes.push_back(summary);
   return Status::Ok();
 }
 

@@ -83,6 +83,7 @@ struct CalibrationResult {
   std::string data_fingerprint;
   nlohmann::json data_description;
   std::vector<std::string> warnings;  // all-zero tensors, zero amax, ...
+  std::vector<std::string> notes;     // what an option did (--asym-search's choices)
   // Tensors whose symmetric amax is below kClipWarnRatio x their p99.9 of |x| (graph order), and
   // the one-line warning naming them (empty when none); the CLI prints it to stderr.
   std::vector<std::string> clipped_tensors;

@@ -94,8 +94,8 @@ void PrintSummary(const api::CalibrationResult& r, const std::string& table_path
               << sorted[i]->result.amax / sorted[i]->record->range.absmax << "  "
               << sorted[i]->name << "  (amax " << std::setprecision(4) << sorted[i]->result.amax
               << ", max|x| " << sorted[i]->record->range.absmax << ")\n";
-  for (const auto& w : r.warnings)
-    std::cout << (w.rfind("asymmetric range search", 0) == 0 ? "" : "warning: ") << w << "\n";
+  for (const auto& n : r.notes) std::cout << n << "\n";
+  for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
   std::cout << "table:   " << table_path << "\nsidecar: " << sidecar_path
             << "\nexplain it with: calib8 inspect " << table_path << "\n";
 }
