@@ -17,17 +17,13 @@
 #include <sstream>
 
 #include "api/engine.h"
+#include "api/compare_internal.h"
 #include "core/file_util.h"
 
 namespace calib8::api {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 Result<std::vector<int64_t>> ReadIdxLabels(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");  // reads plain files too
@@ -105,6 +101,16 @@ class CompareObserver : public exec::TensorObserver {
   const std::function<eval::TensorComparison(const std::string&)>& make_;
 };
 
+}  // namespace
+
+// Shared with api/sensitivity.cc (api/compare_internal.h).
+namespace detail {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 // Plans INT8, refusing a table that covers nothing the model needs (a table for another model).
 Result<quant::Int8Plan> PlanChecked(const ir::Graph& graph, const table::CalibrationTable& table,
                                     const Int8Options& io, const std::string& table_name) {
@@ -122,12 +128,6 @@ Result<quant::Int8Plan> PlanChecked(const ir::Graph& graph, const table::Calibra
 bool IsClassifierOutput(const Tensor& t) {
   return (t.rank() == 2 || t.rank() == 3) && t.shape().back() > 1;
 }
-
-struct OutputAcc {
-  eval::TensorComparison tensor;
-  eval::ClassifierComparison classes;
-  bool classifier = false, per_position = false, seen = false;
-};
 
 Status AddOutputs(const exec::TensorMap& ref, const exec::TensorMap& test,
                   const std::vector<ir::ValueInfo>& outputs, const std::vector<int64_t>& labels,
@@ -205,13 +205,18 @@ Status CheckLabels(const std::vector<int64_t>& labels, const data::MultiInputDat
   return Status::Ok();
 }
 
-std::string Num(double v, int precision = 2) {
+std::string Num(double v, int precision) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   std::ostringstream os;
   os << std::fixed << std::setprecision(precision) << v;
   return os.str();
 }
+
+}  // namespace detail
+
+namespace {
+using detail::Num;
 
 nlohmann::json JNum(double v) {
   if (std::isfinite(v)) return v;
@@ -229,6 +234,8 @@ nlohmann::json MetricsJson(const eval::TensorMetrics& m) {
 }
 
 }  // namespace
+
+using namespace detail;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 Result<std::vector<int64_t>> ReadLabels(const std::string& spec) {
   if (spec.rfind("idx:", 0) == 0) return ReadIdxLabels(spec.substr(4));
@@ -508,250 +515,6 @@ std::string CompareToJson(const CompareResult& r) {
     j["tensors"].push_back(jt);
   }
   return j.dump(2) + "\n";
-}
-
-// ---- sensitivity ----
-
-namespace {
-
-// FP32 outputs, computed once, and the INT8 runs scored against them.
-class SensitivityRunner {
- public:
-  SensitivityRunner(const ir::Graph& g, const table::CalibrationTable& t,
-                    const data::MultiInputData& d, const std::vector<int64_t>& labels,
-                    const SensitivityOptions& o)
-      : g_(g), t_(t), d_(d), labels_(labels), o_(o) {}
-
-  Status Init() {
-    const CompareOptions& c = o_.compare;
-    if (c.batch < 1) return InvalidArgument("--batch must be at least 1, got ", c.batch);
-    if (d_.NumSamples() == 0) return InvalidArgument("--data holds no samples");
-    CALIB8_RETURN_IF_ERROR(CheckLabels(labels_, d_));
-    CALIB8_ASSIGN_OR_RETURN(names_, MatchDataToModel(g_, d_, c.batch));
-    exec::SessionOptions fo = c.session;
-    CALIB8_ASSIGN_OR_RETURN(auto fp32, CreateSession(g_, fo));
-    const char* kStage = "sensitivity FP32 reference";
-    if (o_.progress) o_.progress({kStage, 0, d_.NumSamples(), "samples", ""});
-    for (int64_t first = 0; first < d_.NumSamples(); first += c.batch) {
-      int64_t count = std::min<int64_t>(c.batch, d_.NumSamples() - first);
-      CALIB8_ASSIGN_OR_RETURN(exec::TensorMap feeds, Feeds(d_, names_, first, count));
-      auto out = fp32->Run(feeds);
-      if (!out.ok()) return out.status().WithContext("FP32 run, " + Range(first, count));
-      ref_.push_back(std::move(out).value());
-      if (o_.progress) o_.progress({kStage, first + count, d_.NumSamples(), "samples", ""});
-    }
-    return Status::Ok();
-  }
-
-  // Score of the INT8 run with these extra names kept FP32; fills *outputs for the first call.
-  Result<double> Score(const std::set<std::string>& keep,
-                       std::vector<OutputResult>* outputs = nullptr) {
-    Int8Options io = o_.compare.int8;
-    io.lowering.keep_fp32.insert(keep.begin(), keep.end());
-    CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanChecked(g_, t_, io, o_.compare.table_name));
-    CALIB8_ASSIGN_OR_RETURN(auto s, CreateInt8Session(plan, o_.compare.session));
-    std::vector<OutputAcc> acc(g_.outputs.size());
-    const int batch = o_.compare.batch;
-    for (size_t b = 0; b < ref_.size(); ++b) {
-      int64_t first = static_cast<int64_t>(b) * batch;
-      int64_t count = std::min<int64_t>(batch, d_.NumSamples() - first);
-      CALIB8_ASSIGN_OR_RETURN(exec::TensorMap feeds, Feeds(d_, names_, first, count));
-      auto out = s->Run(feeds);
-      if (!out.ok()) return out.status().WithContext("INT8 run, " + Range(first, count));
-      CALIB8_RETURN_IF_ERROR(AddOutputs(ref_[b], *out, g_.outputs, labels_, first, acc));
-    }
-    ++evaluations;
-    std::vector<OutputResult> res = FinishOutputs(g_.outputs, acc);
-    if (outputs) *outputs = res;
-    return ScoreOf(res);
-  }
-
-  double ScoreOf(const std::vector<OutputResult>& res) {
-    for (const auto& o : res)
-      if (o.classifier) {
-        classifier = true;
-        labelled = o.classes.labelled > 0;
-        fp32_score = labelled ? 100 * o.classes.ref_accuracy : 100;
-        return labelled ? 100 * o.classes.test_accuracy : 100 * o.classes.top1_agreement;
-      }
-    double worst = kInf;
-    for (const auto& o : res) worst = std::min(worst, o.metrics.sqnr_db);
-    fp32_score = kInf;
-    return worst;
-  }
-
-  bool Meets(double score) const {
-    if (classifier) return fp32_score - score <= o_.max_drop + 1e-9;
-    return score >= o_.min_sqnr_db;
-  }
-
-  bool classifier = false, labelled = false;
-  double fp32_score = 0;
-  int evaluations = 0;
-
- private:
-  const ir::Graph& g_;
-  const table::CalibrationTable& t_;
-  const data::MultiInputData& d_;
-  const std::vector<int64_t>& labels_;
-  const SensitivityOptions& o_;
-  std::vector<std::string> names_;
-  std::vector<exec::TensorMap> ref_;
-};
-
-bool IsComputeOp(const std::string& op) {
-  std::string base = op.substr(0, op.find('+'));
-  return base == "Conv" || base == "Gemm" || base == "MatMul" || base == "ConvTranspose";
-}
-
-}  // namespace
-
-Result<SensitivityResult> AnalyzeSensitivity(const ir::Graph& graph,
-                                             const table::CalibrationTable& table,
-                                             const data::MultiInputData& data,
-                                             const std::vector<int64_t>& labels,
-                                             const SensitivityOptions& options) {
-  SensitivityRunner run(graph, table, data, labels, options);
-  CALIB8_RETURN_IF_ERROR(run.Init());
-  // INT8 runs: 1 (all INT8) + 2 per layer to rank, then the plan search (count not known ahead).
-  int64_t rank_runs = 1;
-  auto note = [&](const std::string& s) {
-    if (!options.progress) return;
-    if (run.evaluations <= rank_runs)
-      options.progress({"sensitivity ranking layers", run.evaluations, rank_runs, "runs", s});
-    else
-      options.progress({"sensitivity choosing FP32 layers", run.evaluations - rank_runs, 0, "runs", s});
-  };
-  SensitivityResult r;
-  r.samples = data.NumSamples();
-  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanChecked(graph, table, options.compare.int8,
-                                                            options.compare.table_name));
-  CALIB8_ASSIGN_OR_RETURN(r.int8_score, run.Score({}));
-  note("all INT8: " + Num(r.int8_score));
-
-  // The INT8 compute layers, with their (fused) output tensor.
-  std::map<std::string, std::string> output_of;
-  for (const auto& n : plan.graph.nodes)
-    if (!n.outputs.empty()) {
-      std::string o = n.outputs[0];
-      if (EndsWith(o, ":s8") || EndsWith(o, ":u8")) o = o.substr(0, o.size() - 3);
-      output_of[n.name] = o;
-    }
-  for (const auto& d : plan.nodes)
-    if (d.precision == quant::Precision::kInt8 && IsComputeOp(d.op_type)) {
-      LayerSensitivity l;
-      l.node = d.node;
-      l.op = d.op_type;
-      l.output = output_of.count(d.node) ? output_of[d.node] : d.node;
-      r.layers.push_back(l);
-    }
-  rank_runs = 1 + 2 * static_cast<int64_t>(r.layers.size());
-  for (auto& l : r.layers) {
-    std::set<std::string> others;
-    for (const auto& m : r.layers)
-      if (m.node != l.node) others.insert(m.node);
-    CALIB8_ASSIGN_OR_RETURN(l.alone, run.Score(others));
-    CALIB8_ASSIGN_OR_RETURN(l.keep, run.Score({l.output}));
-    l.harm = run.fp32_score - l.alone;
-    l.gain = l.keep - r.int8_score;
-    if (std::isinf(run.fp32_score)) l.harm = -l.alone;  // SQNR: lower alone-SQNR = more harm
-    note("layer " + l.node + ": alone " + Num(l.alone) + ", kept FP32 " + Num(l.keep));
-  }
-  r.fp32_score = run.fp32_score;
-  r.classifier = run.classifier;
-  r.labelled = run.labelled;
-  r.metric = r.classifier ? (r.labelled ? "accuracy %" : "top-1 agreement %") : "output SQNR dB";
-  // Most harmful first: harm of quantizing it alone plus gain of keeping it FP32 (either alone
-  // can be 0 or negative when errors only matter together), then harm.
-  std::stable_sort(r.layers.begin(), r.layers.end(), [](const auto& a, const auto& b) {
-    if (a.harm + a.gain != b.harm + b.gain) return a.harm + a.gain > b.harm + b.gain;
-    return a.harm > b.harm;
-  });
-
-  // Greedy: keep layers FP32 in rank order until the bound holds, then drop any that the bound
-  // does not need (fewest FP32 layers).
-  std::set<std::string> keep;
-  std::vector<std::string> order;
-  r.final_score = r.int8_score;
-  r.met = run.Meets(r.final_score);
-  for (size_t i = 0; i < r.layers.size() && !r.met; ++i) {
-    keep.insert(r.layers[i].output);
-    order.push_back(r.layers[i].output);
-    CALIB8_ASSIGN_OR_RETURN(r.final_score, run.Score(keep));
-    r.met = run.Meets(r.final_score);
-    note("keep " + std::to_string(keep.size()) + " layer(s) FP32: " + Num(r.final_score));
-  }
-  if (r.met && order.size() > 1) {
-    for (size_t i = order.size(); i-- > 0;) {
-      std::set<std::string> trial = keep;
-      trial.erase(order[i]);
-      CALIB8_ASSIGN_OR_RETURN(double s, run.Score(trial));
-      if (run.Meets(s)) {
-        keep = trial;
-        r.final_score = s;
-        note("not needed: " + order[i]);
-      }
-    }
-  }
-  for (const auto& o : order)
-    if (keep.count(o)) r.keep.push_back(o);
-  r.evaluations = run.evaluations;
-  return r;
-}
-
-std::string SensitivityToText(const SensitivityResult& r, const SensitivityOptions& o) {
-  std::ostringstream os;
-  os << "samples: " << r.samples << "; metric: " << r.metric << "; FP32 " << Num(r.fp32_score)
-     << ", all INT8 " << Num(r.int8_score) << "\n";
-  os << "layers (most harmful first):\n";
-  os << "  " << std::left << std::setw(10) << "alone" << std::setw(10) << "harm" << std::setw(10)
-     << "kept FP32" << std::setw(10) << "gain" << std::setw(22) << "op"
-     << " node -> tensor\n";
-  // With an SQNR metric FP32 scores +inf: there is no finite harm, layers rank by the SQNR with
-  // only them INT8 (lower first).
-  const bool sqnr = std::isinf(r.fp32_score);
-  for (const auto& l : r.layers)
-    os << "  " << std::left << std::setw(10) << Num(l.alone) << std::setw(10)
-       << (sqnr ? std::string("-") : Num(l.harm)) << std::setw(10) << Num(l.keep) << std::setw(10)
-       << Num(l.gain) << std::setw(22) << l.op << " " << l.node << " -> " << l.output << "\n";
-  if (sqnr)
-    os << "  (SQNR metric: FP32 is +inf, so harm is not a number; layers rank by 'alone', "
-          "lowest first)\n";
-  std::string bound = r.classifier ? "drop <= " + Num(o.max_drop) + " points"
-                                   : "SQNR >= " + Num(o.min_sqnr_db) + " dB";
-  if (r.met) {
-    os << "plan: " << r.keep.size() << " layer(s) FP32 meet(s) the bound (" << bound
-       << "): " << r.metric << " " << Num(r.final_score);
-    if (r.classifier) os << ", drop " << Num(r.fp32_score - r.final_score);
-    os << "\n";
-  } else {
-    os << "plan: the bound (" << bound << ") cannot be met even with all " << r.keep.size()
-       << " INT8 layer(s) FP32 (" << r.metric << " " << Num(r.final_score)
-       << "): the remaining error comes from nodes outside the ranked layers\n";
-  }
-  os << "evaluations: " << r.evaluations << "\n";
-  return os.str();
-}
-
-std::string SensitivityPlanFile(const SensitivityResult& r, const SensitivityOptions& o,
-                                const std::string& model, const std::string& table) {
-  std::ostringstream os;
-  os << "# calib8 sensitivity: tensors to keep FP32 (--keep-fp32 FILE for run, plan, compare,\n";
-  os << "# export-qdq). model " << model << ", table " << table << ", " << r.samples
-     << " samples, metric " << r.metric << "\n";
-  os << "# FP32 " << Num(r.fp32_score) << ", all INT8 " << Num(r.int8_score) << ", with this plan "
-     << Num(r.final_score) << "; bound "
-     << (r.classifier ? "drop <= " + Num(o.max_drop) : "SQNR >= " + Num(o.min_sqnr_db))
-     << (r.met ? " (met)" : " (NOT met)") << "\n";
-  for (const auto& k : r.keep) {
-    for (const auto& l : r.layers)
-      if (l.output == k)
-        os << "# " << l.op << " '" << l.node << "': quantized alone " << Num(l.alone)
-           << (std::isinf(r.fp32_score) ? std::string() : " (harm " + Num(l.harm) + ")")
-           << ", kept FP32 alone " << Num(l.keep) << " (gain " << Num(l.gain) << ")\n";
-    os << k << "\n";
-  }
-  return os.str();
 }
 
 }  // namespace calib8::api

@@ -68,6 +68,41 @@ else
   check "compare confirms the bound (agreement >= 99.5% on the same 200 samples)" "json '$W/K.json' \"o['top1_agreement']>=0.995\""
 fi
 
+# Ranges before FP32 (--table-out): the entropy2 table clips the first ReLU (amax ~0.6, max ~7.3);
+# sensitivity tries other ranges for each layer's activations before keeping the layer FP32 and
+# writes the table with the ranges that helped. Its plan then keeps fewer layers FP32, compare on
+# the new table confirms the bound, and only the entries it names changed.
+"$CALIB8" sensitivity "$M" --table "$W/T.cache" --data "$TEST" --max-drop 0.5 --symmetric \
+  -o "$W/plan2.txt" --table-out "$W/T2.cache" > "$W/sens2.txt" 2>/dev/null
+check "sensitivity --table-out exit 0, wrote table + sidecar" "[ $? -eq 0 ] && [ -s '$W/T2.cache' ] && [ -s '$W/T2.cache.calib8.json' ]"
+cat "$W/sens2.txt" | grep -E '^(range|plan):'
+check "a range changed instead of an FP32 layer" "grep -q '^range: ' '$W/sens2.txt' && [ \$(grep -cv '^#' '$W/plan2.txt') -lt \$(grep -cv '^#' '$W/plan.txt') ]"
+check "only the named entries changed" "diff '$W/T.cache' '$W/T2.cache' | grep '^>' | cut -d: -f1 | sed 's/^> //' | sort > '$W/chg.txt'; grep '^range: ' '$W/sens2.txt' | cut -d' ' -f2 | sort | diff - '$W/chg.txt'"
+"$CALIB8" compare "$M" --table "$W/T2.cache" --data "$TEST" --max-samples 200 --keep-fp32 "$W/plan2.txt" \
+  --symmetric --json > "$W/K2.json" 2>/dev/null
+check "compare confirms the plan with the new ranges (agreement >= 99.5%)" "json '$W/K2.json' \"o['top1_agreement']>=0.995\""
+# Asymmetric: a sidecar range cut to a tenth (as a bad calibration would) is found and widened.
+cp "$W/T.cache" "$W/C.cache"
+"$PY" - "$W/T.cache.calib8.json" "$W/C.cache.calib8.json" <<'PYEOF'
+import json, struct, sys
+j = json.load(open(sys.argv[1]))
+for t in j["tensors"]:
+    if t["name"] == "/features/features.6/Relu_output_0":
+        v = float(t["asym"]["hi"]) / 10
+        t["asym"]["hi"] = repr(v)
+        t["asym"]["hi_bits"] = "%08x" % struct.unpack("<I", struct.pack("<f", v))[0]
+j["table_file"] = "C.cache"
+json.dump(j, open(sys.argv[2], "w"), indent=1)
+PYEOF
+"$CALIB8" compare "$M" --table "$W/C.cache" --data "$TEST" --max-samples 200 --json > "$W/C.json" 2>/dev/null
+"$CALIB8" sensitivity "$M" --table "$W/C.cache" --data "$TEST" --max-drop 0.5 -o "$W/plan3.txt" \
+  --table-out "$W/C2.cache" > "$W/sens3.txt" 2>/dev/null
+grep -E '^(range|plan):' "$W/sens3.txt"
+check "asymmetric: the cut range is widened, in the sidecar" "grep -q '^range: /features/features.6/Relu_output_0 \\[0.0000, 0.55' '$W/sens3.txt' && cmp -s '$W/C.cache' '$W/C2.cache'"
+"$CALIB8" compare "$M" --table "$W/C2.cache" --data "$TEST" --max-samples 200 --keep-fp32 "$W/plan3.txt" \
+  --json > "$W/C2.json" 2> "$W/C2.err"
+check "the new sidecar is this table's (asymmetric) and compare confirms the bound" "grep -q 'asymmetric u8' '$W/C2.err' && json '$W/C2.json' \"o['top1_agreement']>=0.995\" && json '$W/C.json' \"o['top1_agreement']<0.995\""
+
 # bad input
 printf 'TRT-8601-EntropyCalibration2\nconv_a: 3c010204\nrelu_b: 3c010204\n' > "$W/other.cache"
 "$CALIB8" compare "$M" --table "$W/other.cache" --data "$TEST" --max-samples 10 > /dev/null 2> "$W/bad1.err"

@@ -72,6 +72,8 @@ check "a bare cache is symmetric" "grep -q 'symmetric s8 activations: no sidecar
 check "calibrate --max-drop writes table and plan" "[ -s '$W/mp.cache' ] && grep -q '^# calib8 sensitivity' '$W/mp.cache.keep-fp32.txt' && grep -q '^plan: .*meets --max-drop 0.5' '$W/mp.out'"
 "$CALIB8" run "$M" --int8 --table "$W/mp.cache" --keep-fp32 "$W/mp.cache.keep-fp32.txt" --input "$X" > /dev/null 2>&1
 check "run accepts the plan calibrate wrote" "[ $? -eq 0 ]"
+"$CALIB8" run "$M" --int8 --table "$W/mp.cache" --input "$X" > /dev/null 2> "$W/mp.err"
+check "ranges --max-drop changed (range: lines) left the sidecar matching its table" "grep -q 'asymmetric u8' '$W/mp.err'"
 
 # A sequence output [N, T, C] (PaddleOCR rec's CTC softmax): compare reports per-position top-1
 # agreement over N x T positions (4 images x 40 positions).

@@ -8,7 +8,7 @@
 #include <iostream>
 
 #include "api/calibrate.h"
-#include "api/compare.h"
+#include "api/sensitivity.h"
 #include "api/int8_engine.h"
 #include "api/engine.h"
 #include "commands.h"
@@ -112,6 +112,8 @@ static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::stri
   api::Int8TableMode mode;
   auto t = api::LoadInt8Table(table_path, false, &so.compare.int8, &mode);
   if (!t.ok()) return ReportError(t.status());
+  so.try_ranges = true;  // other ranges before FP32; the ones that help go into the table below
+  so.observed = api::ObservedRanges(table_path);
   data::OpenOptions oo;
   oo.preprocess = preprocess;
   oo.max_samples = a.plan_samples;
@@ -124,6 +126,14 @@ static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::stri
   auto r = api::AnalyzeSensitivity(g, *t, *d, {}, so);
   progress.Finish();
   if (!r.ok()) return ReportError(r.status().WithContext("calibrate --max-drop"));
+  if (!r->ranges.empty()) {
+    Status s = api::ApplyRangeChanges(table_path, r->ranges, table_path);
+    if (!s.ok()) return ReportError(s);
+    for (const auto& c : r->ranges)
+      std::printf("range:   %s [%.4g, %.4g] -> [%.4g, %.4g] (%s %.2f -> %.2f), written to the %s\n",
+                  c.tensor.c_str(), c.lo_before, c.hi_before, c.lo, c.hi, r->metric.c_str(),
+                  c.score_before, c.score, c.asymmetric ? "sidecar" : "table");
+  }
   const std::string path = a.plan_out.empty() ? table_path + ".keep-fp32.txt" : a.plan_out;
   Status s = core::WriteFileAtomic(path, api::SensitivityPlanFile(*r, so, a.model, table_path));
   if (!s.ok()) return ReportError(s);

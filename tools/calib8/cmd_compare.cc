@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "api/compare.h"
+#include "api/sensitivity.h"
 #include "api/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
@@ -183,21 +184,33 @@ Command AddSensitivityCommand(CLI::App& app) {
                   "Bound for models without a classifier output: worst output SQNR in dB "
                   "(default 30)");
   sub->add_option("-o,--output", *out, "Write the plan (a --keep-fp32 file) here");
-  return [o, out, bounds]() -> int {
+  auto table_out = std::make_shared<std::string>();
+  sub->add_option("--table-out", *table_out,
+                  "Before keeping a layer FP32, try other ranges for its activations; write the "
+                  "table (and sidecar) with the ranges that helped here (the plan is for it)");
+  return [o, out, bounds, table_out]() -> int {
     ir::Graph g;
     table::CalibrationTable t;
     std::vector<int64_t> labels;
     api::SensitivityOptions so = *bounds;
     auto d = LoadCompareInputs(*o, &g, &t, &labels, &so.compare);
     if (!d.ok()) return ReportError(d.status());
+    so.try_ranges = !table_out->empty();
+    if (so.try_ranges) so.observed = api::ObservedRanges(o->table);
     core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
     so.progress = progress.Callback();
     auto r = api::AnalyzeSensitivity(g, t, *d, labels, so);
     progress.Finish();
     if (!r.ok()) return ReportError(r.status());
     std::cout << api::SensitivityToText(*r, so);
+    if (!table_out->empty()) {
+      Status s = api::ApplyRangeChanges(o->table, r->ranges, *table_out);
+      if (!s.ok()) return ReportError(s);
+      std::cout << "wrote " << *table_out << " (" << r->ranges.size() << " range(s) changed)\n";
+    }
     if (!out->empty()) {
-      Status s = core::WriteFileAtomic(*out, api::SensitivityPlanFile(*r, so, o->model, o->table));
+      const std::string& planned = table_out->empty() ? o->table : *table_out;
+      Status s = core::WriteFileAtomic(*out, api::SensitivityPlanFile(*r, so, o->model, planned));
       if (!s.ok()) return ReportError(s);
       std::cout << "wrote " << *out << " (" << r->keep.size() << " tensor(s) to keep FP32)\n";
     }
