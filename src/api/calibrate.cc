@@ -64,6 +64,8 @@ std::vector<std::string> GraphOrder(const ir::Graph& g) {
   return order;
 }
 
+}  // namespace
+
 Status CheckDataFitsModel(const ir::Graph& g, const data::MultiInputData& d, int batch,
                           std::vector<std::string>* names) {
   names->clear();
@@ -104,6 +106,8 @@ Status CheckDataFitsModel(const ir::Graph& g, const data::MultiInputData& d, int
   }
   return Status::Ok();
 }
+
+namespace {
 
 Status RunPass(exec::Session& session, const data::MultiInputData& d,
                const std::vector<std::string>& names, stats::Collector& collector, int batch,
@@ -342,11 +346,7 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   params["num_bins"] = std::to_string(o.num_bins);
   CALIB8_ASSIGN_OR_RETURN(calib::CalibratorOptions copts, MethodOptions(o.method, params, &r.method));
   if (o.data_specs.empty()) return InvalidArgument("no calibration data: give --data SPEC");
-  data::OpenOptions oo;
-  oo.preprocess = o.preprocess;
-  oo.max_samples = o.max_samples;
-  if (!graph.inputs.empty() && graph.inputs[0].has_shape)
-    oo.sample_rank = static_cast<int>(graph.inputs[0].dims.size()) - 1;
+  data::OpenOptions oo = DataOptionsFor(graph, o.preprocess, o.max_samples);
   CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(o.data_specs, oo));
   if (d.NumSamples() == 0)
     return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");

@@ -18,6 +18,7 @@
 
 #include "calib/calibrator.h"
 #include "core/progress.h"
+#include "data/data_source.h"
 #include "ir/graph.h"
 #include "stats/collector.h"
 #include "table/calibration_table.h"
@@ -90,6 +91,11 @@ struct CalibrationResult {
   std::string clip_warning;
   double seconds_pass1 = 0, seconds_pass2 = 0;
 };
+
+// Matches the data sources to the model's inputs (NAME=SPEC or the one input), checks sample
+// shapes, element types and fixed batch sizes; `names` gets the input each source feeds.
+Status CheckDataFitsModel(const ir::Graph& graph, const data::MultiInputData& data, int batch,
+                          std::vector<std::string>* names);
 
 // Parses method name + params into calibrator options and the sidecar's MethodSpec.
 Result<calib::CalibratorOptions> MethodOptions(const std::string& method,

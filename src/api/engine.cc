@@ -1,7 +1,9 @@
 // api/engine.cc — wires onnx import, passes, the op registry and the executor together.
 #include "api/engine.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "core/file_util.h"
 #include "data/npy.h"
@@ -31,6 +33,67 @@ Result<ir::Graph> LoadModel(const std::string& path, const LoadOptions& options,
   return g;
 }
 
+std::vector<UnknownOp> UnknownOps(const ir::Graph& g) {
+  std::vector<std::string> names = exec::UnsupportedOps(g, ops::BuiltinRegistry());
+  std::vector<UnknownOp> out;
+  for (const auto& n : g.nodes) {
+    std::string name = n.domain.empty() ? n.op_type : n.domain + "::" + n.op_type;
+    if (std::find(names.begin(), names.end(), name) == names.end()) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const UnknownOp& u) { return u.Name() == name; });
+    if (it == out.end()) it = out.insert(out.end(), UnknownOp{n.domain, n.op_type, {}});
+    it->nodes.push_back(&n);
+  }
+  return out;
+}
+
+Status CheckRunnable(const ir::Graph& g) {
+  std::vector<UnknownOp> unknown = UnknownOps(g);
+  if (unknown.empty()) return Status::Ok();
+  std::set<std::string> produced_by_unknown, until, from;
+  for (const auto& u : unknown)
+    for (const ir::Node* n : u.nodes)
+      for (const auto& o : n->outputs)
+        if (!o.empty()) produced_by_unknown.insert(o);
+  std::string list;
+  size_t total = 0;
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v)
+      if (!x.empty()) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  for (const auto& u : unknown) {
+    list += (list.empty() ? "" : "; ") + u.Name() + " (";
+    for (size_t i = 0; i < u.nodes.size(); ++i) {
+      const ir::Node* n = u.nodes[i];
+      ++total;
+      for (const auto& in : n->inputs)
+        if (!in.empty() && !g.FindInitializer(in) && !produced_by_unknown.count(in)) until.insert(in);
+      for (const auto& o : n->outputs)
+        if (!o.empty()) from.insert(o);
+      if (i < 3) {
+        list += (i ? ", " : "") + std::string("node '") + n->name + "': " + join(n->inputs) + " -> " +
+                join(n->outputs);
+      }
+    }
+    if (u.nodes.size() > 3) list += " and " + std::to_string(u.nodes.size() - 3) + " more node(s)";
+    list += ")";
+  }
+  auto csv = [](const std::set<std::string>& s, const std::string& suffix) {
+    std::string out;
+    for (const auto& x : s) out += (out.empty() ? "" : ",") + x + suffix;
+    return out;
+  };
+  std::string hint = "calibrate the parts calib8 can run and join them: ";
+  if (!until.empty()) hint += "`calibrate --until " + csv(until, "") + "` for the part before, ";
+  hint += "`calibrate --from " + csv(from, "=SPEC") + "` with those tensors' values recorded by a " +
+          "runtime that has the layer (or `calib8 run --dump`), then `calib8 merge` " +
+          "(docs/custom-layers.md; `calib8 info` lists every node)";
+  return Unimplemented(g.source, ": calib8 has no kernel for ", unknown.size(),
+                       " operator type(s) in ", total, " node(s): ", list, ". To calibrate anyway, ",
+                       hint);
+}
+
 ModelInfo Describe(const ir::Graph& g) {
   ModelInfo info;
   info.inputs = g.inputs;
@@ -43,6 +106,7 @@ ModelInfo Describe(const ir::Graph& g) {
   for (const auto& n : g.nodes) ++counts[n.domain.empty() ? n.op_type : n.domain + "::" + n.op_type];
   info.op_counts.assign(counts.begin(), counts.end());
   info.unsupported_ops = exec::UnsupportedOps(g, ops::BuiltinRegistry());
+  info.unknown_ops = UnknownOps(g);
   info.opset = g.DefaultOpset();
   info.num_nodes = g.nodes.size();
   info.num_initializers = g.initializers.size();
@@ -52,8 +116,22 @@ ModelInfo Describe(const ir::Graph& g) {
 
 Result<std::unique_ptr<exec::Session>> CreateSession(const ir::Graph& graph,
                                                      exec::SessionOptions options) {
-  if (!options.registry) options.registry = &ops::BuiltinRegistry();
+  if (!options.registry) {
+    options.registry = &ops::BuiltinRegistry();
+    CALIB8_RETURN_IF_ERROR(CheckRunnable(graph));
+  }
   return exec::Session::Create(graph, options);
+}
+
+data::OpenOptions DataOptionsFor(const ir::Graph& g, const std::string& preprocess,
+                                 int64_t max_samples) {
+  data::OpenOptions oo;
+  oo.preprocess = preprocess;
+  oo.max_samples = max_samples;
+  if (!g.inputs.empty() && g.inputs[0].has_shape)
+    oo.sample_rank = static_cast<int>(g.inputs[0].dims.size()) - 1;
+  for (const auto& in : g.inputs) oo.input_names.push_back(in.name);
+  return oo;
 }
 
 Result<Tensor> LoadTensorFile(const std::string& path) {

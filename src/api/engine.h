@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/data_source.h"
 #include "exec/session.h"
 #include "ir/graph.h"
 
@@ -31,10 +32,24 @@ Result<ir::Graph> LoadModel(const std::string& path, const LoadOptions& options 
 // Applies the load-time passes to an already imported graph.
 Result<PassReport> Optimize(ir::Graph& graph);
 
+// An operator type calib8 has no kernel for (a custom layer), with every node that uses it.
+struct UnknownOp {
+  std::string domain, op_type;  // domain "" = ai.onnx
+  std::vector<const ir::Node*> nodes;  // point into the graph passed to UnknownOps
+  std::string Name() const { return domain.empty() ? op_type : domain + "::" + op_type; }
+};
+std::vector<UnknownOp> UnknownOps(const ir::Graph& graph);
+
+// Ok when calib8 can run every node; else one error that names every unknown operator, its nodes
+// and the tensors around them, and the --until / --from cut that calibrates the rest
+// (docs/custom-layers.md). CreateSession checks this first.
+Status CheckRunnable(const ir::Graph& graph);
+
 struct ModelInfo {
   std::vector<ir::ValueInfo> inputs, outputs;
   std::vector<std::pair<std::string, int>> op_counts;  // sorted by op type
   std::vector<std::string> unsupported_ops;
+  std::vector<UnknownOp> unknown_ops;  // the same, with their nodes
   int64_t opset = 0;
   size_t num_nodes = 0, num_initializers = 0;
   int64_t num_parameters = 0;
@@ -44,6 +59,11 @@ ModelInfo Describe(const ir::Graph& graph);
 // Creates an FP32 session over `graph` with the built-in ops (and any registered plugins).
 Result<std::unique_ptr<exec::Session>> CreateSession(const ir::Graph& graph,
                                                      exec::SessionOptions options = {});
+
+// Options for opening data for `graph`: the sample rank of its first input and its input names
+// (so that NAME=SPEC works for names with '/', as exporters write them).
+data::OpenOptions DataOptionsFor(const ir::Graph& graph, const std::string& preprocess = {},
+                                 int64_t max_samples = 0);
 
 // Reads a tensor file: .npy or ONNX TensorProto .pb (by extension, else by content).
 Result<Tensor> LoadTensorFile(const std::string& path);

@@ -422,6 +422,12 @@ Result<MultiInputData> MultiInputData::Open(const std::vector<std::string>& spec
   for (const auto& text : specs) {
     std::string name, spec;
     SplitNamedSpec(text, &name, &spec);
+    for (const auto& known : options.input_names)
+      if (!known.empty() && text.size() > known.size() + 1 && text.compare(0, known.size(), known) == 0 &&
+          text[known.size()] == '=' && known.size() > name.size()) {
+        name = known;
+        spec = text.substr(known.size() + 1);
+      }
     if (name.empty() && specs.size() > 1)
       return InvalidArgument("data spec '", text, "' has no input name: with several data specs, ",
                              "each must be NAME=SPEC");

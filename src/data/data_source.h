@@ -133,6 +133,9 @@ struct OpenOptions {
   // unknown. Directory files of rank sample_rank + 1 with a leading 1 lose that axis; with -1, a
   // leading axis of 1 is dropped from files of rank >= 2.
   int sample_rank = -1;
+  // The model's input names: "NAME=SPEC" whose NAME is one of these is split there even when the
+  // name holds '/', ':' or '@' (exporters' tensor names; calibrate --from T=SPEC).
+  std::vector<std::string> input_names;
 };
 
 // Opens one source from a spec string (see the top of this file).

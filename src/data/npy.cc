@@ -143,23 +143,28 @@ Result<Tensor> LoadNpy(const std::string& path) {
   return ParseNpy(bytes, "npy file '" + path + "'");
 }
 
-std::string SerializeNpy(const Tensor& t) {
+std::string NpyHeaderBytes(DataType dtype, const Shape& shape) {
   const char* code = "f4";
   for (const auto& d : kDescr)
-    if (d.dtype == t.dtype()) code = d.code;
-  std::string shape = "(";
-  for (size_t i = 0; i < t.shape().size(); ++i) shape += std::to_string(t.shape()[i]) + ", ";
-  if (t.shape().size() > 1) shape.resize(shape.size() - 2);
-  else if (t.shape().size() == 1) shape.resize(shape.size() - 1);
-  shape += ")";
-  char endian = (t.dtype() == DataType::kInt8 || t.dtype() == DataType::kUint8 || t.dtype() == DataType::kBool) ? '|' : '<';
-  std::string header = std::string("{'descr': '") + endian + code + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    if (d.dtype == dtype) code = d.code;
+  std::string dims = "(";
+  for (size_t i = 0; i < shape.size(); ++i) dims += std::to_string(shape[i]) + ", ";
+  if (shape.size() > 1) dims.resize(dims.size() - 2);
+  else if (shape.size() == 1) dims.resize(dims.size() - 1);
+  dims += ")";
+  char endian = (dtype == DataType::kInt8 || dtype == DataType::kUint8 || dtype == DataType::kBool) ? '|' : '<';
+  std::string header = std::string("{'descr': '") + endian + code + "', 'fortran_order': False, 'shape': " + dims + ", }";
   size_t total = 10 + header.size() + 1;
   header += std::string((64 - total % 64) % 64, ' ') + "\n";
   std::string out("\x93NUMPY\x01\x00", 8);
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>((header.size() >> 8) & 0xff);
   out += header;
+  return out;
+}
+
+std::string SerializeNpy(const Tensor& t) {
+  std::string out = NpyHeaderBytes(t.dtype(), t.shape());
   out.append(static_cast<const char*>(t.raw()), t.nbytes());
   return out;
 }

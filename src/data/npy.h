@@ -24,6 +24,9 @@ Result<NpyHeader> ParseNpyHeader(const std::string& prefix, const std::string& s
 // Reads only the header of the .npy file at `path` (a few hundred bytes).
 Result<NpyHeader> ReadNpyHeader(const std::string& path);
 
+// The .npy version 1.0 header (magic, length, dict, padding) for data of this type and shape;
+// the raw C-order bytes follow it (a writer that streams samples writes this first).
+std::string NpyHeaderBytes(DataType dtype, const Shape& shape);
 // Serialises to .npy version 1.0 bytes / writes atomically.
 std::string SerializeNpy(const Tensor& t);
 Status SaveNpy(const Tensor& t, const std::string& path);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <set>
 
 #include "api/calibrate.h"
 #include "api/sensitivity.h"
@@ -15,6 +16,7 @@
 #include "core/file_util.h"
 #include "core/progress.h"
 #include "data/data_source.h"
+#include "ir/subgraph.h"
 #include "eval/calibration_report.h"
 #include "stats/stats_io.h"
 #include "table/fingerprint.h"
@@ -50,7 +52,56 @@ struct CalibrateArgs {
   double max_drop = -1;  // --max-drop: also write a keep-FP32 plan (sensitivity) that meets it
   std::string plan_out;  // --plan: where (default <table>.keep-fp32.txt)
   int64_t plan_samples = 200;
+  std::vector<std::string> until, from;  // partial calibration (docs/custom-layers.md)
 };
+
+// --until T1,T2 and --from T=SPEC (repeatable): the subgraph to calibrate; each --from SPEC
+// becomes the data of the new input T.
+Status ApplyPartial(const CalibrateArgs& a, ir::Graph& g, std::vector<std::string>& data) {
+  ir::SubgraphSpec spec;
+  for (const auto& u : a.until) {
+    size_t start = 0;
+    while (start <= u.size()) {
+      size_t comma = u.find(',', start);
+      if (comma == std::string::npos) comma = u.size();
+      spec.until.push_back(u.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  for (const auto& f : a.from) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
+      return InvalidArgument("--from '", f, "': expected TENSOR=SPEC (the tensor's recorded values, "
+                             "e.g. a .npy from `calib8 run --dump`)");
+    spec.from.push_back(f.substr(0, eq));
+    data.push_back(f);
+  }
+  return ir::ExtractSubgraph(g, spec);
+}
+
+// After a partial calibration: which tensors of the whole model this table leaves without a
+// scale, so that the parts can be checked before `merge`.
+void PrintPartialCoverage(const ir::Graph& full, const api::CalibrationResult& r) {
+  std::set<std::string> have;
+  for (const auto& t : r.tensors) have.insert(t.name);
+  std::vector<std::string> missing;
+  auto consider = [&](const std::string& name) {
+    auto it = full.value_info.find(name);
+    bool is_float = it == full.value_info.end() || it->second.dtype == DataType::kFloat32 ||
+                    it->second.dtype == DataType::kUndefined;
+    if (!name.empty() && is_float && !have.count(name) &&
+        std::find(missing.begin(), missing.end(), name) == missing.end())
+      missing.push_back(name);
+  };
+  for (const auto& in : full.inputs) consider(in.name);
+  for (const auto& n : full.nodes)
+    for (const auto& o : n.outputs) consider(o);
+  std::cout << "partial: " << r.tensors.size() << " tensors calibrated, " << missing.size()
+            << " tensor(s) of the whole model left to the other part(s)";
+  for (size_t i = 0; i < missing.size() && i < 8; ++i) std::cout << (i ? ", " : ": ") << missing[i];
+  if (missing.size() > 8) std::cout << " and " << missing.size() - 8 << " more";
+  std::cout << "\n         join the parts with: calib8 merge PART1 PART2 ... -o TABLE\n";
+}
 
 // api::CalibrateProgress -> the shared reporter (core/progress.h): "calibrate pass 1/2".
 api::CalibrateProgressFn ToCalibrateProgress(core::ProgressReporter& reporter) {
@@ -114,11 +165,7 @@ static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::stri
   if (!t.ok()) return ReportError(t.status());
   so.try_ranges = true;  // other ranges before FP32; the ones that help go into the table below
   so.observed = api::ObservedRanges(table_path);
-  data::OpenOptions oo;
-  oo.preprocess = preprocess;
-  oo.max_samples = a.plan_samples;
-  if (!g.inputs.empty() && g.inputs[0].has_shape)
-    oo.sample_rank = static_cast<int>(g.inputs[0].dims.size()) - 1;
+  data::OpenOptions oo = api::DataOptionsFor(g, preprocess, a.plan_samples);
   auto d = data::MultiInputData::Open(data_specs, oo);
   if (!d.ok()) return ReportError(d.status());
   core::ProgressReporter progress(core::DefaultProgressStyle(a.quiet));
@@ -211,14 +258,28 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--plan-samples", a->plan_samples, "With --max-drop: samples to measure on (default 200)");
   sub->add_option("--report", a->report,
                   "Also write a self-contained HTML report (histograms, thresholds, KL/MSE curves)");
+  sub->add_option("--until", a->until,
+                  "Partial calibration: only the subgraph that computes these tensors (T1,T2; "
+                  "e.g. the part before a custom layer; docs/custom-layers.md)");
+  sub->add_option("--from", a->from,
+                  "Partial calibration: the subgraph fed by tensor T, with its values from SPEC "
+                  "(T=SPEC, repeatable; e.g. recorded by `calib8 run --dump` or your runtime)");
   return [a]() -> int {
     auto g = api::LoadModel(a->model);
     if (!g.ok()) return ReportError(g.status());
+    std::vector<std::string> data = a->data;
+    const bool partial = !a->until.empty() || !a->from.empty();
+    ir::Graph full;
+    if (partial) {
+      full = *g;
+      Status s = ApplyPartial(*a, *g, data);
+      if (!s.ok()) return ReportError(s);
+    }
     std::string out = a->output;
     if (out.empty()) out = std::filesystem::path(a->model).replace_extension(".cache").string();
     std::string sidecar_path = table::SidecarPathFor(out);
     api::CalibrateOptions o;
-    o.data_specs = a->data;
+    o.data_specs = data;
     o.preprocess = a->preprocess;
     o.max_samples = a->max_samples;
     o.batch = a->batch;
@@ -265,11 +326,7 @@ Command AddCalibrateCommand(CLI::App& app) {
         std::cout << "existing table " << out << " has no readable sidecar ("
                   << stored.status().message() << "): recalibrating\n";
       } else {
-        data::OpenOptions oo;
-        oo.preprocess = o.preprocess;
-        oo.max_samples = o.max_samples;
-        if (!g->inputs.empty() && g->inputs[0].has_shape)
-          oo.sample_rank = static_cast<int>(g->inputs[0].dims.size()) - 1;
+        data::OpenOptions oo = api::DataOptionsFor(*g, o.preprocess, o.max_samples);
         auto d = data::MultiInputData::Open(o.data_specs, oo);
         if (!d.ok()) return ReportError(d.status());
         auto dfp = d->Fingerprint(o.hashing_progress);
@@ -332,6 +389,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (s.ok()) s = core::WriteFileAtomic(out, *bytes);
     if (!s.ok()) return ReportError(s);
     PrintSummary(*r, out, sidecar_path);
+    if (partial) PrintPartialCoverage(full, *r);
     if (!r->clip_warning.empty()) std::cerr << "calib8: warning: " << r->clip_warning << "\n";
     if (!a->report.empty()) {
       namespace fs = std::filesystem;

@@ -66,10 +66,7 @@ Result<data::MultiInputData> LoadCompareInputs(const CompareOpts& o, ir::Graph* 
   if (!o.labels.empty()) {
     CALIB8_ASSIGN_OR_RETURN(*labels, api::ReadLabels(o.labels));
   }
-  data::OpenOptions oo;
-  oo.max_samples = o.max_samples;
-  if (!graph->inputs.empty() && graph->inputs[0].has_shape)
-    oo.sample_rank = static_cast<int>(graph->inputs[0].dims.size()) - 1;
+  data::OpenOptions oo = api::DataOptionsFor(*graph, {}, o.max_samples);
   CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(o.data, oo));
   co->batch = o.batch;
   co->session.num_threads = o.threads;

@@ -48,6 +48,13 @@ Command AddInfoCommand(CLI::App& app) {
       j["op_counts"] = nlohmann::json::object();
       for (const auto& [op, n] : info.op_counts) j["op_counts"][op] = n;
       j["unsupported_ops"] = info.unsupported_ops;
+      j["unknown_ops"] = nlohmann::json::array();
+      for (const auto& u : info.unknown_ops) {
+        nlohmann::json ju = {{"domain", u.domain}, {"op_type", u.op_type}, {"nodes", nlohmann::json::array()}};
+        for (const ir::Node* n : u.nodes)
+          ju["nodes"].push_back({{"name", n->name}, {"inputs", n->inputs}, {"outputs", n->outputs}});
+        j["unknown_ops"].push_back(std::move(ju));
+      }
       j["passes"] = {{"constants_folded", passes.constants_folded},
                      {"batchnorms_folded", passes.batchnorms_folded},
                      {"affine_folded", passes.affine_folded},
@@ -71,6 +78,30 @@ Command AddInfoCommand(CLI::App& app) {
       for (size_t i = 0; i < info.unsupported_ops.size(); ++i)
         std::cout << (i ? ", " : "") << info.unsupported_ops[i];
       std::cout << "\n";
+      // Every node of every unknown op, with the tensors around it (issue 12): where to cut.
+      auto shape = [&](const std::string& t) {
+        auto it = g->value_info.find(t);
+        return it == g->value_info.end() ? std::string("[shape unknown]") : it->second.ShapeString();
+      };
+      for (const auto& u : info.unknown_ops) {
+        std::cout << "  " << u.Name() << " (domain '" << (u.domain.empty() ? "ai.onnx" : u.domain)
+                  << "', op type '" << u.op_type << "'): " << u.nodes.size() << " node(s)\n";
+        for (const ir::Node* n : u.nodes) {
+          std::cout << "    node '" << n->name << "':";
+          for (const auto& in : n->inputs)
+            if (!in.empty() && !g->FindInitializer(in)) std::cout << " " << in << shape(in);
+          std::cout << " ->";
+          for (const auto& out : n->outputs)
+            if (!out.empty()) std::cout << " " << out << shape(out);
+          std::cout << "\n";
+        }
+      }
+      Status runnable = api::CheckRunnable(*g);
+      if (!runnable.ok()) {
+        std::string m = runnable.message();
+        auto cut = m.find("To calibrate anyway, ");
+        if (cut != std::string::npos) std::cout << m.substr(cut) << "\n";
+      }
     }
     return info.unsupported_ops.empty() ? 0 : 1;
   };

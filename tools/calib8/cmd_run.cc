@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <map>
 
+#include "api/dump.h"
 #include "api/engine.h"
 #include "api/int8_engine.h"
 #include "int8/cpu_features.h"
@@ -68,12 +69,25 @@ Command AddRunCommand(CLI::App& app) {
     std::string table, keep_fp32;
     bool unsigned_act = false, strict = false, nchw = false, show_plan = false, int8_all = false,
          symmetric = false;
+    std::string dump_dir, preprocess;  // --dump (issue 12: values for calibrate --from)
+    std::vector<std::string> dump_tensors, data;
+    int batch = 1;
+    int64_t max_samples = 0;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
   sub->add_option("--input,-i", o->inputs,
                   "NAME=FILE (FILE is .npy or an ONNX TensorProto .pb); NAME= may be left out "
-                  "for a single-input model")->required();
+                  "for a single-input model");
+  sub->add_option("--dump", o->dump_dir,
+                  "Record --tensors over the whole --data set: DIR/<tensor>.npy, samples on axis 0 "
+                  "(for calibrate --from T=DIR/T.npy; docs/custom-layers.md)");
+  sub->add_option("--tensors", o->dump_tensors, "With --dump: the tensors to record (T1,T2,...)")
+      ->delimiter(',');
+  sub->add_option("--data,-d", o->data, "With --dump: data SPEC as for calibrate (NAME=SPEC for several inputs)");
+  sub->add_option("--batch", o->batch, "With --dump: samples per inference (default 1)");
+  sub->add_option("--max-samples", o->max_samples, "With --dump: use at most N samples");
+  sub->add_option("--preprocess", o->preprocess, "With --dump: preprocessing for images:DIR");
   sub->add_option("--output-dir,-o", o->output_dir,
                   "Write each output to DIR/<output name>.npy (characters other than "
                   "A-Z a-z 0-9 . _ - become '_')");
@@ -105,6 +119,25 @@ Command AddRunCommand(CLI::App& app) {
   return [o]() -> int {
     auto g = api::LoadModel(o->model);
     if (!g.ok()) return ReportError(g.status());
+    if (!o->dump_dir.empty() || !o->data.empty() || !o->dump_tensors.empty()) {
+      if (o->dump_dir.empty() || o->data.empty() || o->dump_tensors.empty() || !o->inputs.empty() || o->int8)
+        return ReportError(InvalidArgument("record tensors with --dump DIR --tensors T1,T2 --data SPEC "
+                                           "(all three; not with --input or --int8)"));
+      api::DumpOptions dopt;
+      dopt.data_specs = o->data;
+      dopt.preprocess = o->preprocess;
+      dopt.max_samples = o->max_samples;
+      dopt.batch = o->batch;
+      dopt.threads = o->threads;
+      dopt.tensors = o->dump_tensors;
+      dopt.dir = o->dump_dir;
+      auto dumped = api::DumpTensors(*g, dopt);
+      if (!dumped.ok()) return ReportError(dumped.status().WithContext("run --dump"));
+      for (const auto& d : *dumped)
+        std::cout << "wrote " << d.path << " (" << d.name << ", " << ShapeToString(d.shape) << ")\n";
+      return 0;
+    }
+    if (o->inputs.empty()) return ReportError(InvalidArgument("run needs --input NAME=FILE (or --dump with --data)"));
     exec::TensorMap feeds;
     for (const auto& spec : o->inputs) {
       auto eq = spec.find('=');
