@@ -1,6 +1,9 @@
 // stats/reduce.cc — see reduce.h.
 #include "stats/reduce.h"
 
+#include <algorithm>
+#include <cstddef>
+
 namespace calib8::stats {
 
 uint64_t Fnv1a64(const std::string& s) {
