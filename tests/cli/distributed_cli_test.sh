@@ -115,7 +115,7 @@ x[100, 0, 5, 5] = np.nan
 np.save(sys.argv[1], x)" "$T/nan.npy"
   mkdir -p "$T/fail"
   start=$SECONDS
-  timeout 120 "$MPIEXEC" -n 3 --tag-output "$CALIB8" calibrate "$DEMO" --data "$T/nan.npy" "${TH[@]}" --mpi \
+  timeout 120 "$MPIEXEC" -n 3 "$CALIB8" calibrate "$DEMO" --data "$T/nan.npy" "${TH[@]}" --mpi \
     --save-stats "$T/fail/stats.json" -o "$T/fail/t.cache" >"$T/fail/log" 2>"$T/err"
   rc=$?
   ranks=$(grep -c "calib8: error: .*rank 2 of 3: .*sample 100: NaN" "$T/err")

@@ -261,6 +261,17 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--report", a->report,
                   "Also write a self-contained HTML report (histograms, thresholds, KL/MSE curves)");
   return [a]() -> int {
+    if (a->mpi) {
+      const char* clash = !a->shard.empty() ? "--shard" : a->range_only ? "--range-only"
+                          : !a->ranges.empty() ? "--ranges" : !a->from_stats.empty() ? "--from-stats"
+                          : a->single_pass ? "--single-pass" : a->max_drop >= 0 ? "--max-drop" : nullptr;
+      if (clash)
+        return ReportError(InvalidArgument("--mpi cannot be combined with ", clash,
+                                           a->max_drop >= 0 && std::string(clash) == "--max-drop"
+                                               ? " (run calibrate --max-drop after it, on one machine: "
+                                                 "it reuses the table)"
+                                               : ""));
+    }
     int shard_index = 0, shard_count = 1;
     if (!a->shard.empty()) {
       size_t slash = a->shard.find('/');
@@ -282,17 +293,6 @@ Command AddCalibrateCommand(CLI::App& app) {
             "--shard ", a->shard, " needs --range-only (round 1) or --ranges FILE (round 2): the "
             "histograms of every shard must be taken on the ranges of all shards merged "
             "(docs/distributed.md)"));
-    }
-    if (a->mpi) {
-      const char* clash = !a->shard.empty() ? "--shard" : a->range_only ? "--range-only"
-                          : !a->ranges.empty() ? "--ranges" : !a->from_stats.empty() ? "--from-stats"
-                          : a->single_pass ? "--single-pass" : a->max_drop >= 0 ? "--max-drop" : nullptr;
-      if (clash)
-        return ReportError(InvalidArgument("--mpi cannot be combined with ", clash,
-                                           a->max_drop >= 0 && std::string(clash) == "--max-drop"
-                                               ? " (run calibrate --max-drop after it, on one machine: "
-                                                 "it reuses the table)"
-                                               : ""));
     }
     if (!a->shard.empty() && !a->from_stats.empty())
       return ReportError(InvalidArgument("--shard reads data; --from-stats reads none"));
