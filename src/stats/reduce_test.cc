@@ -89,7 +89,7 @@ void Feed(Collector& c, const std::vector<std::vector<float>>& samples, size_t f
 }
 
 // One process's two passes over samples [first, end), reduced over `comm` when given.
-StatsState Run(const std::vector<std::vector<float>>& samples, size_t first, size_t end, Comm* comm,
+StatsState CollectPart(const std::vector<std::vector<float>>& samples, size_t first, size_t end, Comm* comm,
                int64_t* bytes1 = nullptr, int64_t* bytes2 = nullptr) {
   StatsState st;
   st.num_bins = 128;
@@ -122,7 +122,7 @@ std::vector<std::vector<float>> Samples(int n) {
 
 TEST(Reduce, RanksCombineToTheSingleProcessStateExactly) {
   auto samples = Samples(37);
-  const std::string whole = SerializeStats(Run(samples, 0, samples.size(), nullptr));
+  const std::string whole = SerializeStats(CollectPart(samples, 0, samples.size(), nullptr));
   for (int n : {1, 2, 3, 5}) {
     World w(n);
     std::vector<std::string> out(n);
@@ -132,7 +132,7 @@ TEST(Reduce, RanksCombineToTheSingleProcessStateExactly) {
       threads.emplace_back([&, r] {
         FakeComm comm(&w, r);
         size_t first = samples.size() * r / n, end = samples.size() * (r + 1) / n;
-        out[r] = SerializeStats(Run(samples, first, end, &comm, &b1[r], &b2[r]));
+        out[r] = SerializeStats(CollectPart(samples, first, end, &comm, &b1[r], &b2[r]));
       });
     for (auto& t : threads) t.join();
     EXPECT_EQ(out[0], whole) << n << " ranks";
@@ -179,7 +179,7 @@ TEST(Reduce, AgreeGivesEveryRankTheLowestFailure) {
 // ranges once, and the data record follows the shards.
 TEST(Reduce, GivenRangesMergeOnceAndShardsMustMatch) {
   auto samples = Samples(20);
-  StatsState whole = Run(samples, 0, 20, nullptr);
+  StatsState whole = CollectPart(samples, 0, 20, nullptr);
   auto part = [&](size_t first, size_t end, int shard) {
     StatsState st = whole;  // the merged ranges
     for (auto& [n, rec] : st.tensors) rec.hist = AbsHistogram();
@@ -217,7 +217,7 @@ TEST(Reduce, GivenRangesMergeOnceAndShardsMustMatch) {
   other.data.description = {{"samples", 21}};
   s = StatsState(a).Merge(other);
   EXPECT_NE(s.message().find("different data"), std::string::npos) << s.message();
-  StatsState own = Run(samples, 0, 9, nullptr);
+  StatsState own = CollectPart(samples, 0, 9, nullptr);
   s = StatsState(a).Merge(own);
   EXPECT_NE(s.message().find("given ranges"), std::string::npos) << s.message();
   StatsState moved = b;
