@@ -16,6 +16,7 @@ BUILD_DIR="${1:-build}"
 PKGS=(build-essential cmake pkg-config git ca-certificates
       libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev ocl-icd-opencl-dev libcli11-dev nlohmann-json3-dev
       zlib1g-dev  # CMakeLists.txt: find_package(ZLIB) (IDX .gz data)
+      openmpi-bin libopenmpi-dev  # calibrate --mpi (find_package(MPI), CALIB8_MPI; mpiexec in tests/bench)
       libstb-dev libxxhash-dev libflatbuffers-dev flatbuffers-compiler
       libonnx-testdata dataset-fashion-mnist libgtest-dev libgmock-dev libbenchmark-dev
       chromium  # tests/report: opens the HTML report headless, checks the console

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <tuple>
 
 #include "api/engine.h"
 #include "api/range_search.h"
@@ -109,24 +110,30 @@ Status CheckDataFitsModel(const ir::Graph& g, const data::MultiInputData& d, int
 
 namespace {
 
+// Runs samples [begin, end) (this process's shard) through the session in batches.
 Status RunPass(exec::Session& session, const data::MultiInputData& d,
                const std::vector<std::string>& names, stats::Collector& collector, int batch,
-               int pass, int passes, const CalibrateOptions& o) {
-  const int64_t total = d.NumSamples();
+               int64_t begin, int64_t end, int pass, int passes, const CalibrateOptions& o) {
+  const int64_t total = end - begin;
   auto t0 = std::chrono::steady_clock::now();
   if (o.progress) o.progress({pass, passes, 0, total, 0.0});
-  for (int64_t first = 0; first < total; first += batch) {
-    int64_t count = std::min<int64_t>(batch, total - first);
-    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, d.Read(first, count));
-    exec::TensorMap feeds;
-    for (size_t i = 0; i < names.size(); ++i) feeds[names[i]] = std::move(tensors[i]);
-    collector.BeginBatch(first, count);
-    auto out = session.Run(feeds, &collector);
-    if (!out.ok())
-      return out.status().WithContext("samples " + std::to_string(first) + "-" +
-                                      std::to_string(first + count - 1));
-    if (!collector.status().ok()) return collector.status();
-    if (o.progress) o.progress({pass, passes, first + count, total, Seconds(t0)});
+  try {
+    for (int64_t first = begin; first < end; first += batch) {
+      int64_t count = std::min<int64_t>(batch, end - first);
+      CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, d.Read(first, count));
+      exec::TensorMap feeds;
+      for (size_t i = 0; i < names.size(); ++i) feeds[names[i]] = std::move(tensors[i]);
+      collector.BeginBatch(first, count);
+      auto out = session.Run(feeds, &collector);
+      if (!out.ok())
+        return out.status().WithContext("samples " + std::to_string(first) + "-" +
+                                        std::to_string(first + count - 1));
+      if (!collector.status().ok()) return collector.status();
+      if (o.progress) o.progress({pass, passes, first + count - begin, total, Seconds(t0)});
+    }
+  } catch (const std::bad_alloc&) {
+    // A distributed run must report this to the other processes rather than die silently.
+    return Internal("out of memory in calibration pass ", pass, " (batch ", batch, ")");
   }
   return Status::Ok();
 }
@@ -295,6 +302,11 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   auto params = o.params;
   CALIB8_ASSIGN_OR_RETURN(calib::CalibratorOptions copts, MethodOptions(o.method, params, &r.method));
   r.method.parameters["num_bins"] = std::to_string(st.num_bins);
+  if (!st.data.complete())
+    return InvalidArgument("the statistics hold only ", st.data.ShardText(),
+                           ": merge-stats the files of every shard first");
+  r.data_fingerprint = st.data.fingerprint;
+  r.data_description = st.data.description;
   r.stats = std::move(st);
   r.model_fingerprint = table::ModelFingerprint(graph);
   return Finish(graph, std::move(r), copts, o, params);
@@ -337,29 +349,34 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
   return Status::Ok();
 }
 
+std::pair<int64_t, int64_t> ShardSamples(int64_t samples, int batch, int index, int count) {
+  const int64_t batches = (samples + batch - 1) / batch;
+  const int64_t b0 = batches * index / count, b1 = batches * (index + 1) / count;
+  return {std::min(samples, b0 * batch), std::min(samples, b1 * batch)};
+}
+
 Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptions& o) {
   if (o.batch < 1) return InvalidArgument("--batch must be at least 1, got ", o.batch);
   if (o.num_bins < 128 && o.method != "minmax")
     return InvalidArgument("--num-bins must be at least 128, got ", o.num_bins);
+  stats::Comm* comm = o.comm;
+  const int shard_index = comm ? comm->rank() : o.shard_index;
+  const int shard_count = comm ? comm->size() : o.shard_count;
+  if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
+    return InvalidArgument("shard ", shard_index, " of ", shard_count, ": expected 0 <= I < N");
+  if (shard_count > 1 && o.single_pass)
+    return InvalidArgument("--single-pass cannot be sharded (its histograms grow with the data "
+                           "order); use the two-pass default");
+  if (comm && (o.ranges || o.range_only))
+    return InvalidArgument("--mpi runs both passes: --range-only and --ranges are for --shard");
+  if (o.ranges && !o.ranges->data.complete())
+    return InvalidArgument("--ranges file holds the ranges of ", o.ranges->data.ShardText(),
+                           " only: merge-stats the --range-only files of every shard first");
   CalibrationResult r;
   auto params = o.params;
   params["num_bins"] = std::to_string(o.num_bins);
   CALIB8_ASSIGN_OR_RETURN(calib::CalibratorOptions copts, MethodOptions(o.method, params, &r.method));
   if (o.data_specs.empty()) return InvalidArgument("no calibration data: give --data SPEC");
-  data::OpenOptions oo = DataOptionsFor(graph, o.preprocess, o.max_samples);
-  CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(o.data_specs, oo));
-  if (d.NumSamples() == 0)
-    return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");
-  std::vector<std::string> names;
-  CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, d, o.batch, &names));
-  if (!o.data_fingerprint.empty()) {
-    r.data_fingerprint = o.data_fingerprint;
-  } else {
-    CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint(o.hashing_progress));
-  }
-  r.data_description = d.Describe();
-  r.model_fingerprint = table::ModelFingerprint(graph);
-
   std::vector<std::regex> exclude;
   for (const auto& p : o.exclude) {
     try {
@@ -368,14 +385,64 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
       return InvalidArgument("--exclude '", p, "' is not a valid regular expression");
     }
   }
-  exec::SessionOptions so;
-  so.num_threads = o.threads;
-  so.fuse_epilogues = false;  // the observer must see every tensor
-  CALIB8_ASSIGN_OR_RETURN(auto session, CreateSession(graph, so));
+  // Everything that can fail on one machine only (its files, its memory) happens between
+  // collective steps and is agreed on before the next one: every process returns the failure.
+  auto agree = [&](const Status& s) { return comm ? comm->Agree(s) : s; };
+  data::MultiInputData d;
+  std::vector<std::string> names;
+  std::unique_ptr<exec::Session> session;
+  Status prepared = [&]() -> Status {
+    data::OpenOptions oo = DataOptionsFor(graph, o.preprocess, o.max_samples);
+    CALIB8_ASSIGN_OR_RETURN(d, data::MultiInputData::Open(o.data_specs, oo));
+    if (d.NumSamples() == 0)
+      return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");
+    CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, d, o.batch, &names));
+    std::tie(r.shard_first, r.shard_end) = ShardSamples(d.NumSamples(), o.batch, shard_index, shard_count);
+    if (r.shard_first == r.shard_end)
+      return InvalidArgument(shard_count, " shards but only ", (d.NumSamples() + o.batch - 1) / o.batch,
+                             " batches of ", o.batch, " sample(s): shard ", shard_index,
+                             " would be empty; use fewer shards or a smaller --batch");
+    r.data_description = d.Describe();
+    // The data fingerprint is the whole data set's, computed as a single process does (by rank
+    // 0, or by shard 0 in the pass that makes the histograms), so that the sidecar is the same.
+    const bool hash = comm ? shard_index == 0
+                           : shard_count == 1 || (shard_index == 0 && !o.range_only);
+    if (!o.data_fingerprint.empty()) {
+      r.data_fingerprint = o.data_fingerprint;
+    } else if (hash) {
+      CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint(o.hashing_progress));
+    }
+    if (o.ranges && o.ranges->data.shard_count > 0) {
+      if (o.ranges->data.shard_count != shard_count)
+        return InvalidArgument("--ranges file was made from ", o.ranges->data.shard_count,
+                               " shards, this run is shard ", shard_index, " of ", shard_count);
+      if (o.ranges->data.description != r.data_description)
+        return InvalidArgument("--ranges file was made from other data (", o.ranges->data.description.dump(),
+                               "), this run reads ", r.data_description.dump());
+    }
+    exec::SessionOptions so;
+    so.num_threads = o.threads;
+    so.fuse_epilogues = false;  // the observer must see every tensor
+    try {
+      CALIB8_ASSIGN_OR_RETURN(session, CreateSession(graph, so));
+    } catch (const std::bad_alloc&) {
+      return Internal("out of memory creating the session");
+    }
+    return Status::Ok();
+  }();
+  CALIB8_RETURN_IF_ERROR(agree(prepared));
+  if (comm) {
+    // Every rank must cut the same data the same way.
+    CALIB8_RETURN_IF_ERROR(stats::CheckSame(
+        *comm, stats::Fnv1a64(r.data_description.dump() + "|" + std::to_string(o.batch)),
+        "the calibration data (sample count, files, preprocessing) or --batch"));
+  }
+  r.model_fingerprint = table::ModelFingerprint(graph);
 
   r.stats.num_bins = o.num_bins;
   if (o.ranges) {
     r.stats = *o.ranges;
+    r.stats.given_ranges = true;
     if (r.stats.num_bins != o.num_bins)
       return InvalidArgument("--ranges file has ", r.stats.num_bins, " bins, --num-bins is ", o.num_bins);
   }
@@ -384,28 +451,53 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   auto t0 = std::chrono::steady_clock::now();
   if (o.single_pass) {
     collector.BeginPass(stats::Pass::kSinglePass);
-    CALIB8_RETURN_IF_ERROR(RunPass(*session, d, names, collector, o.batch, 1, 1, o));
+    CALIB8_RETURN_IF_ERROR(RunPass(*session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, 1, o));
     r.seconds_pass1 = Seconds(t0);
   } else {
     if (!o.ranges) {
       collector.BeginPass(stats::Pass::kRange);
-      CALIB8_RETURN_IF_ERROR(RunPass(*session, d, names, collector, o.batch, 1, passes, o));
+      CALIB8_RETURN_IF_ERROR(agree(
+          RunPass(*session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, passes, o)));
+      if (comm) {
+        CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass1, stats::AllReduceRanges(*comm, r.stats));
+      }
       r.seconds_pass1 = Seconds(t0);
     }
-    if (o.range_only) return r;
-    auto t1 = std::chrono::steady_clock::now();
-    collector.BeginPass(stats::Pass::kHistogram);
-    if (o.ranges) r.stats.samples += d.NumSamples();
-    CALIB8_RETURN_IF_ERROR(RunPass(*session, d, names, collector, o.batch, passes, passes, o));
-    r.seconds_pass2 = Seconds(t1);
+    if (!o.range_only) {
+      auto t1 = std::chrono::steady_clock::now();
+      collector.BeginPass(stats::Pass::kHistogram);
+      if (o.ranges) r.stats.samples += r.shard_end - r.shard_first;
+      CALIB8_RETURN_IF_ERROR(agree(RunPass(*session, d, names, collector, o.batch, r.shard_first,
+                                           r.shard_end, passes, passes, o)));
+      if (comm) {
+        CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass2, stats::ReduceHistograms(*comm, r.stats));
+      }
+      r.seconds_pass2 = Seconds(t1);
+    }
   }
-  CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
-  auto search = params.find("asym_search");
-  if (search != params.end() && search->second != "0") {
-    CALIB8_ASSIGN_OR_RETURN(int samples, ParseInt("asym_search", search->second));
-    if (samples < 1) return InvalidArgument("--asym-search must be at least 1 sample");
-    CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
+  r.stats.data = stats::DataRecord{r.data_fingerprint, r.data_description, 0, {}};
+  if (!comm && shard_count > 1) {
+    r.stats.data.shard_count = shard_count;
+    r.stats.data.shards = {shard_index};
   }
+  if (o.range_only) return r;
+  // The amax of every tensor, and --asym-search (rank 0 alone under --mpi: it has the sums).
+  auto finish = [&]() -> Status {
+    CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
+    auto search = params.find("asym_search");
+    if (search != params.end() && search->second != "0") {
+      CALIB8_ASSIGN_OR_RETURN(int samples, ParseInt("asym_search", search->second));
+      if (samples < 1) return InvalidArgument("--asym-search must be at least 1 sample");
+      CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
+    }
+    return Status::Ok();
+  };
+  if (!comm) {
+    CALIB8_RETURN_IF_ERROR(finish());
+    return r;
+  }
+  CALIB8_RETURN_IF_ERROR(comm->Agree(comm->rank() == 0 ? finish() : Status::Ok()));
+  r.partial = comm->rank() != 0;
   return r;
 }
 

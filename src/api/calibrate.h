@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "data/data_source.h"
 #include "ir/graph.h"
 #include "stats/collector.h"
+#include "stats/reduce.h"
 #include "table/calibration_table.h"
 #include "table/sidecar.h"
 
@@ -55,6 +57,12 @@ struct CalibrateOptions {
   // Shards: use these pass-1 ranges instead of running pass 1; or stop after pass 1.
   const stats::StatsState* ranges = nullptr;
   bool range_only = false;
+  // A part of a distributed calibration (docs/distributed.md): this process reads only the
+  // samples of shard `shard_index` of `shard_count` (ShardSamples: contiguous blocks of whole
+  // batches). With `comm` (calibrate --mpi) the shard is (rank, size), the statistics are combined
+  // across processes after each pass (stats/reduce.h), and only rank 0's result is complete.
+  int shard_index = 0, shard_count = 1;
+  stats::Comm* comm = nullptr;
   // The data fingerprint of exactly these data specs and options when the caller has computed it
   // already (calibrate's reuse check): Calibrate then does not read the data a third time to
   // hash it. Empty: Calibrate computes it.
@@ -90,12 +98,24 @@ struct CalibrationResult {
   std::vector<std::string> clipped_tensors;
   std::string clip_warning;
   double seconds_pass1 = 0, seconds_pass2 = 0;
+  // Distributed runs: the samples [shard_first, shard_end) this process read, and the bytes it
+  // contributed to the pass-1 all-reduce and the pass-2 reduction. `partial`: a rank other than
+  // 0 of an --mpi run, whose statistics went to rank 0 (no tensors, nothing to write).
+  int64_t shard_first = 0, shard_end = 0;
+  int64_t reduce_bytes_pass1 = 0, reduce_bytes_pass2 = 0;
+  bool partial = false;
 };
 
 // Matches the data sources to the model's inputs (NAME=SPEC or the one input), checks sample
 // shapes, element types and fixed batch sizes; `names` gets the input each source feeds.
 Status CheckDataFitsModel(const ir::Graph& graph, const data::MultiInputData& data, int batch,
                           std::vector<std::string>* names);
+
+// The samples [first, end) of shard `index` of `count` of a data set of `samples` samples read in
+// batches of `batch`: the batches (the last one may be short) cut into `count` contiguous blocks
+// of floor or ceil(batches / count) batches, in order. Every batch is the one a single process
+// would run, so per-batch arithmetic (oneDNN's batch-size-dependent kernels) is unchanged.
+std::pair<int64_t, int64_t> ShardSamples(int64_t samples, int batch, int index, int count);
 
 // Parses method name + params into calibrator options and the sidecar's MethodSpec.
 Result<calib::CalibratorOptions> MethodOptions(const std::string& method,

@@ -9,17 +9,75 @@
 
 namespace calib8::stats {
 
+std::string DataRecord::ShardText() const {
+  std::string s = shards.size() == 1 ? "shard " : "shards ";
+  for (size_t i = 0; i < shards.size(); ++i) s += (i ? ", " : "") + std::to_string(shards[i]);
+  return s + " of " + std::to_string(shard_count);
+}
+
+namespace {
+// The data record of two merged parts: shards of one data set combine (same description, no
+// shard twice, the fingerprint from the part that has it); anything else merges data of unknown
+// identity (two different files, say), so the merged record is empty.
+Result<DataRecord> MergeData(const DataRecord& a, const DataRecord& b) {
+  if (a.shard_count == 0 && b.shard_count == 0) return DataRecord{};
+  if (a.shard_count == 0 || b.shard_count == 0)
+    return InvalidArgument("cannot merge the statistics of a shard (calibrate --shard) with "
+                           "statistics of a whole data set");
+  if (a.shard_count != b.shard_count)
+    return InvalidArgument("cannot merge ", a.ShardText(), " with ", b.ShardText(),
+                           ": the data were cut into a different number of shards");
+  if (a.description != b.description)
+    return InvalidArgument("cannot merge ", a.ShardText(), " with ", b.ShardText(),
+                           ": they were run on different data (", a.description.dump(), " vs ",
+                           b.description.dump(), ")");
+  if (!a.fingerprint.empty() && !b.fingerprint.empty() && a.fingerprint != b.fingerprint)
+    return InvalidArgument("cannot merge ", a.ShardText(), " with ", b.ShardText(),
+                           ": different data fingerprints ", a.fingerprint, " and ", b.fingerprint);
+  DataRecord m = a;
+  if (m.fingerprint.empty()) m.fingerprint = b.fingerprint;
+  for (int s : b.shards) {
+    if (std::find(a.shards.begin(), a.shards.end(), s) != a.shards.end())
+      return InvalidArgument("shard ", s, " of ", a.shard_count, " is merged twice");
+    m.shards.push_back(s);
+  }
+  std::sort(m.shards.begin(), m.shards.end());
+  return m;
+}
+
+bool SameRange(const RunningStats& a, const RunningStats& b) {
+  return a.count == b.count && a.absmax == b.absmax && (a.count == 0 || (a.min == b.min && a.max == b.max));
+}
+}  // namespace
+
 Status StatsState::Merge(const StatsState& o) {
   if (o.num_bins != num_bins)
     return InvalidArgument("cannot merge statistics with ", o.num_bins, " bins into ", num_bins);
+  if (o.given_ranges != given_ranges)
+    return InvalidArgument("cannot merge histograms collected on given ranges (calibrate --ranges) "
+                           "with statistics that have their own pass 1");
+  CALIB8_ASSIGN_OR_RETURN(DataRecord d, MergeData(data, o.data));
+  for (const auto& [name, rec] : o.tensors) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      if (given_ranges)
+        return InvalidArgument("tensor '", name, "' is in one part only: the parts were collected "
+                               "on different --ranges files");
+      continue;
+    }
+    if (given_ranges && !SameRange(it->second.range, rec.range))
+      return InvalidArgument("tensor '", name, "': the parts were collected on different --ranges "
+                             "files (ranges differ)");
+  }
   samples += o.samples;
+  data = std::move(d);
   for (const auto& [name, rec] : o.tensors) {
     auto it = tensors.find(name);
     if (it == tensors.end()) {
       tensors[name] = rec;
       continue;
     }
-    it->second.range.Merge(rec.range);
+    if (!given_ranges) it->second.range.Merge(rec.range);
     CALIB8_RETURN_IF_ERROR(it->second.hist.Merge(rec.hist).WithContext("tensor '" + name + "'"));
   }
   return Status::Ok();

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
@@ -30,15 +31,35 @@ struct TensorRecord {
   AbsHistogram hist;
 };
 
+// Which data the statistics came from: what the sidecar of a table made from them records
+// (`calibrate --from-stats`), and, for shards (`calibrate --shard I/N`), which parts they hold.
+struct DataRecord {
+  std::string fingerprint;       // of the whole data set; "" unknown (merged from different data)
+  nlohmann::json description;    // data::MultiInputData::Describe() of the whole data set, or null
+  int shard_count = 0;           // > 0: statistics of the shards `shards` of the data cut in N
+  std::vector<int> shards;       // sorted
+
+  bool complete() const { return shard_count == 0 || static_cast<int>(shards.size()) == shard_count; }
+  // "shards 0, 2 of 3" (for messages).
+  std::string ShardText() const;
+};
+
 // Everything calibration learned from the data; mergeable and saved as JSON (stats_io).
 struct StatsState {
   int num_bins = 2048;
-  int64_t samples = 0;      // samples that went through pass 1
+  int64_t samples = 0;      // samples that went through pass 1 (pass 2 with given_ranges)
   bool single_pass = false;
+  // Pass 2 ran on pass-1 ranges given from elsewhere (`--ranges`, the merged ranges of all
+  // shards): the ranges are the whole data set's, only the histograms and `samples` are this run's.
+  bool given_ranges = false;
+  DataRecord data;
   std::map<std::string, TensorRecord> tensors;
 
-  // Merges pass-1 ranges (for shards: merge pass 1 of all shards, then run pass 2 of each shard
-  // on the merged ranges, then merge histograms). Fails if bin counts differ.
+  // Adds another part of the data: pass-1 ranges merge (min, max, counts add); histograms add
+  // (same range and bins); with given_ranges on both sides the ranges must be equal and stay.
+  // For shards: merge pass 1 of all shards, run pass 2 of each shard on the merged ranges, merge
+  // the histograms. Fails if bin counts differ, on a mix of given and own ranges, and on shards
+  // of different data (descriptions differ) or a shard merged twice.
   Status Merge(const StatsState& other);
 };
 

@@ -14,6 +14,17 @@ std::string SerializeStats(const StatsState& s) {
   j["num_bins"] = s.num_bins;
   j["samples"] = s.samples;
   j["single_pass"] = s.single_pass;
+  if (s.given_ranges) j["given_ranges"] = true;
+  if (!s.data.fingerprint.empty() || !s.data.description.is_null() || s.data.shard_count > 0) {
+    nlohmann::json d = nlohmann::json::object();
+    if (!s.data.fingerprint.empty()) d["fingerprint"] = s.data.fingerprint;
+    if (!s.data.description.is_null()) d["description"] = s.data.description;
+    if (s.data.shard_count > 0) {
+      d["shard_count"] = s.data.shard_count;
+      d["shards"] = s.data.shards;
+    }
+    j["data"] = d;
+  }
   j["tensors"] = nlohmann::json::object();
   for (const auto& [name, r] : s.tensors) {
     nlohmann::json t;
@@ -44,6 +55,19 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
     s.num_bins = j.at("num_bins").get<int>();
     s.samples = j.at("samples").get<int64_t>();
     s.single_pass = j.value("single_pass", false);
+    s.given_ranges = j.value("given_ranges", false);
+    if (j.contains("data")) {
+      const auto& d = j.at("data");
+      s.data.fingerprint = d.value("fingerprint", "");
+      if (d.contains("description")) s.data.description = d.at("description");
+      s.data.shard_count = d.value("shard_count", 0);
+      if (s.data.shard_count > 0) s.data.shards = d.at("shards").get<std::vector<int>>();
+      for (size_t i = 0; i < s.data.shards.size(); ++i)
+        if (s.data.shards[i] < 0 || s.data.shards[i] >= s.data.shard_count ||
+            (i > 0 && s.data.shards[i] <= s.data.shards[i - 1]))
+          return InvalidArgument(source, ": data.shards must be increasing shard numbers in [0, ",
+                                 s.data.shard_count, ")");
+    }
     for (const auto& [name, t] : j.at("tensors").items()) {
       TensorRecord r;
       r.producer = t.value("producer", "");

@@ -3,7 +3,9 @@
 // Format: JSON, {"format": "calib8-stats", "version": 2, "num_bins": N, "samples": S,
 // "single_pass": false, "tensors": {name: {"producer", "producer_name", "sample_shape",
 // "min", "max", "absmax", "count", "hist_range", "hist": [|x| counts...],
-// "hist_neg": [counts of x < 0, same bins...]}}}. Doubles are written with 17 significant
+// "hist_neg": [counts of x < 0, same bins...]}}}, and when known "data": {"fingerprint",
+// "description", "shard_count", "shards"} (stats::DataRecord) and "given_ranges": true (pass 2 on
+// --ranges). Doubles are written with 17 significant
 // digits, so a save/load round trip is exact. Version 1 files (before the sign split) have no
 // "hist_neg": they load with has_sign() false, which the symmetric methods do not need and the
 // asymmetric range refuses (re-collect the statistics). Readers of version 1 ignore "hist_neg".

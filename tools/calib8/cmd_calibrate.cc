@@ -16,6 +16,7 @@
 #include "core/file_util.h"
 #include "core/progress.h"
 #include "data/data_source.h"
+#include "dist/mpi_comm.h"
 #include "ir/subgraph.h"
 #include "eval/calibration_report.h"
 #include "stats/stats_io.h"
@@ -44,6 +45,8 @@ struct CalibrateArgs {
   std::vector<std::string> exclude;
   std::string save_stats, from_stats, ranges;
   bool range_only = false;
+  bool mpi = false;     // --mpi: one rank of `mpiexec -n N calib8 calibrate ...`
+  std::string shard;    // --shard I/N
   int64_t trt_version = 0;
   std::string algorithm;  // --trt-calibrator (alias --algorithm)
   bool force = false;
@@ -193,6 +196,45 @@ static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::stri
   return 0;
 }
 
+// Writes what a finished calibration produced: --save-stats, the sidecar then the table (each
+// atomically), --report; prints the summary (and, for a --until/--from part, what it left out).
+static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const api::CalibrationResult& r,
+                           const api::CalibrateOptions& o, const std::string& out,
+                           const std::string& sidecar_path, const ir::Graph* full_model) {
+  if (!a.save_stats.empty()) {
+    CALIB8_RETURN_IF_ERROR(stats::SaveStats(r.stats, a.save_stats));
+    std::cout << "statistics: " << a.save_stats << "\n";
+  }
+  table::CalibrationTable t = api::MakeTable(r, a.algorithm.empty() ? api::TrtAlgorithmFor(o.method) : a.algorithm);
+  table::WriteOptions wo;
+  wo.trt_version = a.trt_version;
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, table::SerializeTable(t, table::TableFormat::kTensorRt, wo));
+  table::Sidecar sc = api::MakeSidecar(r, g, std::filesystem::path(a.model).filename().string(),
+                                       std::filesystem::path(out).filename().string(), bytes);
+  // Sidecar first, table last: a table never exists without the sidecar that explains it.
+  CALIB8_RETURN_IF_ERROR(table::WriteSidecarFile(sidecar_path, sc));
+  CALIB8_RETURN_IF_ERROR(core::WriteFileAtomic(out, bytes));
+  PrintSummary(r, out, sidecar_path);
+  if (full_model) PrintPartialCoverage(*full_model, r);
+  if (o.comm) {
+    std::printf("mpi:     %d ranks; rank 0 read samples %lld-%lld; per rank the pass-1 all-reduce "
+                "moved %lld bytes, the pass-2 reduction %lld bytes\n",
+                o.comm->size(), static_cast<long long>(r.shard_first),
+                static_cast<long long>(r.shard_end - 1), static_cast<long long>(r.reduce_bytes_pass1),
+                static_cast<long long>(r.reduce_bytes_pass2));
+    std::fflush(stdout);
+  }
+  if (!r.clip_warning.empty()) std::cerr << "calib8: warning: " << r.clip_warning << "\n";
+  if (!a.report.empty()) {
+    namespace fs = std::filesystem;
+    auto in = eval::CalibrationReportInput(r, fs::path(a.model).filename().string(),
+                                           fs::path(out).filename().string());
+    CALIB8_RETURN_IF_ERROR(core::WriteFileAtomic(a.report, eval::RenderHtmlReport(in)));
+    std::cout << "report:  " << a.report << "\n";
+  }
+  return Status::Ok();
+}
+
 Command AddCalibrateCommand(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "calibrate", "Run calibration data through a model and write a TensorRT calibration cache "
@@ -238,6 +280,14 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_flag("--range-only", a->range_only, "Shards: run pass 1 only and save ranges (--save-stats)");
   sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
   sub->add_option("--from-stats", a->from_stats, "Compute the table from a stats file, no data");
+  sub->add_flag("--mpi", a->mpi,
+                "Run as one rank of `mpiexec -n N calib8 calibrate ...`: rank r reads the r-th of N "
+                "contiguous blocks of batches, ranges and histograms are reduced over MPI, rank 0 "
+                "writes the table and sidecar (byte-identical to one process; docs/distributed.md)");
+  sub->add_option("--shard", a->shard,
+                  "I/N: read only shard I (0-based) of N contiguous blocks of batches and save its "
+                  "statistics (--save-stats): --range-only on every shard, merge-stats, --ranges on "
+                  "every shard, merge-stats, --from-stats (docs/distributed.md)");
   sub->add_option("--trt-version", a->trt_version, "TensorRT version number for the header (default 8601)");
   {
     std::string names;
@@ -265,7 +315,53 @@ Command AddCalibrateCommand(CLI::App& app) {
                   "Partial calibration: the subgraph fed by tensor T, with its values from SPEC "
                   "(T=SPEC, repeatable; e.g. recorded by `calib8 run --dump` or your runtime)");
   return [a]() -> int {
+    if (a->mpi) {
+      const char* clash = !a->shard.empty() ? "--shard" : a->range_only ? "--range-only"
+                          : !a->ranges.empty() ? "--ranges" : !a->from_stats.empty() ? "--from-stats"
+                          : a->single_pass ? "--single-pass" : a->max_drop >= 0 ? "--max-drop" : nullptr;
+      if (clash)
+        return ReportError(InvalidArgument("--mpi cannot be combined with ", clash,
+                                           a->max_drop >= 0 && std::string(clash) == "--max-drop"
+                                               ? " (run calibrate --max-drop after it, on one machine: "
+                                                 "it reuses the table)"
+                                               : ""));
+    }
+    int shard_index = 0, shard_count = 1;
+    if (!a->shard.empty()) {
+      size_t slash = a->shard.find('/');
+      size_t used_i = 0, used_n = 0;
+      try {
+        shard_index = std::stoi(a->shard.substr(0, slash), &used_i);
+        shard_count = std::stoi(a->shard.substr(slash + 1), &used_n);
+      } catch (...) {
+        slash = std::string::npos;
+      }
+      if (slash == std::string::npos || used_i != slash || used_n != a->shard.size() - slash - 1 ||
+          shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
+        return ReportError(InvalidArgument("--shard '", a->shard, "': expected I/N with 0 <= I < N, e.g. 0/4"));
+      if (a->save_stats.empty())
+        return ReportError(InvalidArgument("--shard needs --save-stats FILE (a shard's statistics "
+                                           "are merged with merge-stats; docs/distributed.md)"));
+      if (shard_count > 1 && !a->range_only && a->ranges.empty())
+        return ReportError(InvalidArgument(
+            "--shard ", a->shard, " needs --range-only (round 1) or --ranges FILE (round 2): the "
+            "histograms of every shard must be taken on the ranges of all shards merged "
+            "(docs/distributed.md)"));
+    }
+    if (!a->shard.empty() && !a->from_stats.empty())
+      return ReportError(InvalidArgument("--shard reads data; --from-stats reads none"));
+    std::unique_ptr<stats::Comm> comm;
+    if (a->mpi) {
+      auto c = dist::InitMpi();
+      if (!c.ok()) return ReportError(c.status());
+      comm = std::move(c).value();
+    }
+    const bool root = !comm || comm->rank() == 0;
     auto g = api::LoadModel(a->model);
+    if (comm) {
+      Status s = comm->Agree(g.status());
+      if (!s.ok()) return ReportError(s);
+    }
     if (!g.ok()) return ReportError(g.status());
     std::vector<std::string> data = a->data;
     const bool partial = !a->until.empty() || !a->from.empty();
@@ -290,6 +386,9 @@ Command AddCalibrateCommand(CLI::App& app) {
     o.exclude = a->exclude;
     o.range_only = a->range_only;
     o.want_curves = !a->report.empty();
+    o.shard_index = shard_index;
+    o.shard_count = shard_count;
+    o.comm = comm.get();
     if (a->percentile >= 0) o.params["percentile"] = std::to_string(a->percentile);
     if (!a->threshold.empty()) o.params["threshold"] = a->threshold;
     if (!a->zero_bin.empty()) o.params["zero_bin"] = a->zero_bin;
@@ -305,7 +404,7 @@ Command AddCalibrateCommand(CLI::App& app) {
                                            "' is not a TensorRT calibrator: expected one of ", names));
       }
     }
-    core::ProgressReporter progress(core::DefaultProgressStyle(a->quiet));
+    core::ProgressReporter progress(core::DefaultProgressStyle(a->quiet || !root));
     o.progress = ToCalibrateProgress(progress);
     o.hashing_progress = progress.Callback();
     if (a->range_only && a->save_stats.empty())
@@ -314,7 +413,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     // Reuse: an existing table whose sidecar matches model, data and method (not with --report or
     // --save-stats, which need this run's histograms).
     if (!a->force && a->report.empty() && a->save_stats.empty() && a->from_stats.empty() &&
-        !a->range_only &&
+        !a->range_only && !a->mpi &&
         std::filesystem::exists(out)) {
       auto stored = table::ReadSidecarFile(sidecar_path);
       table::MethodSpec spec;
@@ -371,34 +470,25 @@ Command AddCalibrateCommand(CLI::App& app) {
     }
     progress.Finish();
     if (!r.ok()) return ReportError(r.status().WithContext("calibrate '" + a->model + "'"));
-    if (!a->save_stats.empty()) {
+    if (comm) {
+      // Every rank has the same outcome so far; rank 0 writes, then all learn whether it could.
+      Status s = root ? WriteOutputs(*a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr) : Status::Ok();
+      s = comm->Agree(s);
+      return s.ok() ? 0 : ReportError(s);
+    }
+    if (shard_count > 1 || a->range_only) {
       Status s = stats::SaveStats(r->stats, a->save_stats);
       if (!s.ok()) return ReportError(s);
-      std::cout << "statistics: " << a->save_stats << "\n";
-      if (a->range_only) return 0;
+      std::cout << "statistics: " << a->save_stats;
+      if (shard_count > 1)
+        std::cout << " (shard " << shard_index << " of " << shard_count << ": samples "
+                  << r->shard_first << "-" << r->shard_end - 1 << ", "
+                  << (a->range_only ? "ranges" : "histograms") << ")";
+      std::cout << "\n";
+      return 0;
     }
-    table::CalibrationTable t = api::MakeTable(*r, a->algorithm.empty() ? api::TrtAlgorithmFor(o.method) : a->algorithm);
-    table::WriteOptions wo;
-    wo.trt_version = a->trt_version;
-    auto bytes = table::SerializeTable(t, table::TableFormat::kTensorRt, wo);
-    if (!bytes.ok()) return ReportError(bytes.status());
-    table::Sidecar sc = api::MakeSidecar(*r, *g, std::filesystem::path(a->model).filename().string(),
-                                         std::filesystem::path(out).filename().string(), *bytes);
-    // Sidecar first, table last: a table never exists without the sidecar that explains it.
-    Status s = table::WriteSidecarFile(sidecar_path, sc);
-    if (s.ok()) s = core::WriteFileAtomic(out, *bytes);
+    Status s = WriteOutputs(*a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr);
     if (!s.ok()) return ReportError(s);
-    PrintSummary(*r, out, sidecar_path);
-    if (partial) PrintPartialCoverage(full, *r);
-    if (!r->clip_warning.empty()) std::cerr << "calib8: warning: " << r->clip_warning << "\n";
-    if (!a->report.empty()) {
-      namespace fs = std::filesystem;
-      auto in = eval::CalibrationReportInput(*r, fs::path(a->model).filename().string(),
-                                             fs::path(out).filename().string());
-      s = core::WriteFileAtomic(a->report, eval::RenderHtmlReport(in));
-      if (!s.ok()) return ReportError(s);
-      std::cout << "report:  " << a->report << "\n";
-    }
     if (a->max_drop >= 0 && a->from_stats.empty())
       return WritePlan(*a, *g, out, o.data_specs, o.preprocess);
     return 0;
@@ -430,7 +520,11 @@ Command AddMergeStatsCommand(CLI::App& app) {
     Status s = stats::SaveStats(merged, o->output);
     if (!s.ok()) return ReportError(s);
     std::cout << "merged " << o->inputs.size() << " files (" << merged.samples << " samples, "
-              << merged.tensors.size() << " tensors) into " << o->output << "\n";
+              << merged.tensors.size() << " tensors";
+    if (merged.data.shard_count > 0)
+      std::cout << "; " << merged.data.ShardText()
+                << (merged.data.complete() ? ", all of them" : ": not all yet");
+    std::cout << ") into " << o->output << "\n";
     return 0;
   };
 }
