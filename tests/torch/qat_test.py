@@ -192,6 +192,47 @@ for fold, strip, want_from in ((True, False, "scope"), (False, True, "parameter"
               f"nested model, {want_from} names: the {len(weighted)} Conv/Linear modules of "
               f"named_modules() (layer1.0.conv1 ...)")
 
+# Bad input: exit 1, a message naming what is wrong, nothing written.
+bad_out = os.path.join(T, "bad.json")
+r = run(CALIB8, "convert", table, "--to", "pytorch", "-o", bad_out, ok=False)
+check(r.returncode == 1 and "--model" in r.stderr and not os.path.exists(bad_out),
+      "--to pytorch without --model: exit 1, nothing written")
+r = run(CALIB8, "convert", table, "--to", "pytorch", "--model", table, "-o", bad_out, ok=False)
+check(r.returncode == 1 and "not a valid ONNX model" in r.stderr and not os.path.exists(bad_out),
+      "--model that is not ONNX: exit 1 naming the file")
+
+
+def tiny_qdq(path, q_output_is_graph_output):
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])
+    inits = [numpy_helper.from_array(np.float32(0.1), "s"),
+             numpy_helper.from_array(np.int8(0), "z")]
+    if q_output_is_graph_output:
+        nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"], name="theQ"),
+                 helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["y"], name="theDQ")]
+        outs = [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4]),
+                helper.make_tensor_value_info("xq", onnx.TensorProto.INT8, [1, 4])]
+        ins = [x]
+    else:
+        ins = [helper.make_tensor_value_info("xi", onnx.TensorProto.INT8, [1, 4])]
+        nodes = [helper.make_node("DequantizeLinear", ["xi", "s", "z"], ["y"], name="theDQ"),
+                 helper.make_node("QuantizeLinear", ["y", "s", "z"], ["yq"], name="theQ"),
+                 helper.make_node("DequantizeLinear", ["yq", "s", "z"], ["w"], name="DQ2")]
+        outs = [helper.make_tensor_value_info("w", onnx.TensorProto.FLOAT, [1, 4])]
+    m = helper.make_model(helper.make_graph(nodes, "g", ins, outs, inits),
+                          opset_imports=[helper.make_opsetid("", 13)])
+    onnx.save(m, path)
+
+
+for flag, want in ((True, "theQ"), (False, "theDQ")):
+    p = os.path.join(T, f"tiny_{flag}.onnx")
+    tiny_qdq(p, flag)
+    tab, plain = os.path.join(T, "tiny.cache"), os.path.join(T, "tiny.plain.onnx")
+    r = run(CALIB8, "import-qdq", p, "-o", tab, "--model-out", plain, ok=False)
+    check(r.returncode == 1 and want in r.stderr and not os.path.exists(tab)
+          and not os.path.exists(plain),
+          f"import-qdq --model-out refuses {'an integer graph output' if flag else 'an integer graph input'}"
+          f" naming node '{want}', writes nothing")
+
 # ---------------------------------------------------------------------------------------------
 # B. table -> PyTorch -> Q/DQ -> table
 scales = c8.load_scales(scales_path)
@@ -207,6 +248,29 @@ run(CALIB8, "import-qdq", qdq, "-o", back, "--model-out", os.path.join(T, "rt.pl
 got = read_trt(back)
 check(len(attached) == 4 and all(got.get(t) == table_lines[t] for t in attached.values()),
       f"round trip keeps the bits of all {len(attached)} quantized tensors")
+
+# Scales whose bits an amax round trip would change: float32(float32(127 * s) / 127) != s.
+rng = np.random.default_rng(1)
+cand = (10 ** rng.uniform(-3, -1, 20000)).astype(np.float32)
+fragile = cand[(np.float32(127) * cand / np.float32(127)).astype(np.float32) != cand]
+adv = os.path.join(T, "fragile.cache")
+with open(adv, "w") as f:
+    f.write("TRT-8601-EntropyCalibration2\n")
+    for k, name in enumerate(table_lines):
+        f.write(f"{name}: {bits_of(fragile[k])}\n")
+adv_json = os.path.join(T, "fragile.json")
+run(CALIB8, "convert", adv, "--to", "pytorch", "--model", MODEL, "-o", adv_json)
+fm = fp32_model()
+c8.load_onnx_weights(fm, MODEL, c8.load_scales(adv_json))
+fatt = c8.attach(fm, c8.load_scales(adv_json))
+fq = os.path.join(T, "fragile.qdq.onnx")
+c8.export_qdq(fm, x0, fq, input_names=["image"], output_names=["logits"])
+run(CALIB8, "import-qdq", fq, "-o", os.path.join(T, "fragile_back.cache"))
+got = read_trt(os.path.join(T, "fragile_back.cache"))
+want = read_trt(adv)
+check(len(fragile) > 20 and all(got.get(t) == want[t] for t in fatt.values()),
+      f"round trip exact for scales an amax re-derivation would change ({len(fragile)} of 20000 "
+      f"random scales are such)")
 
 learn = fp32_model()
 c8.load_onnx_weights(learn, MODEL, scales)
