@@ -169,7 +169,7 @@ Command AddImportQdqCommand(CLI::App& app) {
     if (!o->model_out.empty())
       std::cout << "wrote: " << o->model_out << " (plain model: " << sr.activation_pairs
                 << " activation pair(s) removed, " << sr.weight_pairs
-                << " weight(s) replaced by their dequantized values)\n";
+                << " constant(s) (weights, int32 biases) replaced by their dequantized values)\n";
     return 0;
   };
 }
