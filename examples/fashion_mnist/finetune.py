@@ -7,7 +7,8 @@
        -> Q/DQ ONNX export -> calib8 import-qdq (TensorRT cache + plain model)
        -> calib8 run --int8 accuracy (and onnxruntime on the Q/DQ model when node has it)
 
-Run from the repository root after the build (docs/fine-tuning.md):
+Run from the repository root (docs/fine-tuning.md); without build/calib8 it first runs
+scripts/setup.sh build (installs what is missing, builds), as scripts/demo.sh does:
 
     /usr/bin/python3 examples/fashion_mnist/finetune.py            # full: 60,000 / 10,000 images
     /usr/bin/python3 examples/fashion_mnist/finetune.py --quick    # CI: a subset, one small epoch
@@ -134,8 +135,14 @@ def main():
     np.random.seed(0)
     torch.set_num_threads(args.threads)
     c8bin = os.path.abspath(args.calib8)
+    default_bin = os.path.join(ROOT, "build", "calib8")
+    if not os.path.exists(c8bin) and c8bin == default_bin:
+        # A newcomer's first run: install what is missing and build, as scripts/demo.sh does.
+        print("finetune.py: build/calib8 not found: running scripts/setup.sh build", flush=True)
+        if subprocess.run([os.path.join(ROOT, "scripts", "setup.sh"), "build"], cwd=ROOT).returncode:
+            sys.exit("finetune.py: scripts/setup.sh failed")
     if not os.path.exists(c8bin):
-        sys.exit(f"finetune.py: {c8bin} not found: build calib8 first (scripts/demo.sh or "
+        sys.exit(f"finetune.py: {c8bin} not found: build calib8 first (scripts/setup.sh, or "
                  f"cmake --build build --target calib8_cli)")
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
