@@ -126,6 +126,9 @@ def main():
     ap.add_argument("--learnable", action="store_true",
                     help="LSQ-style: train the activation scales too (the exported scales then "
                          "differ from the table's)")
+    ap.add_argument("--fp32-baseline", action="store_true",
+                    help="also fine-tune the FP32 model the same way (no quantizers): the "
+                         "like-for-like FP32 accuracy to compare the fine-tuned INT8 with")
     ap.add_argument("--calib8", default=os.path.join(ROOT, "build", "calib8"))
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "finetune"))
     ap.add_argument("--threads", type=int, default=2)
@@ -205,28 +208,38 @@ def main():
         f"{len(attached)} modules, symmetric int8 [-128, 127]")
 
     # 3. Fine-tune: the table's scales fixed, weights per channel max|W|/127 at every step.
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    steps = args.epochs * ((n_train + args.batch - 1) // args.batch)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    loss_fn = nn.CrossEntropyLoss()
-    g = torch.Generator().manual_seed(0)
     xtr_t, ytr_t = torch.from_numpy(xtr), torch.from_numpy(ytr)
-    t_train = time.time()
-    for epoch in range(args.epochs):
-        model.train()
-        perm = torch.randperm(n_train, generator=g)
-        for i in range(0, n_train, args.batch):
-            idx = perm[i:i + args.batch]
-            opt.zero_grad()
-            loss = loss_fn(model(xtr_t[idx]), ytr_t[idx])
-            loss.backward()
-            opt.step()
-            sched.step()
-        print(f"  (epoch {epoch + 1}: last batch loss {loss.item():.4f}, "
-              f"{time.time() - t_train:.0f} s)", flush=True)
+
+    def fine_tune(net, label):
+        opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+        steps = args.epochs * ((n_train + args.batch - 1) // args.batch)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+        loss_fn = nn.CrossEntropyLoss()
+        g = torch.Generator().manual_seed(0)  # the same batches for every run
+        t_train = time.time()
+        for epoch in range(args.epochs):
+            net.train()
+            perm = torch.randperm(n_train, generator=g)
+            for i in range(0, n_train, args.batch):
+                idx = perm[i:i + args.batch]
+                opt.zero_grad()
+                loss = loss_fn(net(xtr_t[idx]), ytr_t[idx])
+                loss.backward()
+                opt.step()
+                sched.step()
+            print(f"  ({label} epoch {epoch + 1}: last batch loss {loss.item():.4f}, "
+                  f"{time.time() - t_train:.0f} s)", flush=True)
+
+    fine_tune(model, "QAT")
     qat, qat_pred = accuracy(model, xte, yte)
     row("QAT INT8 (PyTorch fake-quant, after fine-tuning)", qat,
         f"{args.epochs} epoch(s), batch {args.batch}, lr {args.lr}")
+    if args.fp32_baseline:
+        base = fp32_model()
+        c8.load_onnx_weights(base, MODEL, scales)
+        fine_tune(base, "FP32")
+        fp32_ft, _ = accuracy(base, xte, yte)
+        row("FP32 fine-tuned the same way (no quantizers)", fp32_ft, "--fp32-baseline")
 
     # 4. Q/DQ export -> calib8 import-qdq -> calib8 run --int8.
     qdq = os.path.join(out, "finetuned.qdq.onnx")
