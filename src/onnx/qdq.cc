@@ -1202,10 +1202,16 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
   const auto& g = model.graph();
   std::map<std::string, const onnx::TensorProto*> constants;
   for (const auto& i : g.initializer()) constants[i.name()] = &i;
-  for (const auto& n : g.node())
+  for (const auto& n : g.node()) {
     if (n.op_type() == "Constant" && IsDefaultDomain(n.domain()) && n.output_size() == 1)
       for (const auto& a : n.attribute())
         if (a.name() == "value" && a.has_t()) constants[n.output(0)] = &a.t();
+    // torch's export deduplicates equal constants and reads the copies through Identity nodes
+    // (`Identity(onnx::QuantizeLinear_59) -> onnx::QuantizeLinear_61`, a shared zero point).
+    if (n.op_type() == "Identity" && IsDefaultDomain(n.domain()) && n.input_size() == 1 &&
+        n.output_size() == 1 && constants.count(n.input(0)))
+      constants[n.output(0)] = constants[n.input(0)];
+  }
 
   table::CalibrationTable out;
   for (const auto& kv : model.metadata_props()) {

@@ -1,28 +1,89 @@
 // tools/calib8/cmd_convert.cc — `calib8 convert TABLE --to trt|json|ncnn|range -o OUT`.
 // Reads any known format, writes one calib8 can write, atomically (no partial OUT on failure).
+// `--to pytorch --model MODEL.onnx` writes the table mapped onto the PyTorch modules of the model
+// (onnx/pytorch_scales.h, docs/fine-tuning.md).
+#include <filesystem>
+
+#include "core/file_util.h"
+#include "onnx/pytorch_scales.h"
 #include "table/calibration_table.h"
+#include "table/sidecar.h"
 #include "table_args.h"
 
 namespace calib8::cli {
+
+namespace {
+template <typename Opts>
+int ConvertToPytorch(const Opts& o) {
+  if (o.model.empty())
+    return ReportError(InvalidArgument("--to pytorch needs --model MODEL.onnx (the model the "
+                                       "table was calibrated on, exported from PyTorch)"));
+  int warnings = 0;
+  auto t = o.in.Read(o.table, &warnings);
+  if (!t.ok()) return ReportError(t.status());
+  onnx_io::PytorchScalesOptions po;
+  po.table_name = o.table;
+  // The sidecar, when there is one, gives each tensor's observed range (its signedness).
+  table::Sidecar sidecar;
+  const std::string sc_path = table::SidecarPathFor(o.table);
+  if (std::filesystem::exists(sc_path)) {
+    auto sc = table::ReadSidecarFile(sc_path);
+    if (sc.ok()) {
+      sidecar = std::move(*sc);
+      po.sidecar = &sidecar;
+    } else {
+      std::cerr << "calib8: warning: " << sc.status().message() << " (sidecar ignored)\n";
+      ++warnings;
+    }
+  }
+  onnx_io::PytorchScalesReport rep;
+  auto doc = onnx_io::PytorchScalesJson(*t, o.model, po, &rep);
+  if (!doc.ok()) return ReportError(doc.status().WithContext("convert '" + o.table + "'"));
+  for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
+  warnings += static_cast<int>(rep.warnings.size());
+  if (!rep.not_in_model.empty()) {
+    std::cerr << "calib8: warning: " << rep.not_in_model.size()
+              << " table entr(ies) name no tensor of '" << o.model
+              << "' (kept, with \"in_model\": false), first: '" << rep.not_in_model.front()
+              << "'\n";
+    ++warnings;
+  }
+  Status s = core::WriteFileAtomic(o.out, *doc);
+  if (!s.ok()) return ReportError(s);
+  std::cout << "wrote " << o.out << " (PyTorch scales, " << rep.tensors << " tensors, "
+            << rep.with_module << " with a module, " << rep.input_quantizers
+            << " weighted module(s) with an input quantizer)";
+  if (warnings) std::cout << ", " << warnings << " warnings";
+  std::cout << "\n";
+  return 0;
+}
+}  // namespace
 
 Command AddConvertCommand(CLI::App& app) {
   auto* sub = app.add_subcommand("convert", "Convert a calibration table to another format");
   struct Opts {
     TableReadArgs in;
-    std::string table, to, out, algorithm;
+    std::string table, to, out, algorithm, model;
     int64_t trt_version = 0;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("TABLE", o->table, "Calibration table")->required();
-  sub->add_option("--to", o->to, "Output format: trt|json|ncnn|range")->required();
+  sub->add_option("--to", o->to, "Output format: trt|json|ncnn|range, or pytorch (needs --model)")
+      ->required();
   sub->add_option("-o,--output", o->out, "Output file (written atomically)")->required();
   sub->add_option("--trt-version", o->trt_version,
                   "TensorRT header version, e.g. 8601 or 101200; 1 writes the legacy header "
                   "(default: the input's, else 8601)");
   sub->add_option("--algorithm", o->algorithm,
                   "TensorRT header algorithm (default: the input's, else EntropyCalibration2)");
+  sub->add_option("--model", o->model,
+                  "--to pytorch: the ONNX model the table is for (exported from PyTorch); each "
+                  "tensor is mapped to its producer/consumer nodes and their modules");
   o->in.Register(sub);
   return [o]() -> int {
+    if (o->to == "pytorch") return ConvertToPytorch(*o);
+    if (!o->model.empty())
+      return ReportError(InvalidArgument("--model is only used with --to pytorch"));
     auto to = table::ParseFormatName(o->to);
     if (!to.ok()) return ReportError(to.status());
     if (!table::CanWrite(*to))

@@ -7,6 +7,7 @@
 #include "api/int8_engine.h"
 #include "commands.h"
 #include "onnx/qdq.h"
+#include "onnx/qdq_strip.h"
 #include "table/calibration_table.h"
 
 namespace calib8::cli {
@@ -120,7 +121,7 @@ Command AddImportQdqCommand(CLI::App& app) {
                                  "Recover the activation calibration table from a Q/DQ ONNX model "
                                  "(amax = 127 x scale, scale bits kept exactly)");
   struct Opts {
-    std::string model, out, to = "trt";
+    std::string model, out, to = "trt", model_out;
     bool quiet = false;
   };
   auto o = std::make_shared<Opts>();
@@ -128,6 +129,10 @@ Command AddImportQdqCommand(CLI::App& app) {
       ->required();
   sub->add_option("-o,--output", o->out, "Table to write (atomically)")->required();
   sub->add_option("--to", o->to, "Output format: trt|json (default trt)");
+  sub->add_option("--model-out", o->model_out,
+                  "Also write the model without its Q/DQ pairs, weights replaced by their "
+                  "dequantized values (what `run --int8 --table TABLE` runs to compute what the "
+                  "Q/DQ model computes; docs/fine-tuning.md)");
   sub->add_flag("-q,--quiet", o->quiet, "Print only warnings and errors");
   return [o]() -> int {
     auto fmt = table::ParseFormatName(o->to);
@@ -144,6 +149,13 @@ Command AddImportQdqCommand(CLI::App& app) {
                           "': no QuantizeLinear on an "
                           "activation with a symmetric int8 scale: nothing to write"));
     table::WriteReport wr;
+    onnx_io::QdqStripReport sr;
+    if (!o->model_out.empty()) {
+      // The plain model first: a Q/DQ structure it cannot strip fails before the table is written.
+      Status ms = onnx_io::StripQdqFile(o->model, o->model_out, &sr);
+      for (const auto& w : sr.warnings) std::cerr << "calib8: warning: " << w << "\n";
+      if (!ms.ok()) return ReportError(ms);
+    }
     Status s = table::WriteTableFile(*t, o->out, *fmt, {}, &wr);
     for (const auto& w : wr.warnings) std::cerr << "calib8: warning: " << w << "\n";
     if (!s.ok()) return ReportError(s);
@@ -154,6 +166,10 @@ Command AddImportQdqCommand(CLI::App& app) {
     PrintList("QuantizeLinear nodes with no table entry", rep.skipped);
     PrintList("uint8 scales converted (amax = 255 x scale)", rep.converted);
     std::cout << "wrote: " << o->out << " (" << table::FormatTitle(*fmt) << ")\n";
+    if (!o->model_out.empty())
+      std::cout << "wrote: " << o->model_out << " (plain model: " << sr.activation_pairs
+                << " activation pair(s) removed, " << sr.weight_pairs
+                << " constant(s) (weights, int32 biases) replaced by their dequantized values)\n";
     return 0;
   };
 }
