@@ -7,3 +7,6 @@ set(CALIB8_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,unde
 # -march=native lets it use AVX2/AVX-512 on the build machine. oneDNN dispatches at run time on its
 # own. Turn this off to build binaries that run on any x86-64.
 option(CALIB8_NATIVE "Compile for the build machine's CPU (-march=native)" ON)
+# libFuzzer targets under fuzz/ (clang only; scripts/fuzz.sh): instruments the whole build with
+# ASan + UBSan and coverage for libFuzzer, and builds fuzz_<name> instead of the replay tests.
+option(CALIB8_FUZZ "Build the libFuzzer targets (clang, ASan+UBSan)" OFF)
