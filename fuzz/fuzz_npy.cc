@@ -1,5 +1,6 @@
 // fuzz/fuzz_npy.cc — .npy files: the whole-file reader (run --input) and the header reader the
 // calibration sources use, which must agree on what they accept.
+#include "data/data_source.h"
 #include "data/npy.h"
 #include "fuzz/fuzz_util.h"
 

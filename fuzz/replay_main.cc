@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
   std::vector<fs::path> files;
   for (int i = 1; i < argc; ++i) {
     fs::path p(argv[i]);
+    if (!fs::exists(p)) {  // a target's regression directory exists once it has found something
+      std::printf("replay: %s does not exist, skipped\n", p.c_str());
+      continue;
+    }
     if (fs::is_directory(p)) {
       for (const auto& e : fs::directory_iterator(p))
         if (e.is_regular_file()) files.push_back(e.path());
@@ -37,5 +41,5 @@ int main(int argc, char** argv) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
   std::printf("replayed %zu inputs\n", files.size());
-  return 0;
+  return files.empty() ? 1 : 0;  // a missing seed corpus is an error
 }

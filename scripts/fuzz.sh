@@ -33,7 +33,9 @@ if [ ! -f "$B/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCALIB8_FUZZ=ON \
     -DCALIB8_BUILD_TESTS=OFF -DCALIB8_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 fi
-cmake -S . -B "$B" -DCALIB8_WERROR="${CALIB8_WERROR:-OFF}" >/dev/null
+# Never -Werror here: the warning-free rule is for g++ (docs/design.md); clang 14 reports other
+# things (e.g. `#pragma omp simd` loops it cannot vectorise under the sanitizers).
+cmake -S . -B "$B" -DCALIB8_WERROR=OFF >/dev/null
 echo "== building the fuzz targets in $B"
 nice cmake --build "$B" -j"$(nproc)" --target $(for t in $TARGETS; do echo "fuzz_$t"; done)
 
