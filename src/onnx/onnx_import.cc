@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -165,6 +166,36 @@ Result<Tensor> ConstantValue(const ir::Node& n, const std::string& where) {
                        " has no value calib8 supports (value, value_float(s), value_int(s))");
 }
 
+// Debian's libonnx 1.12 dereferences null in convPoolShapeInference when a convolution's or
+// pooling's input has fewer than 3 dims or another rank than its weight (found by fuzz_onnx: a
+// checker-valid QLinearConv on a [7,7] input). Shape inference is advisory, so such a model
+// loads without it and calib8's own checks report the node.
+bool CrashesShapeInference(const onnx::GraphProto& g) {
+  std::map<std::string, int> rank;
+  for (const auto& v : g.input())
+    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+      rank[v.name()] = v.type().tensor_type().shape().dim_size();
+  for (const auto& v : g.value_info())
+    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+      rank[v.name()] = v.type().tensor_type().shape().dim_size();
+  for (const auto& t : g.initializer()) rank[t.name()] = t.dims_size();
+  auto rank_of = [&](const onnx::NodeProto& n, int i) {
+    auto it = i < n.input_size() ? rank.find(n.input(i)) : rank.end();
+    return it == rank.end() ? -1 : it->second;
+  };
+  for (const auto& n : g.node()) {
+    const std::string& op = n.op_type();
+    const bool conv = op == "Conv" || op == "ConvTranspose" || op == "ConvInteger";
+    const bool qconv = op == "QLinearConv";
+    const bool pool = op == "MaxPool" || op == "AveragePool" || op == "LpPool";
+    if (!conv && !qconv && !pool) continue;
+    const int x = rank_of(n, 0);
+    const int w = conv ? rank_of(n, 1) : qconv ? rank_of(n, 3) : -1;
+    if ((x >= 0 && x < 3) || (w >= 0 && w < 3) || (x >= 0 && w >= 0 && x != w)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& where,
@@ -274,7 +305,7 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
   }
   if (g.opsets.empty()) g.opsets[""] = 1;
 
-  if (options.infer_shapes) {
+  if (options.infer_shapes && !CrashesShapeInference(model.graph())) {
     try {
       onnx::ShapeInferenceOptions sio{false, 0, true};
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), sio);
