@@ -14,3 +14,6 @@ option(CALIB8_MPI "Build calibrate --mpi (needs MPI)" ${MPI_CXX_FOUND})
 if(CALIB8_MPI AND NOT MPI_CXX_FOUND)
   message(FATAL_ERROR "CALIB8_MPI=ON but CMake found no MPI: install libopenmpi-dev or use -DCALIB8_MPI=OFF")
 endif()
+# libFuzzer targets under fuzz/ (clang only; scripts/fuzz.sh): instruments the whole build with
+# ASan + UBSan and coverage for libFuzzer, and builds fuzz_<name> instead of the replay tests.
+option(CALIB8_FUZZ "Build the libFuzzer targets (clang, ASan+UBSan)" OFF)

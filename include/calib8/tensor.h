@@ -60,6 +60,11 @@ using Shape = std::vector<int64_t>;
 
 // Product of the dims (1 for a scalar shape {}).
 int64_t NumElements(const Shape& shape);
+// For shapes read from a file, which may claim anything: the element count and byte size of
+// `shape` of `dtype`, or false when a dimension is negative or either product exceeds 2^62
+// (no overflow on the way). Check this, then the bytes against what the file holds, before
+// allocating (docs/limits.md).
+bool CheckedSize(const Shape& shape, DataType dtype, uint64_t* elements, uint64_t* bytes);
 // "[1,3,224,224]"
 std::string ShapeToString(const Shape& shape);
 

@@ -1,6 +1,7 @@
 // core/file_util.cc — file I/O helpers used by every module that reads or writes user files.
 #include "core/file_util.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +29,26 @@ Result<std::string> ReadFile(const std::string& path, const std::string& what) {
   return ss.str();
 }
 
+namespace {
+// Removes `.NAME.tmp.PID` files in `dir` left by a writer of `name` that was killed before its
+// rename (kill -9, power loss): PID is no longer running. A live writer's file is left alone.
+void RemoveStaleTemps(const fs::path& dir, const std::string& name) {
+  const std::string prefix = "." + name + ".tmp.";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string f = it->path().filename().string();
+    if (f.size() <= prefix.size() || f.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string pid = f.substr(prefix.size());
+    if (pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t p = static_cast<pid_t>(std::stol(pid));
+    if (p == getpid() || (kill(p, 0) != 0 && errno == ESRCH)) {
+      std::error_code rm;
+      fs::remove(it->path(), rm);
+    }
+  }
+}
+}  // namespace
+
 Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
   fs::path target(path);
   fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
@@ -40,6 +61,7 @@ Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
   tmp_name += ".tmp.";
   tmp_name += std::to_string(getpid());
   std::string tmp = (dir / tmp_name).string();
+  RemoveStaleTemps(dir, target.filename().string());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return IoError("cannot write '", path, "': ", std::strerror(errno));

@@ -55,6 +55,27 @@ int64_t NumElements(const Shape& shape) {
   return n;
 }
 
+bool CheckedSize(const Shape& shape, DataType dtype, uint64_t* elements, uint64_t* bytes) {
+  constexpr uint64_t kMax = uint64_t{1} << 62;
+  uint64_t n = 1;  // product of the non-zero dims: with a zero dim too it must stay in range,
+  bool zero = false;  // since code elsewhere multiplies the dims in any order
+  for (int64_t d : shape) {
+    if (d < 0) return false;
+    if (d == 0) {
+      zero = true;
+      continue;
+    }
+    if (n > kMax / static_cast<uint64_t>(d)) return false;
+    n *= static_cast<uint64_t>(d);
+  }
+  if (zero) n = 0;
+  const uint64_t size = DataTypeSize(dtype);
+  if (size && n > kMax / size) return false;
+  if (elements) *elements = n;
+  if (bytes) *bytes = n * size;
+  return true;
+}
+
 std::string ShapeToString(const Shape& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

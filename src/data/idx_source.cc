@@ -141,6 +141,7 @@ class IdxSource : public DataSource {
       return InvalidArgument(what, ": named .gz but not gzip-compressed (no 1f 8b magic): ",
                              "expected a gzip file or a name without .gz");
     uint64_t total = file_->size();
+    const uint64_t file_bytes = total;
     if (is_gz) {
       // ISIZE, the last 4 bytes: the decompressed size modulo 2^32 (of the last gzip member).
       unsigned char isize[4] = {0, 0, 0, 0};
@@ -193,8 +194,19 @@ class IdxSource : public DataSource {
       return InvalidArgument(what, ": the data set is empty (dims ", ShapeToString(dims_),
                              "): expected at least one sample");
     Shape tail(dims_.begin() + 1, dims_.end());
+    uint64_t data_bytes = 0;
+    if (!CheckedSize(dims_, stored_, nullptr, &data_bytes))
+      return InvalidArgument(what, ": IDX header dims ", ShapeToString(dims_), " of ",
+                             DataTypeName(stored_), " overflow: more than 2^62 bytes");
     sample_elems_ = NumElements(tail);
-    uint64_t need = header_size_ + static_cast<uint64_t>(dims_[0]) * sample_elems_ * elem_size_;
+    uint64_t need = header_size_ + data_bytes;
+    // deflate expands at most 1032:1, so a .gz file of n bytes holds at most 1032 n bytes: a
+    // header that claims more is refused before anything is read or allocated.
+    if (gz_ && need / 1032 > file_bytes)
+      return InvalidArgument(what, ": data is truncated: dims ", ShapeToString(dims_), " of ",
+                             DataTypeName(stored_), " need ", need, " bytes, more than a ",
+                             file_bytes, "-byte gzip file can hold (deflate expands at most ",
+                             "1032:1)");
     // A gzip file: the trailer's ISIZE is the decompressed size mod 2^32; a smaller size than the
     // header needs (when that is below 4 GiB) means truncated data (checked exactly when read).
     if (gz_ && need < (uint64_t{1} << 32) && gz_size_mod32_ < need)

@@ -14,6 +14,9 @@ namespace calib8::data::internal {
 
 namespace {
 
+// Largest image decoded, in pixels: 8192 x 8192, far above any network input.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
 const char* SniffFormat(const std::string& bytes) {
   if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
   if (bytes.size() >= 3 && std::memcmp(bytes.data(), "\xff\xd8\xff", 3) == 0) return "JPEG";
@@ -60,6 +63,14 @@ class ImageDirSource : public DataSource {
                              actual, ": rename the file or convert it");
     int w = 0, h = 0, c = 0;
     int want = spec_.Channels();
+    // The size the header claims, checked before stb reserves memory for it (a JPEG header of
+    // 65535 x 65535 in a few hundred bytes would make it reserve 12 GiB).
+    if (stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                              static_cast<int>(bytes.size()), &w, &h, &c) &&
+        static_cast<int64_t>(w) * h > kMaxImagePixels)
+      return InvalidArgument(what, ": the ", actual, " header says ", w, " x ", h,
+                             " pixels: more than calib8's limit of ", kMaxImagePixels,
+                             " pixels (8192 x 8192) per image (docs/limits.md)");
     stbi_uc* px = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
                                         static_cast<int>(bytes.size()), &w, &h, &c, want);
     if (!px)

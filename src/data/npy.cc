@@ -11,6 +11,8 @@
 namespace calib8::data {
 
 namespace {
+// NumPy's own limit on the number of dimensions (NPY_MAXDIMS: 32 in NumPy 1.x, 64 in 2.x).
+constexpr size_t kMaxRank = 64;
 struct DescrMap {
   const char* code;
   DataType dtype;
@@ -76,13 +78,31 @@ Result<NpyHeader> ParseNpyHeader(const std::string& bytes, const std::string& so
   if (DictValue(header, "fortran_order") == "True")
     return Unimplemented(source, ": Fortran-order .npy arrays are not supported (save with C order)");
   std::string shape_text = DictValue(header, "shape");
+  if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')')
+    return InvalidArgument(source, ": .npy header field 'shape' is '", shape_text.substr(0, 80),
+                           "': expected a tuple such as (1, 3, 224, 224)");
   Shape shape;
   std::string num;
-  for (char c : shape_text) {
-    if (c >= '0' && c <= '9') num += c;
-    else if (!num.empty()) { shape.push_back(std::stoll(num)); num.clear(); }
+  for (char c : shape_text.substr(1, shape_text.size() - 2) + ",") {
+    if (c >= '0' && c <= '9') {
+      if (num.size() == 18)  // beyond any real dimension; std::stoll would throw past 2^63
+        return InvalidArgument(source, ": .npy header field 'shape' has a dimension of 19 or more ",
+                               "digits: expected each dimension below 10^18");
+      num += c;
+    } else if (c == ',') {
+      if (!num.empty()) shape.push_back(std::stoll(num));
+      num.clear();
+    } else if (c != ' ' && c != 'L') {
+      return InvalidArgument(source, ": .npy header field 'shape' is '", shape_text.substr(0, 80),
+                             "': expected non-negative integers in a tuple");
+    }
   }
-  if (!num.empty()) shape.push_back(std::stoll(num));
+  if (shape.size() > kMaxRank)
+    return InvalidArgument(source, ": .npy header field 'shape' has ", shape.size(),
+                           " dimensions: expected at most ", kMaxRank);
+  if (!CheckedSize(shape, dt, nullptr, nullptr))
+    return InvalidArgument(source, ": .npy header field 'shape' ", ShapeToString(shape),
+                           " of ", DataTypeName(dt), " overflows: more than 2^62 bytes");
   NpyHeader h;
   h.dtype = dt;
   h.shape = std::move(shape);
@@ -124,15 +144,14 @@ Result<Tensor> ParseNpy(const std::string& bytes, const std::string& source) {
   const Shape& shape = h.shape;
   size_t data_off = h.data_offset;
   // The size the header claims, checked against the file before anything is allocated (a
-  // header may claim far more than the file holds). ParseNpyHeader refuses shapes whose element
-  // count overflows int64; the byte count is computed in double to catch the last factor too.
-  double want = static_cast<double>(DataTypeSize(dt));
-  for (int64_t d : shape) want *= static_cast<double>(d);
-  const double have = static_cast<double>(bytes.size() - data_off);
+  // header may claim far more than the file holds). ParseNpyHeader refused sizes that overflow.
+  uint64_t want = 0;
+  CheckedSize(shape, dt, nullptr, &want);
+  const uint64_t have = bytes.size() - data_off;
   if (have < want)
-    return InvalidArgument(source, ": .npy data is truncated: the file holds ",
-                           bytes.size() - data_off, " data bytes, the header (", DataTypeName(dt),
-                           ShapeToString(shape), ") needs ", want);
+    return InvalidArgument(source, ": .npy data is truncated: the file holds ", have,
+                           " data bytes, the header (", DataTypeName(dt), ShapeToString(shape),
+                           ") needs ", want);
   Tensor t(dt, shape);
   if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_off, t.nbytes());
   return t;

@@ -133,7 +133,9 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
   }
   for (const auto& [name, t] : feeds) {
     bool known = std::any_of(graph_.inputs.begin(), graph_.inputs.end(),
-                             [&](const ir::ValueInfo& v) { return v.name == name; });
+                             // An init-capture: clang 14 (scripts/fuzz.sh) cannot capture a
+                             // structured binding.
+                             [&n = name](const ir::ValueInfo& v) { return v.name == n; });
     if (!known) return InvalidArgument(graph_.source, ": '", name, "' is not an input of the model");
   }
   auto lookup = [&](const std::string& name) -> const Tensor* {

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "core/file_util.h"
@@ -21,25 +23,57 @@ void CopyField(const google::protobuf::RepeatedField<Src>& f, Dst* dst) {
   for (int i = 0; i < f.size(); ++i) dst[i] = static_cast<Dst>(f.Get(i));
 }
 
-Status ReadExternal(const onnx::TensorProto& p, const std::string& where, const std::string& dir,
-                    Tensor* t) {
+// A decimal offset or length from external_data: digits only, below 2^62.
+bool ParseExternalNumber(const std::string& text, int64_t* out) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  *out = std::stoll(text);
+  return true;
+}
+
+// Where the bytes of an external tensor lie, checked against the file before anything is
+// allocated: `want` bytes at `offset` must be inside the file.
+Status LocateExternal(const onnx::TensorProto& p, const std::string& where, const std::string& dir,
+                      uint64_t want, fs::path* file, int64_t* offset) {
   std::string location;
-  int64_t offset = 0, length = -1;
+  int64_t length = -1;
+  *offset = 0;
   for (const auto& kv : p.external_data()) {
     if (kv.key() == "location") location = kv.value();
-    if (kv.key() == "offset") offset = std::stoll(kv.value());
-    if (kv.key() == "length") length = std::stoll(kv.value());
+    if ((kv.key() == "offset" && !ParseExternalNumber(kv.value(), offset)) ||
+        (kv.key() == "length" && !ParseExternalNumber(kv.value(), &length)))
+      return InvalidArgument(where, ": external data '", kv.key(), "' is '", kv.value().substr(0, 40),
+                             "': expected a non-negative decimal number");
   }
   if (location.empty())
     return InvalidArgument(where, ": external data without a 'location' entry");
-  fs::path file = fs::path(dir) / location;
+  // As the ONNX checker requires: a relative path that stays beside the model.
+  const fs::path loc(location);
+  bool escapes = loc.is_absolute() || location.find('\0') != std::string::npos;
+  for (const auto& part : loc) escapes |= part == "..";
+  if (escapes)
+    return InvalidArgument(where, ": external data location '", location.substr(0, 80),
+                           "' leaves the model's directory: expected a relative path without '..'");
+  *file = fs::path(dir) / location;
+  std::error_code ec;
+  const uint64_t size = fs::file_size(*file, ec);
+  if (ec)
+    return NotFound(where, ": external data file '", file->string(),
+                    "' cannot be opened (it must sit beside the model, as the model says)");
+  if (length >= 0 && static_cast<uint64_t>(length) != want)
+    return InvalidArgument(where, ": external data length ", length, " != ", want, " bytes expected");
+  if (static_cast<uint64_t>(*offset) > size || want > size - static_cast<uint64_t>(*offset))
+    return InvalidArgument(where, ": external data file '", file->string(), "' has ", size,
+                           " bytes: too short for ", want, " bytes at offset ", *offset);
+  return Status::Ok();
+}
+
+Status ReadExternal(const fs::path& file, int64_t offset, const std::string& where, Tensor* t) {
   std::ifstream in(file, std::ios::binary);
   if (!in)
     return NotFound(where, ": external data file '", file.string(),
                     "' cannot be opened (it must sit beside the model, as the model says)");
   size_t want = t->nbytes();
-  if (length >= 0 && static_cast<size_t>(length) != want)
-    return InvalidArgument(where, ": external data length ", length, " != ", want, " bytes expected");
   in.seekg(offset);
   in.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(want));
   if (static_cast<size_t>(in.gcount()) != want)
@@ -132,6 +166,36 @@ Result<Tensor> ConstantValue(const ir::Node& n, const std::string& where) {
                        " has no value calib8 supports (value, value_float(s), value_int(s))");
 }
 
+// Debian's libonnx 1.12 dereferences null in convPoolShapeInference when a convolution's or
+// pooling's input has fewer than 3 dims or another rank than its weight (found by fuzz_onnx: a
+// checker-valid QLinearConv on a [7,7] input). Shape inference is advisory, so such a model
+// loads without it and calib8's own checks report the node.
+bool CrashesShapeInference(const onnx::GraphProto& g) {
+  std::map<std::string, int> rank;
+  for (const auto& v : g.input())
+    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+      rank[v.name()] = v.type().tensor_type().shape().dim_size();
+  for (const auto& v : g.value_info())
+    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+      rank[v.name()] = v.type().tensor_type().shape().dim_size();
+  for (const auto& t : g.initializer()) rank[t.name()] = t.dims_size();
+  auto rank_of = [&](const onnx::NodeProto& n, int i) {
+    auto it = i < n.input_size() ? rank.find(n.input(i)) : rank.end();
+    return it == rank.end() ? -1 : it->second;
+  };
+  for (const auto& n : g.node()) {
+    const std::string& op = n.op_type();
+    const bool conv = op == "Conv" || op == "ConvTranspose" || op == "ConvInteger";
+    const bool qconv = op == "QLinearConv";
+    const bool pool = op == "MaxPool" || op == "AveragePool" || op == "LpPool";
+    if (!conv && !qconv && !pool) continue;
+    const int x = rank_of(n, 0);
+    const int w = conv ? rank_of(n, 1) : qconv ? rank_of(n, 3) : -1;
+    if ((x >= 0 && x < 3) || (w >= 0 && w < 3) || (x >= 0 && w >= 0 && x != w)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& where,
@@ -144,25 +208,33 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& wh
   for (int64_t d : shape)
     if (d < 0) return InvalidArgument(where, ": tensor '", p.name(), "' has a negative dimension");
   // Check the size the dims imply against the bytes present before allocating anything.
+  uint64_t elems = 0, bytes = 0;
+  if (!CheckedSize(shape, dt, &elems, &bytes))
+    return InvalidArgument(where, ": tensor '", p.name(), "' declares shape ", ShapeToString(shape),
+                           " of ", DataTypeName(dt), ", which overflows: more than 2^62 bytes");
   const bool external = p.data_location() == onnx::TensorProto::EXTERNAL;
-  {
-    long double elems = 1;
-    for (int64_t d : shape) elems *= static_cast<long double>(d);
-    long double bytes = elems * static_cast<long double>(DataTypeSize(dt));
-    long double present = p.has_raw_data() ? p.raw_data().size()
-                          : external       ? 1e18L
-                                           : 8.0L * (p.float_data_size() + p.double_data_size() +
-                                                     p.int32_data_size() + p.int64_data_size() +
-                                                     p.uint64_data_size());
-    if (bytes > present && !(elems == 0))
+  fs::path external_file;
+  int64_t external_offset = 0;
+  if (external) {
+    CALIB8_RETURN_IF_ERROR(LocateExternal(p, where + ": tensor '" + p.name() + "'", dir, bytes,
+                                          &external_file, &external_offset));
+  } else {
+    // Typed fields hold one value per element; raw_data exactly the bytes (checked below).
+    const uint64_t present = p.has_raw_data() ? p.raw_data().size()
+                                              : 8 * static_cast<uint64_t>(
+                                                        p.float_data_size() + p.double_data_size() +
+                                                        p.int32_data_size() + p.int64_data_size() +
+                                                        p.uint64_data_size());
+    if (elems != 0 && bytes > present)
       return InvalidArgument(where, ": tensor '", p.name(), "' declares shape ", ShapeToString(shape),
-                             " of ", DataTypeName(dt), " but holds less data than that (truncated "
-                             "or not a tensor)");
+                             " of ", DataTypeName(dt), " (", bytes, " bytes) but holds ", present,
+                             " bytes (truncated or not a tensor)");
   }
   Tensor t(dt, shape);
   const int64_t n = t.numel();
   if (external) {
-    CALIB8_RETURN_IF_ERROR(ReadExternal(p, where + ": tensor '" + p.name() + "'", dir, &t));
+    CALIB8_RETURN_IF_ERROR(
+        ReadExternal(external_file, external_offset, where + ": tensor '" + p.name() + "'", &t));
     return t;
   }
   if (p.has_raw_data()) {
@@ -233,7 +305,7 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
   }
   if (g.opsets.empty()) g.opsets[""] = 1;
 
-  if (options.infer_shapes) {
+  if (options.infer_shapes && !CrashesShapeInference(model.graph())) {
     try {
       onnx::ShapeInferenceOptions sio{false, 0, true};
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), sio);
@@ -289,11 +361,11 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
   }
   // A graph output that is an initializer (a constant output) is served from the initializers.
   CALIB8_RETURN_IF_ERROR(g.TopologicalSort());
+  std::set<std::string> produced_names;  // linear in the model (a file may list many outputs)
+  for (const auto& i : g.inputs) produced_names.insert(i.name);
+  for (const auto& n : g.nodes) produced_names.insert(n.outputs.begin(), n.outputs.end());
   for (const auto& o : g.outputs) {
-    bool produced = g.initializers.count(o.name) > 0;
-    for (const auto& i : g.inputs) produced |= i.name == o.name;
-    for (const auto& n : g.nodes)
-      for (const auto& out : n.outputs) produced |= out == o.name;
+    bool produced = g.initializers.count(o.name) > 0 || produced_names.count(o.name) > 0;
     if (!produced)
       return InvalidArgument(source, ": graph output '", o.name, "' is not produced by any node");
   }

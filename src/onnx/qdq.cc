@@ -424,10 +424,17 @@ Result<Lookup> LookupActivation(const table::CalibrationTable& table, const std:
   if (table::BitsAreNegative(*bits) && scale != 0.0f)
     return InvalidArgument(where, ": scale ", table::ShortestDecimal(scale),
                            " is negative: expected a finite positive scale (amax / 127)");
-  if (scale == 0.0f) {
-    rep->warnings.push_back(where +
-                            ": scale is 0 (amax 0): no Q/DQ on it, its consumers read "
-                            "FP32 (QuantizeLinear cannot take a zero scale)");
+  if (!std::isnormal(scale)) {  // 0, or denormal (1/scale overflows; TensorRT flushes it to 0)
+    std::string m = where + ": scale is ";
+    if (scale == 0.0f) {
+      m += "0 (amax 0)";
+    } else {
+      m += "denormal (";
+      m += table::ShortestDecimal(scale);
+      m += ")";
+    }
+    m += ": no Q/DQ on it, its consumers read FP32 (QuantizeLinear cannot take a zero scale)";
+    rep->warnings.push_back(m);
     return Lookup::kZero;
   }
   return Lookup::kFound;

@@ -157,7 +157,7 @@ class Lowerer {
                              table::HexBits(e.bits()),
                              "): an inf, NaN or negative scale cannot be used for INT8; "
                              "recalibrate or remove the entry");
-    if (s == 0.0f) {
+    if (s == 0.0f || !std::isnormal(s)) {  // a denormal scale: 1/scale overflows; as zero
       zero_.insert(name);
       return ScaleState::kZero;
     }
@@ -168,7 +168,7 @@ class Lowerer {
 
   static std::string Why(ScaleState s, const std::string& what, const std::string& name) {
     if (s == ScaleState::kZero)
-      return "amax 0 for " + what + " '" + name + "' (tensor is all zero)";
+      return "amax 0 for " + what + " '" + name + "' (tensor is all zero, or a denormal scale)";
     return "no table entry for " + what + " '" + name + "'";
   }
 
@@ -337,6 +337,19 @@ class Lowerer {
           return Status::Ok();
         }
       }
+    }
+    // Weights and bias with a NaN or inf cannot be quantized (the per-channel scale would be
+    // inf or ignore the NaN): refused, naming the node and the tensor (docs/int8.md).
+    for (size_t k = 1; k < 3 && k < n.inputs.size(); ++k) {
+      const Tensor* t = g_.FindInitializer(n.input(k));
+      if (!t || t->dtype() != DataType::kFloat32) continue;
+      const float* v = t->data<float>();
+      for (int64_t j = 0; j < t->numel(); ++j)
+        if (!std::isfinite(v[j]))
+          return InvalidArgument(g_.source, ": node '", n.name, "' (", op, "): ",
+                                 k == 1 ? "weight" : "bias", " '", n.input(k), "' value ", j,
+                                 " is ", v[j], ": expected finite values for INT8 (fix the model, "
+                                 "or keep the node FP32 with --keep-fp32)");
     }
     const std::string& x = n.input(0);
     std::string why;

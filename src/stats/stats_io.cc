@@ -3,9 +3,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 #include "core/file_util.h"
 
 namespace calib8::stats {
+
+namespace {
+// More bins than any calibrator uses (2048 by default): a bound before anything is reserved.
+constexpr int64_t kMaxBins = int64_t{1} << 20;
+}  // namespace
 
 std::string SerializeStats(const StatsState& s) {
   nlohmann::json j;
@@ -44,16 +51,30 @@ std::string SerializeStats(const StatsState& s) {
 }
 
 Result<StatsState> ParseStats(const std::string& text, const std::string& source) {
+  // No exceptions: a parse error (or a number too large for a double) gives a discarded value.
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object())
     return InvalidArgument(source, ": not valid JSON");
-  if (j.value("format", "") != "calib8-stats")
+  const auto format = j.find("format");  // value() would throw on a non-string
+  if (format == j.end() || !format->is_string() || format->get<std::string>() != "calib8-stats")
     return InvalidArgument(source, ": expected \"format\": \"calib8-stats\" (a file written by "
                                    "calibrate --save-stats)");
   StatsState s;
+  // Every number is checked where it is read (issue 16): a histogram whose bin count does not
+  // match num_bins, a NaN, infinite or negative count, range or extreme is refused, naming the
+  // tensor and the field, instead of reaching a calibrator. Sizes need no cap: each bin is at
+  // least two bytes of the file.
+  auto finite = [](double v) { return std::isfinite(v); };
   try {
-    s.num_bins = j.at("num_bins").get<int>();
-    s.samples = j.at("samples").get<int64_t>();
+    const auto& jb = j.at("num_bins");
+    if (!jb.is_number_integer() || jb.get<int64_t>() < 1 || jb.get<int64_t>() > kMaxBins)
+      return InvalidArgument(source, ": num_bins is ", jb.dump(), ": expected an integer in [1, ",
+                             kMaxBins, "]");
+    s.num_bins = jb.get<int>();
+    const auto& js = j.at("samples");
+    if (!js.is_number_integer() || js.get<int64_t>() < 0)
+      return InvalidArgument(source, ": samples is ", js.dump(), ": expected an integer >= 0");
+    s.samples = js.get<int64_t>();
     s.single_pass = j.value("single_pass", false);
     s.given_ranges = j.value("given_ranges", false);
     if (j.contains("data")) {
@@ -69,20 +90,41 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
                                  s.data.shard_count, ")");
     }
     for (const auto& [name, t] : j.at("tensors").items()) {
+      const std::string where = source + ": tensor '" + name + "': ";
       TensorRecord r;
       r.producer = t.value("producer", "");
       r.producer_name = t.value("producer_name", "");
       r.sample_shape = t.value("sample_shape", Shape{});
-      r.range.count = t.at("count").get<int64_t>();
+      const auto& jc = t.at("count");
+      if (!jc.is_number_integer() || jc.get<int64_t>() < 0)
+        return InvalidArgument(where, "count is ", jc.dump(), ": expected an integer >= 0");
+      r.range.count = jc.get<int64_t>();
       if (r.range.count) {
         r.range.min = t.at("min").get<double>();
         r.range.max = t.at("max").get<double>();
+        if (!finite(r.range.min) || !finite(r.range.max) || r.range.min > r.range.max)
+          return InvalidArgument(where, "min ", r.range.min, " / max ", r.range.max,
+                                 ": expected finite values with min <= max");
       }
       r.range.absmax = t.at("absmax").get<double>();
+      if (!finite(r.range.absmax) || r.range.absmax < 0)
+        return InvalidArgument(where, "absmax is ", r.range.absmax, ": expected a finite value >= 0");
       auto counts = t.at("hist").get<std::vector<double>>();
       if (!counts.empty()) {
+        // Two-pass histograms have exactly num_bins bins; single-pass ones grow to the right.
+        if (s.single_pass ? counts.size() < static_cast<size_t>(s.num_bins)
+                          : counts.size() != static_cast<size_t>(s.num_bins))
+          return InvalidArgument(where, "hist has ", counts.size(), " bins: expected ",
+                                 s.single_pass ? "at least " : "", "num_bins = ", s.num_bins);
+        for (size_t b = 0; b < counts.size(); ++b)
+          if (!(finite(counts[b]) && counts[b] >= 0))
+            return InvalidArgument(where, "hist[", b, "] = ", counts[b],
+                                   ": expected a finite count >= 0");
+        const double range = t.at("hist_range").get<double>();
+        if (!(finite(range) && range > 0))
+          return InvalidArgument(where, "hist_range is ", range, ": expected a finite value > 0");
         const bool sign = t.contains("hist_neg");
-        r.hist = AbsHistogram(t.at("hist_range").get<double>(), static_cast<int>(counts.size()), sign);
+        r.hist = AbsHistogram(range, static_cast<int>(counts.size()), sign);
         r.hist.mutable_counts() = counts;
         if (sign) {
           auto neg = t.at("hist_neg").get<std::vector<double>>();

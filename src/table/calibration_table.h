@@ -97,6 +97,11 @@ class CalibrationTable {
   int Find(std::string_view name) const;
   // Appends (or replaces, keeping the position, when the name exists).
   void Put(TableEntry entry);
+  // Room for `n` entries (a reader that knows its line count: no rehashing or moves on the way).
+  void Reserve(size_t n) {
+    entries_.reserve(n);
+    index_.reserve(n);
+  }
   // Sets an activation scale from bits; forgets source text.
   void SetScaleBits(std::string_view name, uint32_t bits);
 

@@ -22,6 +22,8 @@ constexpr int kCalib8FormatVersion = 1;
 Result<json> ParseJson(std::string_view bytes, std::string_view file_name) {
   try {
     return json::parse(bytes.begin(), bytes.end());
+  } catch (const json::out_of_range& e) {  // a number too large for a double ("4e492")
+    return InvalidArgument(Where(file_name, 0), "invalid JSON: ", e.what());
   } catch (const json::parse_error& e) {
     size_t byte = e.byte > 0 ? e.byte - 1 : 0;
     int line = 1;
@@ -162,12 +164,13 @@ Status ReadCalib8Json(std::string_view bytes, std::string_view file_name, EntryS
                       CalibrationTable& table) {
   CALIB8_ASSIGN_OR_RETURN(json doc, ParseJson(bytes, file_name));
   std::string top = Where(file_name, 0);
-  if (!doc.is_object() || doc.value("format", "") != kCalib8Format)
-    return InvalidArgument(top, "expected a JSON object with \"format\": \"", kCalib8Format, "\"");
-  if (doc.value("format_version", 0) != kCalib8FormatVersion)
-    return InvalidArgument(top, "format_version ", doc.value("format_version", 0),
-                           " is not supported: expected ", kCalib8FormatVersion);
-  try {
+  try {  // value() throws on a field of another type ({"format": 1}): caught below
+    if (!doc.is_object() || doc.value("format", "") != kCalib8Format)
+      return InvalidArgument(top, "expected a JSON object with \"format\": \"", kCalib8Format,
+                             "\"");
+    if (doc.value("format_version", 0) != kCalib8FormatVersion)
+      return InvalidArgument(top, "format_version ", doc.value("format_version", 0),
+                             " is not supported: expected ", kCalib8FormatVersion);
     const json& h = doc.at("header");
     TableHeader& th = table.header;
     CALIB8_ASSIGN_OR_RETURN(th.source_format,

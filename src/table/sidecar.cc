@@ -3,6 +3,8 @@
 // survives exactly; min/max/absmax are doubles, which nlohmann prints round-trip exactly.
 #include "table/sidecar.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
@@ -58,12 +60,23 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
     j = json::parse(bytes.begin(), bytes.end());
   } catch (const json::parse_error& e) {
     return InvalidArgument(where, "invalid JSON at byte ", e.byte);
+  } catch (const json::exception& e) {  // a number too large for a double
+    return InvalidArgument(where, "invalid JSON: ", e.what());
   }
-  if (!j.is_object() || j.value("format", "") != kSidecarFormat)
+  // value() throws when the field has another type ({"format": 1}, found by fuzz_sidecar).
+  auto text = [&j](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto number = [&j](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : int64_t{0};
+  };
+  if (!j.is_object() || text("format") != kSidecarFormat)
     return InvalidArgument(where, "expected a JSON object with \"format\": \"", kSidecarFormat,
                            "\"");
-  if (j.value("format_version", 0) != kSidecarFormatVersion)
-    return InvalidArgument(where, "format_version ", j.value("format_version", 0),
+  if (number("format_version") != kSidecarFormatVersion)
+    return InvalidArgument(where, "format_version ", number("format_version"),
                            " is not supported: expected ", kSidecarFormatVersion);
   Sidecar s;
   try {
@@ -110,9 +123,9 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
             static_cast<uint32_t>(std::stoul(a.at("lo_bits").get<std::string>(), nullptr, 16)));
         t.hi = BitsToFloat(
             static_cast<uint32_t>(std::stoul(a.at("hi_bits").get<std::string>(), nullptr, 16)));
-        if (!(t.lo <= 0.0f && t.hi >= 0.0f))
+        if (!(t.lo <= 0.0f && t.hi >= 0.0f && std::isfinite(t.lo) && std::isfinite(t.hi)))
           return InvalidArgument(where, "tensor '", t.name, "': asym range [", t.lo, ", ", t.hi,
-                                 "] must satisfy lo <= 0 <= hi");
+                                 "] must be finite and satisfy lo <= 0 <= hi");
       }
       s.tensors.push_back(std::move(t));
     }

@@ -73,6 +73,7 @@ Status ReadTensorRt(std::string_view bytes, std::string_view file_name, EntrySin
   const bool lenient = sink.lenient();
   CALIB8_RETURN_IF_ERROR(ParseHeader(split.lines.front(), file_name, lenient, sink, table.header));
   table.header.source_format = TableFormat::kTensorRt;
+  table.Reserve(split.lines.size() - 1);
   int non_canonical = 0;
   for (size_t i = 1; i < split.lines.size(); ++i) {
     const Line& line = split.lines[i];
