@@ -14,7 +14,9 @@ using Command = std::function<int()>;
 
 // Prints "calib8: error: <message>" and maps the status code to an exit code.
 inline int ReportError(const Status& s) {
-  std::cerr << "calib8: error: " << s.message() << "\n";
+  // One write of the whole line: the ranks of `calibrate --mpi` share one stderr, and three
+  // `<<`s each would interleave their messages.
+  std::cerr << ("calib8: error: " + s.message() + "\n") << std::flush;
   return s.code() == StatusCode::kInternal ? 2 : 1;
 }
 
