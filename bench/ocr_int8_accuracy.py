@@ -4,12 +4,13 @@
     /usr/bin/python3 bench/ocr_int8_accuracy.py [--calib8 build/calib8] [--work out/ocr_int8]
         [--models cls,rec,det] [--methods entropy2,percentile,mse] [--threads 2] [--seed 2026]
         [--sens-method cls:entropy2,rec:percentile,det:percentile] [--rec-min-sqnr 30] [--det-min-sqnr 30]
-        [--cls-max-drop 0.5] [--sens auto|always|never] [--bare-cache]
+        [--cls-max-drop 0.5] [--sens auto|always|never] [--bare-cache] [--qdq-ort]
 
 --methods: METHOD, METHOD@P (percentile P: percentile@99.999) or METHOD+ARG+ARG (extra calibrate
 options: entropy2+--floor-percentile=99.9). --bare-cache moves each table's sidecar aside before
 the INT8 run: the TensorRT case (symmetric bare cache; calib8's runtime would otherwise use the
-sidecar's asymmetric ranges).
+sidecar's asymmetric ranges). --qdq-ort also exports each table with `calib8 export-qdq` (--target
+tensorrt with --bare-cache, else --target ort) and evaluates the Q/DQ model in onnxruntime-node.
 
 Renders, with fixed seeds, separate CALIBRATION and EVALUATION sets (never evaluated on the
 calibration images):
@@ -48,6 +49,7 @@ MODELS = {
     "cls": os.path.join(ASSETS, "ch_ppocr_mobile_v2.0_cls_infer.onnx"),
 }
 KEYS = os.path.join(ASSETS, "ppocr_keys_v1.txt")
+ORT_RUN = os.path.join(ROOT, "tests", "models", "ort_run.js")
 
 FONT_DIRS = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation"]
 # Text fonts only (no ExtraLight / math fonts): regular, bold, condensed, serif, mono, a few italics.
@@ -324,8 +326,9 @@ class Calib8:
             sys.exit("calib8 failed (%d): %s\n%s\n%s" % (r.returncode, " ".join(args), r.stdout, r.stderr))
         return r, time.time() - t0
 
-    def run(self, model, x, chunk, extra=()):
-        """Runs x [N, ...] through the model in chunks of `chunk` samples; returns the output."""
+    def run(self, model, x, chunk, extra=(), ort=False):
+        """Runs x [N, ...] through the model in chunks of `chunk` samples; returns the output.
+        ort=True runs it in onnxruntime-node (tests/models/ort_run.js) instead of calib8."""
         tmp = os.path.join(self.work, "run_tmp")
         outs = []
         for i in range(0, len(x), chunk):
@@ -333,7 +336,13 @@ class Calib8:
             os.makedirs(tmp)
             inp = os.path.join(tmp, "x.npy")
             np.save(inp, x[i:i + chunk])
-            self.call(["run", model, "--input", inp, "-o", tmp, "--threads", str(self.threads)] + list(extra))
+            if ort:
+                r = subprocess.run(["node", ORT_RUN, model, "--input", inp, "--output-dir", tmp,
+                                    "--threads", str(self.threads)], capture_output=True, text=True)
+                if r.returncode != 0:
+                    sys.exit("onnxruntime-node failed on %s: %s" % (model, r.stderr[-2000:]))
+            else:
+                self.call(["run", model, "--input", inp, "-o", tmp, "--threads", str(self.threads)] + list(extra))
             files = [f for f in glob.glob(os.path.join(tmp, "*.npy")) if not f.endswith("/x.npy")]
             assert len(files) == 1, files
             outs.append(np.load(files[0]))
@@ -525,6 +534,9 @@ def main():
     ap.add_argument("--bare-cache", action="store_true",
                     help="move each table's sidecar aside before the INT8 run (TensorRT mode: the "
                          "symmetric bare cache, no asymmetric ranges)")
+    ap.add_argument("--qdq-ort", action="store_true",
+                    help="also export each table with `calib8 export-qdq` and evaluate the Q/DQ model "
+                         "in onnxruntime-node (--target tensorrt with --bare-cache, else --target ort)")
     a = ap.parse_args()
     global SCRIPT
     SCRIPT = a.script
@@ -584,6 +596,21 @@ def main():
             rows.append(dict(config="INT8 %s" % method, fp32_layers=0, seconds=time.time() - t0,
                              calib_seconds=tc, **m))
             print("%s INT8 %s: %s" % (name, method, m), file=sys.stderr)
+            if a.qdq_ort:
+                # The same table exported as explicit Q/DQ ONNX and run in ONNX Runtime: --target
+                # tensorrt for the bare cache (symmetric, as TensorRT runs it), --target ort with
+                # the sidecar's asymmetric ranges otherwise (issue 11).
+                target = "tensorrt" if a.bare_cache else "ort"
+                qdq = os.path.join(work, "%s_%s.%s.qdq.onnx" % (name, method, target))
+                c8.call(["export-qdq", model, "--table", table, "--target", target, "-o", qdq, "-q"])
+                t0 = time.time()
+                qout = c8.run(qdq, x, chunk[name], ort=True)
+                mq = evaluate(name, qout, ref, truth, charset)
+                mc = evaluate(name, qout, out, truth, charset)
+                rows.append(dict(config="ORT on export-qdq --target %s (%s)" % (target, method),
+                                 fp32_layers="—", seconds=time.time() - t0, **mq))
+                print("%s ORT Q/DQ %s %s: %s; agreement with calib8 INT8: %.2f" % (
+                    name, target, method, mq, mc["agree"]), file=sys.stderr)
         base = rows[0]["metric"]
         sm = dict(v.split(":") for v in a.sens_method.split(",")) if ":" in a.sens_method else {}
         sm = sm.get(name, "entropy2") if sm else a.sens_method

@@ -166,22 +166,44 @@ Result<Tensor> ConstantValue(const ir::Node& n, const std::string& where) {
                        " has no value calib8 supports (value, value_float(s), value_int(s))");
 }
 
-// Debian's libonnx 1.12 dereferences null in convPoolShapeInference when a convolution's or
-// pooling's input has fewer than 3 dims or another rank than its weight (found by fuzz_onnx: a
-// checker-valid QLinearConv on a [7,7] input). Shape inference is advisory, so such a model
-// loads without it and calib8's own checks report the node.
-bool CrashesShapeInference(const onnx::GraphProto& g) {
+}  // namespace
+
+// Debian's libonnx 1.12 crashes in convPoolShapeInference on inputs its checks let through
+// (found by fuzz_onnx): it dereferences null when a convolution's or pooling's input has fewer
+// than 3 dims or another rank than its weight (a checker-valid QLinearConv on a [7,7] input), and
+// divides by zero on a stride of 0. Sizes near 2^63 would overflow its int64 arithmetic. Shape
+// inference is advisory, so such a model loads without it and calib8's own checks report the node.
+bool ShapeInferenceWouldCrash(const onnx::GraphProto& g) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  std::map<std::string, const onnx::TensorShapeProto*> shape;
   std::map<std::string, int> rank;
-  for (const auto& v : g.input())
-    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
-      rank[v.name()] = v.type().tensor_type().shape().dim_size();
-  for (const auto& v : g.value_info())
-    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
-      rank[v.name()] = v.type().tensor_type().shape().dim_size();
+  auto note = [&](const onnx::ValueInfoProto& v) {
+    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape()) return;
+    shape[v.name()] = &v.type().tensor_type().shape();
+    rank[v.name()] = v.type().tensor_type().shape().dim_size();
+  };
+  // Graph outputs too: ONNX's inference seeds a tensor's type from an output of the same name.
+  for (const auto& v : g.input()) note(v);
+  for (const auto& v : g.output()) note(v);
+  for (const auto& v : g.value_info()) note(v);
   for (const auto& t : g.initializer()) rank[t.name()] = t.dims_size();
   auto rank_of = [&](const onnx::NodeProto& n, int i) {
     auto it = i < n.input_size() ? rank.find(n.input(i)) : rank.end();
     return it == rank.end() ? -1 : it->second;
+  };
+  auto bad_sizes = [&](const onnx::NodeProto& n) {
+    for (const auto& a : n.attribute()) {
+      const std::string& name = a.name();
+      const bool positive = name == "strides" || name == "dilations" || name == "kernel_shape";
+      if (!positive && name != "pads") continue;
+      for (int64_t v : a.ints())
+        if ((positive && v <= 0) || v < -kHuge || v > kHuge) return true;
+    }
+    auto it = n.input_size() > 0 ? shape.find(n.input(0)) : shape.end();
+    if (it != shape.end())
+      for (const auto& d : it->second->dim())
+        if (d.has_dim_value() && (d.dim_value() < 0 || d.dim_value() > kHuge)) return true;
+    return false;
   };
   for (const auto& n : g.node()) {
     const std::string& op = n.op_type();
@@ -192,11 +214,10 @@ bool CrashesShapeInference(const onnx::GraphProto& g) {
     const int x = rank_of(n, 0);
     const int w = conv ? rank_of(n, 1) : qconv ? rank_of(n, 3) : -1;
     if ((x >= 0 && x < 3) || (w >= 0 && w < 3) || (x >= 0 && w >= 0 && x != w)) return true;
+    if (bad_sizes(n)) return true;
   }
   return false;
 }
-
-}  // namespace
 
 Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& where,
                                const std::string& dir) {
@@ -305,7 +326,7 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
   }
   if (g.opsets.empty()) g.opsets[""] = 1;
 
-  if (options.infer_shapes && !CrashesShapeInference(model.graph())) {
+  if (options.infer_shapes && !ShapeInferenceWouldCrash(model.graph())) {
     try {
       onnx::ShapeInferenceOptions sio{false, 0, true};
       onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), sio);

@@ -12,6 +12,7 @@
 #include "ir/graph.h"
 
 namespace onnx {
+class GraphProto;
 class TensorProto;
 }
 
@@ -20,6 +21,11 @@ namespace calib8::onnx_io {
 struct ImportOptions {
   bool infer_shapes = true;  // run ONNX shape inference (failures are not fatal)
 };
+
+// True when Debian's libonnx 1.12 shape inference would crash on `g` (null dereference, division
+// by zero: conv/pool nodes with a rank < 3 input, mismatched ranks, a stride of 0 or sizes near
+// 2^63, found by fuzz_onnx). Callers then skip the advisory shape inference.
+bool ShapeInferenceWouldCrash(const onnx::GraphProto& g);
 
 // Reads and converts `path`. Errors name the file and, where it applies, the node or tensor.
 Result<ir::Graph> LoadModel(const std::string& path, const ImportOptions& options = {});

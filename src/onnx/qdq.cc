@@ -20,6 +20,7 @@
 
 #include "core/file_util.h"
 #include "onnx/onnx_import.h"
+#include "onnx/opset_upgrade.h"
 #include "quant/quant_params.h"
 
 namespace calib8::onnx_io {
@@ -96,32 +97,49 @@ class NameSet {
 bool CompatibleUpTo13(const std::string& op, int64_t from) {
   static const std::map<std::string, int64_t> kFirst = {
       {"Abs", 6},           {"Add", 7},
-      {"AveragePool", 7},   {"BatchNormalization", 9},
+      {"And", 7},           {"ArgMax", 1},
+      {"ArgMin", 1},        {"AveragePool", 1},
+      {"BatchNormalization", 9},
       {"Cast", 6},          {"Ceil", 6},
       {"Clip", 11},         {"Concat", 4},
-      {"Constant", 1},      {"Conv", 1},
-      {"ConvTranspose", 1}, {"Div", 7},
-      {"Dropout", 7},       {"Equal", 7},
-      {"Erf", 9},           {"Exp", 6},
-      {"Expand", 8},        {"Flatten", 1},
-      {"Floor", 6},         {"Gather", 1},
-      {"Gemm", 7},          {"GlobalAveragePool", 1},
+      {"Constant", 1},      {"ConstantOfShape", 9},
+      {"Conv", 1},          {"ConvTranspose", 1},
+      {"CumSum", 11},       {"DepthToSpace", 1},
+      {"Div", 7},           {"Dropout", 7},
+      {"Einsum", 12},       {"Elu", 6},
+      {"Equal", 7},         {"Erf", 9},
+      {"Exp", 6},           {"Expand", 8},
+      {"Flatten", 1},       {"Floor", 6},
+      {"Gather", 1},        {"GatherElements", 11},
+      {"GatherND", 11},     {"Gemm", 7},
+      {"GlobalAveragePool", 1},
       {"GlobalMaxPool", 1}, {"Greater", 7},
       {"HardSigmoid", 6},   {"Identity", 1},
+      {"InstanceNormalization", 6},
       {"LeakyRelu", 6},     {"Less", 7},
-      {"Log", 6},           {"MatMul", 1},
-      {"Max", 8},           {"MaxPool", 1},
-      {"Mean", 8},          {"Min", 8},
+      {"Log", 6},           {"LRN", 1},
+      {"MatMul", 1},        {"Max", 8},
+      {"MaxPool", 1},       {"Mean", 8},
+      {"Min", 8},           {"Mod", 10},
       {"Mul", 7},           {"Neg", 6},
+      {"Not", 1},           {"Or", 7},
       {"Pad", 11},          {"Pow", 7},
-      {"PRelu", 7},         {"Reciprocal", 6},
-      {"ReduceMax", 11},    {"ReduceMean", 11},
-      {"ReduceMin", 11},    {"Relu", 6},
-      {"Reshape", 5},       {"Shape", 1},
-      {"Sigmoid", 6},       {"Slice", 10},
-      {"Sqrt", 6},          {"Sub", 7},
-      {"Sum", 8},           {"Tanh", 6},
-      {"Tile", 6},          {"Transpose", 1},
+      {"PRelu", 7},         {"Range", 11},
+      {"Reciprocal", 6},    {"ReduceL1", 1},
+      {"ReduceL2", 1},      {"ReduceLogSumExp", 1},
+      {"ReduceMax", 1},     {"ReduceMean", 1},
+      {"ReduceMin", 1},     {"ReduceProd", 1},
+      {"ReduceSumSquare", 1},
+      {"Relu", 6},          {"Reshape", 5},
+      {"Resize", 11},       {"Round", 11},
+      {"ScatterND", 11},    {"Selu", 6},
+      {"Shape", 1},         {"Sigmoid", 6},
+      {"Sign", 9},          {"Slice", 10},
+      {"Softplus", 1},      {"Softsign", 1},
+      {"SpaceToDepth", 1},  {"Sqrt", 6},
+      {"Sub", 7},           {"Sum", 8},
+      {"Tanh", 6},          {"Tile", 6},
+      {"TopK", 11},         {"Transpose", 1},
       {"Where", 9}};
   auto it = kFirst.find(op);
   return it != kFirst.end() && from >= it->second;
@@ -129,16 +147,22 @@ bool CompatibleUpTo13(const std::string& op, int64_t from) {
 
 // Default-domain opset of the model, and raising it when every node's operator is the same
 // definition at both opsets (so nothing changes meaning). Subgraphs are checked too.
-Status CheckOpsUnchanged(const onnx::GraphProto& g, int64_t from, int64_t to,
-                         const std::string& source) {
+// Nodes named in `opset13` (by first output) are already in their opset-13 form (UpgradeOpsTo13)
+// and are checked from 13.
+Status CheckOpsUnchanged(const onnx::GraphProto& g, int64_t model_from, int64_t to,
+                         const std::string& source, const std::set<std::string>& opset13) {
   for (int i = 0; i < g.node_size(); ++i) {
     const auto& n = g.node(i);
     for (const auto& a : n.attribute()) {
-      if (a.has_g()) CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(a.g(), from, to, source));
+      if (a.has_g())
+        CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(a.g(), model_from, to, source, opset13));
       for (const auto& sg : a.graphs())
-        CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(sg, from, to, source));
+        CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(sg, model_from, to, source, opset13));
     }
     if (!IsDefaultDomain(n.domain())) continue;
+    const int64_t from =
+        n.output_size() > 0 && opset13.count(n.output(0)) ? kQdqMinOpset : model_from;
+    if (from == to) continue;
     const auto* old_schema =
         onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(from), "");
     const auto* new_schema = onnx::OpSchemaRegistry::Schema(n.op_type(), static_cast<int>(to), "");
@@ -155,7 +179,7 @@ Status CheckOpsUnchanged(const onnx::GraphProto& g, int64_t from, int64_t to,
           old_schema->since_version(), " but opset ", to, " means ", n.op_type(), "-",
           new_schema->since_version(),
           " (changed inputs or semantics); Q/DQ export needs opset >= ", kQdqMinOpset,
-          " and calib8 does not convert operators: convert the model first "
+          " and calib8 does not rewrite this operator: convert the model first "
           "(python3 -c \"import onnx, onnx.version_converter as v; onnx.save(v.convert_version("
           "onnx.load('IN.onnx'), ",
           to, "), 'OUT.onnx')\")");
@@ -189,10 +213,15 @@ Status SetOpset(onnx::ModelProto* m, int64_t requested, const std::string& sourc
                            " is newer than this build's ONNX library knows (", known,
                            "): the checker could not validate the result");
   if (to != from) {
-    CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(m->graph(), from, to, source));
+    OpsetUpgradeReport upgrade;
+    if (from < kQdqMinOpset) CALIB8_RETURN_IF_ERROR(UpgradeOpsTo13(m, from, source, &upgrade));
+    CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(m->graph(), from, to, source, upgrade.opset13_nodes));
+    for (const auto& note : upgrade.notes) rep->notes.push_back(note);
     def->set_version(to);
     rep->notes.push_back("opset raised from " + std::to_string(from) + " to " + std::to_string(to) +
-                         " (no operator of the model changed between the two)");
+                         (upgrade.notes.empty()
+                              ? " (no operator of the model changed between the two)"
+                              : " (the operators that changed were rewritten, as listed)"));
   }
   if (m->ir_version() < kMinIrVersionForOpset13) {
     rep->notes.push_back("IR version raised from " + std::to_string(m->ir_version()) + " to " +

@@ -110,9 +110,11 @@ imp "$MODEL" -o "$T/x.cache"; rc=$?
 exp "$MODEL" --table "$T/T.cache" -o "$T/x.onnx" --opset 12; rc=$?
 [ $rc -eq 1 ] && grep -q "opset >= 13" "$T/err" && ok "--opset 12: exit 1" || bad "--opset 12 (rc $rc)"
 
-# Models made with python3-onnx: external data, opset 11 (safe raise), Softmax at opset 11 (refused).
+# Models made with python3-onnx: external data, opset 11 (safe raise), Softmax at opset 11
+# (rewritten to its opset-13 form; tests/qdq/opset_upgrade_test.py checks the rewrites' meaning in
+# ORT), Scatter at opset 10 (deprecated at 11, no rewrite: refused naming the node).
 $PY - "$MODEL" "$T" <<'PYEOF'
-import sys, onnx
+import sys, onnx, onnx.numpy_helper
 from onnx import helper
 m = onnx.load(sys.argv[1]); d = sys.argv[2]
 import os; os.makedirs(d + "/ext", exist_ok=True)
@@ -126,6 +128,14 @@ sm = helper.make_node("Softmax", ["logits"], ["prob"], name="softmax")
 m11.graph.node.append(sm)
 m11.graph.output[0].name = "prob"
 onnx.save(m11, d + "/softmax11.onnx")
+m9 = onnx.load(sys.argv[1])
+for o in m9.opset_import:
+    if o.domain in ("", "ai.onnx"): o.version = 10
+m9.graph.initializer.extend([onnx.numpy_helper.from_array(__import__("numpy").zeros((1, 1), "int64"), "sc_i"),
+                             onnx.numpy_helper.from_array(__import__("numpy").zeros((1, 1), "float32"), "sc_u")])
+m9.graph.node.append(helper.make_node("Scatter", ["logits", "sc_i", "sc_u"], ["scattered"], name="scatter", axis=1))
+m9.graph.output[0].name = "scattered"
+onnx.save(m9, d + "/scatter10.onnx")
 PYEOF
 exp "$T/ext/model.onnx" --table "$T/T.cache" -o "$T/qe.onnx"; rc=$?
 [ $rc -eq 0 ] && grep -q "inlined" "$T/out" && $PY "$CHECK" structure "$MODEL" "$T/qe.onnx" "$T/T.cache" >/dev/null \
@@ -134,8 +144,11 @@ exp "$T/opset11.onnx" --table "$T/T.cache" -o "$T/q11.onnx"; rc=$?
 [ $rc -eq 0 ] && grep -q "opset 11 -> 13" "$T/out" && $PY "$CHECK" structure "$MODEL" "$T/q11.onnx" "$T/T.cache" >/dev/null \
   && ok "opset 11 model raised to 13" || bad "opset 11 (rc $rc)"
 exp "$T/softmax11.onnx" --table "$T/T.cache" -o "$T/x.onnx"; rc=$?
-[ $rc -eq 1 ] && grep -q "node 'softmax' (Softmax)" "$T/err" && ok "Softmax at opset 11: refused naming the node" \
-  || bad "softmax opset 11 (rc $rc)"
+[ $rc -eq 0 ] && grep -q "Softmax: 1 node(s) rewritten" "$T/out" && $PY -c "import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]))" "$T/x.onnx" \
+  && ok "Softmax at opset 11: rewritten to Softmax-13, checker passes" || bad "softmax opset 11 (rc $rc)"
+exp "$T/scatter10.onnx" --table "$T/T.cache" -o "$T/x9.onnx"; rc=$?
+[ $rc -eq 1 ] && grep -q "node 'scatter' (Scatter)" "$T/err" && [ ! -e "$T/x9.onnx" ] \
+  && ok "Scatter at opset 10: refused naming the node, nothing written" || bad "scatter opset 10 (rc $rc)"
 
 # 6. Every placement case on a small python3-onnx model: ConvTranspose (weight axis 1), pooling,
 # residual Add, Concat, MatMul (last axis) and Gemm transB=1 (axis 0); checker, scales, and ORT runs it.
