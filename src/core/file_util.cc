@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace calib8::core {
 namespace fs = std::filesystem;
@@ -23,10 +22,21 @@ Result<std::string> ReadFile(const std::string& path, const std::string& what) {
     if (!fs::exists(path, ec)) return NotFound(what, " '", path, "': no such file");
     return IoError(what, " '", path, "': cannot be opened: ", std::strerror(errno));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  // One read into a buffer of the file's size (a stream copy doubles and copies again: a third of
+  // the time of `inspect` on a 17 MB cache); pipes and growing files take the loop below.
+  std::string bytes;
+  std::error_code size_ec;
+  const auto size = fs::is_regular_file(path, size_ec) ? fs::file_size(path, size_ec) : 0;
+  if (!size_ec && size > 0) {
+    bytes.resize(static_cast<size_t>(size));
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    bytes.resize(static_cast<size_t>(in.gcount()));  // shorter if the file shrank meanwhile
+  }
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0)
+    bytes.append(buf, static_cast<size_t>(in.gcount()));
   if (in.bad()) return IoError(what, " '", path, "': read error");
-  return ss.str();
+  return bytes;
 }
 
 namespace {

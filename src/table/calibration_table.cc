@@ -3,6 +3,7 @@
 // (trt_codec.cc, text_codecs.cc, json_codecs.cc). Also the text helpers every reader shares.
 #include "table/calibration_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -108,18 +109,56 @@ uint32_t ScaleBitsFromMultiplier(double m) { return FloatToBits(static_cast<floa
 bool BitsAreNan(uint32_t b) { return (b & 0x7f800000u) == 0x7f800000u && (b & 0x007fffffu) != 0; }
 bool BitsAreNegative(uint32_t b) { return (b & 0x80000000u) != 0; }
 
+namespace {
+uint32_t NameHash(std::string_view name) {
+  return static_cast<uint32_t>(std::hash<std::string_view>{}(name));
+}
+}  // namespace
+
+size_t CalibrationTable::Probe(std::string_view name, uint32_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t s = hash & mask;; s = (s + 1) & mask) {
+    const Slot& slot = slots_[s];
+    if (slot.position_plus_1 == 0) return s;
+    if (slot.hash == hash && entries_[slot.position_plus_1 - 1].name == name) return s;
+  }
+}
+void CalibrationTable::Rehash(size_t min_slots) {
+  size_t n = 16;
+  while (n < min_slots) n *= 2;
+  if (n <= slots_.size()) return;
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(n, Slot{});
+  for (const Slot& slot : old) {
+    if (slot.position_plus_1 == 0) continue;
+    size_t s = slot.hash & (n - 1);
+    while (slots_[s].position_plus_1 != 0) s = (s + 1) & (n - 1);
+    slots_[s] = slot;
+  }
+}
+void CalibrationTable::Reserve(size_t n) {
+  entries_.reserve(n);
+  Rehash(2 * n);
+}
+void CalibrationTable::Append(TableEntry entry, size_t slot, uint32_t hash) {
+  slots_[slot] = Slot{hash, static_cast<uint32_t>(entries_.size() + 1)};
+  entries_.push_back(std::move(entry));
+  if (2 * entries_.size() > slots_.size()) Rehash(2 * slots_.size());
+}
 int CalibrationTable::Find(std::string_view name) const {
-  auto it = index_.find(name);
-  return it == index_.end() ? -1 : static_cast<int>(it->second);
+  if (slots_.empty()) return -1;
+  const Slot& slot = slots_[Probe(name, NameHash(name))];
+  return slot.position_plus_1 == 0 ? -1 : static_cast<int>(slot.position_plus_1 - 1);
 }
 void CalibrationTable::Put(TableEntry entry) {
-  int i = Find(entry.name);
-  if (i >= 0) {
-    entries_[static_cast<size_t>(i)] = std::move(entry);
+  if (slots_.empty()) Rehash(16);
+  const uint32_t hash = NameHash(entry.name);
+  const size_t s = Probe(entry.name, hash);
+  if (slots_[s].position_plus_1 != 0) {
+    entries_[slots_[s].position_plus_1 - 1] = std::move(entry);
     return;
   }
-  index_.emplace(entry.name, entries_.size());
-  entries_.push_back(std::move(entry));
+  Append(std::move(entry), s, hash);
 }
 void CalibrationTable::SetScaleBits(std::string_view name, uint32_t bits) {
   int i = Find(name);
@@ -127,8 +166,7 @@ void CalibrationTable::SetScaleBits(std::string_view name, uint32_t bits) {
     TableEntry e;
     e.name = std::string(name);
     e.scale_bits = {bits};
-    index_.emplace(e.name, entries_.size());
-    entries_.push_back(std::move(e));
+    Put(std::move(e));
     return;
   }
   auto& e = entries_[static_cast<size_t>(i)];
@@ -141,27 +179,37 @@ void CalibrationTable::SetScaleBits(std::string_view name, uint32_t bits) {
 
 namespace codec {
 
+bool LineCursor::Next(Line& line) {
+  if (start_ >= bytes_.size()) return false;
+  size_t nl = bytes_.find('\n', start_);
+  bool last = nl == std::string_view::npos;
+  line = Line{bytes_.substr(start_, last ? std::string_view::npos : nl - start_), number_++, false};
+  if (!line.text.empty() && line.text.back() == '\r') {
+    line.text.remove_suffix(1);
+    line.had_cr = true;
+    any_cr_ = true;
+  }
+  if (last) {
+    final_newline_ = false;
+    start_ = bytes_.size();
+  } else {
+    start_ = nl + 1;
+  }
+  return true;
+}
+
+size_t CountLines(std::string_view bytes) {
+  size_t n = static_cast<size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
+  return !bytes.empty() && bytes.back() != '\n' ? n + 1 : n;
+}
+
 SplitText SplitLines(std::string_view bytes) {
   SplitText out;
-  int number = 1;
-  size_t start = 0;
-  while (start < bytes.size()) {
-    size_t nl = bytes.find('\n', start);
-    bool last = nl == std::string_view::npos;
-    std::string_view text = bytes.substr(start, last ? std::string_view::npos : nl - start);
-    Line line{text, number++, false};
-    if (!line.text.empty() && line.text.back() == '\r') {
-      line.text.remove_suffix(1);
-      line.had_cr = true;
-      out.any_cr = true;
-    }
-    out.lines.push_back(line);
-    if (last) {
-      out.final_newline = false;
-      break;
-    }
-    start = nl + 1;
-  }
+  LineCursor cursor(bytes);
+  Line line;
+  while (cursor.Next(line)) out.lines.push_back(line);
+  out.any_cr = cursor.any_cr();
+  out.final_newline = cursor.final_newline();
   return out;
 }
 
@@ -252,24 +300,25 @@ void EntrySink::Note(std::string message) {
 }
 
 Status EntrySink::Add(TableEntry entry) {
-  std::string where = Where(file_name_, entry.line);
+  // Messages are built only on the way out: this runs once per entry (300,000 in big caches).
+  auto where = [&] { return Where(file_name_, entry.line); };
+  auto what = [&] { return where() + "tensor '" + entry.name + "': "; };
   if (entry.name.empty())
-    return InvalidArgument(where, "empty tensor name: expected '<name>' before the value");
+    return InvalidArgument(where(), "empty tensor name: expected '<name>' before the value");
   for (uint32_t b : entry.scale_bits) {
-    std::string what = where + "tensor '" + entry.name + "': ";
     if (BitsAreNan(b)) {
-      std::string m = what + "scale is NaN (bits " + HexBits(b) + "): expected a finite scale";
+      std::string m = what() + "scale is NaN (bits " + HexBits(b) + "): expected a finite scale";
       if (!options_.lenient) return InvalidArgument(m);
       Warn(m);
       break;
     }
     if (BitsAreNegative(b))
-      return InvalidArgument(what, "scale is negative (", ShortestDecimal(BitsToFloat(b)),
+      return InvalidArgument(what(), "scale is negative (", ShortestDecimal(BitsToFloat(b)),
                              ", bits ", HexBits(b), "): expected a scale >= 0");
   }
   int prev = table_->Find(entry.name);
   if (prev >= 0) {
-    std::string m = where + "tensor '" + entry.name + "': duplicate name (first on line " +
+    std::string m = what() + "duplicate name (first on line " +
                     std::to_string(table_->entries()[static_cast<size_t>(prev)].line) + ")";
     if (!options_.lenient) return InvalidArgument(m, ": expected each tensor once");
     Warn(m + "; the later value is kept");
@@ -293,8 +342,8 @@ Result<TableFormat> DetectFormat(std::string_view bytes, std::string_view file_n
     if (all.find("\"calib8.table\"") != std::string_view::npos) return TableFormat::kCalib8Json;
     return TableFormat::kOrtJson;
   }
-  codec::SplitText split = codec::SplitLines(bytes);
-  std::string_view first = Trim(split.lines.front().text);
+  // Only the first line decides the common formats: no split of a large cache here.
+  std::string_view first = Trim(bytes.substr(0, bytes.find('\n')));
   if (first.rfind("TRT", 0) == 0 || first.rfind("trt", 0) == 0) return TableFormat::kTensorRt;
   if (!first.empty() && first.find_first_not_of("0123456789") == std::string_view::npos)
     return TableFormat::kTensorRt;
@@ -305,6 +354,7 @@ Result<TableFormat> DetectFormat(std::string_view bytes, std::string_view file_n
   // `name value ...` text: ncnn multipliers or ONNX Runtime amax values.
   bool ncnn = EndsWith(file_name, ".table");
   bool ort = EndsWith(file_name, ".cache");
+  codec::SplitText split = codec::SplitLines(bytes);
   for (const auto& l : split.lines) {
     std::string_view t = Trim(l.text);
     size_t sp = t.find(' ');

@@ -22,7 +22,6 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "calib8/status.h"
@@ -98,20 +97,27 @@ class CalibrationTable {
   // Appends (or replaces, keeping the position, when the name exists).
   void Put(TableEntry entry);
   // Room for `n` entries (a reader that knows its line count: no rehashing or moves on the way).
-  void Reserve(size_t n) {
-    entries_.reserve(n);
-    index_.reserve(n);
-  }
+  void Reserve(size_t n);
   // Sets an activation scale from bits; forgets source text.
   void SetScaleBits(std::string_view name, uint32_t bits);
 
  private:
-  struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  // The name index: open addressing with linear probing over entry positions. A slot holds the
+  // name's hash and position + 1 (0: empty), so a lookup touches one slot per probe, compares
+  // names only when the hashes match, and the index holds no copy of any name.
+  // 8 bytes: 32 bits of the hash, and a position (a table of 2^32 entries would need a 20 GB
+  // file and hundreds of GB of entries, far beyond docs/limits.md).
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t position_plus_1 = 0;
   };
+  // The slot that holds `name`, or the empty slot where it would go.
+  size_t Probe(std::string_view name, uint32_t hash) const;
+  void Append(TableEntry entry, size_t slot, uint32_t hash);
+  void Rehash(size_t min_slots);
+
   std::vector<TableEntry> entries_;
-  std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> index_;  // name -> entry
+  std::vector<Slot> slots_;  // size 0 or a power of two, at most half full
 };
 
 float BitsToFloat(uint32_t bits);

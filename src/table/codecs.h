@@ -24,6 +24,25 @@ struct SplitText {
 };
 SplitText SplitLines(std::string_view bytes);
 
+// The same lines one at a time, with nothing stored (the readers of big tables use this).
+class LineCursor {
+ public:
+  explicit LineCursor(std::string_view bytes) : bytes_(bytes) {}
+  // The next line into `line`; false after the last one.
+  bool Next(Line& line);
+  bool any_cr() const { return any_cr_; }
+  bool final_newline() const { return final_newline_; }
+
+ private:
+  std::string_view bytes_;
+  size_t start_ = 0;
+  int number_ = 1;
+  bool any_cr_ = false;
+  bool final_newline_ = true;
+};
+// How many lines SplitLines would return.
+size_t CountLines(std::string_view bytes);
+
 // Fails when `bytes` holds a NUL or other control bytes that no text table contains; the message
 // names the line and shows the bytes escaped.
 Status CheckText(std::string_view bytes, std::string_view file_name);

@@ -33,6 +33,36 @@ TEST(TableOps, FlagsAndInternalNames) {
             std::string::npos);
 }
 
+// The name index (open addressing, grown on the way, no Reserve): every name found at its
+// position, absent names not found, a Put of an existing name replaces in place.
+TEST(TableIndex, FindPutAndReplaceThroughGrowth) {
+  auto name = [](int i) {  // (g++ 12 warns falsely on "t" + std::to_string(i): -Wrestrict)
+    std::string s = std::to_string(i);
+    s.insert(s.begin(), 't');
+    return s;
+  };
+  CalibrationTable t;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) t.SetScaleBits(name(i), static_cast<uint32_t>(i));
+  ASSERT_EQ(t.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) ASSERT_EQ(t.Find(name(i)), i);
+  EXPECT_EQ(t.Find("t20000"), -1);
+  EXPECT_EQ(t.Find(""), -1);
+  EXPECT_EQ(CalibrationTable().Find("x"), -1);
+  TableEntry e;
+  e.name = "t123";
+  e.scale_bits = {7u};
+  t.Put(e);
+  EXPECT_EQ(t.size(), static_cast<size_t>(n));
+  EXPECT_EQ(t.Find("t123"), 123);
+  EXPECT_EQ(t.entries()[123].bits(), 7u);
+  t.SetScaleBits("t5", 9u);
+  EXPECT_EQ(t.entries()[5].bits(), 9u);
+  // A copied table keeps a working index.
+  CalibrationTable c = t;
+  EXPECT_EQ(c.Find("t19999"), 19999);
+}
+
 TEST(TableOps, DiffSortsByLogRatio) {
   CalibrationTable a = Trt("x: 3f800000\ny: 3f800000\nz: 3f800000\nonly_a: 1\n");
   CalibrationTable b = Trt("x: 3f800000\ny: 40000000\nz: 3f000000\nonly_b: 1\n");

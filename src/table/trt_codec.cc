@@ -68,15 +68,16 @@ Status ParseHeader(const Line& line, std::string_view file_name, bool lenient, E
 
 Status ReadTensorRt(std::string_view bytes, std::string_view file_name, EntrySink& sink,
                     CalibrationTable& table) {
-  SplitText split = SplitLines(bytes);
+  LineCursor lines(bytes);
+  Line line;
+  lines.Next(line);  // DetectFormat / ParseTable refuse empty files
   // --lenient relaxes duplicates, NaN, blank lines and unknown algorithms, nothing else.
   const bool lenient = sink.lenient();
-  CALIB8_RETURN_IF_ERROR(ParseHeader(split.lines.front(), file_name, lenient, sink, table.header));
+  CALIB8_RETURN_IF_ERROR(ParseHeader(line, file_name, lenient, sink, table.header));
   table.header.source_format = TableFormat::kTensorRt;
-  table.Reserve(split.lines.size() - 1);
+  table.Reserve(CountLines(bytes) - 1);
   int non_canonical = 0;
-  for (size_t i = 1; i < split.lines.size(); ++i) {
-    const Line& line = split.lines[i];
+  while (lines.Next(line)) {
     std::string_view t = line.text;
     if (t.empty()) {
       std::string m = Where(file_name, line.number) + "empty line: expected '<name>: <hex>'";
@@ -88,28 +89,35 @@ Status ReadTensorRt(std::string_view bytes, std::string_view file_name, EntrySin
     if (sep == std::string_view::npos)
       return InvalidArgument(Where(file_name, line.number),
                              "expected '<name>: <hex>' (split at the last ': '), got ", Quote(t));
-    std::string name(t.substr(0, sep));
+    std::string_view name = t.substr(0, sep);
     std::string_view hex = t.substr(sep + 2);
-    std::string what = Where(file_name, line.number) + "tensor '" + name + "': ";
+    // Built only for a message (once per line would dominate big caches).
+    auto what = [&] {
+      return Where(file_name, line.number) + "tensor '" + std::string(name) + "': ";
+    };
     if (hex.empty())
-      return InvalidArgument(what, "expected 1 to 8 hex digits after ': ', got nothing");
+      return InvalidArgument(what(), "expected 1 to 8 hex digits after ': ', got nothing");
     for (char c : hex)
       if (!IsHexDigit(c))
-        return InvalidArgument(what, "expected up to 8 hex digits, got ", Quote(hex));
+        return InvalidArgument(what(), "expected up to 8 hex digits, got ", Quote(hex));
     if (hex.size() > 8)
-      return InvalidArgument(what, "expected up to 8 hex digits, got ", hex.size(), " digits ",
+      return InvalidArgument(what(), "expected up to 8 hex digits, got ", hex.size(), " digits ",
                              Quote(hex));
     uint32_t bits = 0;
-    for (char c : hex) bits = bits * 16 + HexValue(c);
-    if (HexBits(bits) != hex) ++non_canonical;
+    bool canonical = hex.size() == 1 || hex.front() != '0';
+    for (char c : hex) {
+      bits = bits * 16 + HexValue(c);
+      if (c >= 'A' && c <= 'F') canonical = false;
+    }
+    if (!canonical) ++non_canonical;
     TableEntry e;
-    e.name = std::move(name);
+    e.name = std::string(name);
     e.scale_bits = {bits};
     e.line = line.number;
     CALIB8_RETURN_IF_ERROR(sink.Add(std::move(e)));
   }
-  if (split.any_cr) sink.Note("CR LF line endings: written back with LF");
-  if (!split.final_newline) sink.Note("no newline after the last line: written back with one");
+  if (lines.any_cr()) sink.Note("CR LF line endings: written back with LF");
+  if (!lines.final_newline()) sink.Note("no newline after the last line: written back with one");
   if (non_canonical)
     sink.Note(std::to_string(non_canonical) +
               " values are zero-padded or uppercase: written back lowercase and unpadded");
@@ -140,7 +148,12 @@ Result<std::string> WriteTensorRt(const CalibrationTable& table, const WriteOpti
       header = "TRT-" + std::to_string(version) + "-" + algorithm;
     }
   }
-  std::string out = header + "\n";
+  size_t total = header.size() + 1;
+  for (const auto& e : table.entries()) total += e.name.size() + 11;  // ": " + <= 8 hex + LF
+  std::string out;
+  out.reserve(total);
+  out += header;
+  out += '\n';
   int weights = 0;
   for (const auto& e : table.entries()) {
     if (e.kind == EntryKind::kWeight) {
