@@ -198,8 +198,7 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
   calib::AsymmetricRangeOptions asym;
   CALIB8_ASSIGN_OR_RETURN(asym, AsymOptions(params));
   for (const auto& [k, v] : params)
-    if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search" &&
-        k != "sym_search")
+    if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search")
       return InvalidArgument("parameter '", k, "' does not apply to --method ", method);
   if (spec) {
     spec->name = method;
@@ -222,10 +221,9 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     char buf[64];
     auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
     spec->parameters["asym_percentile"] = std::string(buf, end);
-    for (const char* key : {"asym_search", "sym_search"}) {
-      auto search = params.find(key);
-      if (search != params.end() && search->second != "0") spec->parameters[key] = search->second;
-    }
+    auto search = params.find("asym_search");
+    if (search != params.end() && search->second != "0")
+      spec->parameters["asym_search"] = search->second;
   }
   return opts;
 }
@@ -240,27 +238,6 @@ std::string TrtAlgorithmFor(const std::string& method) {
   if (method == "minmax") return "MinMaxCalibration";
   if (method == "entropy") return "EntropyCalibration";
   return "EntropyCalibration2";
-}
-
-// The tensors whose symmetric amax clips far below their p99.9 of |x|, and the one-line warning
-// naming them (again after --sym-search changed the amaxes).
-static void NoteClipping(CalibrationResult& r) {
-  r.clipped_tensors.clear();
-  r.clip_warning.clear();
-  for (const auto& tc : r.tensors)
-    if (!tc.result.all_zero && tc.result.amax < calib::kClipWarnRatio * tc.abs_p999)
-      r.clipped_tensors.push_back(tc.name);
-  if (r.clipped_tensors.empty()) return;
-  std::string names;
-  for (size_t i = 0; i < r.clipped_tensors.size() && i < 5; ++i)
-    names += (i ? ", " : "") + ("'" + r.clipped_tensors[i] + "'");
-  if (r.clipped_tensors.size() > 5)
-    names += " and " + std::to_string(r.clipped_tensors.size() - 5) + " more";
-  r.clip_warning = "method " + r.method.name + " clips " + std::to_string(r.clipped_tensors.size()) +
-                   " tensor(s) far below their p99.9 of |x| (amax < 0.5 x p99.9): " + names +
-                   "; INT8 accuracy may collapse (the default method, " +
-                   std::string(calib::kDefaultMethod) + ", never clips below p99.9; see "
-                   "docs/calibration.md)";
 }
 
 static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResult r,
@@ -295,6 +272,8 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
       ++unsigned_stats;
     }
     tc.abs_p999 = calib::AbsPercentile(h, calib::kClipWarnPercentile);
+    if (!tc.result.all_zero && tc.result.amax < calib::kClipWarnRatio * tc.abs_p999)
+      r.clipped_tensors.push_back(name);
     r.tensors.push_back(std::move(tc));
   }
   if (unsigned_stats)
@@ -302,7 +281,18 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
                          "sign split (a statistics file written by an older calib8): the sidecar "
                          "gets no asymmetric range [lo, hi] for them; re-collect the statistics "
                          "with calibrate --data ... --save-stats");
-  NoteClipping(r);
+  if (!r.clipped_tensors.empty()) {
+    std::string names;
+    for (size_t i = 0; i < r.clipped_tensors.size() && i < 5; ++i)
+      names += (i ? ", " : "") + ("'" + r.clipped_tensors[i] + "'");
+    if (r.clipped_tensors.size() > 5)
+      names += " and " + std::to_string(r.clipped_tensors.size() - 5) + " more";
+    r.clip_warning = "method " + r.method.name + " clips " + std::to_string(r.clipped_tensors.size()) +
+                     " tensor(s) far below their p99.9 of |x| (amax < 0.5 x p99.9): " + names +
+                     "; INT8 accuracy may collapse (the default method, " +
+                     std::string(calib::kDefaultMethod) + ", never clips below p99.9; see "
+                     "docs/calibration.md)";
+  }
   return r;
 }
 
@@ -325,40 +315,21 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
 // --asym-search N (issue 10 item 4): each tensor's asymmetric range among the p99.9, p99.99,
 // p99.999 and full [min, max] ranges of its statistics, scored by the error at its weighted
 // consumers' outputs on the first N samples (api/range_search.h).
-// --sym-search N (issue 10 item 3, the TensorRT cache): each tensor's symmetric amax among the
-// method's own amax and max(|lo|, hi) of those same ranges, scored the same way with symmetric s8
-// fake quantization; the chosen amax goes into the table.
 static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
-                           const std::vector<std::string>& names, int samples, bool symmetric,
+                           const std::vector<std::string>& names, int samples,
                            const CalibrateOptions& o, CalibrationResult& r) {
   static const double kPercentiles[] = {99.9, 99.99, 99.999, 100.0};
   std::map<std::string, RangeCandidates> candidates;
   for (const auto& tc : r.tensors) {
     if (!tc.has_range || tc.record == nullptr) continue;
     RangeCandidates& c = candidates[tc.name];
-    c.symmetric = symmetric;
-    std::vector<std::pair<float, std::string>> amaxes;  // symmetric: sorted, narrowest first
     for (double p : kPercentiles) {
       calib::AsymmetricRangeOptions ao;
       ao.percentile = p;
       CALIB8_ASSIGN_OR_RETURN(calib::AsymmetricRange ar,
                               calib::ChooseAsymmetricRange(ao, tc.record->range, tc.record->hist));
-      std::string label =
-          p == 100.0 ? "max" : "p" + table::ShortestDecimal(static_cast<float>(p));
-      if (symmetric) {
-        amaxes.push_back({static_cast<float>(std::max(-ar.lo, ar.hi)), label});
-        continue;
-      }
-      c.labels.push_back(label);
+      c.labels.push_back(p == 100.0 ? "max" : "p" + table::ShortestDecimal(static_cast<float>(p)));
       c.ranges.push_back({static_cast<float>(ar.lo), static_cast<float>(ar.hi)});
-    }
-    if (!symmetric) continue;
-    amaxes.push_back({static_cast<float>(tc.result.amax), r.method.name});
-    std::stable_sort(amaxes.begin(), amaxes.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [a, label] : amaxes) {
-      c.labels.push_back(label);
-      c.ranges.push_back({-a, a});
     }
   }
   CALIB8_ASSIGN_OR_RETURN(auto choices, SearchAsymmetricRanges(graph, d, names, candidates,
@@ -368,19 +339,13 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
     auto ch = choices.find(tc.name);
     if (ch == choices.end() || ch->second.scores.empty()) continue;
     const RangeCandidates& c = candidates[tc.name];
-    if (symmetric) {
-      tc.result.amax = c.ranges[ch->second.index].second;
-    } else {
-      tc.lo = c.ranges[ch->second.index].first;
-      tc.hi = c.ranges[ch->second.index].second;
-    }
+    tc.lo = c.ranges[ch->second.index].first;
+    tc.hi = c.ranges[ch->second.index].second;
     ++picked[c.labels[ch->second.index]];
   }
-  std::string summary = std::string(symmetric ? "symmetric" : "asymmetric") +
-                        " range search on " + std::to_string(samples) + " sample(s):";
+  std::string summary = "asymmetric range search on " + std::to_string(samples) + " sample(s):";
   for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
   r.notes.push_back(summary);
-  if (symmetric) NoteClipping(r);
   return Status::Ok();
 }
 
@@ -519,14 +484,11 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   // The amax of every tensor, and --asym-search (rank 0 alone under --mpi: it has the sums).
   auto finish = [&]() -> Status {
     CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
-    for (const char* key : {"asym_search", "sym_search"}) {
-      auto search = params.find(key);
-      if (search == params.end() || search->second == "0") continue;
-      CALIB8_ASSIGN_OR_RETURN(int samples, ParseInt(key, search->second));
-      if (samples < 1)
-        return InvalidArgument(key[0] == 'a' ? "--asym-search" : "--sym-search",
-                               " must be at least 1 sample");
-      CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, key[0] == 's', o, r));
+    auto search = params.find("asym_search");
+    if (search != params.end() && search->second != "0") {
+      CALIB8_ASSIGN_OR_RETURN(int samples, ParseInt("asym_search", search->second));
+      if (samples < 1) return InvalidArgument("--asym-search must be at least 1 sample");
+      CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
     }
     return Status::Ok();
   };

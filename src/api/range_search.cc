@@ -126,9 +126,7 @@ class Scorer : public exec::TensorObserver {
       const Tensor& want = ref->at(con.output);
       for (size_t j = 0; j < k->second.ranges.size(); ++j) {
         const auto& [lo, hi] = k->second.ranges[j];
-        const quant::QParams qp = k->second.symmetric ? quant::SymmetricParams(hi)
-                                                      : quant::AsymmetricParams(lo, hi);
-        auto got = con.session->Run({{con.input, FakeQuantize(x, qp)}});
+        auto got = con.session->Run({{con.input, FakeQuantize(x, quant::AsymmetricParams(lo, hi))}});
         if (!got.ok()) {
           status_ = got.status();
           return;

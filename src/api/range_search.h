@@ -1,6 +1,5 @@
 // api/range_search.h — per-tensor automatic choice of the asymmetric range (issue 10 item 4,
-// opt-in: `calibrate --asym-search N`) or of the symmetric amax (`calibrate --sym-search N`, the
-// TensorRT cache).
+// opt-in: `calibrate --asym-search N`).
 //
 // For every activation tensor read by a weighted node (Conv, ConvTranspose, Gemm, MatMul whose
 // other inputs are constants), directly or through ops that carry its 8-bit encoding in the INT8
@@ -33,9 +32,6 @@ namespace calib8::api {
 struct RangeCandidates {
   std::vector<std::string> labels;                 // e.g. "p99.9", one per candidate
   std::vector<std::pair<float, float>> ranges;     // [lo, hi] per candidate, lo <= 0 <= hi
-  // Symmetric s8 candidates (TensorRT's encoding, `--sym-search`): each range is [-amax, amax]
-  // and is scored through quant::SymmetricParams(amax) instead of AsymmetricParams(lo, hi).
-  bool symmetric = false;
 };
 
 struct RangeChoice {

@@ -40,7 +40,6 @@ struct CalibrateArgs {
   double floor_percentile = -1;
   double asym_percentile = -1;
   int asym_search = 0;
-  int sym_search = 0;
   std::string threshold, zero_bin;
   bool single_pass = false;
   std::vector<std::string> exclude;
@@ -261,11 +260,6 @@ Command AddCalibrateCommand(CLI::App& app) {
                   "Opt-in: choose each tensor's asymmetric range among p99.9, p99.99, p99.999 and "
                   "[min, max] by the error at its Conv/Gemm/MatMul consumers' outputs on the "
                   "first N samples (docs/calibration.md)");
-  sub->add_option("--sym-search", a->sym_search,
-                  "Opt-in: choose each tensor's symmetric amax (the TensorRT cache) among the "
-                  "method's amax and the p99.9, p99.99, p99.999 and max ranges by the error at its "
-                  "Conv/Gemm/MatMul consumers' outputs on the first N samples "
-                  "(docs/calibration.md)");
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
@@ -401,7 +395,6 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (a->floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a->floor_percentile);
     if (a->asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a->asym_percentile);
     if (a->asym_search != 0) o.params["asym_search"] = std::to_string(a->asym_search);
-    if (a->sym_search != 0) o.params["sym_search"] = std::to_string(a->sym_search);
     if (!a->algorithm.empty()) {
       const auto& known = api::TrtCalibratorNames();
       if (std::find(known.begin(), known.end(), a->algorithm) == known.end()) {
