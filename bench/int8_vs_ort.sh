@@ -6,7 +6,9 @@
 #                        [--models "convnet8 resnet18 det rec"] [--ort-activations u8|mixed|s8]
 #
 # For each model: calibrate a table once (entropy2, random inputs; reused from --work), then
-# `calib8 export-qdq --target ort`. For each thread count, one after the other (never at the same
+# `calib8 export-qdq --target ort --placement units` (ONNX Runtime's node units: its most integer
+# kernels, the fair speed peer; the accuracy-first default placement follows calib8's plan and
+# leaves ORT some FP32 convolutions, docs/qdq.md). For each thread count, one after the other (never at the same
 # time): `calib8 run --int8 --table T --bench N` (s8 activations), the same with
 # --unsigned-activations (u8: the numerics of the ORT export), and `node tests/models/ort_run.js
 # QDQ.onnx --bench N` (intra-op threads T, graph optimisations all). Prints min and median ms and
@@ -56,7 +58,7 @@ for m in $MODELS; do
     "$CALIB8" calibrate "$mp" --data "$WORK/${m}_calib.npy" -o "$table" -q --force >/dev/null 2>"$WORK/err" || {
       echo "| $m | calibrate failed: $(tail -n1 "$WORK/err" | tr '|' '/') | | | | | |"; status=1; continue; }
   fi
-  "$CALIB8" export-qdq "$mp" --table "$table" -o "$qdq" --target ort --ort-activations "$ORT_ACTS" -q 2>"$WORK/err" || {
+  "$CALIB8" export-qdq "$mp" --table "$table" -o "$qdq" --target ort --placement units --ort-activations "$ORT_ACTS" -q 2>"$WORK/err" || {
     echo "| $m | export-qdq failed: $(tail -n1 "$WORK/err" | tr '|' '/') | | | | | |"; status=1; continue; }
   for t in $THREADS; do
     c8() { "$CALIB8" run "$mp" --input "$WORK/${m}_input.npy" --threads "$t" --bench "$ITERS" --int8 --table "$table" "$@" 2>"$WORK/err" | grep '^bench:'; }

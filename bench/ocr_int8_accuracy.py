@@ -537,6 +537,9 @@ def main():
     ap.add_argument("--qdq-ort", action="store_true",
                     help="also export each table with `calib8 export-qdq` and evaluate the Q/DQ model "
                          "in onnxruntime-node (--target tensorrt with --bare-cache, else --target ort)")
+    ap.add_argument("--qdq-placement", default="units",
+                    help="with --qdq-ort and --target ort: export-qdq --placement values to "
+                         "evaluate, comma-separated (units, plan)")
     a = ap.parse_args()
     global SCRIPT
     SCRIPT = a.script
@@ -601,16 +604,19 @@ def main():
                 # tensorrt for the bare cache (symmetric, as TensorRT runs it), --target ort with
                 # the sidecar's asymmetric ranges otherwise (issue 11).
                 target = "tensorrt" if a.bare_cache else "ort"
-                qdq = os.path.join(work, "%s_%s.%s.qdq.onnx" % (name, method, target))
-                c8.call(["export-qdq", model, "--table", table, "--target", target, "-o", qdq, "-q"])
-                t0 = time.time()
-                qout = c8.run(qdq, x, chunk[name], ort=True)
-                mq = evaluate(name, qout, ref, truth, charset)
-                mc = evaluate(name, qout, out, truth, charset)
-                rows.append(dict(config="ORT on export-qdq --target %s (%s)" % (target, method),
-                                 fp32_layers="—", seconds=time.time() - t0, **mq))
-                print("%s ORT Q/DQ %s %s: %s; agreement with calib8 INT8: %.2f" % (
-                    name, target, method, mq, mc["agree"]), file=sys.stderr)
+                for placement in (a.qdq_placement.split(",") if target == "ort" else ["units"]):
+                    qdq = os.path.join(work, "%s_%s.%s.%s.qdq.onnx" % (name, method, target, placement))
+                    c8.call(["export-qdq", model, "--table", table, "--target", target, "-o", qdq, "-q"] +
+                            (["--placement", placement] if target == "ort" else []))
+                    t0 = time.time()
+                    qout = c8.run(qdq, x, chunk[name], ort=True)
+                    mq = evaluate(name, qout, ref, truth, charset)
+                    mc = evaluate(name, qout, out, truth, charset)
+                    label = target + (" --placement " + placement if target == "ort" else "")
+                    rows.append(dict(config="ORT on export-qdq --target %s (%s)" % (label, method),
+                                     fp32_layers="—", seconds=time.time() - t0, **mq))
+                    print("%s ORT Q/DQ %s %s: %s; agreement with calib8 INT8: %.2f" % (
+                        name, label, method, mq, mc["agree"]), file=sys.stderr)
         base = rows[0]["metric"]
         sm = dict(v.split(":") for v in a.sens_method.split(",")) if ":" in a.sens_method else {}
         sm = sm.get(name, "entropy2") if sm else a.sens_method

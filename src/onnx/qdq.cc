@@ -722,8 +722,10 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
   std::vector<std::string> order;
   std::map<std::string, std::string> scale_from;
   std::map<std::string, std::string> carried_why;
+  const bool plan = options.from_plan;
   auto ask = [&](const std::string& t) {
     if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
+    if (plan && !options.int8_tensors.count(t)) return;
     if (!scale_from.count(t)) {
       order.push_back(t);
       scale_from[t] = t;
@@ -731,6 +733,7 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
   };
   auto carry = [&](const std::string& t, const std::string& from, const std::string& why) {
     if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
+    if (plan && !options.int8_tensors.count(t)) return;
     if (!scale_from.count(t)) order.push_back(t);
     scale_from[t] = from;
     carried_why[t] = why;
@@ -758,6 +761,7 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
 
   auto in_table = [&](const std::string& t) { return table.Find(t) >= 0; };
   std::vector<WeightedUse> weighted;
+  std::set<int> reads_8bit;  // nodes whose activation inputs were asked for (the node units)
   for (int i = 0; i < g->node_size(); ++i) {
     const auto& n = g->node(i);
     if (!IsDefaultDomain(n.domain()) || n.output_size() < 1) continue;
@@ -766,12 +770,14 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
       int64_t axis = -1;
       if (CheckWeighted(n, i, constants, kept_nodes, options.keep_fp32, &axis, &rep) != 1) continue;
       ask(n.input(0));
+      reads_8bit.insert(i);
       weighted.push_back({i, n.input(0), n.input(1), axis});
       unit_output(i, op == "Gemm" || op == "MatMul");
     } else if (kept_nodes.count(i)) {
       continue;
     } else if (IsPoolingOp(op)) {
       ask(n.input(0));
+      reads_8bit.insert(i);
       carry(n.output(0), n.input(0), "pooling keeps its input's scale");
     } else if (op == "Concat") {
       // Only float activations the table knows (not shape arithmetic on int64 tensors): a node
@@ -780,11 +786,13 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
       for (const auto& in : n.input()) all = all && !constants.count(in) && in_table(in);
       if (!all) continue;
       for (const auto& in : n.input()) ask(in);
+      reads_8bit.insert(i);
       ask(n.output(0));
     } else if (op == "Add" && n.input_size() == 2 && !constants.count(n.input(0)) &&
                !constants.count(n.input(1)) && in_table(n.input(0)) && in_table(n.input(1))) {
       ask(n.input(0));
       ask(n.input(1));
+      reads_8bit.insert(i);
       unit_output(i, false);
     }
   }
@@ -914,8 +922,11 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
   for (const auto& w : weighted) {
     const auto& n = g->node(w.node);
     if (!resolved.count(w.activation)) {
-      rep.fp32_nodes.push_back(NodeLabel(n, w.node) + ": activation '" + w.activation +
-                               "' has no usable table entry");
+      rep.fp32_nodes.push_back(
+          NodeLabel(n, w.node) + ": activation '" + w.activation +
+          (plan && !options.int8_tensors.count(w.activation)
+               ? "' is not held in 8 bits by calib8's INT8 plan (`calib8 plan` says why)"
+               : "' has no usable table entry"));
       continue;
     }
     auto key = std::make_pair(w.weight, w.axis);
@@ -962,8 +973,9 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
   for (const auto& [t, p] : pairs) {
     auto it = consumers.find(t);
     if (it == consumers.end() || p.dq_output == t) continue;
+    const bool only_8bit = plan && options.quantized_at_use.count(t);
     for (const auto& [node, input] : it->second)
-      g->mutable_node(node)->set_input(input, p.dq_output);
+      if (!only_8bit || reads_8bit.count(node)) g->mutable_node(node)->set_input(input, p.dq_output);
   }
   for (const auto& [node, out] : renames) {
     auto* n = g->mutable_node(node);

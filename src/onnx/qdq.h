@@ -57,6 +57,16 @@ struct QdqExportOptions {
   // Tensors that must stay FP32: no Q/DQ on them, and none on the inputs or weights of the nodes
   // that produce them (those nodes run in FP32).
   std::set<std::string> keep_fp32;
+  // --target ort --placement plan: the activation tensors calib8's own INT8 plan holds in 8 bits
+  // (quant::Int8Plan), and of those the ones it quantizes where they are used (their producer
+  // runs FP32). When `from_plan` is set, only these tensors get a pair (an op whose output the
+  // plan keeps float gets DequantizeLinear inputs and a float output), and a pair on a tensor of
+  // `quantized_at_use` feeds only the nodes that read it in 8 bits: the float consumers keep the
+  // float tensor, as in calib8's run. The exported model then computes what `calib8 run --int8`
+  // computes.
+  bool from_plan = false;
+  std::set<std::string> int8_tensors;
+  std::set<std::string> quantized_at_use;
   // Default-domain opset of the result: 0 = the model's own, raised to 13 when lower. Raising is
   // done only when no node's operator changed between the two opsets; otherwise refused.
   int64_t opset = 0;

@@ -290,7 +290,7 @@ np.save(d + "/fold_x.npy", r.rand(1, 4, 8, 8).astype(np.float32))
 np.save(d + "/fold_calib.npy", r.rand(8, 4, 8, 8).astype(np.float32))
 PYEOF
 "$CALIB8" calibrate "$T/fold.onnx" --data "$T/fold_calib.npy" -m minmax -q -o "$T/fold.cache" >/dev/null 2>"$T/err"
-exp "$T/fold.onnx" --table "$T/fold.cache" -o "$T/fold.ort.onnx" --target ort --strict; rc=$?
+exp "$T/fold.onnx" --table "$T/fold.cache" -o "$T/fold.ort.onnx" --target ort --placement units --strict; rc=$?
 [ $rc -eq 0 ] && grep -q "^note: 3 BatchNormalization / per-channel Mul or Add node(s) folded" "$T/out" \
   && $PY "$CHECK" structure-ort "$T/fold.onnx" "$T/fold.ort.onnx" "$T/fold.cache" >"$T/out" 2>"$T/err" \
   && ok "Conv+BN / Conv+Mul+Add folded for ORT: $(cat "$T/out")" || bad "fold for ORT (rc $rc)"
@@ -337,6 +337,60 @@ if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8a" --int8 -t "$
 else
   bad "calib8 run --int8 (asymmetric)"
 fi
+
+# 9. --target ort --placement plan: pairs only where calib8's own INT8 plan holds a tensor in 8 bits.
+# A HardSwish-style block (Conv -> x * HardSigmoid(x) -> Conv) that calib8 runs with the first
+# conv's output in float: the units placement quantizes that output, the plan placement must not,
+# and ORT on the plan export must compute what `calib8 run --int8` computes (same table, sidecar).
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+d = sys.argv[1]; r = np.random.RandomState(1)
+W = lambda n, *s: numpy_helper.from_array((r.randn(*s) * np.sqrt(2.0 / np.prod(s[1:]))).astype(np.float32), n)
+nodes = [
+    helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+    helper.make_node("HardSigmoid", ["c1"], ["hs"], name="hsig", alpha=1.0 / 6, beta=0.5),
+    helper.make_node("Mul", ["c1", "hs"], ["hsw"], name="hswish"),
+    helper.make_node("Conv", ["hsw", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+    helper.make_node("Relu", ["c2"], ["r2"], name="relu2"),
+    helper.make_node("GlobalAveragePool", ["r2"], ["g"], name="gap"),
+    helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+    helper.make_node("Gemm", ["f", "wg"], ["y"], name="gemm", transB=1),
+]
+g = helper.make_graph(nodes, "hswish", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 64, 8, 8])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
+                      [W("w1", 64, 64, 3, 3), W("w2", 64, 64, 3, 3), W("wg", 10, 64)])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 7
+onnx.checker.check_model(m); onnx.save(m, d + "/hsw.onnx")
+np.save(d + "/hsw_calib.npy", r.randn(32, 64, 8, 8).astype(np.float32))
+np.save(d + "/hsw_x.npy", r.randn(16, 64, 8, 8).astype(np.float32))
+PYEOF
+"$CALIB8" calibrate "$T/hsw.onnx" --data "$T/hsw_calib.npy" -o "$T/hsw.cache" -q >/dev/null 2>"$T/err" \
+  && ok "calibrate the HardSwish model" || bad "calibrate the HardSwish model"
+"$CALIB8" run "$T/hsw.onnx" -i "$T/hsw_x.npy" -o "$T/hsw_int8" --int8 -t "$T/hsw.cache" >/dev/null 2>"$T/err" \
+  || bad "calib8 run --int8 on the HardSwish model"
+for pl in units plan; do
+  exp "$T/hsw.onnx" --table "$T/hsw.cache" -o "$T/hsw.$pl.onnx" --target ort --placement $pl \
+    && node "$ORT_RUN" "$T/hsw.$pl.onnx" --input "$T/hsw_x.npy" --output-dir "$T/hsw_$pl" >/dev/null 2>"$T/err" \
+    || bad "export --placement $pl and ORT"
+done
+$PY - "$T" <<'PYEOF' >"$T/out" 2>"$T/err" && ok "placement plan: $(cat "$T/out")" || bad "placement plan: $(cat "$T/err" | tail -3)"
+import sys, numpy as np, onnx
+d = sys.argv[1]
+def pairs(path):
+    return sorted(n.input[0] for n in onnx.load(path).graph.node
+                  if n.op_type == "QuantizeLinear" and not n.input[0].startswith("w"))
+units, plan = pairs(d + "/hsw.units.onnx"), pairs(d + "/hsw.plan.onnx")
+assert "c1" in units, units          # ORT's node units quantize the conv output ...
+assert "c1" not in plan, plan        # ... calib8 keeps it float (HardSigmoid/Mul run FP32)
+assert "x" in plan and "hsw" in plan, plan
+c8 = np.load(d + "/hsw_int8/y.npy")
+err = {p: np.abs(np.load(d + "/hsw_%s/y.npy" % p) - c8).max() / np.abs(c8).max() for p in ("units", "plan")}
+# Same grid, same placement: only float rounding and requantization ties may differ.
+assert err["plan"] < 0.01, err
+print("pairs %s (units: %s); ORT vs calib8 --int8 max rel diff %.2g (units placement %.2g)"
+      % (plan, units, err["plan"], err["units"]))
+PYEOF
 
 echo "passed $pass, failed $fail"
 [ $fail -eq 0 ]

@@ -4,6 +4,7 @@
 // input (and, with --strict, on a table that does not cover the model).
 #include <iostream>
 
+#include "api/engine.h"
 #include "api/int8_engine.h"
 #include "commands.h"
 #include "onnx/qdq.h"
@@ -27,7 +28,8 @@ Command AddExportQdqCommand(CLI::App& app) {
                          "Write the model with QuantizeLinear/DequantizeLinear pairs from a table "
                          "(explicit INT8 for TensorRT 10+ and ONNX Runtime)");
   struct Opts {
-    std::string model, table, out, keep_file, target = "tensorrt", ort_acts = "u8";
+    std::string model, table, out, keep_file, target = "tensorrt", ort_acts = "u8",
+                placement = "plan";
     int64_t opset = 0;
     bool strict = false, quiet = false, symmetric = false;
   };
@@ -51,6 +53,14 @@ Command AddExportQdqCommand(CLI::App& app) {
                   "point 0, scale amax/255; signed ones uint8 zero point 128), mixed (signed ones "
                   "int8) or s8 (all int8 zero point 0; Relus stay FP32 in ORT)")
       ->check(CLI::IsMember({"u8", "mixed", "s8"}));
+  auto* placement =
+      sub->add_option("--placement", o->placement,
+                      "--target ort: plan (default: pairs only on the tensors calib8's own INT8 "
+                      "plan holds in 8 bits, so ORT computes what `calib8 run --int8` computes; "
+                      "falls back to units, with a warning, when calib8 cannot plan the model) or "
+                      "units (ONNX Runtime's QDQ node units on every weighted op, residual Add, "
+                      "pool and Concat: more integer kernels in ORT, less accuracy on some models)")
+          ->check(CLI::IsMember({"units", "plan"}));
   sub->add_flag("--strict", o->strict,
                 "Fail when the table does not cover every activation the placement rule "
                 "quantizes or names tensors the model lacks");
@@ -59,7 +69,7 @@ Command AddExportQdqCommand(CLI::App& app) {
                 "--target ort: symmetric scales from the table even when its sidecar holds "
                 "asymmetric ranges (by default those give uint8 with zero points, as `calib8 run "
                 "--int8` uses them)");
-  return [o]() -> int {
+  return [o, placement]() -> int {
     api::Int8Options io;
     api::Int8TableMode mode;
     const bool ort_u8 = o->target == "ort" && o->ort_acts == "u8";
@@ -79,6 +89,37 @@ Command AddExportQdqCommand(CLI::App& app) {
       auto keep = onnx_io::ReadKeepFp32File(o->keep_file);
       if (!keep.ok()) return ReportError(keep.status());
       eo.keep_fp32 = *keep;
+    }
+    const bool explicit_placement = placement->count() > 0;
+    if (explicit_placement && eo.target != onnx_io::QdqTarget::kOrt)
+      return ReportError(InvalidArgument("--placement applies to --target ort only"));
+    if (eo.target == onnx_io::QdqTarget::kOrt && o->placement == "plan") {
+      io.lowering.keep_fp32 = eo.keep_fp32;
+      auto graph = api::LoadModel(o->model);
+      Result<quant::Int8Plan> plan =
+          graph.ok() ? api::PlanInt8(*graph, *table, io) : Result<quant::Int8Plan>(graph.status());
+      if (plan.ok()) {
+        eo.from_plan = true;
+        // 8-bit tensors are "<tensor>:s8" / "<tensor>:u8" in the plan's graph
+        // (quant/lowering.h), whoever produces them (QConv, Quantize, a Reshape moving bytes).
+        for (const auto& n : plan->graph.nodes)
+          for (const auto& out : n.outputs) {
+            if (out.size() < 4 || (out.compare(out.size() - 3, 3, ":s8") != 0 &&
+                                   out.compare(out.size() - 3, 3, ":u8") != 0))
+              continue;
+            const std::string base = out.substr(0, out.size() - 3);
+            eo.int8_tensors.insert(base);
+            if (n.domain == quant::kInt8Domain && n.op_type == "Quantize")
+              eo.quantized_at_use.insert(base);
+          }
+      } else if (explicit_placement) {
+        return ReportError(plan.status());
+      } else {
+        // The model may still be exportable (ops calib8 cannot run; a bad table entry then gets
+        // the export's own message): only an explicit --placement plan fails here.
+        std::cerr << "calib8: warning: no INT8 plan for this model (" << plan.status().message()
+                  << "): placing ONNX Runtime's node units instead (--placement units)\n";
+      }
     }
     onnx_io::QdqExportReport rep;
     Status s =
