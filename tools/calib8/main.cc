@@ -4,7 +4,10 @@
 
 #include <iostream>
 #include <map>
+#include <string>
+#include <vector>
 
+#include "api/plugin.h"
 #include "commands.h"
 
 int main(int argc, char** argv) {
@@ -17,6 +20,15 @@ int main(int argc, char** argv) {
   CLI::App app{"calib8 — transparent INT8 calibration for ONNX models"};
   app.set_version_flag("--version", std::string("calib8 ") + CALIB8_VERSION);
   app.require_subcommand(1);
+  // --plugin LIB.so, repeatable, before or after the subcommand (fallthrough): custom-layer
+  // plugins (include/calib8/plugin.h) loaded before any model is read.
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins,
+                 "Custom-layer plugin (shared library built against include/calib8/plugin.h) to "
+                 "load before the model is read; repeatable; also accepted after the subcommand "
+                 "(docs/custom-layers.md)")
+      ->type_name("LIB.so");
+  app.fallthrough();
   std::map<CLI::App*, calib8::cli::Command> commands;
   auto add = [&](calib8::cli::Command (*fn)(CLI::App&)) {
     size_t before = app.get_subcommands({}).size();
@@ -43,6 +55,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
+  }
+  for (const auto& path : plugins) {
+    auto loaded = calib8::api::LoadPlugin(path);
+    if (!loaded.ok()) return calib8::cli::ReportError(loaded.status());
   }
   for (auto& [sub, cmd] : commands)
     if (sub->parsed()) return cmd();

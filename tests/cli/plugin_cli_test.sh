@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# tests/cli/plugin_cli_test.sh CALIB8 SOURCE_DIR PLUGIN — custom layers through the plugin C ABI
+# (include/calib8/plugin.h, issue 12 item 2) with the example plugin (examples/plugins/mish,
+# com.example::Mish): a model with a Mish node between two convolutions (made here with the onnx
+# package) is calibrated, planned, run in FP32 and INT8, compared and exported, all with
+# `--plugin`. Golden values: Mish computed with numpy (float64) on calib8's own conv output.
+# Bad plugins (not a library, no entry point) give exit 1 naming the file.
+set -uo pipefail
+CALIB8="$1"; SRC="$2"; PLUGIN="$3"
+PY=/usr/bin/python3
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   $1"; }
+bad() { fail=$((fail+1)); echo "FAIL $1"; [ -f "$T/err" ] && head -5 "$T/err"; }
+
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto
+d = sys.argv[1]; r = np.random.RandomState(3)
+W = lambda n, *s: numpy_helper.from_array((r.randn(*s) * np.sqrt(2.0 / np.prod(s[1:]))).astype(np.float32), n)
+nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+         helper.make_node("Mish", ["c1"], ["m1"], name="mish1", domain="com.example"),
+         helper.make_node("Conv", ["m1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+         helper.make_node("GlobalAveragePool", ["c2"], ["g"], name="gap"),
+         helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
+         helper.make_node("Gemm", ["f", "wg"], ["y"], name="fc", transB=1)]
+g = helper.make_graph(nodes, "mish", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 32, 8, 8])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
+                      [W("w1", 64, 32, 3, 3), W("w2", 64, 64, 3, 3), W("wg", 10, 64)])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)])
+m.ir_version = 7
+onnx.checker.check_model(m); onnx.save(m, d + "/mish.onnx")
+np.save(d + "/calib.npy", r.randn(32, 32, 8, 8).astype(np.float32))
+np.save(d + "/x.npy", r.randn(8, 32, 8, 8).astype(np.float32))
+PYEOF
+M="$T/mish.onnx"
+
+# 1. Without the plugin calib8 refuses the model naming the op; with it, it runs the op.
+"$CALIB8" run "$M" -i "$T/x.npy" -o "$T/nop" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -ne 0 ] && grep -q "com.example::Mish" "$T/err" && ok "without --plugin: refused naming com.example::Mish" \
+  || bad "without --plugin (rc $rc)"
+"$CALIB8" --plugin "$PLUGIN" info "$M" >"$T/info" 2>"$T/err" && ! grep -q "unknown" "$T/info" \
+  && ok "info with the plugin: no unknown op" || bad "info with the plugin"
+
+# 2. FP32: Mish's output equals numpy's Mish of calib8's own conv output.
+"$CALIB8" run "$M" --plugin "$PLUGIN" --data "$T/x.npy" --dump "$T/dump" --tensors c1,m1 >/dev/null 2>"$T/err" \
+  && $PY -c '
+import numpy as np, sys
+c = np.load(sys.argv[1]).astype(np.float64); m = np.load(sys.argv[2])
+want = c * np.tanh(np.log1p(np.exp(c)))
+err = np.abs(m - want).max(); assert err <= 1e-5 * max(1.0, np.abs(want).max()), err
+print("max |calib8 - numpy| %.2g over %d values" % (err, m.size))' "$T/dump/c1.npy" "$T/dump/m1.npy" >"$T/out" 2>>"$T/err" \
+  && ok "FP32 Mish through the plugin == numpy: $(cat "$T/out")" || bad "FP32 Mish vs numpy"
+
+# 3. calibrate: the plugin's output gets a table entry like any other tensor.
+"$CALIB8" calibrate "$M" --plugin "$PLUGIN" --data "$T/calib.npy" -o "$T/t.cache" -q >/dev/null 2>"$T/err" \
+  && grep -q "^m1: " "$T/t.cache" && grep -q "^c1: " "$T/t.cache" \
+  && ok "calibrate: entries for c1 and the plugin output m1" || bad "calibrate with the plugin"
+
+# 4. plan and run --int8: Mish runs FP32 between the INT8 convolutions; compare against FP32.
+"$CALIB8" plan "$M" --plugin "$PLUGIN" --table "$T/t.cache" >"$T/plan" 2>"$T/err" \
+  && grep -q "FP32.*Mish.*mish1" "$T/plan" && grep -q "INT8.*conv2" "$T/plan" \
+  && ok "plan: mish1 FP32, conv2 INT8: $(grep -c '^INT8' "$T/plan") INT8 node(s)" || { bad "plan with the plugin"; cat "$T/plan"; }
+"$CALIB8" run "$M" --plugin "$PLUGIN" -i "$T/x.npy" -o "$T/fp32" >/dev/null 2>"$T/err" \
+  && "$CALIB8" run "$M" --plugin "$PLUGIN" -i "$T/x.npy" -o "$T/int8" --int8 --table "$T/t.cache" >/dev/null 2>"$T/err" \
+  && $PY -c '
+import numpy as np, sys
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+rel = np.abs(a - b).max() / np.abs(a).max(); assert rel < 0.1, rel
+print("INT8 vs FP32 max rel diff %.3f" % rel)' "$T/fp32/y.npy" "$T/int8/y.npy" >"$T/out" 2>>"$T/err" \
+  && ok "run --int8 with the plugin: $(cat "$T/out")" || bad "run --int8 with the plugin"
+"$CALIB8" compare "$M" --plugin "$PLUGIN" --table "$T/t.cache" --data "$T/x.npy" >"$T/cmp" 2>"$T/err" \
+  && grep -q "m1" "$T/cmp" && ok "compare with the plugin (m1 compared)" || bad "compare with the plugin"
+
+# 5. export-qdq keeps the custom node; no pair on the plugin's own output in TensorRT placement
+#    unless a weighted op reads it (conv2 does: m1 gets the pair, as TensorRT's input->Q->plugin
+#    rule wants the plugin's input c1 left alone).
+"$CALIB8" export-qdq "$M" --plugin "$PLUGIN" --table "$T/t.cache" -o "$T/q.onnx" -q 2>"$T/err" \
+  && $PY -c '
+import onnx, sys
+m = onnx.load(sys.argv[1])
+mish = [n for n in m.graph.node if n.op_type == "Mish"]
+assert len(mish) == 1 and mish[0].domain == "com.example", [n.op_type for n in m.graph.node]
+q = sorted(n.input[0] for n in m.graph.node if n.op_type == "QuantizeLinear" and not n.input[0].startswith("w"))
+assert "m1" in q and "c1" not in q, q
+print("Mish kept, activation pairs on", q)' "$T/q.onnx" >"$T/out" 2>>"$T/err" \
+  && ok "export-qdq: $(cat "$T/out")" || bad "export-qdq with the plugin"
+
+# 6. Bad plugins: exit 1 naming the file.
+echo "not a library" >"$T/fake.so"
+"$CALIB8" --plugin "$T/fake.so" info "$M" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "plugin '$T/fake.so': cannot be loaded" "$T/err" && ok "not a library: exit 1 naming it" \
+  || bad "not a library (rc $rc)"
+LIBZ=$(ldconfig -p | sed -n 's/.*libz.so.1 .*=> //p' | head -1)
+"$CALIB8" --plugin "$LIBZ" info "$M" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "no function 'calib8_plugin_get'" "$T/err" && ok "a library without the entry point: exit 1" \
+  || bad "library without entry point (rc $rc)"
+"$CALIB8" --plugin "$PLUGIN" --plugin "$PLUGIN" info "$M" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "already registered" "$T/err" && ok "the same op twice: exit 1, already registered" \
+  || bad "loaded twice (rc $rc)"
+
+echo "passed $pass, failed $fail"
+[ $fail -eq 0 ]
