@@ -618,6 +618,19 @@ TEST(ImageSourceTest, BadImagesAreNamed) {
   msg = ReadError(*s);
   EXPECT_NE(msg.find("b.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("corrupt or truncated"), std::string::npos) << msg;
+  // A chunk that claims more bytes than follow it (3.7 GB in a 2x2 image: stb_image would reserve
+  // that much before reading; found by fuzz_image): refused before decoding, naming the chunk.
+  std::string d2b = tmp.Sub("claims");
+  WritePng(d2b + "/c.png", 2, 2, k2x2);
+  std::string c = ReadBytes(d2b + "/c.png");
+  size_t idat = c.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  c.replace(idat - 4, 4, std::string("\xe0\xad\x5c\x7b", 4));
+  WriteBytes(d2b + "/c.png", c);
+  msg = OpenError("images:" + d2b);
+  EXPECT_NE(msg.find("c.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("PNG chunk 49 44 41 54 at byte " + std::to_string(idat - 4) +
+                     " claims 3769457787 data bytes"), std::string::npos) << msg;
   // Text named .png; JPEG named .png; empty file.
   std::string d3 = tmp.Sub("liar");
   WriteBytes(d3 + "/text.png", "<html>not an image</html>");

@@ -723,9 +723,10 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
   std::map<std::string, std::string> scale_from;
   std::map<std::string, std::string> carried_why;
   const bool plan = options.from_plan;
+  bool residual_unit = false;  // inside a residual Add's node unit (kept under the plan placement)
   auto ask = [&](const std::string& t) {
     if (t.empty() || constants.count(t) || options.keep_fp32.count(t)) return;
-    if (plan && !options.int8_tensors.count(t)) return;
+    if (plan && !residual_unit && !options.int8_tensors.count(t)) return;
     if (!scale_from.count(t)) {
       order.push_back(t);
       scale_from[t] = t;
@@ -790,10 +791,15 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
       ask(n.output(0));
     } else if (op == "Add" && n.input_size() == 2 && !constants.count(n.input(0)) &&
                !constants.count(n.input(1)) && in_table(n.input(0)) && in_table(n.input(1))) {
+      // Under the plan placement too: ORT runs a residual Add of two activations as QLinearAdd
+      // (calib8 adds in float); keeping the unit keeps ResNet-style models integer in ORT, and
+      // it did not cost accuracy where the float epilogues did (docs/qdq.md).
+      residual_unit = true;
       ask(n.input(0));
       ask(n.input(1));
       reads_8bit.insert(i);
       unit_output(i, false);
+      residual_unit = false;
     }
   }
   // Shape ops between paired tensors keep their input's scale, as calib8's INT8 run does (ORT then
