@@ -55,8 +55,9 @@ Command AddExportQdqCommand(CLI::App& app) {
       ->check(CLI::IsMember({"u8", "mixed", "s8"}));
   auto* placement =
       sub->add_option("--placement", o->placement,
-                      "--target ort: plan (default: pairs only on the tensors calib8's own INT8 "
-                      "plan holds in 8 bits, so ORT computes what `calib8 run --int8` computes; "
+                      "--target ort: plan (default: pairs on the tensors calib8's own INT8 plan "
+                      "holds in 8 bits, plus ORT's residual-Add units, so ORT computes what "
+                      "`calib8 run --int8` computes up to those Adds; "
                       "falls back to units, with a warning, when calib8 cannot plan the model) or "
                       "units (ONNX Runtime's QDQ node units on every weighted op, residual Add, "
                       "pool and Concat: more integer kernels in ORT, less accuracy on some models)")
