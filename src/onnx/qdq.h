@@ -62,8 +62,9 @@ struct QdqExportOptions {
   // runs FP32). When `from_plan` is set, only these tensors get a pair (an op whose output the
   // plan keeps float gets DequantizeLinear inputs and a float output), and a pair on a tensor of
   // `quantized_at_use` feeds only the nodes that read it in 8 bits: the float consumers keep the
-  // float tensor, as in calib8's run. The exported model then computes what `calib8 run --int8`
-  // computes.
+  // float tensor, as in calib8's run. One exception: residual Adds of two activations keep ORT's
+  // node unit (QLinearAdd), where calib8 adds in float. The exported model then computes what
+  // `calib8 run --int8` computes up to those Adds.
   bool from_plan = false;
   std::set<std::string> int8_tensors;
   std::set<std::string> quantized_at_use;
