@@ -360,13 +360,17 @@ std::string SourceText(const nlohmann::json& j) {
   std::string s = kind;
   s.append(" ").append(where);
   if (j.value("gzip", false)) s.append(" (gzip)");
-  const int64_t n = j.value("samples", int64_t{0});
+  // Integers only: the description may come from an edited statistics file, and nlohmann casts
+  // a float such as 1e55 to int64_t unchecked.
+  auto count = [&j](const char* key) -> int64_t {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  };
+  const int64_t n = count("samples");
   s.append(": ");
-  if (j.contains("samples_available") && j["samples_available"].get<int64_t>() > n)
-    s.append("first ")
-        .append(std::to_string(n))
-        .append(" of ")
-        .append(std::to_string(j["samples_available"].get<int64_t>()));
+  if (count("samples_available") > n)
+    s.append("first ").append(std::to_string(n)).append(" of ").append(
+        std::to_string(count("samples_available")));
   else
     s.append(std::to_string(n));
   s.append(" samples");

@@ -631,6 +631,24 @@ TEST(ImageSourceTest, BadImagesAreNamed) {
   EXPECT_NE(msg.find("c.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("PNG chunk 49 44 41 54 at byte " + std::to_string(idat - 4) +
                      " claims 3769457787 data bytes"), std::string::npos) << msg;
+  // A JPEG whose frame header claims far more blocks than the file has bytes for (stb_image
+  // would pad the missing data with zeros and decode 11524 x 1024 pixels; found by fuzz_image).
+  std::string d2c = tmp.Sub("jpegclaims");
+  const std::vector<uint8_t> grey(192, 40);
+  ASSERT_NE(stbi_write_jpg((d2c + "/big.jpg").c_str(), 8, 8, 3, grey.data(), 90), 0);
+  std::string jpg = ReadBytes(d2c + "/big.jpg");
+  size_t sof = jpg.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  jpg.replace(sof + 5, 4, std::string("\x2d\x04\x04\x00", 4));  // height 11524, width 1024
+  WriteBytes(d2c + "/big.jpg", jpg);
+  msg = OpenError("images:" + d2c);
+  EXPECT_NE(msg.find("big.jpg"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1024 x 11524 pixels (184448 blocks"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+  // The same image with its true header decodes.
+  jpg.replace(sof + 5, 4, std::string("\x00\x08\x00\x08", 4));
+  WriteBytes(d2c + "/big.jpg", jpg);
+  EXPECT_TRUE(MustOpen("images:" + d2c));
   // Text named .png; JPEG named .png; empty file.
   std::string d3 = tmp.Sub("liar");
   WriteBytes(d3 + "/text.png", "<html>not an image</html>");

@@ -228,6 +228,8 @@ TEST(AbsHistogram, OnePassGrowthKeepsTheSignSplit) {
 }  // namespace
 }  // namespace calib8::stats
 
+#include <nlohmann/json.hpp>
+
 #include "stats/stats_io.h"
 
 namespace calib8::stats {
@@ -264,6 +266,24 @@ TEST(StatsIo, ReadsVersion1FilesWithoutTheSignSplit) {
   auto b = ParseStats(bad, "bad.json");
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.status().message().find("hist_neg[0]"), std::string::npos) << b.status().message();
+}
+
+// Integer fields accept JSON integers only: a float was cast unchecked (1e55 in sample_shape is
+// undefined behaviour, found by fuzz_stats; 2.5 was truncated to 2).
+TEST(StatsIo, IntegerFieldsRefuseFloats) {
+  StatsState a = Collect(Samples(10, 3), 2);
+  const std::string good = SerializeStats(a);
+  for (const char* bad_value : {"1e55", "2.5", "-1"}) {
+    auto j = nlohmann::json::parse(good);
+    const std::string name = j["tensors"].begin().key();
+    j["tensors"][name]["sample_shape"] =
+        nlohmann::json::parse(std::string("[3, ") + bad_value + "]");
+    auto r = ParseStats(j.dump(), "edited.json");
+    ASSERT_FALSE(r.ok()) << bad_value;
+    EXPECT_NE(r.status().message().find("sample_shape[1]"), std::string::npos)
+        << r.status().message();
+    EXPECT_NE(r.status().message().find(name), std::string::npos) << r.status().message();
+  }
 }
 }  // namespace
 }  // namespace calib8::stats

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "core/file_util.h"
 
@@ -12,6 +13,30 @@ namespace calib8::stats {
 namespace {
 // More bins than any calibrator uses (2048 by default): a bound before anything is reserved.
 constexpr int64_t kMaxBins = int64_t{1} << 20;
+constexpr int64_t kMaxShards = std::numeric_limits<int>::max();
+
+// nlohmann converts a float to an integer with a plain cast, undefined for 1e55 (found by
+// fuzz_stats in "sample_shape"), and silently truncates 2.5: integer fields are read through
+// these, which accept only JSON integers within [lo, hi].
+bool IsIntegerIn(const nlohmann::json& v, int64_t lo, int64_t hi) {
+  if (v.is_number_unsigned())  // parsed non-negative integers; may exceed int64_t
+    return v.get<uint64_t>() <= static_cast<uint64_t>(hi) && lo <= v.get<int64_t>();
+  return v.is_number_integer() && v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+}
+
+Result<std::vector<int64_t>> IntegerArray(const nlohmann::json& v, int64_t lo, int64_t hi,
+                                          const std::string& where, const char* field) {
+  if (!v.is_array()) return InvalidArgument(where, field, " is ", v.dump(), ": expected an array");
+  std::vector<int64_t> out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!IsIntegerIn(v[i], lo, hi))
+      return InvalidArgument(where, field, "[", i, "] is ", v[i].dump(),
+                             ": expected an integer in [", lo, ", ", hi, "]");
+    out.push_back(v[i].get<int64_t>());
+  }
+  return out;
+}
 }  // namespace
 
 std::string SerializeStats(const StatsState& s) {
@@ -81,8 +106,17 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
       const auto& d = j.at("data");
       s.data.fingerprint = d.value("fingerprint", "");
       if (d.contains("description")) s.data.description = d.at("description");
-      s.data.shard_count = d.value("shard_count", 0);
-      if (s.data.shard_count > 0) s.data.shards = d.at("shards").get<std::vector<int>>();
+      if (d.contains("shard_count")) {
+        if (!IsIntegerIn(d.at("shard_count"), 0, kMaxShards))
+          return InvalidArgument(source, ": data.shard_count is ", d.at("shard_count").dump(),
+                                 ": expected an integer in [0, ", kMaxShards, "]");
+        s.data.shard_count = d.at("shard_count").get<int>();
+      }
+      if (s.data.shard_count > 0) {
+        CALIB8_ASSIGN_OR_RETURN(auto shards, IntegerArray(d.at("shards"), 0, kMaxShards,
+                                                          source + ": ", "data.shards"));
+        s.data.shards.assign(shards.begin(), shards.end());
+      }
       for (size_t i = 0; i < s.data.shards.size(); ++i)
         if (s.data.shards[i] < 0 || s.data.shards[i] >= s.data.shard_count ||
             (i > 0 && s.data.shards[i] <= s.data.shards[i - 1]))
@@ -94,7 +128,11 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
       TensorRecord r;
       r.producer = t.value("producer", "");
       r.producer_name = t.value("producer_name", "");
-      r.sample_shape = t.value("sample_shape", Shape{});
+      if (t.contains("sample_shape")) {
+        CALIB8_ASSIGN_OR_RETURN(
+            r.sample_shape, IntegerArray(t.at("sample_shape"), 0,
+                                         std::numeric_limits<int64_t>::max(), where, "sample_shape"));
+      }
       const auto& jc = t.at("count");
       if (!jc.is_number_integer() || jc.get<int64_t>() < 0)
         return InvalidArgument(where, "count is ", jc.dump(), ": expected an integer >= 0");

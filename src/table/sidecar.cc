@@ -4,6 +4,8 @@
 #include "table/sidecar.h"
 
 #include <cmath>
+#include <cstdint>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -53,6 +55,23 @@ std::string SerializeSidecar(const Sidecar& s) {
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+namespace {
+// nlohmann converts a float to an integer with a plain cast (undefined for 1e55, found by
+// fuzz_stats in the statistics file) and truncates 2.5: integers are read through these, which
+// throw for anything but a JSON integer that fits int64_t. ParseSidecar turns the throw into
+// "malformed sidecar: ...".
+int64_t Integer(const json& v, const char* field) {
+  if (v.is_number_integer() &&
+      !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}))
+    return v.get<int64_t>();
+  throw std::invalid_argument(std::string(field) + " is " + v.dump() + ": expected an integer");
+}
+int64_t IntegerField(const json& object, const char* field) {
+  auto it = object.find(field);
+  return it == object.end() ? 0 : Integer(*it, field);
+}
+}  // namespace
+
 Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name) {
   std::string where = "sidecar '" + std::string(file_name) + "': ";
   json j;
@@ -98,7 +117,7 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
     if (j.contains("data")) {
       const json& d = j["data"];
       s.data.fingerprint = d.value("fingerprint", std::string());
-      s.data.num_samples = d.value("num_samples", int64_t{0});
+      s.data.num_samples = IntegerField(d, "num_samples");
       s.data.preprocessing = d.value("preprocessing", std::string());
       s.data.source = d.value("source", std::string());
     }
@@ -111,10 +130,11 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
       if (jt.contains("amax_bits"))
         t.amax = BitsToFloat(static_cast<uint32_t>(
             std::stoul(jt["amax_bits"].get<std::string>(), nullptr, 16)));
-      t.sample_count = jt.value("sample_count", int64_t{0});
+      t.sample_count = IntegerField(jt, "sample_count");
       if (jt.contains("histogram")) {
         t.histogram_range = jt["histogram"].value("range", 0.0);
-        t.histogram = jt["histogram"].at("counts").get<std::vector<int64_t>>();
+        for (const auto& c : jt["histogram"].at("counts"))
+          t.histogram.push_back(Integer(c, "histogram count"));
       }
       if (jt.contains("asym")) {
         const auto& a = jt["asym"];
@@ -132,7 +152,7 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
     for (const auto& jw : j.value("weights", json::array())) {
       WeightScales w;
       w.name = jw.at("name").get<std::string>();
-      w.axis = jw.value("axis", int64_t{0});
+      w.axis = IntegerField(jw, "axis");
       for (const auto& b : jw.at("scale_bits"))
         w.scales.push_back(
             BitsToFloat(static_cast<uint32_t>(std::stoul(b.get<std::string>(), nullptr, 16))));

@@ -2,6 +2,8 @@
 // model/data fingerprints (stable across irrelevant changes, sensitive to relevant ones).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
 
@@ -50,6 +52,18 @@ TEST(SidecarJson, RejectsOtherFiles) {
   auto r = ParseSidecar("{\"format\": \"calib8.sidecar\", \"format_version\": 9}", "s.json");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("format_version 9"), std::string::npos);
+}
+
+TEST(SidecarJson, IntegerFieldsRefuseFloats) {
+  const std::string good = SerializeSidecar(Example());
+  for (const char* bad_value : {"1e55", "2.5"}) {
+    auto j = nlohmann::json::parse(good);
+    j["tensors"][0]["sample_count"] = nlohmann::json::parse(bad_value);
+    auto r = ParseSidecar(j.dump(), "s.json");
+    ASSERT_FALSE(r.ok()) << bad_value;
+    EXPECT_NE(r.status().message().find("sample_count"), std::string::npos)
+        << r.status().message();
+  }
 }
 
 TEST(SidecarReuse, SaysWhyNot) {
