@@ -579,9 +579,10 @@ def main():
         for i, method in enumerate(a.methods.split(",")):
             table = os.path.join(work, "%s_%s.cache" % (name, method))
             # One pass over the calibration data; the other methods reuse its statistics (same
-            # ranges and histograms: --from-stats gives the table a full run would).
+            # ranges and histograms) and get the data again for the asymmetric range search:
+            # --from-stats with --data gives the table a full run would.
             src = (["--data", calib, "--save-stats", stats, "--batch", "8"] if i == 0 else
-                   ["--from-stats", stats])
+                   ["--from-stats", stats, "--data", calib, "--batch", "8"])
             # METHOD[@PERCENTILE] ("percentile@99.999"); each +ARG is one more calibrate option
             # ("entropy2+--floor-percentile=99.9").
             mname, *extra = method.split("+")

@@ -140,6 +140,15 @@ Status RunPass(exec::Session& session, const data::MultiInputData& d,
 
 }  // namespace
 
+// asym_search: the samples the asymmetric range search scores (0: no search).
+static Result<int> AsymSearchSamples(const std::map<std::string, std::string>& params) {
+  auto it = params.find("asym_search");
+  if (it == params.end()) return kDefaultAsymSearchSamples;
+  CALIB8_ASSIGN_OR_RETURN(int n, ParseInt("asym_search", it->second));
+  if (n < 0) return InvalidArgument("--asym-search must be 0 (off) or a number of samples, got ", n);
+  return n;
+}
+
 Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
                                                const std::map<std::string, std::string>& params,
                                                table::MethodSpec* spec) {
@@ -221,9 +230,8 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     char buf[64];
     auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
     spec->parameters["asym_percentile"] = std::string(buf, end);
-    auto search = params.find("asym_search");
-    if (search != params.end() && search->second != "0")
-      spec->parameters["asym_search"] = search->second;
+    CALIB8_ASSIGN_OR_RETURN(int search, AsymSearchSamples(params));
+    if (search > 0) spec->parameters["asym_search"] = std::to_string(search);
   }
   return opts;
 }
@@ -296,6 +304,10 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
   return r;
 }
 
+static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
+                           const std::vector<std::string>& names, int samples,
+                           const CalibrateOptions& o, CalibrationResult& r);
+
 Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::StatsState st,
                                              const CalibrateOptions& o) {
   CalibrationResult r;
@@ -309,12 +321,36 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   r.data_description = st.data.description;
   r.stats = std::move(st);
   r.model_fingerprint = table::ModelFingerprint(graph);
-  return Finish(graph, std::move(r), copts, o, params);
+  CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
+  CALIB8_ASSIGN_OR_RETURN(int samples, AsymSearchSamples(params));
+  if (samples == 0) return r;
+  if (o.data_specs.empty()) {
+    // No data, no search: the sidecar must not claim one.
+    r.method.parameters.erase("asym_search");
+    r.notes.push_back("no asymmetric range search (it needs the data: give --data with "
+                      "--from-stats); the asymmetric ranges are the p" +
+                      r.method.parameters["asym_percentile"] + " ones");
+    return r;
+  }
+  data::OpenOptions oo = DataOptionsFor(graph, o.preprocess, o.max_samples);
+  CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(o.data_specs, oo));
+  std::vector<std::string> names;
+  CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, d, o.batch, &names));
+  if (!r.data_fingerprint.empty()) {
+    CALIB8_ASSIGN_OR_RETURN(std::string fp, d.Fingerprint(o.hashing_progress));
+    if (fp != r.data_fingerprint)
+      return InvalidArgument("--data ", o.data_specs[0], " has fingerprint ", fp,
+                             " but the statistics were collected from data with fingerprint ",
+                             r.data_fingerprint, ": give the same data (and --preprocess, "
+                             "--max-samples) as the runs that saved them");
+  }
+  CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
+  return r;
 }
 
 // --asym-search N (issue 10 item 4): each tensor's asymmetric range among the p99.9, p99.99,
 // p99.999 and full [min, max] ranges of its statistics, scored by the error at its weighted
-// consumers' outputs on the first N samples (api/range_search.h).
+// consumers' outputs on N samples chosen by their content (api/range_search.h).
 static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
                            const std::vector<std::string>& names, int samples,
                            const CalibrateOptions& o, CalibrationResult& r) {
@@ -343,7 +379,9 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
     tc.hi = c.ranges[ch->second.index].second;
     ++picked[c.labels[ch->second.index]];
   }
-  std::string summary = "asymmetric range search on " + std::to_string(samples) + " sample(s):";
+  std::string summary = "asymmetric range search on " +
+                        std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
+                        " sample(s) chosen by content:";
   for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
   r.notes.push_back(summary);
   return Status::Ok();
@@ -484,12 +522,8 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   // The amax of every tensor, and --asym-search (rank 0 alone under --mpi: it has the sums).
   auto finish = [&]() -> Status {
     CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
-    auto search = params.find("asym_search");
-    if (search != params.end() && search->second != "0") {
-      CALIB8_ASSIGN_OR_RETURN(int samples, ParseInt("asym_search", search->second));
-      if (samples < 1) return InvalidArgument("--asym-search must be at least 1 sample");
-      CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
-    }
+    CALIB8_ASSIGN_OR_RETURN(int samples, AsymSearchSamples(params));
+    if (samples > 0) CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
     return Status::Ok();
   };
   if (!comm) {

@@ -38,6 +38,10 @@ struct CalibrateProgress {
 
 using CalibrateProgressFn = std::function<void(const CalibrateProgress&)>;
 
+// Samples the asymmetric range search scores by default (issue 10: the fixed p99.99 ranges
+// missed by 2-3 points on some held-out PaddleOCR rec sets; the search recovered them).
+inline constexpr int kDefaultAsymSearchSamples = 32;
+
 struct CalibrateOptions {
   std::vector<std::string> data_specs;  // NAME=SPEC or SPEC (data/data_source.h)
   std::string preprocess;               // default PreprocessSpec text for images:DIR
@@ -48,7 +52,10 @@ struct CalibrateOptions {
   // Method parameters by name (validated against the method): percentile=P, num_bins=N,
   // threshold=edge|centre (entropy2), zero_bin=replace|keep (entropy2), start_bin=N,
   // floor_percentile=P (entropy2, entropy, mse: amax >= that percentile of |x|), and for every
-  // method asym_percentile=P (the asymmetric [lo, hi] written to the sidecar; default 99.99).
+  // method asym_percentile=P (the asymmetric [lo, hi] written to the sidecar; default 99.99) and
+  // asym_search=N (each tensor's asymmetric range chosen among percentiles by the error at its
+  // consumers on N samples, api/range_search.h; default kDefaultAsymSearchSamples, 0: off; needs
+  // the data, so CalibrateFromStats searches only when data_specs are given).
   std::map<std::string, std::string> params;
   int num_bins = 2048;
   bool single_pass = false;             // one pass, histogram grows: order-dependent
@@ -125,7 +132,9 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
 // Runs the data through the model and computes every tensor's amax.
 Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptions& options);
 
-// Computes amax from saved statistics (no data): `calib8 calibrate --from-stats`.
+// Computes amax from saved statistics: `calib8 calibrate --from-stats`. Reads no data unless
+// options.data_specs are given, for the asymmetric range search; they must be the data the
+// statistics were collected from (same fingerprint).
 Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::StatsState stats,
                                              const CalibrateOptions& options);
 

@@ -3,6 +3,7 @@
 #include "api/range_search.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "api/engine.h"
@@ -12,6 +13,9 @@
 namespace calib8::api {
 
 namespace {
+
+// Samples per FP32 run of the search: fixed, whatever --batch is.
+constexpr size_t kSearchGroup = 8;
 
 bool IsWeighted(const std::string& op) {
   return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
@@ -144,7 +148,61 @@ class Scorer : public exec::TensorObserver {
   Status status_;
 };
 
+// Sample i's slice (along the batch axis) of each of `batch`'s tensors.
+void HashSample(const std::vector<Tensor>& batch, int64_t i, data::ContentHasher& h) {
+  for (const Tensor& t : batch) {
+    const size_t per = t.dim(0) ? t.nbytes() / static_cast<size_t>(t.dim(0)) : 0;
+    h.Bytes(static_cast<const char*>(t.raw()) + per * static_cast<size_t>(i), per);
+  }
+}
+
+// The samples at `indices`, read one at a time and stacked along the batch axis.
+Result<std::vector<Tensor>> ReadStacked(const data::MultiInputData& data,
+                                        const std::vector<int64_t>& indices) {
+  std::vector<Tensor> out;
+  for (size_t k = 0; k < indices.size(); ++k) {
+    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> one, data.Read(indices[k], 1));
+    if (k == 0) {
+      for (const Tensor& t : one) {
+        Shape shape = t.shape();
+        shape[0] = static_cast<int64_t>(indices.size());
+        out.emplace_back(t.dtype(), shape);
+      }
+    }
+    for (size_t i = 0; i < one.size() && i < out.size(); ++i) {
+      const size_t per = one[i].nbytes();
+      if (per * indices.size() != out[i].nbytes())
+        return InvalidArgument("sample ", indices[k], " of input ", i, " has shape ",
+                               ShapeToString(one[i].shape()), ": expected every sample to have ",
+                               "the shape of the first");
+      std::memcpy(static_cast<char*>(out[i].raw()) + per * k, one[i].raw(), per);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<std::vector<int64_t>> SamplesByContent(const data::MultiInputData& data, int64_t count,
+                                              int batch) {
+  std::vector<std::pair<std::string, int64_t>> keyed;  // (content hash, index)
+  const int64_t total = data.NumSamples();
+  for (int64_t first = 0; first < total; first += batch) {
+    const int64_t n = std::min<int64_t>(batch, total - first);
+    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, data.Read(first, n));
+    for (int64_t i = 0; i < n; ++i) {
+      data::ContentHasher h;
+      HashSample(tensors, i, h);
+      keyed.emplace_back(h.HexDigest(), first + i);
+    }
+  }
+  // Equal contents (duplicates) hash alike; any of them gives the same scores.
+  const size_t keep = static_cast<size_t>(std::min<int64_t>(count, total));
+  std::partial_sort(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(keep), keyed.end());
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < keep; ++i) out.push_back(keyed[i].second);
+  return out;
+}
 
 Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
     const ir::Graph& graph, const data::MultiInputData& data,
@@ -174,10 +232,26 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
   so.fuse_epilogues = false;
   CALIB8_ASSIGN_OR_RETURN(auto session, CreateSession(graph, so));
   Scorer scorer(candidates, consumers, choices);
-  const int64_t total = std::min<int64_t>(samples, data.NumSamples());
-  for (int64_t first = 0; first < total; first += batch) {
-    const int64_t count = std::min<int64_t>(batch, total - first);
-    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, data.Read(first, count));
+  // The samples scored are chosen by their content and run in a fixed grouping, so the choice
+  // depends neither on the order of the data nor on --batch.
+  // A model whose input fixes the batch size is run in groups of exactly that size.
+  size_t group_size = kSearchGroup;
+  for (const auto& in : graph.inputs)
+    if (in.has_shape && !in.dims.empty() && in.dims[0].known() && in.dims[0].value > 0 &&
+        std::find(input_names.begin(), input_names.end(), in.name) != input_names.end())
+      group_size = static_cast<size_t>(in.dims[0].value);
+  int64_t wanted = std::min(samples, data.NumSamples());
+  if (group_size != kSearchGroup)
+    wanted = std::max<int64_t>(wanted / static_cast<int64_t>(group_size) *
+                                   static_cast<int64_t>(group_size),
+                               std::min<int64_t>(static_cast<int64_t>(group_size),
+                                                 data.NumSamples()));
+  CALIB8_ASSIGN_OR_RETURN(std::vector<int64_t> chosen, SamplesByContent(data, wanted, batch));
+  for (size_t first = 0; first < chosen.size(); first += group_size) {
+    const std::vector<int64_t> group(
+        chosen.begin() + static_cast<std::ptrdiff_t>(first),
+        chosen.begin() + static_cast<std::ptrdiff_t>(std::min(chosen.size(), first + group_size)));
+    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, ReadStacked(data, group));
     exec::TensorMap feeds;
     for (size_t i = 0; i < input_names.size() && i < tensors.size(); ++i)
       feeds[input_names[i]] = std::move(tensors[i]);

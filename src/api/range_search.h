@@ -7,14 +7,16 @@
 // root tensor's candidates), each candidate range [lo, hi] is scored by the error it causes at
 // that consumer's output: the consumer runs once on the tensor as it is (the reference) and once
 // per candidate on the tensor fake-quantized with quant::AsymmetricParams(lo, hi)
-// (quantize, then dequantize); the score is the sum of squared differences over the first
-// `samples` samples of the data, summed over the tensor's weighted consumers. The candidate with
+// (quantize, then dequantize); the score is the sum of squared differences over `samples`
+// samples of the data, summed over the tensor's weighted consumers. The samples are those whose
+// content hashes lowest (SamplesByContent), run in groups of a fixed size: the choice depends on
+// what the data hold, not on their order or on --batch. The candidate with
 // the smallest score wins; ties keep the earlier candidate (candidates are listed from the
 // narrowest range to the widest). Tensors without a weighted consumer get no scores (the caller
 // keeps their default range).
 //
-// Memory: one batch of activations of the full model (the FP32 run that produces the tensors)
-// plus one consumer output per candidate at a time; nothing is stored across batches but the
+// Memory: one group of activations of the full model (the FP32 run that produces the tensors)
+// plus one consumer output per candidate at a time, and one content hash per sample; nothing is stored across batches but the
 // scores. The FP32 run and the single-node runs are deterministic, so is the choice.
 #pragma once
 
@@ -38,6 +40,11 @@ struct RangeChoice {
   size_t index = 0;             // into the candidates
   std::vector<double> scores;   // per candidate (empty: no weighted consumer, first kept)
 };
+
+// The `count` samples (all if fewer) whose contents have the lowest XXH3 hashes, in hash order.
+// Reads every sample once, `batch` at a time.
+Result<std::vector<int64_t>> SamplesByContent(const data::MultiInputData& data, int64_t count,
+                                              int batch);
 
 // `candidates`: per tensor name. `input_names`: the model input each data column feeds.
 Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(

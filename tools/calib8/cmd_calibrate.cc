@@ -39,7 +39,7 @@ struct CalibrateArgs {
   double percentile = -1;
   double floor_percentile = -1;
   double asym_percentile = -1;
-  int asym_search = 0;
+  int asym_search = -1;  // -1: the library's default
   std::string threshold, zero_bin;
   bool single_pass = false;
   std::vector<std::string> exclude;
@@ -257,9 +257,12 @@ Command AddCalibrateCommand(CLI::App& app) {
                   "entropy2/entropy/mse/entropy2-floored: amax is at least this percentile of |x| "
                   "(default: off; 99.9 for entropy2-floored)");
   sub->add_option("--asym-search", a->asym_search,
-                  "Opt-in: choose each tensor's asymmetric range among p99.9, p99.99, p99.999 and "
-                  "[min, max] by the error at its Conv/Gemm/MatMul consumers' outputs on the "
-                  "first N samples (docs/calibration.md)");
+                  "Choose each tensor's asymmetric range among p99.9, p99.99, p99.999 and "
+                  "[min, max] by the error at its Conv/Gemm/MatMul consumers' outputs on N "
+                  "samples chosen by content (default " +
+                      std::to_string(api::kDefaultAsymSearchSamples) +
+                      "; 0: off, fixed --asym-percentile ranges; docs/calibration.md)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
@@ -279,7 +282,9 @@ Command AddCalibrateCommand(CLI::App& app) {
                   "always recalibrates");
   sub->add_flag("--range-only", a->range_only, "Shards: run pass 1 only and save ranges (--save-stats)");
   sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
-  sub->add_option("--from-stats", a->from_stats, "Compute the table from a stats file, no data");
+  sub->add_option("--from-stats", a->from_stats,
+                  "Compute the table from a stats file; reads no data unless --data is given "
+                  "(the same data, for the asymmetric range search)");
   sub->add_flag("--mpi", a->mpi,
                 "Run as one rank of `mpiexec -n N calib8 calibrate ...`: rank r reads the r-th of N "
                 "contiguous blocks of batches, ranges and histograms are reduced over MPI, rank 0 "
@@ -394,7 +399,11 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (!a->zero_bin.empty()) o.params["zero_bin"] = a->zero_bin;
     if (a->floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a->floor_percentile);
     if (a->asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a->asym_percentile);
-    if (a->asym_search != 0) o.params["asym_search"] = std::to_string(a->asym_search);
+    if (a->asym_search >= 0) o.params["asym_search"] = std::to_string(a->asym_search);
+    // Partial calibration: a tensor's search scores it at its consumers, which may be in the other
+    // part, on samples chosen by the content of this part's inputs; the parts would not merge
+    // into the full table. Off unless asked for (docs/custom-layers.md).
+    if (partial && a->asym_search < 0) o.params["asym_search"] = "0";
     if (!a->algorithm.empty()) {
       const auto& known = api::TrtCalibratorNames();
       if (std::find(known.begin(), known.end(), a->algorithm) == known.end()) {
