@@ -323,7 +323,12 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   r.model_fingerprint = table::ModelFingerprint(graph);
   CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
   CALIB8_ASSIGN_OR_RETURN(int samples, AsymSearchSamples(params));
-  if (samples == 0) return r;
+  if (samples == 0) {
+    if (!o.data_specs.empty())
+      r.notes.push_back("--data not read: with --from-stats it is only for the asymmetric range "
+                        "search (--asym-search N), which is off");
+    return r;
+  }
   if (o.data_specs.empty()) {
     // No data, no search: the sidecar must not claim one.
     r.method.parameters.erase("asym_search");

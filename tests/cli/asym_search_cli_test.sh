@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/cli/asym_search_cli_test.sh CALIB8 SOURCE_DIR — the asymmetric range search (issue 10
-# item 4; on by default, `--asym-search N`) on the bundled Fashion-MNIST model: every searched
+# item 4; opt-in, `--asym-search N`) on the bundled Fashion-MNIST model: every searched
 # range is exactly one of the four candidate ranges that `--asym-search 0 --asym-percentile 99.9 /
 # 99.99 / 99.999 / 100` give on their own (independent runs), the search is recorded in the
 # sidecar's method (so reuse sees it), it is deterministic and independent of the order of the
@@ -19,8 +19,8 @@ cal() { "$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -q 
 for p in 99.9 99.99 99.999 100; do
   cal --asym-search 0 --asym-percentile "$p" -o "$W/p$p.cache" >/dev/null 2>&1
 done
-cal -o "$W/s.cache" > "$W/s.out" 2>&1  # the default: --asym-search 32
-check "search runs by default and says what it chose" \
+cal --asym-search 32 -o "$W/s.cache" > "$W/s.out" 2>&1
+check "--asym-search 32 runs and says what it chose" \
   "grep -q '^asymmetric range search on 32 sample(s) chosen by content:' '$W/s.out'"
 same_ranges() {  # two sidecars with the same asymmetric ranges, tensor by tensor
   "$PY" - "$1" "$2" <<'PYEOF'
@@ -31,6 +31,9 @@ rb = {t['name']: t.get('asym') for t in b['tensors']}
 sys.exit(0 if ra == rb and any(ra.values()) else 1)
 PYEOF
 }
+cal -o "$W/d.cache" > "$W/d.out" 2>&1  # the default: no search, the fixed p99.99 ranges
+check "the default does not search: p99.99 ranges, no asym_search in the sidecar" \
+  "! grep -q 'asymmetric range search' '$W/d.out' && ! grep -q asym_search '$W/d.cache.calib8.json' && same_ranges '$W/p99.99.cache.calib8.json' '$W/d.cache.calib8.json'"
 cal --asym-search 32 -o "$W/s2.cache" >/dev/null 2>&1
 check "deterministic: same sidecar ranges twice" "same_ranges '$W/s.cache.calib8.json' '$W/s2.cache.calib8.json'"
 # The same 128 images as .npy, in order and shuffled: the same choice, whatever the order and batch.
@@ -42,21 +45,24 @@ x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 1, 28, 28)[:128].astype(
 np.save(w + '/in_order.npy', x)
 np.save(w + '/shuffled.npy', x[np.random.default_rng(5).permutation(128)])
 PYEOF
-"$CALIB8" calibrate "$M" --data "$W/in_order.npy" --batch 32 -q -o "$W/o1.cache" >/dev/null 2>&1
-"$CALIB8" calibrate "$M" --data "$W/shuffled.npy" --batch 7 -q -o "$W/o2.cache" >/dev/null 2>&1
+"$CALIB8" calibrate "$M" --data "$W/in_order.npy" --batch 32 -q --asym-search 32 -o "$W/o1.cache" >/dev/null 2>&1
+"$CALIB8" calibrate "$M" --data "$W/shuffled.npy" --batch 7 -q --asym-search 32 -o "$W/o2.cache" >/dev/null 2>&1
 check "shuffled data, another --batch: the same searched ranges" \
   "same_ranges '$W/o1.cache.calib8.json' '$W/o2.cache.calib8.json'"
 # Statistics saved, then --from-stats: with the data it searches as one run does; without, not.
-cal --save-stats "$W/st.json" -o "$W/st.cache" >/dev/null 2>&1
+cal --asym-search 32 --save-stats "$W/st.json" -o "$W/st.cache" >/dev/null 2>&1
 "$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --max-samples 128 -q \
-  -o "$W/fs.cache" >/dev/null 2>&1
+  --asym-search 32 -o "$W/fs.cache" >/dev/null 2>&1
 check "--from-stats with the data: the ranges of one run" \
   "same_ranges '$W/s.cache.calib8.json' '$W/fs.cache.calib8.json'"
-"$CALIB8" calibrate "$M" --from-stats "$W/st.json" -o "$W/fs0.cache" > "$W/fs0.out" 2>&1
+"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --asym-search 32 -o "$W/fs0.cache" > "$W/fs0.out" 2>&1
 check "--from-stats without data: no search, said, not in the sidecar, p99.99 ranges" \
   "grep -q 'no asymmetric range search' '$W/fs0.out' && ! grep -q asym_search '$W/fs0.cache.calib8.json' && same_ranges '$W/p99.99.cache.calib8.json' '$W/fs0.cache.calib8.json'"
+"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" -o "$W/fsd.cache" > "$W/fsd.out" 2>&1
+check "--from-stats with data but no --asym-search: says the data were not read, p99.99 ranges" \
+  "grep -q -- '--data not read' '$W/fsd.out' && same_ranges '$W/p99.99.cache.calib8.json' '$W/fsd.cache.calib8.json'"
 "$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --max-samples 100 -q \
-  -o "$W/fsbad.cache" >/dev/null 2> "$W/fsbad.err"
+  --asym-search 32 -o "$W/fsbad.cache" >/dev/null 2> "$W/fsbad.err"
 check "--from-stats with other data: refused, naming both fingerprints" \
   "grep -q 'statistics were collected from data with fingerprint' '$W/fsbad.err' && [ ! -e '$W/fsbad.cache' ]"
 check "each range is one candidate; some differ from the default p99.99" "'$PY' - '$W' <<'PYEOF'

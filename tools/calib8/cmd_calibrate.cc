@@ -259,9 +259,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--asym-search", a->asym_search,
                   "Choose each tensor's asymmetric range among p99.9, p99.99, p99.999 and "
                   "[min, max] by the error at its Conv/Gemm/MatMul consumers' outputs on N "
-                  "samples chosen by content (default " +
-                      std::to_string(api::kDefaultAsymSearchSamples) +
-                      "; 0: off, fixed --asym-percentile ranges; docs/calibration.md)")
+                  "samples chosen by content (opt-in, e.g. 32; default and 0: off, the fixed "
+                  "--asym-percentile ranges; docs/calibration.md)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
@@ -283,8 +282,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_flag("--range-only", a->range_only, "Shards: run pass 1 only and save ranges (--save-stats)");
   sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
   sub->add_option("--from-stats", a->from_stats,
-                  "Compute the table from a stats file; reads no data unless --data is given "
-                  "(the same data, for the asymmetric range search)");
+                  "Compute the table from a stats file; reads no data unless --asym-search N and "
+                  "--data are given (the same data, for the asymmetric range search)");
   sub->add_flag("--mpi", a->mpi,
                 "Run as one rank of `mpiexec -n N calib8 calibrate ...`: rank r reads the r-th of N "
                 "contiguous blocks of batches, ranges and histograms are reduced over MPI, rank 0 "
