@@ -206,8 +206,13 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
   CALIB8_RETURN_IF_ERROR(st);
   calib::AsymmetricRangeOptions asym;
   CALIB8_ASSIGN_OR_RETURN(asym, AsymOptions(params));
+  if (auto at = params.find("asym_search_at");
+      at != params.end() && at->second != "consumers" && at->second != "output")
+    return InvalidArgument("--asym-search-at must be 'consumers' or 'output', got '", at->second,
+                           "'");
   for (const auto& [k, v] : params)
-    if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search")
+    if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search" &&
+        k != "asym_search_at")
       return InvalidArgument("parameter '", k, "' does not apply to --method ", method);
   if (spec) {
     spec->name = method;
@@ -232,6 +237,8 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     spec->parameters["asym_percentile"] = std::string(buf, end);
     CALIB8_ASSIGN_OR_RETURN(int search, AsymSearchSamples(params));
     if (search > 0) spec->parameters["asym_search"] = std::to_string(search);
+    auto at = params.find("asym_search_at");
+    if (at != params.end() && search > 0) spec->parameters["asym_search_at"] = at->second;
   }
   return opts;
 }
@@ -332,6 +339,7 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   if (o.data_specs.empty()) {
     // No data, no search: the sidecar must not claim one.
     r.method.parameters.erase("asym_search");
+    r.method.parameters.erase("asym_search_at");
     r.notes.push_back("no asymmetric range search (it needs the data: give --data with "
                       "--from-stats); the asymmetric ranges are the p" +
                       r.method.parameters["asym_percentile"] + " ones");
@@ -373,8 +381,20 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
       c.ranges.push_back({static_cast<float>(ar.lo), static_cast<float>(ar.hi)});
     }
   }
-  CALIB8_ASSIGN_OR_RETURN(auto choices, SearchAsymmetricRanges(graph, d, names, candidates,
-                                                               samples, o.batch, o.threads));
+  auto at = r.method.parameters.find("asym_search_at");
+  const bool at_output = at != r.method.parameters.end() && at->second == "output";
+  std::map<std::string, RangeChoice> choices;
+  if (at_output) {
+    std::map<std::string, std::pair<float, float>> start;
+    for (const auto& tc : r.tensors)
+      if (tc.has_range) start[tc.name] = {tc.lo, tc.hi};
+    CALIB8_ASSIGN_OR_RETURN(choices, SearchRangesAtOutput(graph, MakeTable(r, ""), d, names,
+                                                          candidates, start, samples, o.batch,
+                                                          o.threads));
+  } else {
+    CALIB8_ASSIGN_OR_RETURN(choices, SearchAsymmetricRanges(graph, d, names, candidates, samples,
+                                                            o.batch, o.threads));
+  }
   std::map<std::string, int> picked;
   for (auto& tc : r.tensors) {
     auto ch = choices.find(tc.name);
@@ -384,9 +404,12 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
     tc.hi = c.ranges[ch->second.index].second;
     ++picked[c.labels[ch->second.index]];
   }
-  std::string summary = "asymmetric range search on " +
+  std::string summary = "asymmetric range search " +
+                        std::string(at_output ? "at the model output " : "") + "on " +
                         std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
-                        " sample(s) chosen by content:";
+                        " sample(s) chosen by content:" +
+                        (at_output ? " moved from the fixed ranges:" : "");
+  if (at_output && picked.empty()) summary += " none";
   for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
   r.notes.push_back(summary);
   return Status::Ok();

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <set>
 
 #include "api/engine.h"
+#include "api/int8_engine.h"
 #include "exec/session.h"
 #include "quant/quant_params.h"
 
@@ -204,6 +206,39 @@ Result<std::vector<int64_t>> SamplesByContent(const data::MultiInputData& data, 
   return out;
 }
 
+// The samples a search scores, chosen by their content and run in a fixed grouping (so the
+// choice depends neither on the order of the data nor on --batch): the feeds of each group. A
+// model whose input fixes the batch size is run in groups of exactly that size.
+Result<std::vector<exec::TensorMap>> SearchGroups(const ir::Graph& graph,
+                                                  const data::MultiInputData& data,
+                                                  const std::vector<std::string>& input_names,
+                                                  int64_t samples, int batch) {
+  size_t group_size = kSearchGroup;
+  for (const auto& in : graph.inputs)
+    if (in.has_shape && !in.dims.empty() && in.dims[0].known() && in.dims[0].value > 0 &&
+        std::find(input_names.begin(), input_names.end(), in.name) != input_names.end())
+      group_size = static_cast<size_t>(in.dims[0].value);
+  int64_t wanted = std::min(samples, data.NumSamples());
+  if (group_size != kSearchGroup)
+    wanted = std::max<int64_t>(wanted / static_cast<int64_t>(group_size) *
+                                   static_cast<int64_t>(group_size),
+                               std::min<int64_t>(static_cast<int64_t>(group_size),
+                                                 data.NumSamples()));
+  CALIB8_ASSIGN_OR_RETURN(std::vector<int64_t> chosen, SamplesByContent(data, wanted, batch));
+  std::vector<exec::TensorMap> groups;
+  for (size_t first = 0; first < chosen.size(); first += group_size) {
+    const std::vector<int64_t> group(
+        chosen.begin() + static_cast<std::ptrdiff_t>(first),
+        chosen.begin() + static_cast<std::ptrdiff_t>(std::min(chosen.size(), first + group_size)));
+    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, ReadStacked(data, group));
+    exec::TensorMap feeds;
+    for (size_t i = 0; i < input_names.size() && i < tensors.size(); ++i)
+      feeds[input_names[i]] = std::move(tensors[i]);
+    groups.push_back(std::move(feeds));
+  }
+  return groups;
+}
+
 Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
     const ir::Graph& graph, const data::MultiInputData& data,
     const std::vector<std::string>& input_names,
@@ -232,29 +267,9 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
   so.fuse_epilogues = false;
   CALIB8_ASSIGN_OR_RETURN(auto session, CreateSession(graph, so));
   Scorer scorer(candidates, consumers, choices);
-  // The samples scored are chosen by their content and run in a fixed grouping, so the choice
-  // depends neither on the order of the data nor on --batch.
-  // A model whose input fixes the batch size is run in groups of exactly that size.
-  size_t group_size = kSearchGroup;
-  for (const auto& in : graph.inputs)
-    if (in.has_shape && !in.dims.empty() && in.dims[0].known() && in.dims[0].value > 0 &&
-        std::find(input_names.begin(), input_names.end(), in.name) != input_names.end())
-      group_size = static_cast<size_t>(in.dims[0].value);
-  int64_t wanted = std::min(samples, data.NumSamples());
-  if (group_size != kSearchGroup)
-    wanted = std::max<int64_t>(wanted / static_cast<int64_t>(group_size) *
-                                   static_cast<int64_t>(group_size),
-                               std::min<int64_t>(static_cast<int64_t>(group_size),
-                                                 data.NumSamples()));
-  CALIB8_ASSIGN_OR_RETURN(std::vector<int64_t> chosen, SamplesByContent(data, wanted, batch));
-  for (size_t first = 0; first < chosen.size(); first += group_size) {
-    const std::vector<int64_t> group(
-        chosen.begin() + static_cast<std::ptrdiff_t>(first),
-        chosen.begin() + static_cast<std::ptrdiff_t>(std::min(chosen.size(), first + group_size)));
-    CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> tensors, ReadStacked(data, group));
-    exec::TensorMap feeds;
-    for (size_t i = 0; i < input_names.size() && i < tensors.size(); ++i)
-      feeds[input_names[i]] = std::move(tensors[i]);
+  CALIB8_ASSIGN_OR_RETURN(std::vector<exec::TensorMap> groups,
+                          SearchGroups(graph, data, input_names, samples, batch));
+  for (const exec::TensorMap& feeds : groups) {
     auto out = session->Run(feeds, &scorer);
     if (!out.ok()) return out.status().WithContext("asymmetric range search");
     CALIB8_RETURN_IF_ERROR(scorer.status());
@@ -267,6 +282,102 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
   }
   for (const auto& [name, c] : candidates)
     if (!choices.count(name)) choices[name] = RangeChoice{};
+  return choices;
+}
+
+namespace {
+
+// Sum over the model's float outputs of the squared difference from `ref` (same order).
+Result<double> OutputError(exec::Session& session, const std::vector<exec::TensorMap>& groups,
+                           const std::vector<std::string>& outputs,
+                           const std::vector<std::vector<Tensor>>& ref) {
+  double err = 0.0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto out = session.Run(groups[g]);
+    if (!out.ok()) return out.status().WithContext("asymmetric range search at the output");
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      const Tensor& a = out->at(outputs[k]);
+      const Tensor& b = ref[g][k];
+      if (a.numel() != b.numel())
+        return Internal("output '", outputs[k], "': INT8 and FP32 sizes differ");
+      const float* pa = a.data<float>();
+      const float* pb = b.data<float>();
+      for (int64_t i = 0; i < a.numel(); ++i) {
+        const double d = static_cast<double>(pa[i]) - static_cast<double>(pb[i]);
+        err += d * d;
+      }
+    }
+  }
+  return err;
+}
+
+}  // namespace
+
+Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
+    const ir::Graph& graph, const table::CalibrationTable& table,
+    const data::MultiInputData& data, const std::vector<std::string>& input_names,
+    const std::map<std::string, RangeCandidates>& candidates,
+    const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
+    int threads) {
+  CALIB8_ASSIGN_OR_RETURN(std::vector<exec::TensorMap> groups,
+                          SearchGroups(graph, data, input_names, samples, batch));
+  exec::SessionOptions so;
+  so.num_threads = threads;
+  CALIB8_ASSIGN_OR_RETURN(auto fp32, CreateSession(graph, so));
+  std::vector<std::string> outputs;  // the float outputs, in model order
+  std::vector<std::vector<Tensor>> ref(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto out = fp32->Run(groups[g]);
+    if (!out.ok()) return out.status().WithContext("asymmetric range search at the output");
+    for (const auto& o : graph.outputs) {
+      auto it = out->find(o.name);
+      if (it == out->end() || it->second.dtype() != DataType::kFloat32) continue;
+      if (g == 0) outputs.push_back(o.name);
+      ref[g].push_back(std::move(it->second));
+    }
+  }
+  fp32.reset();
+  Int8Options io;
+  io.lowering.ranges = start;
+  quant::Int8Plan plan;
+  CALIB8_ASSIGN_OR_RETURN(auto session, CreateInt8Session(graph, table, io, so, &plan));
+  CALIB8_ASSIGN_OR_RETURN(double best, OutputError(*session, groups, outputs, ref));
+  session.reset();
+  // The tensors the plan holds in 8 bits: the activation inputs of its INT8 nodes, model order.
+  std::set<std::string> int8_nodes;
+  for (const auto& d : plan.nodes)
+    if (d.precision == quant::Precision::kInt8) int8_nodes.insert(d.node);
+  std::vector<std::string> held;
+  for (const auto& n : graph.nodes) {
+    if (!int8_nodes.count(n.name)) continue;
+    for (const auto& in : n.inputs)
+      if (!in.empty() && !graph.initializers.count(in) && candidates.count(in) &&
+          start.count(in) && std::find(held.begin(), held.end(), in) == held.end())
+        held.push_back(in);
+  }
+  std::map<std::string, RangeChoice> choices;
+  for (const std::string& name : held) {
+    const RangeCandidates& c = candidates.at(name);
+    RangeChoice choice;
+    choice.scores.assign(c.ranges.size(), best);
+    bool moved = false;
+    for (size_t j = 0; j < c.ranges.size(); ++j) {
+      if (c.ranges[j] == io.lowering.ranges[name]) continue;
+      const std::pair<float, float> kept = io.lowering.ranges[name];
+      io.lowering.ranges[name] = c.ranges[j];
+      CALIB8_ASSIGN_OR_RETURN(session, CreateInt8Session(graph, table, io, so));
+      CALIB8_ASSIGN_OR_RETURN(double err, OutputError(*session, groups, outputs, ref));
+      choice.scores[j] = err;
+      if (err < best) {
+        best = err;
+        choice.index = j;
+        moved = true;
+      } else {
+        io.lowering.ranges[name] = kept;
+      }
+    }
+    if (moved) choices[name] = std::move(choice);
+  }
   return choices;
 }
 

@@ -28,6 +28,7 @@
 #include "calib8/status.h"
 #include "data/data_source.h"
 #include "ir/graph.h"
+#include "table/calibration_table.h"
 
 namespace calib8::api {
 
@@ -51,6 +52,19 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
     const ir::Graph& graph, const data::MultiInputData& data,
     const std::vector<std::string>& input_names,
     const std::map<std::string, RangeCandidates>& candidates, int64_t samples, int batch,
+    int threads);
+
+// The end-to-end variant (`--asym-search N --asym-search-at output`): starting from `start`
+// (every tensor's fixed range), the activation inputs of the nodes the INT8 plan runs in 8 bits
+// are visited in model order; for each, every candidate is tried in calib8's INT8 runtime on the
+// same N samples, and kept when the summed squared difference of the model's float outputs from
+// FP32 goes down (greedy, one pass). Only tensors whose range moved get scores (index: the
+// candidate chosen). `table`: the symmetric table being written (it decides coverage).
+Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
+    const ir::Graph& graph, const table::CalibrationTable& table,
+    const data::MultiInputData& data, const std::vector<std::string>& input_names,
+    const std::map<std::string, RangeCandidates>& candidates,
+    const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
     int threads);
 
 }  // namespace calib8::api

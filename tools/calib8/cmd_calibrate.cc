@@ -40,6 +40,7 @@ struct CalibrateArgs {
   double floor_percentile = -1;
   double asym_percentile = -1;
   int asym_search = -1;  // -1: the library's default
+  std::string asym_search_at;
   std::string threshold, zero_bin;
   bool single_pass = false;
   std::vector<std::string> exclude;
@@ -262,6 +263,11 @@ Command AddCalibrateCommand(CLI::App& app) {
                   "samples chosen by content (opt-in, e.g. 32; default and 0: off, the fixed "
                   "--asym-percentile ranges; docs/calibration.md)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--asym-search-at", a->asym_search_at,
+                  "Where --asym-search scores a candidate: 'consumers' (default: the tensor's "
+                  "Conv/Gemm/MatMul outputs, one tensor at a time) or 'output' (the model's "
+                  "outputs in the INT8 runtime, greedy over the tensors held in 8 bits; slower)")
+      ->check(CLI::IsMember({"consumers", "output"}));
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
@@ -399,6 +405,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (a->floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a->floor_percentile);
     if (a->asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a->asym_percentile);
     if (a->asym_search >= 0) o.params["asym_search"] = std::to_string(a->asym_search);
+    if (!a->asym_search_at.empty()) o.params["asym_search_at"] = a->asym_search_at;
     // Partial calibration: a tensor's search scores it at its consumers, which may be in the other
     // part, on samples chosen by the content of this part's inputs; the parts would not merge
     // into the full table. Off unless asked for (docs/custom-layers.md).
