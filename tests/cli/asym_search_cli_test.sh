@@ -109,6 +109,10 @@ PYEOF"
 cal --asym-search 32 --asym-search-at elsewhere -o "$W/bad2.cache" > /dev/null 2> "$W/bad2.err"
 rc=$?
 check "--asym-search-at elsewhere: exit non-zero, nothing written" "[ $rc -ne 0 ] && [ ! -e '$W/bad2.cache' ]"
+cal --asym-search-at output -o "$W/bad3.cache" > /dev/null 2> "$W/bad3.err"
+rc=$?
+check "--asym-search-at without --asym-search: refused, saying why, nothing written" \
+  "[ $rc -ne 0 ] && grep -q 'needs --asym-search N' '$W/bad3.err' && [ ! -e '$W/bad3.cache' ]"
 check "the search is a method parameter in the sidecar" "grep -q '\"asym_search\": \"32\"' '$W/s.cache.calib8.json'"
 "$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -q --asym-search 32 -o "$W/s.cache" > "$W/reuse.out" 2>&1
 check "same options: the table is reused" "grep -qi 'reus' '$W/reuse.out'"
