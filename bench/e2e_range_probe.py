@@ -122,9 +122,14 @@ def main():
     best = score()
     print("%d tensors held in 8 bits; output squared error with the %s ranges: %.6g"
           % (len(tensors), start, best))
+    def same(nm, other, t):  # the two candidates give tensor t the same encoding
+        if a.symmetric:
+            return lines[nm][t] == lines[other][t]
+        return cands[nm][t] == cands[other][t]
+
     for t in tensors:
         for nm in names:
-            if nm == cur[t] or lines[nm][t] == lines[cur[t]][t] and (a.symmetric or cands[nm][t] == cands[cur[t]][t]):
+            if same(nm, cur[t], t):
                 continue
             old, cur[t] = cur[t], nm
             s = score()

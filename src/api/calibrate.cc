@@ -206,10 +206,16 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
   CALIB8_RETURN_IF_ERROR(st);
   calib::AsymmetricRangeOptions asym;
   CALIB8_ASSIGN_OR_RETURN(asym, AsymOptions(params));
-  if (auto at = params.find("asym_search_at");
-      at != params.end() && at->second != "consumers" && at->second != "output")
-    return InvalidArgument("--asym-search-at must be 'consumers' or 'output', got '", at->second,
-                           "'");
+  CALIB8_ASSIGN_OR_RETURN(int search, AsymSearchSamples(params));
+  auto at = params.find("asym_search_at");
+  if (at != params.end()) {
+    if (at->second != "consumers" && at->second != "output")
+      return InvalidArgument("--asym-search-at must be 'consumers' or 'output', got '",
+                             at->second, "'");
+    if (search == 0)
+      return InvalidArgument("--asym-search-at ", at->second,
+                             " needs --asym-search N (N > 0): the search is off");
+  }
   for (const auto& [k, v] : params)
     if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search" &&
         k != "asym_search_at")
@@ -235,10 +241,8 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     char buf[64];
     auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
     spec->parameters["asym_percentile"] = std::string(buf, end);
-    CALIB8_ASSIGN_OR_RETURN(int search, AsymSearchSamples(params));
     if (search > 0) spec->parameters["asym_search"] = std::to_string(search);
-    auto at = params.find("asym_search_at");
-    if (at != params.end() && search > 0) spec->parameters["asym_search_at"] = at->second;
+    if (at != params.end()) spec->parameters["asym_search_at"] = at->second;
   }
   return opts;
 }

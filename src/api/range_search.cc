@@ -352,7 +352,7 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     if (!int8_nodes.count(n.name)) continue;
     for (const auto& in : n.inputs)
       if (!in.empty() && !graph.initializers.count(in) && candidates.count(in) &&
-          start.count(in) && std::find(held.begin(), held.end(), in) == held.end())
+          std::find(held.begin(), held.end(), in) == held.end())
         held.push_back(in);
   }
   std::map<std::string, RangeChoice> choices;

@@ -266,8 +266,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--asym-search-at", a->asym_search_at,
                   "Where --asym-search scores a candidate: 'consumers' (default: the tensor's "
                   "Conv/Gemm/MatMul outputs, one tensor at a time) or 'output' (the model's "
-                  "outputs in the INT8 runtime, greedy over the tensors held in 8 bits; slower)")
-      ->check(CLI::IsMember({"consumers", "output"}));
+                  "outputs in the INT8 runtime, greedy over the tensors held in 8 bits; slower; "
+                  "needs --asym-search N)");
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
@@ -405,12 +405,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (a->floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a->floor_percentile);
     if (a->asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a->asym_percentile);
     if (a->asym_search >= 0) o.params["asym_search"] = std::to_string(a->asym_search);
-    if (!a->asym_search_at.empty()) {
-      if (a->asym_search <= 0)
-        return ReportError(InvalidArgument("--asym-search-at ", a->asym_search_at,
-                                           " needs --asym-search N (N > 0): the search is off"));
-      o.params["asym_search_at"] = a->asym_search_at;
-    }
+    if (!a->asym_search_at.empty()) o.params["asym_search_at"] = a->asym_search_at;
     // Partial calibration: a tensor's search scores it at its consumers, which may be in the other
     // part, on samples chosen by the content of this part's inputs; the parts would not merge
     // into the full table. Off unless asked for (docs/custom-layers.md).
