@@ -7,9 +7,10 @@
 `--work` is a work directory that `bench/ocr_int8_accuracy.py --models rec` filled (data/ with the
 rendered calibration and evaluation sets, rec.stats.json with the calibration statistics).
 
-`calibrate --asym-search N` scores each tensor's candidate ranges at its own Conv/Gemm/MatMul
-consumers; on PaddleOCR rec that local error does not predict the end-to-end effect (bench/RESULTS.md,
-"The search as the default"). This probe scores end to end instead, with calib8's real INT8 runtime:
+`calibrate --asym-search-at consumers` scores each tensor's candidate ranges at its own
+Conv/Gemm/MatMul consumers; on PaddleOCR rec that local error does not predict the end-to-end effect
+(bench/RESULTS.md, "The search as the default"). This probe scored end to end instead, with calib8's
+real INT8 runtime; calibrate's default (`--asym-search-at output`) now does the same in the library:
 
 1. candidates per tensor: the sidecar ranges of `calibrate --from-stats --asym-percentile P` for
    P = 99.9, 99.99, 99.999, 100 (the same four `--asym-search` uses);

@@ -241,8 +241,10 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     char buf[64];
     auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
     spec->parameters["asym_percentile"] = std::string(buf, end);
-    if (search > 0) spec->parameters["asym_search"] = std::to_string(search);
-    if (at != params.end()) spec->parameters["asym_search_at"] = at->second;
+    if (search > 0) {
+      spec->parameters["asym_search"] = std::to_string(search);
+      spec->parameters["asym_search_at"] = at != params.end() ? at->second : kDefaultAsymSearchAt;
+    }
   }
   return opts;
 }
@@ -337,7 +339,7 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   if (samples == 0) {
     if (!o.data_specs.empty())
       r.notes.push_back("--data not read: with --from-stats it is only for the asymmetric range "
-                        "search (--asym-search N), which is off");
+                        "search, which --asym-search 0 turns off");
     return r;
   }
   if (o.data_specs.empty()) {
@@ -365,9 +367,10 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   return r;
 }
 
-// --asym-search N (issue 10 item 4): each tensor's asymmetric range among the p99.9, p99.99,
-// p99.999 and full [min, max] ranges of its statistics, scored by the error at its weighted
-// consumers' outputs on N samples chosen by their content (api/range_search.h).
+// --asym-search N (issue 10 item 4; default 32): each tensor's asymmetric range among the p99.9,
+// p99.99, p99.999 and full [min, max] ranges of its statistics, scored on N samples chosen by
+// their content, at the model's outputs in INT8 (default) or at the tensor's weighted consumers
+// (api/range_search.h).
 static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
                            const std::vector<std::string>& names, int samples,
                            const CalibrateOptions& o, CalibrationResult& r) {
@@ -387,14 +390,25 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
   }
   auto at = r.method.parameters.find("asym_search_at");
   const bool at_output = at != r.method.parameters.end() && at->second == "output";
+  const bool asked = o.params.count("asym_search") > 0;
   std::map<std::string, RangeChoice> choices;
   if (at_output) {
     std::map<std::string, std::pair<float, float>> start;
     for (const auto& tc : r.tensors)
       if (tc.has_range) start[tc.name] = {tc.lo, tc.hi};
-    CALIB8_ASSIGN_OR_RETURN(choices, SearchRangesAtOutput(graph, MakeTable(r, ""), d, names,
-                                                          candidates, start, samples, o.batch,
-                                                          o.threads));
+    auto searched = SearchRangesAtOutput(graph, MakeTable(r, ""), d, names, candidates, start,
+                                         samples, o.batch, o.threads, o.search_progress);
+    if (!searched.ok() && !asked) {
+      // The default search must not make a model calibrate cannot otherwise handle fail (an op
+      // the INT8 runtime cannot lower, say): the fixed ranges are written, with the reason.
+      r.method.parameters.erase("asym_search");
+      r.method.parameters.erase("asym_search_at");
+      r.warnings.push_back("the asymmetric range search at the output failed (" +
+                           searched.status().message() + "): the sidecar holds the fixed p" +
+                           r.method.parameters["asym_percentile"] + " ranges");
+      return Status::Ok();
+    }
+    CALIB8_ASSIGN_OR_RETURN(choices, std::move(searched));
   } else {
     CALIB8_ASSIGN_OR_RETURN(choices, SearchAsymmetricRanges(graph, d, names, candidates, samples,
                                                             o.batch, o.threads));

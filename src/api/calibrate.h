@@ -38,11 +38,14 @@ struct CalibrateProgress {
 
 using CalibrateProgressFn = std::function<void(const CalibrateProgress&)>;
 
-// Samples the asymmetric range search scores by default: 0, off (opt-in, `--asym-search 32`).
-// Issue 10 lets it become the default only if it beats the fixed p99.99 ranges on every model; on
-// held-out PaddleOCR rec sets it recovered 0.5-1 point on two and lost 3.1 on a third
-// (bench/RESULTS.md, "The search as the default").
-inline constexpr int kDefaultAsymSearchSamples = 0;
+// Samples the asymmetric range search scores by default, and where it scores them: each candidate
+// range is tried in calib8's INT8 runtime and judged at the model's outputs (api/range_search.h).
+// On seven held-out PaddleOCR rec sets it kept every one within 0.35 point of FP32 where the
+// fixed p99.99 ranges lost up to 3.15 (bench/RESULTS.md, "The output search as the default").
+// `--asym-search 0` turns it off (the fixed --asym-percentile ranges);
+// `--asym-search-at consumers` scores at each tensor's own Conv/Gemm/MatMul consumers instead.
+inline constexpr int kDefaultAsymSearchSamples = 32;
+inline constexpr const char* kDefaultAsymSearchAt = "output";
 
 struct CalibrateOptions {
   std::vector<std::string> data_specs;  // NAME=SPEC or SPEC (data/data_source.h)
@@ -55,9 +58,10 @@ struct CalibrateOptions {
   // threshold=edge|centre (entropy2), zero_bin=replace|keep (entropy2), start_bin=N,
   // floor_percentile=P (entropy2, entropy, mse: amax >= that percentile of |x|), and for every
   // method asym_percentile=P (the asymmetric [lo, hi] written to the sidecar; default 99.99) and
-  // asym_search=N (each tensor's asymmetric range chosen among percentiles by the error at its
-  // consumers on N samples, api/range_search.h; default kDefaultAsymSearchSamples (off); needs
-  // the data, so CalibrateFromStats searches only when data_specs are given).
+  // asym_search=N (each tensor's asymmetric range chosen among percentiles by the error it causes
+  // on N samples, api/range_search.h; default kDefaultAsymSearchSamples; 0: off) with
+  // asym_search_at=output|consumers (where that error is measured; default kDefaultAsymSearchAt).
+  // The search needs the data, so CalibrateFromStats searches only when data_specs are given.
   std::map<std::string, std::string> params;
   int num_bins = 2048;
   bool single_pass = false;             // one pass, histogram grows: order-dependent
@@ -80,6 +84,8 @@ struct CalibrateOptions {
   CalibrateProgressFn progress;
   // Progress of hashing the data for the fingerprint (MiB; long for image directories).
   core::ProgressCallback hashing_progress;
+  // Progress of the asymmetric range search at the output (tensors visited).
+  core::ProgressCallback search_progress;
 };
 
 struct TensorCalibration {

@@ -3,7 +3,9 @@
 #include "api/range_search.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <set>
 
@@ -287,12 +289,15 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
 
 namespace {
 
-// Sum over the model's float outputs of the squared difference from `ref` (same order).
+// Sum over the model's float outputs of the squared difference from `ref` (same order). The sum
+// only grows, so once it reaches `bound` the candidate has lost: the groups left are skipped and
+// the partial sum (>= bound) is returned. The decision is the one the full sum gives.
 Result<double> OutputError(exec::Session& session, const std::vector<exec::TensorMap>& groups,
                            const std::vector<std::string>& outputs,
-                           const std::vector<std::vector<Tensor>>& ref) {
+                           const std::vector<std::vector<Tensor>>& ref,
+                           double bound = std::numeric_limits<double>::infinity()) {
   double err = 0.0;
-  for (size_t g = 0; g < groups.size(); ++g) {
+  for (size_t g = 0; g < groups.size() && err < bound; ++g) {
     auto out = session.Run(groups[g]);
     if (!out.ok()) return out.status().WithContext("asymmetric range search at the output");
     for (size_t k = 0; k < outputs.size(); ++k) {
@@ -311,6 +316,14 @@ Result<double> OutputError(exec::Session& session, const std::vector<exec::Tenso
   return err;
 }
 
+// Whether two ranges give nearly the same u8 grid: each end within half a step (of 255) of the
+// other's. Such a candidate is not tried (its score would differ only by noise).
+bool SameGrid(std::pair<float, float> a, std::pair<float, float> b) {
+  const double half_step = (static_cast<double>(b.second) - b.first) / 510.0;
+  return std::abs(static_cast<double>(a.first) - b.first) <= half_step &&
+         std::abs(static_cast<double>(a.second) - b.second) <= half_step;
+}
+
 }  // namespace
 
 Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
@@ -318,7 +331,7 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     const data::MultiInputData& data, const std::vector<std::string>& input_names,
     const std::map<std::string, RangeCandidates>& candidates,
     const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
-    int threads) {
+    int threads, const core::ProgressCallback& progress) {
   CALIB8_ASSIGN_OR_RETURN(std::vector<exec::TensorMap> groups,
                           SearchGroups(graph, data, input_names, samples, batch));
   exec::SessionOptions so;
@@ -356,17 +369,21 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
         held.push_back(in);
   }
   std::map<std::string, RangeChoice> choices;
-  for (const std::string& name : held) {
+  const std::string stage = "asymmetric range search at the output";
+  const auto total = static_cast<int64_t>(held.size());
+  if (progress) progress({stage, 0, total, "tensors", ""});
+  for (size_t t = 0; t < held.size(); ++t) {
+    const std::string& name = held[t];
     const RangeCandidates& c = candidates.at(name);
     RangeChoice choice;
     choice.scores.assign(c.ranges.size(), best);
     bool moved = false;
     for (size_t j = 0; j < c.ranges.size(); ++j) {
-      if (c.ranges[j] == io.lowering.ranges[name]) continue;
+      if (SameGrid(c.ranges[j], io.lowering.ranges[name])) continue;
       const std::pair<float, float> kept = io.lowering.ranges[name];
       io.lowering.ranges[name] = c.ranges[j];
       CALIB8_ASSIGN_OR_RETURN(session, CreateInt8Session(graph, table, io, so));
-      CALIB8_ASSIGN_OR_RETURN(double err, OutputError(*session, groups, outputs, ref));
+      CALIB8_ASSIGN_OR_RETURN(double err, OutputError(*session, groups, outputs, ref, best));
       choice.scores[j] = err;
       if (err < best) {
         best = err;
@@ -377,6 +394,7 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
       }
     }
     if (moved) choices[name] = std::move(choice);
+    if (progress) progress({stage, static_cast<int64_t>(t) + 1, total, "tensors", name});
   }
   return choices;
 }

@@ -1,5 +1,7 @@
-// api/range_search.h — per-tensor automatic choice of the asymmetric range (issue 10 item 4,
-// opt-in: `calibrate --asym-search N`).
+// api/range_search.h — per-tensor automatic choice of the asymmetric range (issue 10 item 4).
+// Two scores: at the model's outputs in the INT8 runtime (SearchRangesAtOutput, calibrate's
+// default: `--asym-search 32 --asym-search-at output`), or at each tensor's own consumers
+// (SearchAsymmetricRanges, `--asym-search-at consumers`), described first.
 //
 // For every activation tensor read by a weighted node (Conv, ConvTranspose, Gemm, MatMul whose
 // other inputs are constants), directly or through ops that carry its 8-bit encoding in the INT8
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "calib8/status.h"
+#include "core/progress.h"
 #include "data/data_source.h"
 #include "ir/graph.h"
 #include "table/calibration_table.h"
@@ -54,17 +57,20 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
     const std::map<std::string, RangeCandidates>& candidates, int64_t samples, int batch,
     int threads);
 
-// The end-to-end variant (`--asym-search N --asym-search-at output`): starting from `start`
+// The end-to-end variant (calibrate's default, `--asym-search-at output`): starting from `start`
 // (every tensor's fixed range), the activation inputs of the nodes the INT8 plan runs in 8 bits
 // are visited in model order; for each, every candidate is tried in calib8's INT8 runtime on the
 // same N samples, and kept when the summed squared difference of the model's float outputs from
-// FP32 goes down (greedy, one pass). Only tensors whose range moved get scores (index: the
-// candidate chosen). `table`: the symmetric table being written (it decides coverage).
+// FP32 goes down (greedy, one pass). A candidate within half a u8 step of the current range at
+// both ends is not tried, and a candidate's sum stops once it reaches the best so far (it has
+// lost; its score is then that partial sum). Only tensors whose range moved get scores (index:
+// the candidate chosen). `table`: the symmetric table being written (it decides coverage).
+// `progress`: called after each tensor (unit "tensors").
 Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     const ir::Graph& graph, const table::CalibrationTable& table,
     const data::MultiInputData& data, const std::vector<std::string>& input_names,
     const std::map<std::string, RangeCandidates>& candidates,
     const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
-    int threads);
+    int threads, const core::ProgressCallback& progress = {});
 
 }  // namespace calib8::api

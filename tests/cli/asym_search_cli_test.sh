@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tests/cli/asym_search_cli_test.sh CALIB8 SOURCE_DIR — the asymmetric range search (issue 10
-# item 4; opt-in, `--asym-search N`) on the bundled Fashion-MNIST model: every searched
-# range is exactly one of the four candidate ranges that `--asym-search 0 --asym-percentile 99.9 /
-# 99.99 / 99.999 / 100` give on their own (independent runs), the search is recorded in the
-# sidecar's method (so reuse sees it), it is deterministic and independent of the order of the
-# data and of --batch, --from-stats with the data gives what one run gives (without data: no
-# search, and the sidecar says so), and a bad value is refused.
+# item 4; the default is `--asym-search 32 --asym-search-at output`) on the bundled Fashion-MNIST
+# model: every searched range is exactly one of the four candidate ranges that `--asym-search 0
+# --asym-percentile 99.9 / 99.99 / 99.999 / 100` give on their own (independent runs), in both
+# modes; the default searches at the output and beats the fixed ranges on held-out images; the
+# search is recorded in the sidecar's method (so reuse sees it), it is deterministic and
+# independent of the order of the data and of --batch, --from-stats with the data gives what one
+# run gives (without data: no search, and the sidecar says so), and bad values are refused.
 set -uo pipefail
 CALIB8="$1"; SRC="$2"
 PY=/usr/bin/python3
@@ -19,8 +20,8 @@ cal() { "$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -q 
 for p in 99.9 99.99 99.999 100; do
   cal --asym-search 0 --asym-percentile "$p" -o "$W/p$p.cache" >/dev/null 2>&1
 done
-cal --asym-search 32 -o "$W/s.cache" > "$W/s.out" 2>&1
-check "--asym-search 32 runs and says what it chose" \
+cal --asym-search 32 --asym-search-at consumers -o "$W/s.cache" > "$W/s.out" 2>&1
+check "--asym-search-at consumers runs and says what it chose" \
   "grep -q '^asymmetric range search on 32 sample(s) chosen by content:' '$W/s.out'"
 same_ranges() {  # two sidecars with the same asymmetric ranges, tensor by tensor
   "$PY" - "$1" "$2" <<'PYEOF'
@@ -31,11 +32,11 @@ rb = {t['name']: t.get('asym') for t in b['tensors']}
 sys.exit(0 if ra == rb and any(ra.values()) else 1)
 PYEOF
 }
-cal -o "$W/d.cache" > "$W/d.out" 2>&1  # the default: no search, the fixed p99.99 ranges
-check "the default does not search: p99.99 ranges, no asym_search in the sidecar" \
-  "! grep -q 'asymmetric range search' '$W/d.out' && ! grep -q asym_search '$W/d.cache.calib8.json' && same_ranges '$W/p99.99.cache.calib8.json' '$W/d.cache.calib8.json'"
-cal --asym-search 32 -o "$W/s2.cache" >/dev/null 2>&1
-check "deterministic: same sidecar ranges twice" "same_ranges '$W/s.cache.calib8.json' '$W/s2.cache.calib8.json'"
+cal -o "$W/d.cache" > "$W/d.out" 2>&1  # the default: 32 samples, scored at the model output
+check "the default searches at the output and records it" \
+  "grep -q '^asymmetric range search at the model output on 32 sample(s)' '$W/d.out' && grep -q '\"asym_search\": \"32\"' '$W/d.cache.calib8.json' && grep -q '\"asym_search_at\": \"output\"' '$W/d.cache.calib8.json'"
+cal -o "$W/d2.cache" >/dev/null 2>&1
+check "deterministic: same sidecar ranges twice" "same_ranges '$W/d.cache.calib8.json' '$W/d2.cache.calib8.json'"
 # The same 128 images as .npy, in order and shuffled: the same choice, whatever the order and batch.
 "$PY" - "$W" <<'PYEOF'
 import gzip, sys, numpy as np
@@ -45,24 +46,24 @@ x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 1, 28, 28)[:128].astype(
 np.save(w + '/in_order.npy', x)
 np.save(w + '/shuffled.npy', x[np.random.default_rng(5).permutation(128)])
 PYEOF
-"$CALIB8" calibrate "$M" --data "$W/in_order.npy" --batch 32 -q --asym-search 32 -o "$W/o1.cache" >/dev/null 2>&1
-"$CALIB8" calibrate "$M" --data "$W/shuffled.npy" --batch 7 -q --asym-search 32 -o "$W/o2.cache" >/dev/null 2>&1
+"$CALIB8" calibrate "$M" --data "$W/in_order.npy" --batch 32 -q -o "$W/o1.cache" >/dev/null 2>&1
+"$CALIB8" calibrate "$M" --data "$W/shuffled.npy" --batch 7 -q -o "$W/o2.cache" >/dev/null 2>&1
 check "shuffled data, another --batch: the same searched ranges" \
   "same_ranges '$W/o1.cache.calib8.json' '$W/o2.cache.calib8.json'"
 # Statistics saved, then --from-stats: with the data it searches as one run does; without, not.
-cal --asym-search 32 --save-stats "$W/st.json" -o "$W/st.cache" >/dev/null 2>&1
+cal --save-stats "$W/st.json" -o "$W/st.cache" >/dev/null 2>&1
 "$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --max-samples 128 -q \
-  --asym-search 32 -o "$W/fs.cache" >/dev/null 2>&1
+  -o "$W/fs.cache" >/dev/null 2>&1
 check "--from-stats with the data: the ranges of one run" \
-  "same_ranges '$W/s.cache.calib8.json' '$W/fs.cache.calib8.json'"
-"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --asym-search 32 -o "$W/fs0.cache" > "$W/fs0.out" 2>&1
+  "same_ranges '$W/d.cache.calib8.json' '$W/fs.cache.calib8.json'"
+"$CALIB8" calibrate "$M" --from-stats "$W/st.json" -o "$W/fs0.cache" > "$W/fs0.out" 2>&1
 check "--from-stats without data: no search, said, not in the sidecar, p99.99 ranges" \
   "grep -q 'no asymmetric range search' '$W/fs0.out' && ! grep -q asym_search '$W/fs0.cache.calib8.json' && same_ranges '$W/p99.99.cache.calib8.json' '$W/fs0.cache.calib8.json'"
-"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" -o "$W/fsd.cache" > "$W/fsd.out" 2>&1
-check "--from-stats with data but no --asym-search: says the data were not read, p99.99 ranges" \
+"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --asym-search 0 -o "$W/fsd.cache" > "$W/fsd.out" 2>&1
+check "--from-stats with data and --asym-search 0: says the data were not read, p99.99 ranges" \
   "grep -q -- '--data not read' '$W/fsd.out' && same_ranges '$W/p99.99.cache.calib8.json' '$W/fsd.cache.calib8.json'"
 "$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --max-samples 100 -q \
-  --asym-search 32 -o "$W/fsbad.cache" >/dev/null 2> "$W/fsbad.err"
+  -o "$W/fsbad.cache" >/dev/null 2> "$W/fsbad.err"
 check "--from-stats with other data: refused, naming both fingerprints" \
   "grep -q 'statistics were collected from data with fingerprint' '$W/fsbad.err' && [ ! -e '$W/fsbad.cache' ]"
 # FILE's searched ranges are each one of the four candidates, and some moved from p99.99.
@@ -80,35 +81,33 @@ print('tensors', len(s), 'not a candidate', bad, 'moved from p99.99', len(moved)
 sys.exit(0 if not bad and moved else 1)
 PYEOF
 }
-check "each range is one candidate; some differ from the default p99.99" "candidates_only s"
-# --asym-search-at output: each candidate scored at the model's output in the INT8 runtime.
-cal --asym-search 32 --asym-search-at output -o "$W/out.cache" > "$W/out.out" 2>&1
-check "--asym-search-at output runs, says so, and is recorded" \
-  "grep -q '^asymmetric range search at the model output on 32 sample(s)' '$W/out.out' && grep -q '\"asym_search_at\": \"output\"' '$W/out.cache.calib8.json'"
-check "at the output: each range is one candidate; some differ from p99.99" "candidates_only out"
+check "at the consumers: each range is one candidate; some differ from p99.99" "candidates_only s"
+check "at the output (the default): each range is one candidate; some differ from p99.99" "candidates_only d"
 # Held out: on 1,000 test images (never calibrated on) the logits are closer to FP32 than with the
 # fixed p99.99 ranges.
 TESTDATA="idx:/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
-for t in p99.99 out; do
+for t in p99.99 d; do
   "$CALIB8" compare "$M" --table "$W/$t.cache" --data "$TESTDATA" --max-samples 1000 --json > "$W/cmp_$t.json" 2>/dev/null
 done
-check "at the output: held-out logits SQNR above the fixed ranges'" "'$PY' - '$W' <<'PYEOF'
+check "the default: held-out logits SQNR above the fixed ranges'" "'$PY' - '$W' <<'PYEOF'
 import json, sys
 w = sys.argv[1]
-q = [json.load(open(w + '/cmp_%s.json' % t))['outputs'][0]['sqnr_db'] for t in ('p99.99', 'out')]
-print('logits SQNR dB: fixed p99.99 %.2f, searched at the output %.2f' % tuple(q))
+q = [json.load(open(w + '/cmp_%s.json' % t))['outputs'][0]['sqnr_db'] for t in ('p99.99', 'd')]
+print('logits SQNR dB: fixed p99.99 %.2f, default (searched at the output) %.2f' % tuple(q))
 sys.exit(0 if q[1] > q[0] else 1)
 PYEOF"
 cal --asym-search 32 --asym-search-at elsewhere -o "$W/bad2.cache" > /dev/null 2> "$W/bad2.err"
 rc=$?
 check "--asym-search-at elsewhere: exit non-zero, nothing written" "[ $rc -ne 0 ] && [ ! -e '$W/bad2.cache' ]"
-cal --asym-search-at output -o "$W/bad3.cache" > /dev/null 2> "$W/bad3.err"
+cal --asym-search 0 --asym-search-at output -o "$W/bad3.cache" > /dev/null 2> "$W/bad3.err"
 rc=$?
-check "--asym-search-at without --asym-search: refused, saying why, nothing written" \
+check "--asym-search-at with --asym-search 0: refused, saying why, nothing written" \
   "[ $rc -ne 0 ] && grep -q 'needs --asym-search N' '$W/bad3.err' && [ ! -e '$W/bad3.cache' ]"
-check "the search is a method parameter in the sidecar" "grep -q '\"asym_search\": \"32\"' '$W/s.cache.calib8.json'"
-"$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -q --asym-search 32 -o "$W/s.cache" > "$W/reuse.out" 2>&1
-check "same options: the table is reused" "grep -qi 'reus' '$W/reuse.out'"
+"$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -o "$W/d.cache" > "$W/reuse.out" 2>&1
+check "same options: the table is reused" "grep -qi 'reus' '$W/reuse.out' && ! grep -q 'not reusing' '$W/reuse.out'"
+"$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -o "$W/p99.99.cache" > "$W/noreuse.out" 2>&1
+check "a table written with --asym-search 0 is not reused by the default (the search differs)" \
+  "grep -q 'not reusing.*method changed' '$W/noreuse.out' && grep -q '\"asym_search_at\": \"output\"' '$W/p99.99.cache.calib8.json'"
 "$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 -q --asym-search -3 -o "$W/bad.cache" > /dev/null 2> "$W/bad.err"
 rc=$?
 check "--asym-search -3: exit 1, nothing written" "[ $rc -ne 0 ] && [ ! -e '$W/bad.cache' ]"

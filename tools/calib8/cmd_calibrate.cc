@@ -259,15 +259,13 @@ Command AddCalibrateCommand(CLI::App& app) {
                   "(default: off; 99.9 for entropy2-floored)");
   sub->add_option("--asym-search", a->asym_search,
                   "Choose each tensor's asymmetric range among p99.9, p99.99, p99.999 and "
-                  "[min, max] by the error at its Conv/Gemm/MatMul consumers' outputs on N "
-                  "samples chosen by content (opt-in, e.g. 32; default and 0: off, the fixed "
-                  "--asym-percentile ranges; docs/calibration.md)")
+                  "[min, max] by the error it causes on N samples chosen by content (default 32; "
+                  "0: off, the fixed --asym-percentile ranges; docs/calibration.md)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--asym-search-at", a->asym_search_at,
-                  "Where --asym-search scores a candidate: 'consumers' (default: the tensor's "
-                  "Conv/Gemm/MatMul outputs, one tensor at a time) or 'output' (the model's "
-                  "outputs in the INT8 runtime, greedy over the tensors held in 8 bits; slower; "
-                  "needs --asym-search N)");
+                  "Where --asym-search measures that error: 'output' (default: the model's "
+                  "outputs in the INT8 runtime, greedy over the tensors held in 8 bits) or "
+                  "'consumers' (each tensor's Conv/Gemm/MatMul outputs; faster, less accurate)");
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
@@ -288,8 +286,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_flag("--range-only", a->range_only, "Shards: run pass 1 only and save ranges (--save-stats)");
   sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
   sub->add_option("--from-stats", a->from_stats,
-                  "Compute the table from a stats file; reads no data unless --asym-search N and "
-                  "--data are given (the same data, for the asymmetric range search)");
+                  "Compute the table from a stats file; give the same --data too for the "
+                  "asymmetric range search (without it the sidecar gets the fixed ranges)");
   sub->add_flag("--mpi", a->mpi,
                 "Run as one rank of `mpiexec -n N calib8 calibrate ...`: rank r reads the r-th of N "
                 "contiguous blocks of batches, ranges and histograms are reduced over MPI, rank 0 "
@@ -422,6 +420,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     core::ProgressReporter progress(core::DefaultProgressStyle(a->quiet || !root));
     o.progress = ToCalibrateProgress(progress);
     o.hashing_progress = progress.Callback();
+    o.search_progress = progress.Callback();
     if (a->range_only && a->save_stats.empty())
       return ReportError(InvalidArgument("--range-only needs --save-stats FILE"));
 
