@@ -3,12 +3,14 @@
 //
 //   static float Mish(float x) { ... }
 //   static const calib8_op_def kOps[] = {
-//       calib8::plugin::UnaryFloatOp<Mish>::Def("com.example", "Mish",
+//       calib8::plugin::UnaryFloatOp<Mish>::DefInt8("com.example", "Mish",
 //                                               CALIB8_PLUGIN_THREAD_SAFE | CALIB8_PLUGIN_DETERMINISTIC)};
 //   static const calib8_plugin kPlugin = calib8::plugin::Describe("example-mish", "1.0", kOps);
 //   extern "C" CALIB8_PLUGIN_EXPORT const calib8_plugin* calib8_plugin_get(void) { return &kPlugin; }
 #pragma once
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -75,6 +77,34 @@ struct UnaryFloatOp {
       const int64_t n = NumElements(in[0].desc);
       for (int64_t i = 0; i < n; ++i) y[i] = F(x[i]);
     });
+  }
+  // compute_int8 for an element-wise op: a 256-entry table per call, q_y = clamp(round_half_even(
+  // F(q_x * s_x) / s_y), -128, 127), the rounding of ONNX QuantizeLinear (and calib8's Quantize).
+  static int ComputeInt8(const calib8_node_info*, const calib8_tensor* in, const float* in_scales,
+                         size_t, calib8_tensor* out, const float* out_scales, size_t,
+                         char* message, size_t size) {
+    return Guard(message, size, [&] {
+      if (in[0].desc.dtype != CALIB8_PLUGIN_INT8 || out[0].desc.dtype != CALIB8_PLUGIN_INT8)
+        throw std::runtime_error("compute_int8 expects int8 tensors");
+      if (!(in_scales[0] > 0.0f) || !(out_scales[0] > 0.0f))
+        throw std::runtime_error("compute_int8 expects positive scales");
+      int8_t table[256];
+      for (int v = -128; v < 128; ++v) {
+        const float y = std::nearbyint(F(static_cast<float>(v) * in_scales[0]) / out_scales[0]);
+        table[v + 128] = static_cast<int8_t>(y != y ? 0.0f : std::fmin(127.0f, std::fmax(-128.0f, y)));
+      }
+      const int8_t* x = static_cast<const int8_t*>(in[0].data);
+      int8_t* y = static_cast<int8_t*>(out[0].data);
+      const int64_t n = NumElements(in[0].desc);
+      for (int64_t i = 0; i < n; ++i) y[i] = table[x[i] + 128];
+    });
+  }
+  // The op without (Def) or with (DefInt8) its 8-bit compute.
+  static calib8_op_def DefInt8(const char* domain, const char* op_type, uint32_t flags,
+                               int64_t min_opset = 1, int64_t max_opset = 1000) {
+    calib8_op_def d = Def(domain, op_type, flags, min_opset, max_opset);
+    d.compute_int8 = &ComputeInt8;
+    return d;
   }
   static calib8_op_def Def(const char* domain, const char* op_type, uint32_t flags,
                            int64_t min_opset = 1, int64_t max_opset = 1000) {

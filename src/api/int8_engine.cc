@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "calib8/plugin.h"
 #include "core/file_util.h"
 #include "int8/qkernels.h"
 #include "table/fingerprint.h"
@@ -69,9 +70,23 @@ Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symm
   return t;
 }
 
+std::map<std::string, bool> Int8PluginOps() {
+  const exec::OpRegistry& r = int8::Int8Registry();
+  const std::string prefix = quant::kInt8PluginPrefix;
+  std::map<std::string, bool> ops;
+  for (const std::string& t : r.OpTypes(quant::kInt8Domain)) {
+    if (t.rfind(prefix, 0) != 0) continue;
+    const exec::OpEntry* e = r.Find(quant::kInt8Domain, t, 0);
+    ops[t.substr(prefix.size())] = e && (e->plugin_flags & CALIB8_PLUGIN_OUTPUT_HAS_INPUT_SCALE);
+  }
+  return ops;
+}
+
 Result<quant::Int8Plan> PlanInt8(const ir::Graph& graph, const table::CalibrationTable& table,
                                  const Int8Options& options) {
-  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, quant::LowerToInt8(graph, table, options.lowering));
+  quant::LoweringOptions lowering = options.lowering;
+  lowering.int8_custom_ops = Int8PluginOps();
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, quant::LowerToInt8(graph, table, lowering));
   const quant::Coverage& c = plan.coverage;
   if (options.strict && (!c.missing.empty() || !c.zero.empty()))
     return InvalidArgument(options.lowering.table_source, ": does not cover ", graph.source, ": ",

@@ -4,6 +4,7 @@
 // is a thin layer over these.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -50,6 +51,11 @@ struct Int8TableMode {
 // A sidecar that exists but cannot be parsed is an error naming it.
 Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symmetric,
                                               Int8Options* options, Int8TableMode* mode);
+
+// The custom ops whose plugin (api/plugin.h) registered an INT8 compute, by "domain::op_type",
+// with whether output 0 takes input 0's scale (CALIB8_PLUGIN_OUTPUT_HAS_INPUT_SCALE). PlanInt8
+// puts them into the lowering options; export-qdq --target tensorrt places Q/DQ for them.
+std::map<std::string, bool> Int8PluginOps();
 
 // "coverage 12/14 (85.7%); missing: a, b, ...; amax 0: c" — for warnings and errors.
 std::string CoverageSummary(const quant::Coverage& c, size_t max_names = 8);

@@ -10,6 +10,7 @@
 
 #include "calib8/plugin.h"
 #include "ops/ops.h"
+#include "quant/lowering.h"
 
 namespace calib8::api {
 
@@ -69,23 +70,50 @@ Result<calib8_tensor_desc> DescOf(const Tensor& t, const std::string& what) {
   return d;
 }
 
+// The node as the plugin wrote it: the INT8 plan's node (quant::Int8PluginOpType in calib8.int8,
+// scales in _calib8_* attributes) with its own domain, op type and attributes back.
+ir::Node PluginView(const ir::Node& n) {
+  ir::Node v = n;
+  v.domain = n.GetString("_calib8_domain", n.domain);
+  v.op_type = n.GetString("_calib8_op_type", n.op_type);
+  for (auto it = v.attrs.begin(); it != v.attrs.end();)
+    it = it->first.rfind("_calib8_", 0) == 0 ? v.attrs.erase(it) : std::next(it);
+  return v;
+}
+
+// Runs a plugin op: compute_fp32, or (int8) compute_int8 on the s8 tensors of the INT8 plan with
+// the scales the plan wrote. Shapes come from infer, asked with float32 inputs in both cases.
 class PluginKernel final : public exec::Kernel {
  public:
   PluginKernel(const calib8_op_def* def, std::string plugin, std::mutex* serial,
-               const ir::Node& node, int64_t opset)
-      : def_(def), plugin_(std::move(plugin)), serial_(serial), node_(node, opset) {}
+               const ir::Node& node, int64_t opset, bool int8)
+      : def_(def), plugin_(std::move(plugin)), serial_(serial), node_(PluginView(node), opset),
+        int8_(int8) {
+    if (int8) {
+      in_scales_ = node.GetFloats("_calib8_in_scales");
+      out_scales_ = node.GetFloats("_calib8_out_scales");
+    }
+  }
 
   Status Run(exec::KernelContext& ctx) override {
-    const std::string who = "node '" + ctx.node.name + "' (" + ctx.node.domain + "::" +
-                            ctx.node.op_type + ", plugin " + plugin_ + ")";
+    const std::string who = "node '" + ctx.node.name + "' (" + node_.node.domain + "::" +
+                            node_.node.op_type + (int8_ ? " INT8" : "") + ", plugin " + plugin_ +
+                            ")";
+    if (int8_ && (in_scales_.size() != ctx.num_inputs() || out_scales_.size() != ctx.num_outputs()))
+      return Internal(who, ": the INT8 plan gives ", in_scales_.size(), " input and ",
+                      out_scales_.size(), " output scales for ", ctx.num_inputs(), " and ",
+                      ctx.num_outputs(), " tensors");
     std::vector<calib8_tensor> in(ctx.num_inputs());
     std::vector<calib8_tensor_desc> in_desc(ctx.num_inputs());
     for (size_t i = 0; i < ctx.num_inputs(); ++i) {
       const Tensor* t = ctx.input(i);
       if (!t) return InvalidArgument(who, ": input ", i, " is omitted (plugins get every input)");
+      if (int8_ && t->dtype() != DataType::kInt8)
+        return Internal(who, ": input ", i, " is not s8 in the INT8 plan");
       CALIB8_ASSIGN_OR_RETURN(in_desc[i], DescOf(*t, who + ": input " + std::to_string(i)));
       in[i].desc = in_desc[i];
       in[i].data = const_cast<void*>(t->raw());  // read-only by the ABI's contract
+      if (int8_) in_desc[i].dtype = CALIB8_PLUGIN_FLOAT32;  // infer sees the float32 model
     }
     std::vector<calib8_tensor_desc> out_desc(ctx.num_outputs());
     char message[kMessageSize] = {0};
@@ -105,16 +133,26 @@ class PluginKernel final : public exec::Kernel {
       Shape shape(d.dims, d.dims + d.rank);
       for (int64_t v : shape)
         if (v < 0) return InvalidArgument(who, ": output ", o, ": infer returned dimension ", v);
+      if (int8_) {
+        if (dt != DataType::kFloat32)
+          return InvalidArgument(who, ": output ", o, " is not float32 in the model; "
+                                 "compute_int8 writes s8 in place of float32 outputs only");
+        dt = DataType::kInt8;
+      }
       uint64_t elements = 0, bytes = 0;
       if (!CheckedSize(shape, dt, &elements, &bytes))
         return InvalidArgument(who, ": output ", o, ": infer returned a shape whose size overflows");
       ctx.outputs[o] = Tensor(dt, shape);
       out[o].desc = d;
+      out[o].desc.dtype = static_cast<int32_t>(dt);
       out[o].data = ctx.outputs[o].raw();
     }
-    if (def_->compute_fp32(&node_.info, in.data(), in.size(), out.data(), out.size(), message,
-                           sizeof message) != CALIB8_PLUGIN_OK)
-      return InvalidArgument(who, ": compute failed: ", Message(message));
+    int rc = int8_ ? def_->compute_int8(&node_.info, in.data(), in_scales_.data(), in.size(),
+                                        out.data(), out_scales_.data(), out.size(), message,
+                                        sizeof message)
+                   : def_->compute_fp32(&node_.info, in.data(), in.size(), out.data(), out.size(),
+                                        message, sizeof message);
+    if (rc != CALIB8_PLUGIN_OK) return InvalidArgument(who, ": compute failed: ", Message(message));
     return Status::Ok();
   }
 
@@ -127,6 +165,8 @@ class PluginKernel final : public exec::Kernel {
   std::string plugin_;
   std::mutex* serial_;  // null for CALIB8_PLUGIN_THREAD_SAFE ops
   NodeInfo node_;
+  bool int8_;
+  std::vector<float> in_scales_, out_scales_;
 };
 
 // Reads member `M` of a plugin struct only if the plugin's struct_size covers it.
@@ -183,6 +223,7 @@ Result<LoadedPlugin> LoadPlugin(const std::string& path, exec::OpRegistry* regis
     e.min_opset = d->min_opset;
     e.max_opset = d->max_opset;
     e.origin = "plugin " + out.name + " (" + path + ")";
+    e.plugin_flags = d->flags;
     // Calls of an op that is not thread-safe are serialised (one mutex per op, process-wide).
     std::mutex* serial = nullptr;
     if (!(d->flags & CALIB8_PLUGIN_THREAD_SAFE)) {
@@ -192,12 +233,25 @@ Result<LoadedPlugin> LoadPlugin(const std::string& path, exec::OpRegistry* regis
       serial = &mutexes.emplace_back();
     }
     const std::string plugin_name = out.name;
-    e.reference = [d, plugin_name, serial](const exec::KernelInit& init)
-        -> Result<std::unique_ptr<exec::Kernel>> {
-      return std::unique_ptr<exec::Kernel>(
-          std::make_unique<PluginKernel>(d, plugin_name, serial, init.node, init.opset));
+    auto factory = [d, plugin_name, serial](bool int8) -> exec::KernelFactory {
+      return [d, plugin_name, serial, int8](const exec::KernelInit& init)
+                 -> Result<std::unique_ptr<exec::Kernel>> {
+        return std::unique_ptr<exec::Kernel>(
+            std::make_unique<PluginKernel>(d, plugin_name, serial, init.node, init.opset, int8));
+      };
     };
+    e.reference = factory(false);
+    // compute_int8: a second entry, the op the INT8 plan emits for this op (quant/lowering.h).
+    exec::OpEntry q;
+    if (d->compute_int8) {
+      q = e;
+      q.domain = quant::kInt8Domain;
+      q.op_type = quant::Int8PluginOpType(e.domain, e.op_type);
+      q.reference = factory(true);
+    }
     CALIB8_RETURN_IF_ERROR(registry->Register(std::move(e)).WithContext(where));
+    if (d->compute_int8)
+      CALIB8_RETURN_IF_ERROR(registry->Register(std::move(q)).WithContext(where));
     out.ops.push_back(name);
   }
   return out;

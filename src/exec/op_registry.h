@@ -26,6 +26,7 @@ struct OpEntry {
   KernelFactory reference;  // required: plain loops, the executable definition
   KernelFactory fast;       // optional: oneDNN or otherwise optimised
   std::string origin = "builtin";  // "builtin" or the plugin that registered it
+  uint32_t plugin_flags = 0;       // a plugin op's calib8_plugin_flags (include/calib8/plugin.h)
 };
 
 class OpRegistry {

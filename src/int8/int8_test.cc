@@ -484,5 +484,74 @@ TEST(Lowering, ReasonsKeepFp32CoverageAndBadScales) {
   }
 }
 
+// A custom op between two convolutions: x -> Conv -> c -> com.example::Op -> m -> Conv -> y. With
+// an INT8 compute registered (int8_custom_ops), the op runs as QPlugin on s8 tensors whose scales
+// are the table's symmetric ones, even where the sidecar gives asymmetric ranges; output 0 takes
+// input 0's scale when the plugin says so; --keep-fp32 on it makes it an FP32 island again.
+TEST(Lowering, CustomOpWithInt8Compute) {
+  ir::Graph g;
+  g.source = "test model";
+  g.opsets[""] = 13;
+  g.opsets["com.example"] = 1;
+  g.inputs.push_back({"x", DataType::kFloat32, {{1, ""}, {4, ""}, {8, ""}, {8, ""}}, true});
+  g.outputs.push_back({"y", DataType::kFloat32, {}, false});
+  Tensor w(DataType::kFloat32, {4, 4, 1, 1});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+  g.initializers["W1"] = w;
+  g.initializers["W2"] = w;
+  g.nodes = {ir::Node{"conv1", "Conv", "", {"x", "W1"}, {"c"}, {}},
+             ir::Node{"op", "Op", "com.example", {"c"}, {"m"}, {}},
+             ir::Node{"conv2", "Conv", "", {"m", "W2"}, {"y"}, {}}};
+  table::CalibrationTable t;
+  const std::map<std::string, float> amax = {{"x", 2.0f}, {"c", 3.0f}, {"m", 5.0f}, {"y", 4.0f}};
+  for (const auto& [name, a] : amax) {
+    table::TableEntry e;
+    e.name = name;
+    e.scale_bits = {table::FloatToBits(a / 127.0f)};
+    t.Put(e);
+  }
+  quant::LoweringOptions o;
+  o.speed_rule = false;
+  for (const auto& [name, a] : amax) o.ranges[name] = {-0.5f * a, a};
+  auto find = [](const quant::Int8Plan& p, const std::string& name) -> const ir::Node* {
+    for (const auto& n : p.graph.nodes)
+      if (n.name == name) return &n;
+    return nullptr;
+  };
+  {  // no INT8 compute: FP32 island; c keeps its asymmetric range (conv1 writes u8 with a zp)
+    auto p = quant::LowerToInt8(g, t, o);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    EXPECT_EQ(p->nodes[1].precision, quant::Precision::kFp32);
+    EXPECT_NE(p->nodes[1].reason.find("no INT8 compute"), std::string::npos) << p->nodes[1].reason;
+  }
+  for (bool same_scale : {false, true}) {
+    o.int8_custom_ops = {{"com.example::Op", same_scale}};
+    auto p = quant::LowerToInt8(g, t, o);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    ASSERT_EQ(p->nodes[1].precision, quant::Precision::kInt8) << p->nodes[1].reason;
+    const ir::Node* op = find(*p, "op");
+    ASSERT_NE(op, nullptr);
+    EXPECT_EQ(op->domain, quant::kInt8Domain);
+    EXPECT_EQ(op->op_type, quant::Int8PluginOpType("com.example", "Op"));
+    ASSERT_EQ(op->GetFloats("_calib8_in_scales").size(), 1u);
+    EXPECT_EQ(op->GetFloats("_calib8_in_scales")[0], 3.0f / 127.0f);
+    EXPECT_EQ(op->GetFloats("_calib8_out_scales")[0], same_scale ? 3.0f / 127.0f : 5.0f / 127.0f);
+    EXPECT_EQ(op->inputs[0], "c:s8");
+    EXPECT_EQ(op->outputs[0], "m:s8");
+    const ir::Node* conv1 = find(*p, "conv1");
+    ASSERT_NE(conv1, nullptr);
+    EXPECT_EQ(conv1->GetString("out_type", ""), "s8");  // symmetric at the plugin's border
+    EXPECT_EQ(conv1->GetInt("out_zp", 0), 0);
+    EXPECT_NE(conv1->GetInt("in_zp", 0), 0);  // x keeps its asymmetric range
+  }
+  o.keep_fp32 = {"op"};
+  auto kept = quant::LowerToInt8(g, t, o);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->nodes[1].precision, quant::Precision::kFp32);
+  const ir::Node* conv1 = find(*kept, "conv1");
+  ASSERT_NE(conv1, nullptr);
+  EXPECT_EQ(conv1->GetString("out_type", ""), "f32");
+}
+
 }  // namespace
 }  // namespace calib8::int8

@@ -308,7 +308,7 @@ onnx::NodeProto MakeNode(const std::string& op, const std::string& name,
 struct Pair {
   std::vector<onnx::NodeProto> nodes;
   std::vector<onnx::TensorProto> inits;
-  std::string dq_output;
+  std::string q_output, dq_output;
   int after = -1;
 };
 
@@ -320,6 +320,7 @@ Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int6
   std::string scale = names->Unique(tensor + "_scale");
   std::string zp = names->Unique(tensor + "_zero_point");
   std::string q_out = names->Unique(tensor + "_quantized");
+  p.q_output = q_out;
   p.dq_output = names->Unique(tensor + "_dequantized");
   p.inits.push_back(MakeFloatTensor(scale, scales, scalar));
   p.inits.push_back(MakeZeroPoints(zp, scales.size(), scalar, zero_point, u8_value));
@@ -1024,6 +1025,77 @@ Result<std::set<std::string>> ReadKeepFp32File(const std::string& path) {
   return names;
 }
 
+// --target tensorrt, custom ops whose plugin has an INT8 compute: input -> Q -> plugin -> DQ, the
+// form TensorRT accepts for an INT8 plugin (a Q -> DQ -> plugin -> Q -> DQ sandwich fails with
+// "All of the candidates were removed", TensorRT issue 3055; docs/custom-layers.md). Each input
+// that got a pair is read as its QuantizeLinear output; each output y is written as int8 to a new
+// tensor and a DequantizeLinear with y's table scale (output 0: input 0's scale when the plugin
+// says so) gives y back, which also serves consumers that asked for a pair on y. A plugin whose
+// inputs or outputs lack a table scale stays FP32 and reads float inputs.
+using UseMap = std::map<std::string, std::vector<std::pair<int, int>>>;
+Status PlacePluginsInt8(onnx::GraphProto* g, const table::CalibrationTable& table,
+                        const std::string& table_name, const QdqExportOptions& options,
+                        const std::vector<int>& plugins, const std::set<std::string>& paired,
+                        std::map<std::string, Pair>* pairs, UseMap* uses, NameSet* names,
+                        QdqExportReport* rep) {
+  for (int i : plugins) {
+    onnx::NodeProto* n = g->mutable_node(i);
+    auto drop_uses = [&] {
+      for (auto& [t, list] : *uses)
+        list.erase(std::remove_if(list.begin(), list.end(),
+                                  [i](const std::pair<int, int>& u) { return u.first == i; }),
+                   list.end());
+    };
+    std::string why;
+    for (const auto& x : n->input())
+      if (!x.empty() && why.empty() && (!paired.count(x) || !pairs->count(x)))
+        why = paired.count(x) ? "input '" + x + "' is written by another INT8 custom op"
+                              : "input '" + x + "' has no usable table entry";
+    std::vector<float> out_scales;
+    const bool same =
+        options.int8_custom_ops.at(n->domain() + "::" + n->op_type()) && n->input_size() > 0;
+    for (int k = 0; k < n->output_size() && why.empty(); ++k) {
+      const std::string& y = n->output(k);
+      uint32_t bits = 0;
+      Lookup found = Lookup::kMissing;
+      if (k == 0 && same) {
+        CALIB8_ASSIGN_OR_RETURN(found, LookupActivation(table, table_name, n->input(0), &bits, rep));
+      } else {
+        CALIB8_ASSIGN_OR_RETURN(found, LookupActivation(table, table_name, y, &bits, rep));
+      }
+      if (found != Lookup::kFound) why = "output '" + y + "' has no usable table entry";
+      out_scales.push_back(table::BitsToFloat(bits));
+    }
+    drop_uses();
+    const std::string label = NodeLabel(*n, i);
+    if (!why.empty()) {
+      rep->fp32_nodes.push_back(label + ": custom op with INT8 compute left FP32: " + why);
+      continue;
+    }
+    for (int j = 0; j < n->input_size(); ++j)
+      if (!n->input(j).empty()) n->set_input(j, (*pairs)[n->input(j)].q_output);
+    for (int k = 0; k < n->output_size(); ++k) {
+      const std::string y = n->output(k);
+      pairs->erase(y);  // the DQ below is y's pair
+      Pair p;
+      p.after = i;
+      const std::string yq = names->Unique(y + "_quantized");
+      const std::string scale = names->Unique(y + "_scale"), zp = names->Unique(y + "_zero_point");
+      p.inits.push_back(MakeFloatTensor(scale, {out_scales[static_cast<size_t>(k)]}, true));
+      p.inits.push_back(MakeZeroPoints(zp, 1, true, ZeroPoint::kS8Zero));
+      p.nodes.push_back(MakeNode("DequantizeLinear", names->Unique(y + "_DequantizeLinear"),
+                                 {yq, scale, zp}, y, -1));
+      p.q_output = yq;
+      p.dq_output = y;
+      n->set_output(k, yq);
+      (*pairs)[y + "\n" + label] = std::move(p);
+      (*uses)[y].clear();
+    }
+    rep->notes.push_back(label + ": INT8 (input -> Q -> plugin -> DQ, the plugin's compute_int8)");
+  }
+  return Status::Ok();
+}
+
 Result<std::string> ExportQdq(const std::string& model_bytes, const std::string& source,
                               const std::string& dir, const table::CalibrationTable& table,
                               const std::string& table_name, const QdqExportOptions& options,
@@ -1110,9 +1182,16 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
       return IsDefaultDomain(p.domain()) && IsWeightedOp(p.op_type()) && p.input_size() > 1 &&
              constants.count(p.input(1));
     };
+    std::vector<int> plugins;  // custom ops with an INT8 compute (options.int8_custom_ops)
     for (int i = 0; i < g->node_size(); ++i) {
       const auto& n = g->node(i);
-      if (!IsDefaultDomain(n.domain())) continue;
+      if (!IsDefaultDomain(n.domain())) {
+        if (!options.int8_custom_ops.count(n.domain() + "::" + n.op_type()) || kept_nodes.count(i))
+          continue;
+        plugins.push_back(i);
+        for (int j = 0; j < n.input_size(); ++j) ask(n.input(j), i, j);
+        continue;
+      }
       const std::string& op = n.op_type();
       if (IsWeightedOp(op)) {
         int64_t axis = -1;
@@ -1155,6 +1234,9 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
     for (const auto& [t, list] : uses) asked.insert(t);
     CALIB8_RETURN_IF_ERROR(
         FinishCoverage(table, table_name, source, tensors, paired, asked, options, rep));
+
+    CALIB8_RETURN_IF_ERROR(PlacePluginsInt8(g, table, table_name, options, plugins, paired, &pairs,
+                                            &uses, &names, &rep));
 
     // Weights of the weighted nodes whose activation got a pair.
     std::map<int, std::string> weight_dq;  // node -> dequantized weight tensor
@@ -1423,6 +1505,45 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
     e.name = x;
     e.kind = table::EntryKind::kActivation;
     e.scale_bits = {bits};
+    out.Put(std::move(e));
+  }
+  // The outputs of INT8 custom ops (export-qdq --target tensorrt: input -> Q -> plugin -> DQ):
+  // their scale is on the DequantizeLinear that reads the plugin's int8 output.
+  std::map<std::string, const onnx::NodeProto*> producer;
+  for (const auto& n : g.node())
+    for (const auto& o : n.output()) producer[o] = &n;
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    if (n.op_type() != "DequantizeLinear" || !IsDefaultDomain(n.domain()) || n.input_size() < 2 ||
+        n.output_size() != 1 || out.Find(n.output(0)) >= 0)
+      continue;
+    auto p = producer.find(n.input(0));
+    auto sp = constants.find(n.input(1));
+    if (p == producer.end() || IsDefaultDomain(p->second->domain()) ||
+        p->second->domain() == "com.microsoft" || sp == constants.end())
+      continue;
+    const std::string label = NodeLabel(n, i);
+    CALIB8_ASSIGN_OR_RETURN(Tensor scale,
+                            TensorFromProto(*sp->second, source + ": " + label + ": x_scale", dir));
+    if (scale.dtype() != DataType::kFloat32 || scale.numel() != 1) continue;
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+      auto zp = constants.find(n.input(2));
+      if (zp == constants.end()) continue;
+      CALIB8_ASSIGN_OR_RETURN(Tensor z, TensorFromProto(*zp->second, source + ": " + label, dir));
+      if (z.dtype() != DataType::kInt8 || z.numel() != 1 || z.data<int8_t>()[0] != 0) {
+        rep.skipped.push_back(label + ": the output of custom op '" + p->second->name() +
+                              "' has a zero point other than int8 0 (no TensorRT entry)");
+        continue;
+      }
+    }
+    const float s = scale.data<float>()[0];
+    if (!std::isfinite(s) || !(s > 0.0f))
+      return InvalidArgument(source, ": ", label, ": x_scale ", table::ShortestDecimal(s),
+                             ": expected a finite positive scale");
+    table::TableEntry e;
+    e.name = n.output(0);
+    e.kind = table::EntryKind::kActivation;
+    e.scale_bits = {table::FloatToBits(s)};
     out.Put(std::move(e));
   }
   if (quantize_nodes == 0)

@@ -68,6 +68,9 @@ struct QdqExportOptions {
   bool from_plan = false;
   std::set<std::string> int8_tensors;
   std::set<std::string> quantized_at_use;
+  // --target tensorrt: custom ops ("domain::op_type") whose plugin has an INT8 compute, and
+  // whether output 0 takes input 0's scale: they get input -> Q -> op -> DQ (docs/qdq.md).
+  std::map<std::string, bool> int8_custom_ops;
   // Default-domain opset of the result: 0 = the model's own, raised to 13 when lower. Raising is
   // done only when no node's operator changed between the two opsets; otherwise refused.
   int64_t opset = 0;

@@ -22,7 +22,7 @@ namespace calib8::quant {
 
 namespace {
 
-enum class Kind { kFp32, kConv, kMatMul, kPool, kMove, kConcat };
+enum class Kind { kFp32, kConv, kMatMul, kPool, kMove, kConcat, kPlugin };
 
 struct NodeInfo {
   Kind kind = Kind::kFp32;
@@ -107,6 +107,7 @@ class Lowerer {
     ir::FuseEpilogues(g_);
     CALIB8_RETURN_IF_ERROR(g_.TopologicalSort());
     Index();
+    MarkPluginBorders();
     CALIB8_RETURN_IF_ERROR(Decide());
     ResolveOutputs();
     if (opt_.speed_rule && ApplySpeedRule()) {
@@ -197,6 +198,10 @@ class Lowerer {
   // its asymmetric range; u8 amax / 255 when allowed; s8 amax / 127 otherwise.
   QTensor TableQ(const std::string& name, float s127) const {
     QTensor q;
+    if (plugin_border_.count(name)) {  // an INT8 plugin reads or writes it: s8, zero point 0
+      q.scale = s127;
+      return q;
+    }
     auto r = opt_.ranges.find(name);
     if (r != opt_.ranges.end()) {
       QParams p = AsymmetricParams(r->second.first, r->second.second);
@@ -257,7 +262,12 @@ class Lowerer {
         continue;
       }
       if (!n.domain.empty() && n.domain != "ai.onnx") {
-        inf.reason = "custom op (domain '" + n.domain + "'): runs FP32";
+        auto c = opt_.int8_custom_ops.find(n.domain + "::" + n.op_type);
+        if (c == opt_.int8_custom_ops.end()) {
+          inf.reason = "custom op (domain '" + n.domain + "'): runs FP32 (no INT8 compute)";
+          continue;
+        }
+        CALIB8_RETURN_IF_ERROR(DecidePlugin(i, c->second));
         continue;
       }
       const std::string& op = n.op_type;
@@ -283,6 +293,77 @@ class Lowerer {
         inf.reason = "unsupported op: no INT8 kernel for " + op;
       }
     }
+    return Status::Ok();
+  }
+
+  // The tensors around custom ops that can run INT8 (not kept FP32 by the user): they are held
+  // symmetric s8, zero point 0, whatever the sidecar's ranges say, because that is what a plugin's
+  // compute_int8 receives and returns (TensorRT's INT8 I/O for plugins).
+  void MarkPluginBorders() {
+    std::string unused;
+    for (const ir::Node& n : g_.nodes) {
+      if (n.domain.empty() || n.domain == "ai.onnx" || Kept(n, &unused) ||
+          !opt_.int8_custom_ops.count(n.domain + "::" + n.op_type))
+        continue;
+      for (const auto* list : {&n.inputs, &n.outputs})
+        for (const auto& t : *list)
+          if (!t.empty()) plugin_border_.insert(t);
+    }
+  }
+
+  // A custom op with an INT8 compute: runs in 8 bits when every input is an activation that can
+  // be held s8 (a table entry, or produced s8 with zero point 0) and every output has a scale
+  // (its table entry; input 0's with output_has_input_scale).
+  Status DecidePlugin(size_t i, bool output_has_input_scale) {
+    const ir::Node& n = g_.nodes[i];
+    NodeInfo& inf = info_[i];
+    const std::string what = "custom op with INT8 compute";
+    if (n.inputs.empty() || n.outputs.empty()) {
+      inf.reason = what + ": runs FP32 (no inputs or outputs)";
+      return Status::Ok();
+    }
+    for (const auto& x : n.inputs) {
+      if (x.empty() || g_.FindInitializer(x)) {
+        inf.reason = what + ": runs FP32: input '" + x +
+                     "' is a constant or omitted (compute_int8 takes 8-bit activations only)";
+        return Status::Ok();
+      }
+      if (avail_.count(x) && (q_[x].is_unsigned || q_[x].zero_point != 0)) {
+        inf.reason = what + ": runs FP32: input '" + x +
+                     "' is 8-bit with a zero point or unsigned (carried from its producer's "
+                     "input); compute_int8 takes s8 with zero point 0";
+        return Status::Ok();
+      }
+      std::string why;
+      CALIB8_ASSIGN_OR_RETURN(bool ok, InputQuantizable(x, "input", &why));
+      if (!ok) {
+        inf.reason = what + ": runs FP32: " + why;
+        return Status::Ok();
+      }
+    }
+    std::vector<std::pair<std::string, QTensor>> outs;
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      const std::string& y = n.outputs[k];
+      if (y.empty()) continue;
+      if (k == 0 && output_has_input_scale) {
+        outs.emplace_back(y, q_[n.inputs[0]]);
+        continue;
+      }
+      float s = 0;
+      CALIB8_ASSIGN_OR_RETURN(ScaleState st, Lookup(y, &s));
+      if (st != ScaleState::kOk) {
+        inf.reason = what + ": runs FP32: " + Why(st, "output", y);
+        return Status::Ok();
+      }
+      outs.emplace_back(y, TableQ(y, s));
+    }
+    for (auto& [y, q] : outs) {
+      avail_.insert(y);
+      q_[y] = q;
+    }
+    inf.kind = Kind::kPlugin;
+    inf.reason = "s8 in, s8 out (the plugin's compute_int8" +
+                 std::string(output_has_input_scale ? "; output 0 has input 0's scale)" : ")");
     return Status::Ok();
   }
 
@@ -475,6 +556,7 @@ class Lowerer {
       case Kind::kMove:
         return {n.input(0)};
       case Kind::kConcat:
+      case Kind::kPlugin:
         return n.inputs;
       case Kind::kFp32:
         break;
@@ -813,6 +895,28 @@ class Lowerer {
     out.push_back(std::move(q));
   }
 
+  void EmitPlugin(size_t i, std::vector<ir::Node>& out) {
+    const ir::Node& n = g_.nodes[i];
+    ir::Node q = n;
+    q.domain = kInt8Domain;
+    q.op_type = Int8PluginOpType(n.domain, n.op_type);
+    std::vector<float> in_scales, out_scales;
+    for (auto& in : q.inputs) {
+      in_scales.push_back(q_[in].scale);
+      in = EnsureInt8(in, out);
+    }
+    for (auto& o : q.outputs) {
+      if (o.empty()) continue;
+      out_scales.push_back(q_[o].scale);
+      o = QName(o);
+    }
+    q.attrs["_calib8_in_scales"] = ir::Attribute::Floats(in_scales);
+    q.attrs["_calib8_out_scales"] = ir::Attribute::Floats(out_scales);
+    q.attrs["_calib8_domain"] = ir::Attribute::String(n.domain);
+    q.attrs["_calib8_op_type"] = ir::Attribute::String(n.op_type);
+    out.push_back(std::move(q));
+  }
+
   void EmitOther(size_t i, std::vector<ir::Node>& out) {
     const ir::Node& n = g_.nodes[i];
     const NodeInfo& inf = info_[i];
@@ -869,10 +973,12 @@ class Lowerer {
       ++plan_.num_int8;
       if (inf.kind == Kind::kConv || inf.kind == Kind::kMatMul)
         EmitCompute(i, out);
+      else if (inf.kind == Kind::kPlugin)
+        EmitPlugin(i, out);
       else
         EmitOther(i, out);
-      const std::string& y = n.outputs[0];
-      if (inf.out_int8 && needs_f32_.count(y)) EmitDequantize(y, out);
+      for (const auto& y : n.outputs)
+        if (!y.empty() && inf.out_int8 && needs_f32_.count(y)) EmitDequantize(y, out);
     }
     // Coverage over the tensors INT8 nodes asked for.
     plan_.coverage.needed = static_cast<int>(needed_order_.size());
@@ -900,6 +1006,7 @@ class Lowerer {
   std::unordered_map<std::string, size_t> producer_;
   std::unordered_set<std::string> graph_outputs_;
   std::unordered_set<std::string> avail_, nonneg_, rank4_, needs_f32_, nhwc_, quantized_;
+  std::unordered_set<std::string> plugin_border_;  // tensors an INT8 plugin reads or writes
   std::unordered_map<std::string, QTensor> q_;
   std::map<std::string, std::vector<size_t>> int8_users_;
   std::map<size_t, std::string> out_note_;
@@ -909,6 +1016,10 @@ class Lowerer {
 };
 
 }  // namespace
+
+std::string Int8PluginOpType(const std::string& domain, const std::string& op_type) {
+  return kInt8PluginPrefix + domain + "::" + op_type;
+}
 
 Result<Int8Plan> LowerToInt8(const ir::Graph& graph, const table::CalibrationTable& table,
                              const LoweringOptions& options) {

@@ -10,6 +10,8 @@
 //   QMatMul     Gemm / MatMul with constant weights (stored [N, K] s8), int32 bias, epilogue
 //   QMaxPool, QAveragePool, QGlobalAveragePool   8-bit pass-through (output scale = input scale)
 //   QConcat     8-bit concat, requantizing inputs whose scale differs from the output's
+//   QPlugin:<domain>::<op>  a custom op whose plugin has compute_int8: s8 in, s8 out, scales as
+//               attrs (every tensor at its border symmetric s8, as TensorRT hands INT8 plugins)
 // Reshape, Flatten, Squeeze, Unsqueeze and Transpose keep their ONNX kernels, which move bytes of
 // any type; they see 8-bit tensors in NCHW. Int8 tensors are named "<tensor>:s8" / "<tensor>:u8";
 // every float tensor keeps its model name, so graph outputs and observers are unchanged.
@@ -61,7 +63,17 @@ struct LoweringOptions {
   bool speed_rule = true;
   double min_conv_macs_per_element = 128.0;
   double min_matmul_macs_per_element = 64.0;
+  // Custom ops (plugins, include/calib8/plugin.h) that have an INT8 compute, by
+  // "domain::op_type"; the value says whether output 0 takes input 0's scale
+  // (CALIB8_PLUGIN_OUTPUT_HAS_INPUT_SCALE) instead of its own table entry. Every other custom op
+  // runs FP32. api::PlanInt8 fills this from the op registry.
+  std::map<std::string, bool> int8_custom_ops;
 };
+
+// The op type (in kInt8Domain) under which a plugin registers the INT8 compute of
+// `domain`::`op_type`, and which the plan emits for it: kInt8PluginPrefix + "domain::op_type".
+inline constexpr const char* kInt8PluginPrefix = "QPlugin:";
+std::string Int8PluginOpType(const std::string& domain, const std::string& op_type);
 
 // How much of the model the table covers: the activation tensors an INT8 node would need.
 struct Coverage {

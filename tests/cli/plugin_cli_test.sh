@@ -57,10 +57,15 @@ print("max |calib8 - numpy| %.2g over %d values" % (err, m.size))' "$T/dump/c1.n
   && grep -q "^m1: " "$T/t.cache" && grep -q "^c1: " "$T/t.cache" \
   && ok "calibrate: entries for c1 and the plugin output m1" || bad "calibrate with the plugin"
 
-# 4. plan and run --int8: Mish runs FP32 between the INT8 convolutions; compare against FP32.
+# 4. plan and run --int8: the example plugin has a compute_int8, so Mish runs in 8 bits between
+#    the INT8 convolutions (s8 at its borders); with --keep-fp32 it is an FP32 island again.
 "$CALIB8" plan "$M" --plugin "$PLUGIN" --table "$T/t.cache" >"$T/plan" 2>"$T/err" \
-  && grep -q "FP32.*Mish.*mish1" "$T/plan" && grep -q "INT8.*conv2" "$T/plan" \
-  && ok "plan: mish1 FP32, conv2 INT8: $(grep -c '^INT8' "$T/plan") INT8 node(s)" || { bad "plan with the plugin"; cat "$T/plan"; }
+  && grep -q "INT8.*Mish.*mish1.*compute_int8" "$T/plan" && grep -q "INT8.*conv2.*s8 in" "$T/plan" \
+  && ok "plan: mish1 INT8 (compute_int8), conv2 reads it s8: $(grep -c '^INT8' "$T/plan") INT8 node(s)" || { bad "plan with the plugin"; cat "$T/plan"; }
+echo mish1 >"$T/keep"
+"$CALIB8" plan "$M" --plugin "$PLUGIN" --table "$T/t.cache" --keep-fp32 "$T/keep" >"$T/plan2" 2>"$T/err" \
+  && grep -q "FP32.*Mish.*mish1" "$T/plan2" && grep -q "INT8.*conv2" "$T/plan2" \
+  && ok "plan --keep-fp32 mish1: FP32 island between INT8 convs" || { bad "plan --keep-fp32 with the plugin"; cat "$T/plan2"; }
 "$CALIB8" run "$M" --plugin "$PLUGIN" -i "$T/x.npy" -o "$T/fp32" >/dev/null 2>"$T/err" \
   && "$CALIB8" run "$M" --plugin "$PLUGIN" -i "$T/x.npy" -o "$T/int8" --int8 --table "$T/t.cache" >/dev/null 2>"$T/err" \
   && $PY -c '
@@ -72,19 +77,56 @@ print("INT8 vs FP32 max rel diff %.3f" % rel)' "$T/fp32/y.npy" "$T/int8/y.npy" >
 "$CALIB8" compare "$M" --plugin "$PLUGIN" --table "$T/t.cache" --data "$T/x.npy" >"$T/cmp" 2>"$T/err" \
   && grep -q "m1" "$T/cmp" && ok "compare with the plugin (m1 compared)" || bad "compare with the plugin"
 
-# 5. export-qdq keeps the custom node; no pair on the plugin's own output in TensorRT placement
-#    unless a weighted op reads it (conv2 does: m1 gets the pair, as TensorRT's input->Q->plugin
-#    rule wants the plugin's input c1 left alone).
+# 4b. compute_int8 is what runs: a model x -> Mish -> y with a hand-written TensorRT cache
+#     (s_x = 3/127, s_y = 2.5/127) gives, element for element, numpy's
+#     clip(round_half_even(mish(q_x s_x) / s_y)) s_y with q_x = clip(round_half_even(x / s_x)).
+$PY - "$T" <<'PYEOF'
+import sys, struct, numpy as np, onnx
+from onnx import helper, TensorProto
+d = sys.argv[1]
+g = helper.make_graph([helper.make_node("Mish", ["x"], ["y"], name="mish", domain="com.example")], "mish_only",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 64])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 64])])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)])
+m.ir_version = 7; onnx.save(m, d + "/mish_only.onnx")
+hexf = lambda f: "%x" % struct.unpack(">I", struct.pack(">f", np.float32(f)))[0]
+open(d + "/mish_only.cache", "w").write("TRT-8601-EntropyCalibration2\nx: %s\ny: %s\n" % (hexf(3 / 127), hexf(2.5 / 127)))
+np.save(d + "/x2.npy", (np.random.RandomState(5).randn(16, 64) * 1.5).astype(np.float32))
+PYEOF
+"$CALIB8" run "$T/mish_only.onnx" --plugin "$PLUGIN" -i "$T/x2.npy" -o "$T/m8" --int8 --table "$T/mish_only.cache" >/dev/null 2>"$T/err" \
+  && $PY -c '
+import numpy as np, sys
+x = np.load(sys.argv[1]); y = np.load(sys.argv[2])
+sx, sy = np.float32(3 / 127), np.float32(2.5 / 127)
+qx = np.clip(np.rint(x / sx), -128, 127).astype(np.float32)
+v = (qx * sx).astype(np.float64); mish = (v * np.tanh(np.log1p(np.exp(v)))).astype(np.float32)
+want = np.clip(np.rint(mish / sy), -128, 127).astype(np.float32) * sy
+steps = np.abs(y - want) / sy
+assert steps.max() <= 1.0 + 1e-6 and (steps > 1e-6).mean() <= 0.01, (steps.max(), (steps > 1e-6).mean())
+print("%d of %d values equal numpy, max %.0f step" % ((steps <= 1e-6).sum(), y.size, steps.max()))' "$T/x2.npy" "$T/m8/y.npy" >"$T/out" 2>>"$T/err" \
+  && ok "compute_int8 through the INT8 runtime == numpy: $(cat "$T/out")" || bad "compute_int8 vs numpy"
+
+# 5. export-qdq --target tensorrt keeps the custom node and writes input -> Q -> Mish -> DQ (the
+#    form TensorRT accepts for an INT8 plugin; no Q -> DQ in front of it, no Q after it), and
+#    import-qdq gives back the table's entries for c1 and m1.
 "$CALIB8" export-qdq "$M" --plugin "$PLUGIN" --table "$T/t.cache" -o "$T/q.onnx" -q 2>"$T/err" \
   && $PY -c '
 import onnx, sys
-m = onnx.load(sys.argv[1])
+m = onnx.load(sys.argv[1]); prod = {o: n for n in m.graph.node for o in n.output}
 mish = [n for n in m.graph.node if n.op_type == "Mish"]
 assert len(mish) == 1 and mish[0].domain == "com.example", [n.op_type for n in m.graph.node]
-q = sorted(n.input[0] for n in m.graph.node if n.op_type == "QuantizeLinear" and not n.input[0].startswith("w"))
-assert "m1" in q and "c1" not in q, q
-print("Mish kept, activation pairs on", q)' "$T/q.onnx" >"$T/out" 2>>"$T/err" \
+src = prod[mish[0].input[0]]
+assert src.op_type == "QuantizeLinear" and src.input[0] == "c1", (src.op_type, src.input)
+users = [n for n in m.graph.node if mish[0].output[0] in n.input]
+assert [n.op_type for n in users] == ["DequantizeLinear"] and users[0].output[0] == "m1", [n.op_type for n in users]
+conv2 = [n for n in m.graph.node if n.name == "conv2"][0]
+assert conv2.input[0] == "m1", conv2.input
+print("c1 -> Q -> Mish -> DQ -> m1 -> conv2")' "$T/q.onnx" >"$T/out" 2>>"$T/err" \
   && ok "export-qdq: $(cat "$T/out")" || bad "export-qdq with the plugin"
+"$CALIB8" import-qdq "$T/q.onnx" -o "$T/back.cache" >/dev/null 2>"$T/err" \
+  && for t in c1 m1; do grep "^$t: " "$T/t.cache"; done >"$T/want" && for t in c1 m1; do grep "^$t: " "$T/back.cache"; done >"$T/got" \
+  && [ -s "$T/want" ] && cmp -s "$T/want" "$T/got" \
+  && ok "import-qdq: c1 and m1 come back with the table's bits" || bad "import-qdq after the plugin export"
 
 # 6. Bad plugins: exit 1 naming the file.
 echo "not a library" >"$T/fake.so"

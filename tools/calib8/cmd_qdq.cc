@@ -86,6 +86,7 @@ Command AddExportQdqCommand(CLI::App& app) {
                                                   : onnx_io::OrtActivations::kU8;
     eo.strict = o->strict;
     eo.table_header = table->header.raw;
+    if (eo.target == onnx_io::QdqTarget::kTensorRt) eo.int8_custom_ops = api::Int8PluginOps();
     if (!o->keep_file.empty()) {
       auto keep = onnx_io::ReadKeepFp32File(o->keep_file);
       if (!keep.ok()) return ReportError(keep.status());

@@ -1,5 +1,6 @@
 // examples/plugins/mish/mish_plugin.cc — a complete calib8 plugin: the custom operator
-// com.example::Mish, y = x * tanh(softplus(x)), float32, element-wise (issue 12).
+// com.example::Mish, y = x * tanh(softplus(x)), element-wise, in float32 and in 8 bits (a
+// 256-entry table from the helper's UnaryFloatOp::ComputeInt8) (issue 12).
 // Built by CMake as build/examples/plugins/mish/libcalib8_mish.so; used as
 //   calib8 calibrate MODEL --plugin build/examples/plugins/mish/libcalib8_mish.so --data ...
 // It includes only the plugin headers: a plugin never links calib8.
@@ -17,7 +18,7 @@ float Mish(float x) {
   return static_cast<float>(static_cast<double>(x) * std::tanh(sp));
 }
 
-const calib8_op_def kOps[] = {calib8::plugin::UnaryFloatOp<Mish>::Def(
+const calib8_op_def kOps[] = {calib8::plugin::UnaryFloatOp<Mish>::DefInt8(
     "com.example", "Mish", CALIB8_PLUGIN_THREAD_SAFE | CALIB8_PLUGIN_DETERMINISTIC)};
 const calib8_plugin kPlugin = calib8::plugin::Describe("example-mish", "1.0", kOps);
 
