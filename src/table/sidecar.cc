@@ -3,14 +3,18 @@
 // survives exactly; min/max/absmax are doubles, which nlohmann prints round-trip exactly.
 #include "table/sidecar.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
 #include "table/calibration_table.h"
+#include "table/fingerprint.h"
 
 namespace calib8::table {
 
@@ -171,6 +175,69 @@ Result<Sidecar> ReadSidecarFile(const std::string& path) {
 
 Status WriteSidecarFile(const std::string& path, const Sidecar& sidecar) {
   return core::WriteFileAtomic(path, SerializeSidecar(sidecar));
+}
+
+Result<std::optional<Sidecar>> ReadCurrentSidecar(const std::string& table_path,
+                                                  std::string_view table_bytes, std::string* why) {
+  const std::string path = SidecarPathFor(table_path);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    *why = "'" + table_path + "' has no sidecar " + path;
+    return std::optional<Sidecar>();
+  }
+  CALIB8_ASSIGN_OR_RETURN(Sidecar sc, ReadSidecarFile(path));
+  if (!sc.table_fingerprint.empty() && sc.table_fingerprint != BytesFingerprint(table_bytes)) {
+    *why = "sidecar " + path + " was written for other bytes than '" + table_path + "'";
+    return std::optional<Sidecar>();
+  }
+  return std::optional<Sidecar>(std::move(sc));
+}
+
+Sidecar MergeSidecars(const std::vector<SidecarPart>& parts, const CalibrationTable& merged) {
+  Sidecar out;
+  if (parts.empty()) return out;
+  out.calib8_version = parts.front().sidecar.calib8_version;
+  bool same_method = true, same_data = true;
+  for (const auto& p : parts) {
+    same_method = same_method && p.sidecar.method == parts.front().sidecar.method;
+    same_data = same_data && p.sidecar.data.fingerprint == parts.front().sidecar.data.fingerprint &&
+                !p.sidecar.data.fingerprint.empty();
+  }
+  if (same_method) {
+    out.method = parts.front().sidecar.method;
+  } else {
+    out.method.name = "merged";
+    for (size_t i = 0; i < parts.size(); ++i)
+      out.method.parameters["part" + std::to_string(i + 1)] = parts[i].sidecar.method.name;
+  }
+  if (same_data) {
+    out.data = parts.front().sidecar.data;
+  } else {
+    out.data.source = "merged from " + std::to_string(parts.size()) + " partial calibrations";
+  }
+  std::set<std::string> done;
+  auto add = [&](const TensorStatistics& t) {
+    if (done.insert(t.name).second) out.tensors.push_back(t);
+  };
+  for (const auto& e : merged.entries()) {
+    for (const auto& p : parts) {
+      const int k = p.table ? p.table->Find(e.name) : -1;
+      if (k < 0 || p.table->entries()[static_cast<size_t>(k)].bits() != e.bits()) continue;
+      auto it = std::find_if(p.sidecar.tensors.begin(), p.sidecar.tensors.end(),
+                             [&](const TensorStatistics& t) { return t.name == e.name; });
+      if (it == p.sidecar.tensors.end()) continue;
+      add(*it);
+      break;
+    }
+  }
+  std::set<std::string> weights;
+  for (const auto& p : parts) {
+    for (const auto& t : p.sidecar.tensors)
+      if (merged.Find(t.name) < 0) add(t);
+    for (const auto& w : p.sidecar.weights)
+      if (weights.insert(w.name).second) out.weights.push_back(w);
+  }
+  return out;
 }
 
 std::string ReuseDecision::Reason() const {

@@ -10,12 +10,16 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "calib8/status.h"
 
 namespace calib8::table {
+
+class CalibrationTable;
 
 inline constexpr int kSidecarFormatVersion = 1;
 
@@ -71,6 +75,24 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
 std::string SerializeSidecar(const Sidecar& sidecar);
 Result<Sidecar> ReadSidecarFile(const std::string& path);
 Status WriteSidecarFile(const std::string& path, const Sidecar& sidecar);  // atomic
+
+// The sidecar next to `table_path` when it was written for exactly these table bytes (its
+// table_fingerprint matches); std::nullopt with `*why` saying why not (no sidecar, other bytes).
+// A sidecar that exists but cannot be parsed is an error naming it.
+Result<std::optional<Sidecar>> ReadCurrentSidecar(const std::string& table_path,
+                                                  std::string_view table_bytes, std::string* why);
+struct SidecarPart {
+  std::string table_path;
+  const CalibrationTable* table = nullptr;  // the part's own table (as read)
+  Sidecar sidecar;                          // its current sidecar
+};
+// The sidecar of `merged` (calib8 merge of the parts' tables): per tensor, the record of the first
+// part whose own entry has the merged entry's scale bits (so a conflict resolved by --on-conflict
+// keeps the statistics of the value that won), then the parts' other records and weight scales
+// (first wins); the method and data provenance when every part agrees, else method "merged"
+// (parameters part1, part2, ...: each part's method) and no data fingerprint. table_file,
+// table_fingerprint and the model fields are left to the caller (they belong to the output).
+Sidecar MergeSidecars(const std::vector<SidecarPart>& parts, const CalibrationTable& merged);
 
 // What the caller has now. Empty strings / null mean "not known, do not check".
 struct ReuseQuery {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "table/calibration_table.h"
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
 
@@ -128,6 +129,54 @@ ir::Graph SmallGraph() {
   g.nodes = {mul, relu};
   g.initializers["w"] = Tensor::FromVector<float>({4}, {1, 2, 3, 4});
   return g;
+}
+
+// Two parts that share the cut tensor "c" with the same bits, and disagree on "d": the merged
+// sidecar takes each tensor's record from the part whose entry the merged table kept.
+TEST(SidecarMerge, RecordsFollowTheMergedEntries) {
+  auto entry = [](const std::string& name, float scale) {
+    TableEntry e;
+    e.name = name;
+    e.scale_bits = {FloatToBits(scale)};
+    return e;
+  };
+  auto stats = [](const std::string& name, float amax, float lo) {
+    TensorStatistics t;
+    t.name = name;
+    t.amax = amax;
+    t.has_range = true;
+    t.lo = lo;
+    t.hi = amax;
+    return t;
+  };
+  CalibrationTable a, b;
+  a.Put(entry("x", 1.0f / 127));
+  a.Put(entry("c", 2.0f / 127));
+  a.Put(entry("d", 3.0f / 127));
+  b.Put(entry("c", 2.0f / 127));
+  b.Put(entry("d", 4.0f / 127));
+  b.Put(entry("y", 5.0f / 127));
+  SidecarPart pa{"a", &a, {}}, pb{"b", &b, {}};
+  pa.sidecar.method.name = "entropy2-floored";
+  pb.sidecar.method.name = "percentile";
+  pa.sidecar.tensors = {stats("x", 1, -1), stats("c", 2, -0.5f), stats("d", 3, -0.25f)};
+  pb.sidecar.tensors = {stats("c", 2, -0.5f), stats("d", 4, -0.125f), stats("y", 5, 0)};
+  pb.sidecar.weights = {{"w", 0, {0.5f}}};
+  CalibrationTable merged = a;  // --on-conflict last: d from b
+  merged.Put(entry("d", 4.0f / 127));
+  merged.Put(entry("y", 5.0f / 127));
+  Sidecar m = MergeSidecars({pa, pb}, merged);
+  ASSERT_EQ(m.tensors.size(), 4u);
+  EXPECT_EQ(m.tensors[0].name, "x");
+  EXPECT_EQ(m.tensors[1].name, "c");
+  EXPECT_EQ(m.tensors[2].name, "d");
+  EXPECT_EQ(m.tensors[2].amax, 4.0f);
+  EXPECT_EQ(m.tensors[2].lo, -0.125f);
+  EXPECT_EQ(m.tensors[3].name, "y");
+  EXPECT_EQ(m.method.name, "merged");
+  EXPECT_EQ(m.method.parameters.at("part2"), "percentile");
+  EXPECT_TRUE(m.data.fingerprint.empty());
+  ASSERT_EQ(m.weights.size(), 1u);
 }
 
 TEST(FingerprintModel, StableAcrossIrrelevantChanges) {

@@ -1,5 +1,12 @@
 // tools/calib8/cmd_merge.cc — `calib8 merge A B ... -o OUT [--on-conflict first|last|max|error]`:
-// e.g. a backbone table plus a head (custom-layer) table into one; written atomically.
+// e.g. a backbone table plus a head (custom-layer) table into one; written atomically. When every
+// input has its current calib8 sidecar, the merged table gets one too (table::MergeSidecars).
+#include <filesystem>
+
+#include "api/engine.h"
+#include "core/file_util.h"
+#include "table/fingerprint.h"
+#include "table/sidecar.h"
 #include "table/table_ops.h"
 #include "table_args.h"
 
@@ -10,7 +17,7 @@ Command AddMergeCommand(CLI::App& app) {
   struct Opts {
     TableReadArgs in;
     std::vector<std::string> tables;
-    std::string out, on_conflict = "error", to;
+    std::string out, on_conflict = "error", to, model;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("TABLES", o->tables, "Tables, in priority order")->required()->expected(2, -1);
@@ -18,6 +25,9 @@ Command AddMergeCommand(CLI::App& app) {
   sub->add_option("--on-conflict", o->on_conflict,
                   "Same tensor, different values: first|last|max|error (default error)");
   sub->add_option("--to", o->to, "Output format (default: the first table's, trt if unwritable)");
+  sub->add_option("--model", o->model,
+                  "The whole model the parts were calibrated from: its fingerprint goes into the "
+                  "merged sidecar (stale-table checks); without it the sidecar names no model");
   o->in.Register(sub);
   return [o]() -> int {
     auto policy = table::ParseConflictPolicy(o->on_conflict);
@@ -27,6 +37,23 @@ Command AddMergeCommand(CLI::App& app) {
       auto t = o->in.Read(path);
       if (!t.ok()) return ReportError(t.status());
       inputs.push_back({path, std::move(t).value()});
+    }
+    // The parts' sidecars: all current, or no merged sidecar (and the reason).
+    std::vector<table::SidecarPart> parts;
+    std::string no_sidecar;
+    for (const auto& in : inputs) {
+      auto bytes = core::ReadFile(in.name, "table");
+      if (!bytes.ok()) return ReportError(bytes.status());
+      auto sc = table::ReadCurrentSidecar(in.name, *bytes, &no_sidecar);
+      if (!sc.ok()) return ReportError(sc.status());
+      if (!*sc) break;
+      parts.push_back({in.name, &in.table, std::move(**sc)});
+    }
+    std::string model_fp;
+    if (!o->model.empty()) {
+      auto g = api::LoadModel(o->model);
+      if (!g.ok()) return ReportError(g.status());
+      model_fp = table::ModelFingerprint(*g);
     }
     table::TableFormat to = inputs.front().table.header.source_format;
     if (!o->to.empty()) {
@@ -46,6 +73,26 @@ Command AddMergeCommand(CLI::App& app) {
     std::cout << "wrote " << o->out << " (" << table::FormatTitle(to) << ", " << merged->size()
               << " entries from " << inputs.size() << " tables, " << rep.conflicts
               << " conflicts resolved by '" << o->on_conflict << "')\n";
+    const std::string sidecar_path = table::SidecarPathFor(o->out);
+    if (parts.size() == inputs.size()) {
+      table::Sidecar sc = table::MergeSidecars(parts, *merged);
+      auto bytes = core::ReadFile(o->out, "table");
+      if (!bytes.ok()) return ReportError(bytes.status());
+      sc.table_file = std::filesystem::path(o->out).filename().string();
+      sc.table_fingerprint = table::BytesFingerprint(*bytes);
+      sc.model_file = o->model;
+      sc.model_fingerprint = model_fp;
+      s = table::WriteSidecarFile(sidecar_path, sc);
+      if (!s.ok()) return ReportError(s);
+      std::cout << "wrote " << sidecar_path << " (" << sc.tensors.size()
+                << " tensor record(s) from the parts' sidecars"
+                << (model_fp.empty() ? "; no --model, so it names no model" : "") << ")\n";
+    } else {
+      std::error_code ec;
+      std::filesystem::remove(sidecar_path, ec);  // an old one would describe other bytes
+      std::cerr << "calib8: note: no sidecar for " << o->out << ": " << no_sidecar
+                << " (run --int8 then uses the symmetric TensorRT encoding)\n";
+    }
     return 0;
   };
 }
