@@ -649,6 +649,21 @@ TEST(ImageSourceTest, BadImagesAreNamed) {
   jpg.replace(sof + 5, 4, std::string("\x00\x08\x00\x08", 4));
   WriteBytes(d2c + "/big.jpg", jpg);
   EXPECT_TRUE(MustOpen("images:" + d2c));
+  // A scan reading a Huffman table no DHT segment defines (stb_image would decode with an
+  // uninitialised table: a wild read; found by fuzz_image): the second table of the DHT segment
+  // (AC 0) relabelled DC 2.
+  size_t dht = jpg.find("\xff\xc4");
+  ASSERT_NE(dht, std::string::npos);
+  size_t second = dht + 4 + 17;
+  for (size_t i = 1; i <= 16; ++i) second += static_cast<uint8_t>(jpg[dht + 4 + i]);
+  ASSERT_EQ(static_cast<uint8_t>(jpg[second]), 0x10);
+  jpg[second] = 0x02;
+  WriteBytes(d2c + "/big.jpg", jpg);
+  msg = OpenError("images:" + d2c);
+  EXPECT_NE(msg.find("big.jpg"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("reads AC Huffman table 0, which no table segment before it defines"),
+            std::string::npos)
+      << msg;
   // Text named .png; JPEG named .png; empty file.
   std::string d3 = tmp.Sub("liar");
   WriteBytes(d3 + "/text.png", "<html>not an image</html>");

@@ -56,6 +56,75 @@ Status CheckPngChunks(const std::string& bytes, const std::string& what) {
   return Status::Ok();
 }
 
+// JPEG Huffman tables against their use, before stb sees the file (its decoder checks neither):
+// a scan that reads a table no DHT segment defined made stb decode with the uninitialised table
+// of a malloc'd struct (a wild read, found by fuzz_image as an ASan SEGV; Release read garbage), and
+// a DHT table of more than 256 codes made stbi__build_huffman write past its size array (UBSan,
+// fuzz/regressions/image/jpeg-dht-257-codes-stb). Walks the markers and the scans between them
+// (entropy-coded data skipped up to the next marker); anything else malformed is left to stb.
+Status CheckJpegTables(const std::string& bytes, const std::string& what) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  bool defined[2][4] = {};
+  bool progressive = false;
+  size_t pos = 2;
+  while (pos + 4 <= n) {
+    if (b[pos] != 0xFF) return Status::Ok();
+    const unsigned char m = b[pos + 1];
+    if (m == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (m == 0xD9) return Status::Ok();  // EOI
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+      pos += 2;
+      continue;
+    }
+    const size_t len = (size_t{b[pos + 2]} << 8) | b[pos + 3];
+    if (len < 2 || pos + 2 + len > n) return Status::Ok();
+    const unsigned char* seg = b + pos + 4;
+    const size_t seg_len = len - 2;
+    if (m == 0xC2) progressive = true;
+    if (m == 0xC4) {  // DHT: class/id, 16 counts, the values; possibly several tables
+      size_t k = 0;
+      while (k + 17 <= seg_len) {
+        const int tc = seg[k] >> 4, th = seg[k] & 15;
+        size_t codes = 0;
+        for (int i = 1; i <= 16; ++i) codes += seg[k + static_cast<size_t>(i)];
+        if (tc > 1 || th > 3 || codes > 256)
+          return InvalidArgument(what, ": JPEG Huffman table segment at byte ", pos,
+                                 " defines table class ", tc, " id ", th, " with ", codes,
+                                 " codes: expected class 0 or 1, id 0..3 and at most 256 codes "
+                                 "(the file is corrupt)");
+        defined[tc][th] = true;
+        k += 17 + codes;
+      }
+    }
+    pos += 2 + len;
+    if (m != 0xDA) continue;
+    // SOS: components with their DC/AC table ids, then Ss, Se, Ah/Al.
+    if (seg_len < 1 || seg_len < 1 + 2 * size_t{seg[0]} + 3) return Status::Ok();
+    const size_t ns = seg[0];
+    const unsigned char ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
+    const bool uses_dc = !progressive || (ss == 0 && ah == 0);
+    const bool uses_ac = !progressive || ss > 0;
+    for (size_t c = 0; c < ns; ++c) {
+      const int td = seg[2 + 2 * c] >> 4, ta = seg[2 + 2 * c] & 15;
+      const bool dc_bad = uses_dc && (td > 3 || !defined[0][td]);
+      const bool ac_bad = uses_ac && (ta > 3 || !defined[1][ta]);
+      if (dc_bad || ac_bad)
+        return InvalidArgument(what, ": the JPEG scan at byte ", pos - 2 - len, " reads ",
+                               dc_bad ? "DC" : "AC", " Huffman table ", dc_bad ? td : ta,
+                               ", which no table segment before it defines (the file is corrupt)");
+    }
+    // Skip the entropy-coded data: up to a marker other than a stuffed 0xFF00 or a restart.
+    while (pos + 1 < n && !(b[pos] == 0xFF && b[pos + 1] != 0x00 &&
+                            !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
+      ++pos;
+  }
+  return Status::Ok();
+}
+
 struct Decoded {
   std::vector<float> values;
   int h = 0, w = 0;
@@ -84,6 +153,7 @@ class ImageDirSource : public DataSource {
       return InvalidArgument(what, ": the extension says ", expected, " but the contents are ",
                              actual, ": rename the file or convert it");
     if (std::strcmp(actual, "PNG") == 0) CALIB8_RETURN_IF_ERROR(CheckPngChunks(bytes, what));
+    if (std::strcmp(actual, "JPEG") == 0) CALIB8_RETURN_IF_ERROR(CheckJpegTables(bytes, what));
     int w = 0, h = 0, c = 0;
     int want = spec_.Channels();
     // The size the header claims, checked before stb reserves memory for it (a JPEG header of
