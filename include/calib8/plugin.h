@@ -7,8 +7,8 @@
  * returning a static description of the operators it implements. `calib8 --plugin LIB.so ...`
  * (repeatable, before or after the subcommand) loads it with dlopen before the model is read; each
  * operator is then an ordinary op of the executor: the observer sees its outputs, so `calibrate`
- * gives them table entries like any other tensor, and the INT8 runtime runs it in FP32 between
- * dequantize/quantize borders.
+ * gives them table entries like any other tensor. The INT8 runtime calls compute_int8 when the op
+ * has one (else it runs compute_fp32 between dequantize/quantize borders).
  *
  * Rules of the boundary:
  * - Only C types cross it: no C++ object, exception or allocator. Every call returns
@@ -54,7 +54,8 @@ enum calib8_plugin_flags {
   CALIB8_PLUGIN_THREAD_SAFE = 1u << 0,
   /* the same inputs always give the same bits (calib8's results stay reproducible). */
   CALIB8_PLUGIN_DETERMINISTIC = 1u << 1,
-  /* output 0 takes input 0's scale in INT8 (a max, a data movement: like MaxPool or Reshape). */
+  /* output 0 takes input 0's scale in INT8 (a max, a data movement: like MaxPool or Reshape),
+   * not its own table entry: used by the INT8 plan and by export-qdq for ops with compute_int8. */
   CALIB8_PLUGIN_OUTPUT_HAS_INPUT_SCALE = 1u << 2
 };
 
@@ -109,9 +110,12 @@ typedef int (*calib8_compute_fn)(const calib8_node_info* node, const calib8_tens
                                  size_t num_inputs, calib8_tensor* outputs, size_t num_outputs,
                                  char* message, size_t message_size);
 
-/* Optional 8-bit computation: inputs and outputs are INT8 (scale only, zero point 0) with the
- * scales given, one per tensor. ABI version 1 declares it; calib8's INT8 runtime does not call it
- * yet (the op runs FP32 between dequantize/quantize borders), see docs/custom-layers.md. */
+/* Optional 8-bit computation: inputs and outputs are INT8 (symmetric: real = q * scale, zero
+ * point 0) with the scales given, one per tensor, as TensorRT hands a plugin that supports kINT8.
+ * The output shapes are those `infer` returned when asked with the model's float32 input types
+ * (calib8 asks it that way in both modes); only float32 outputs are written as int8. Called by
+ * calib8's INT8 runtime (`run --int8`, `compare`, ...) when the table has a scale for every input
+ * and output; without it the op runs compute_fp32 there. docs/custom-layers.md. */
 typedef int (*calib8_compute_int8_fn)(const calib8_node_info* node, const calib8_tensor* inputs,
                                       const float* input_scales, size_t num_inputs,
                                       calib8_tensor* outputs, const float* output_scales,
