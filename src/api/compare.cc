@@ -16,6 +16,7 @@
 #include <span>
 #include <sstream>
 
+#include "api/calibrate.h"
 #include "api/engine.h"
 #include "api/compare_internal.h"
 #include "core/file_util.h"
@@ -324,47 +325,6 @@ Result<Tensor> DequantizeInt8(const Tensor& q, const Int8TensorInfo& info) {
   return out;
 }
 
-Result<std::vector<std::string>> MatchDataToModel(const ir::Graph& g, const data::MultiInputData& d,
-                                                  int batch) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < d.size(); ++i) {
-    std::string name = d.name(i);
-    if (name.empty()) {
-      if (g.inputs.size() != 1)
-        return InvalidArgument("the model has ", g.inputs.size(),
-                               " inputs: give --data NAME=SPEC for each");
-      name = g.inputs[0].name;
-    }
-    const ir::ValueInfo* vi = nullptr;
-    for (const auto& in : g.inputs)
-      if (in.name == name) vi = &in;
-    if (!vi)
-      return InvalidArgument("--data names input '", name, "', which the model does not have");
-    const Shape& s = d.source(i).SampleShape();
-    if (vi->has_shape) {
-      bool ok = vi->dims.size() == s.size() + 1;
-      for (size_t k = 0; ok && k < s.size(); ++k)
-        if (vi->dims[k + 1].known() && vi->dims[k + 1].value != s[k]) ok = false;
-      if (!ok)
-        return InvalidArgument("--data for input '", name, "' has samples of shape ",
-                               ShapeToString(s), ", but ", g.source, " expects ", vi->ShapeString(),
-                               " (batch first)");
-      if (vi->dims[0].known() && vi->dims[0].value != batch)
-        return InvalidArgument("input '", name, "' has a fixed batch size of ", vi->dims[0].value,
-                               ": use --batch ", vi->dims[0].value);
-    }
-    if (vi->dtype != DataType::kUndefined && vi->dtype != d.source(i).SampleType())
-      return InvalidArgument("--data for input '", name, "' is ",
-                             DataTypeName(d.source(i).SampleType()), ", the model expects ",
-                             DataTypeName(vi->dtype));
-    names.push_back(name);
-  }
-  for (const auto& in : g.inputs)
-    if (std::find(names.begin(), names.end(), in.name) == names.end())
-      return InvalidArgument("no --data given for model input '", in.name, "'");
-  return names;
-}
-
 Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::CalibrationTable& table,
                                       const data::MultiInputData& data,
                                       const std::vector<int64_t>& labels,
@@ -372,8 +332,8 @@ Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::Calib
   if (options.batch < 1) return InvalidArgument("--batch must be at least 1, got ", options.batch);
   if (data.NumSamples() == 0) return InvalidArgument("--data holds no samples");
   CALIB8_RETURN_IF_ERROR(CheckLabels(labels, data));
-  CALIB8_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                          MatchDataToModel(graph, data, options.batch));
+  std::vector<std::string> names;
+  CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, data, options.batch, &names));
   CompareResult r;
   CALIB8_ASSIGN_OR_RETURN(r.plan, PlanChecked(graph, table, options.int8, options.table_name));
 

@@ -79,11 +79,6 @@ struct CompareResult {
   quant::Int8Plan plan;               // the INT8 plan that ran
 };
 
-// Checks that `data` feeds every input of `graph` with samples of the right shape and type;
-// returns the model input name for each data source (in data order).
-Result<std::vector<std::string>> MatchDataToModel(const ir::Graph& graph,
-                                                  const data::MultiInputData& data, int batch);
-
 // Runs FP32 and INT8 on every sample of `data`. `labels` is empty or holds at least
 // data.NumSamples() classes. Fails when the table covers none of the tensors an INT8 node needs
 // (a table for another model) or, with options.int8.strict, not all of them.

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "api/compare_internal.h"
+#include "api/calibrate.h"
 #include "api/engine.h"
 #include "core/file_util.h"
 #include "table/fingerprint.h"
@@ -40,7 +41,7 @@ class SensitivityRunner {
     if (c.batch < 1) return InvalidArgument("--batch must be at least 1, got ", c.batch);
     if (d_.NumSamples() == 0) return InvalidArgument("--data holds no samples");
     CALIB8_RETURN_IF_ERROR(CheckLabels(labels_, d_));
-    CALIB8_ASSIGN_OR_RETURN(names_, MatchDataToModel(g_, d_, c.batch));
+    CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(g_, d_, c.batch, &names_));
     exec::SessionOptions fo = c.session;
     CALIB8_ASSIGN_OR_RETURN(auto fp32, CreateSession(g_, fo));
     const char* kStage = "sensitivity FP32 reference";
