@@ -63,4 +63,13 @@ using KernelFn = std::function<Status(KernelContext&)>;
 // Wraps a stateless function as a factory.
 KernelFactory Stateless(KernelFn fn);
 
+// A factory whose run function is built per node from its KernelInit (e.g. to capture the opset
+// or parsed attributes): `make(init)` returns the KernelFn.
+template <typename Make>
+KernelFactory StatelessFromInit(Make make) {
+  return [make](const KernelInit& init) -> Result<std::unique_ptr<Kernel>> {
+    return Stateless(make(init))(init);
+  };
+}
+
 }  // namespace calib8::exec

@@ -13,13 +13,6 @@
 namespace calib8::ops {
 namespace {
 
-template <typename Make>
-exec::KernelFactory FromInit(Make make) {
-  return [make](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
-    return exec::Stateless(make(init))(init);
-  };
-}
-
 // Grain for ParallelFor over items of `work` elements each: parallel once ~64K elements in all.
 int64_t GrainFor(int64_t work) {
   return std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(work, 1));
@@ -430,7 +423,7 @@ Status RunPad(exec::KernelContext& ctx, int64_t opset) {
 exec::KernelFactory TransposeKernel() { return exec::Stateless(RunTranspose); }
 
 exec::KernelFactory SliceKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunSlice(ctx, opset); };
   });
 }
@@ -438,7 +431,7 @@ exec::KernelFactory SliceKernel() {
 exec::KernelFactory GatherKernel() { return exec::Stateless(RunGather); }
 
 exec::KernelFactory PadKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunPad(ctx, opset); };
   });
 }

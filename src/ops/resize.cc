@@ -15,13 +15,6 @@
 namespace calib8::ops {
 namespace {
 
-template <typename Make>
-exec::KernelFactory FromInit(Make make) {
-  return [make](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
-    return exec::Stateless(make(init))(init);
-  };
-}
-
 enum class Coord {
   kHalfPixel,
   kHalfPixelSymmetric,
@@ -391,13 +384,13 @@ Status RunUpsample(exec::KernelContext& ctx, int64_t opset) {
 }  // namespace
 
 exec::KernelFactory ResizeKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunResize(ctx, opset); };
   });
 }
 
 exec::KernelFactory UpsampleKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunUpsample(ctx, opset); };
   });
 }

@@ -13,14 +13,6 @@
 namespace calib8::ops {
 namespace {
 
-// A factory whose run function is built from KernelInit (captures the opset).
-template <typename Make>
-exec::KernelFactory FromInit(Make make) {
-  return [make](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
-    return exec::Stateless(make(init))(init);
-  };
-}
-
 Result<size_t> ElementSize(const Tensor& t, const ir::Node& node) {
   size_t s = DataTypeSize(t.dtype());
   if (s == 0)
@@ -292,13 +284,13 @@ Status RunSplit(exec::KernelContext& ctx, int64_t opset) {
 exec::KernelFactory ConcatKernel() { return exec::Stateless(RunConcat); }
 
 exec::KernelFactory SplitKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunSplit(ctx, opset); };
   });
 }
 
 exec::KernelFactory ReshapeKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunReshape(ctx, opset); };
   });
 }
@@ -322,13 +314,13 @@ exec::KernelFactory FlattenKernel() {
 }
 
 exec::KernelFactory SqueezeKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunSqueeze(ctx, opset); };
   });
 }
 
 exec::KernelFactory UnsqueezeKernel() {
-  return FromInit([](const exec::KernelInit& init) -> exec::KernelFn {
+  return exec::StatelessFromInit([](const exec::KernelInit& init) -> exec::KernelFn {
     return [opset = init.opset](exec::KernelContext& ctx) { return RunUnsqueeze(ctx, opset); };
   });
 }
