@@ -61,7 +61,10 @@ Status CheckPngChunks(const std::string& bytes, const std::string& what) {
 // of a malloc'd struct (a wild read, found by fuzz_image as an ASan SEGV; Release read garbage), and
 // a DHT table of more than 256 codes made stbi__build_huffman write past its size array (UBSan,
 // fuzz/regressions/image/jpeg-dht-257-codes-stb). Walks the markers and the scans between them
-// (entropy-coded data skipped up to the next marker); anything else malformed is left to stb.
+// (entropy-coded data skipped up to the next marker), and like stb skips stray bytes between
+// segments to the next 0xFF (junk after the DQT once hid a DHT and its scan from the walk:
+// fuzz/regressions/image/jpeg-junk-before-sof-hides-undefined-huffman-table); anything else
+// malformed is left to stb.
 Status CheckJpegTables(const std::string& bytes, const std::string& what) {
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t n = bytes.size();
@@ -69,7 +72,10 @@ Status CheckJpegTables(const std::string& bytes, const std::string& what) {
   bool progressive = false;
   size_t pos = 2;
   while (pos + 4 <= n) {
-    if (b[pos] != 0xFF) return Status::Ok();
+    if (b[pos] != 0xFF) {  // stb_image skips bytes that are not a marker, so the walk does too
+      ++pos;
+      continue;
+    }
     const unsigned char m = b[pos + 1];
     if (m == 0xFF) {  // fill byte
       ++pos;
