@@ -4,7 +4,7 @@
 //
 // In one process and one run: R repetitions of (a) one plain FP32 inference pass over the N
 // samples (default session: fused epilogues, no observer), (b) a full two-pass calibration
-// (api::Calibrate with the default method; data opened, fingerprinted and read by Calibrate
+// (calib::Calibrate with the default method; data opened, fingerprinted and read by Calibrate
 // itself) over the same samples. Prints min and median of each, the ratio of medians, and the
 // min and median of the per-repetition ratios (issue 15 item 7's goal: <= 2.0x one inference
 // pass; bench/calibrate_cost.sh runs the two cases of RESULTS.md). Peak memory is measured outside
@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "api/calibrate.h"
-#include "api/engine.h"
+#include "calib/calibrate.h"
+#include "runtime/engine.h"
 #include "data/data_source.h"
 
 using namespace calib8;
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
   }
-  auto g = api::LoadModel(model);
+  auto g = runtime::LoadModel(model);
   if (!g.ok()) return Fail(g.status());
   data::OpenOptions oo;
   oo.max_samples = samples;
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   if (!d.ok()) return Fail(d.status());
   exec::SessionOptions so;
   so.num_threads = threads;
-  auto session = api::CreateSession(*g, so);
+  auto session = runtime::CreateSession(*g, so);
   if (!session.ok()) return Fail(session.status());
   const std::string input = g->inputs[0].name;
   std::vector<double> infer, calib, infer_cpu, calib_cpu;
@@ -80,13 +80,13 @@ int main(int argc, char** argv) {
     }
     infer.push_back(Now() - t0);
     infer_cpu.push_back(Cpu() - c0);
-    api::CalibrateOptions co;
+    calib::CalibrateOptions co;
     co.data_specs = {spec};
     co.max_samples = samples;
     co.batch = batch;
     co.threads = threads;
     double t1 = Now(), c1 = Cpu();
-    auto res = api::Calibrate(*g, co);
+    auto res = calib::Calibrate(*g, co);
     if (!res.ok()) return Fail(res.status());
     calib.push_back(Now() - t1);
     calib_cpu.push_back(Cpu() - c1);

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 
 using namespace calib8;
 
@@ -143,7 +143,7 @@ Model Build(const Layer& l) {
 
 // A table with amax of x and y from one FP32 run.
 table::CalibrationTable Table(const Model& md) {
-  auto s = api::CreateSession(md.g);
+  auto s = runtime::CreateSession(md.g);
   auto out = (*s)->Run({{"x", md.x}});
   table::CalibrationTable t;
   auto put = [&t](const std::string& name, const Tensor& v) {
@@ -165,17 +165,17 @@ void Run(benchmark::State& state, const Layer& l, bool int8) {
   so.num_threads = 1;
   std::unique_ptr<exec::Session> s;
   if (int8) {
-    api::Int8Options io;
+    runtime::Int8Options io;
     io.lowering.speed_rule = false;  // the island is what is measured
     quant::Int8Plan plan;
-    auto r = api::CreateInt8Session(md.g, Table(md), io, so, &plan);
+    auto r = runtime::CreateInt8Session(md.g, Table(md), io, so, &plan);
     if (!r.ok() || plan.num_int8 != 1) {
       state.SkipWithError(r.ok() ? "layer did not lower to INT8" : r.status().message().c_str());
       return;
     }
     s = std::move(r).value();
   } else {
-    auto r = api::CreateSession(md.g, so);
+    auto r = runtime::CreateSession(md.g, so);
     if (!r.ok()) {
       state.SkipWithError(r.status().message().c_str());
       return;

@@ -1,21 +1,21 @@
-// eval/calibration_report.h — fills an eval::ReportInput from an api::CalibrationResult.
+// eval/calibration_report.h — fills an eval::ReportInput from an calib::CalibrationResult.
 //
 // Header-only on purpose: the calib8::eval library stays free of api/stats/calib, and only the
 // code that already links calib8::api (the CLI, the unit tests) pays for this include.
-//   api::CalibrationResult --CalibrationReportInput--> eval::ReportInput --RenderHtmlReport--> HTML
+//   calib::CalibrationResult --CalibrationReportInput--> eval::ReportInput --RenderHtmlReport--> HTML
 #pragma once
 
 #include <cstdio>
 #include <string>
 
-#include "api/calibrate.h"
+#include "calib/calibrate.h"
 #include "data/data_source.h"
 #include "eval/report.h"
 
 namespace calib8::eval {
 
 // `model_file` and `table_file` are shown as given (file names, not read).
-inline ReportInput CalibrationReportInput(const api::CalibrationResult& r,
+inline ReportInput CalibrationReportInput(const calib::CalibrationResult& r,
                                           const std::string& model_file,
                                           const std::string& table_file) {
   ReportInput in;

@@ -19,8 +19,8 @@
 #include <map>
 #include <string>
 
-#include "api/calibrate.h"
-#include "api/compare.h"
+#include "calib/calibrate.h"
+#include "eval/compare.h"
 #include "data/data_source.h"
 #include "eval/calibration_report.h"
 #include "eval/report.h"
@@ -38,7 +38,7 @@ struct CompareReportSources {
   const table::Sidecar* sidecar = nullptr;  // null: none next to the table (or unreadable)
   std::string sidecar_path;                 // where it was looked for
   std::string sidecar_problem;              // why it could not be read ("" when absent or fine)
-  const api::CalibrationResult* stats = nullptr;  // from a --stats file: histograms and curves
+  const calib::CalibrationResult* stats = nullptr;  // from a --stats file: histograms and curves
   std::string stats_path;
   nlohmann::json data_description;  // the compared data (MultiInputData::Describe)
 };
@@ -68,7 +68,7 @@ inline std::vector<double> FoldSignedHistogram(const std::vector<int64_t>& h) {
   return out;
 }
 
-inline ReportInput CompareReportInput(const api::CompareResult& r, const CompareReportSources& s) {
+inline ReportInput CompareReportInput(const eval::CompareResult& r, const CompareReportSources& s) {
   ReportInput in;
   in.title = "calib8 compare report";
   in.model = s.model_file;

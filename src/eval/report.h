@@ -11,7 +11,7 @@
 //                 the chosen amax marked, and the method's curve (KL or MSE against threshold)
 // Every piece of text is HTML-escaped (tensor names contain <, >, &, quotes). The input is plain
 // data so that the eval module depends on nothing but core; eval/calibration_report.h fills it
-// from an api::CalibrationResult.
+// from a calib::CalibrationResult.
 #pragma once
 
 #include <cstdint>

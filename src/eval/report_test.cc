@@ -1,6 +1,6 @@
 // eval/report_test.cc — the HTML report: escaping (names with < > & quotes, bad UTF-8), histogram
 // downsampling keeps totals, one plot per tensor, optional compare sections only when filled,
-// nothing external, size for 150 tensors, and the api::CalibrationResult adapter.
+// nothing external, size for 150 tensors, and the calib::CalibrationResult adapter.
 #include "eval/report.h"
 
 #include <gtest/gtest.h>
@@ -135,7 +135,7 @@ TEST(RenderHtmlReport, SmallAndFastFor150Tensors) {
 }
 
 TEST(CalibrationReportInput, FromCalibrationResult) {
-  api::CalibrationResult r;
+  calib::CalibrationResult r;
   r.method.name = "entropy2";
   r.method.parameters = {{"num_bins", "4"}};
   r.stats.samples = 7;
@@ -147,7 +147,7 @@ TEST(CalibrationReportInput, FromCalibrationResult) {
   rec.range.Add(xs, 4);
   rec.hist = stats::AbsHistogram(4.0, 4);
   rec.hist.Add(xs, 4);
-  api::TensorCalibration tc;
+  calib::TensorCalibration tc;
   tc.name = "x<1>";
   tc.record = &rec;
   tc.result.amax = 1.5;
@@ -176,9 +176,9 @@ TEST(CompareReportInput, FoldsSignedHistogramsAroundZero) {
 }
 
 TEST(CompareReportInput, SectionsFromSidecarOrSayWhy) {
-  api::CompareResult r;
+  eval::CompareResult r;
   r.samples = 10;
-  api::OutputResult out;
+  eval::OutputResult out;
   out.name = "logits";
   out.classifier = true;
   out.metrics.sqnr_db = 4.0123;
@@ -234,7 +234,7 @@ TEST(CompareReportInput, SectionsFromSidecarOrSayWhy) {
   EXPECT_TRUE(in.plots_note.empty());
 
   // Statistics that name none of the model's tensors: a warning, and the sidecar is used.
-  api::CalibrationResult empty_stats;
+  calib::CalibrationResult empty_stats;
   src.stats = &empty_stats;
   src.stats_path = "other.json";
   in = CompareReportInput(r, src);

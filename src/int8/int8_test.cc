@@ -6,8 +6,8 @@
 #include <cmath>
 #include <random>
 
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "int8/int8_test_util.h"
 #include "int8/qkernels.h"
 #include "quant/lowering.h"
@@ -304,15 +304,15 @@ TEST(Lowering, SmallModelRunsInt8CloseToFp32) {
   Tensor x = SmallInput();
   table::CalibrationTable t = TableFromFp32Run(g, x);
   for (bool u : {false, true}) {
-    api::Int8Options io;
+    runtime::Int8Options io;
     io.lowering.unsigned_activations = u;
     quant::Int8Plan plan;
-    auto s8 = api::CreateInt8Session(g, t, io, {}, &plan);
+    auto s8 = runtime::CreateInt8Session(g, t, io, {}, &plan);
     ASSERT_TRUE(s8.ok()) << s8.status().message();
     EXPECT_EQ(plan.num_int8, 4) << quant::PlanToText(plan);  // conv+relu, pool, flatten, gemm
     EXPECT_EQ(plan.num_fp32, 0);
     EXPECT_EQ(plan.coverage.found, plan.coverage.needed);
-    auto fp = api::CreateSession(g);
+    auto fp = runtime::CreateSession(g);
     auto y32 = (*fp)->Run({{"x", x}});
     auto y8 = (*s8)->Run({{"x", x}});
     ASSERT_TRUE(y8.ok()) << y8.status().message();
@@ -356,7 +356,7 @@ TEST(Lowering, AsymmetricRangesWithZeroPoints) {
   } mm;
   exec::SessionOptions so;
   so.fuse_epilogues = false;
-  auto fp = api::CreateSession(g, so);
+  auto fp = runtime::CreateSession(g, so);
   ASSERT_TRUE(fp.ok());
   auto y32 = (*fp)->Run({{"x", x}}, &mm);
   ASSERT_TRUE(y32.ok());
@@ -371,11 +371,11 @@ TEST(Lowering, AsymmetricRangesWithZeroPoints) {
   };
   double err[2] = {0, 0};
   for (int asym = 0; asym < 2; ++asym) {
-    api::Int8Options io;
+    runtime::Int8Options io;
     io.lowering.speed_rule = false;
     if (asym) io.lowering.ranges = mm.r;
     quant::Int8Plan plan;
-    auto s8 = api::CreateInt8Session(g, t, io, {}, &plan);
+    auto s8 = runtime::CreateInt8Session(g, t, io, {}, &plan);
     ASSERT_TRUE(s8.ok()) << s8.status().message();
     EXPECT_EQ(plan.num_fp32, 0) << quant::PlanToText(plan);
     const std::string text = quant::PlanToText(plan);
@@ -466,9 +466,9 @@ TEST(Lowering, ReasonsKeepFp32CoverageAndBadScales) {
     EXPECT_EQ(p->nodes[0].precision, quant::Precision::kFp32);
     EXPECT_NE(p->nodes[0].reason.find("no table entry for input 'x'"), std::string::npos);
     EXPECT_EQ(p->coverage.missing, std::vector<std::string>{"x"});
-    api::Int8Options strict;
+    runtime::Int8Options strict;
     strict.strict = true;
-    EXPECT_FALSE(api::PlanInt8(g, t, strict).ok());
+    EXPECT_FALSE(runtime::PlanInt8(g, t, strict).ok());
   }
   // amax 0: FP32 with reason; inf: refused naming the tensor.
   {
@@ -533,9 +533,9 @@ TEST(Lowering, CustomOpWithInt8Compute) {
     ASSERT_NE(op, nullptr);
     EXPECT_EQ(op->domain, quant::kInt8Domain);
     EXPECT_EQ(op->op_type, quant::Int8PluginOpType("com.example", "Op"));
-    ASSERT_EQ(op->GetFloats("_calib8_in_scales").size(), 1u);
-    EXPECT_EQ(op->GetFloats("_calib8_in_scales")[0], 3.0f / 127.0f);
-    EXPECT_EQ(op->GetFloats("_calib8_out_scales")[0], same_scale ? 3.0f / 127.0f : 5.0f / 127.0f);
+    ASSERT_EQ(op->GetFloats(quant::kPluginInScalesAttr).size(), 1u);
+    EXPECT_EQ(op->GetFloats(quant::kPluginInScalesAttr)[0], 3.0f / 127.0f);
+    EXPECT_EQ(op->GetFloats(quant::kPluginOutScalesAttr)[0], same_scale ? 3.0f / 127.0f : 5.0f / 127.0f);
     EXPECT_EQ(op->inputs[0], "c:s8");
     EXPECT_EQ(op->outputs[0], "m:s8");
     const ir::Node* conv1 = find(*p, "conv1");

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "int8/qkernels.h"
 #include "table/calibration_table.h"
 
@@ -108,7 +108,7 @@ inline table::CalibrationTable TableFromFp32Run(const ir::Graph& g, const Tensor
   } obs;
   exec::SessionOptions so;
   so.fuse_epilogues = false;
-  auto s = api::CreateSession(g, so);
+  auto s = runtime::CreateSession(g, so);
   EXPECT_TRUE(s.ok());
   auto out = (*s)->Run({{"x", x}}, &obs);
   EXPECT_TRUE(out.ok());
@@ -127,7 +127,7 @@ inline table::CalibrationTable TableFromFp32Run(const ir::Graph& g, const Tensor
 inline Tensor RunPlanReference(const quant::Int8Plan& plan, const Tensor& x) {
   exec::SessionOptions ro;
   ro.flavor = exec::KernelFlavor::kReference;
-  auto sr = api::CreateInt8Session(plan, ro);
+  auto sr = runtime::CreateInt8Session(plan, ro);
   EXPECT_TRUE(sr.ok()) << sr.status().message();
   if (!sr.ok()) return Tensor();
   auto yr = (*sr)->Run({{"x", x}});

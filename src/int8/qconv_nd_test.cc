@@ -7,8 +7,8 @@
 #include <cmath>
 #include <random>
 
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "int8/int8_test_util.h"
 #include "int8/qkernels.h"
 #include "ops/conv_ref.h"
@@ -318,17 +318,17 @@ TEST_P(LoweringNd, ConvTransposeAndNdConvRunInt8CloseToFp32) {
   Tensor x = RandomFloat(xs, rng, 1.0f);
   table::CalibrationTable t = TableFromFp32Run(g, x);
   for (bool u : {false, true}) {
-    api::Int8Options io;
+    runtime::Int8Options io;
     io.lowering.unsigned_activations = u;
     io.lowering.speed_rule = false;  // tiny layers: this test is about the kernels
     quant::Int8Plan plan;
-    auto s8 = api::CreateInt8Session(g, t, io, {}, &plan);
+    auto s8 = runtime::CreateInt8Session(g, t, io, {}, &plan);
     ASSERT_TRUE(s8.ok()) << s8.status().message();
     EXPECT_EQ(plan.num_int8, 3) << quant::PlanToText(plan);
     EXPECT_EQ(plan.num_fp32, 0) << quant::PlanToText(plan);
     EXPECT_EQ(plan.nodes[1].op_type, "ConvTranspose+Relu");
     EXPECT_EQ(plan.num_quantize, 1);  // only the graph input: the chain stays 8-bit
-    auto fp = api::CreateSession(g);
+    auto fp = runtime::CreateSession(g);
     ASSERT_TRUE(fp.ok());
     auto y32 = (*fp)->Run({{"x", x}});
     auto y8 = (*s8)->Run({{"x", x}});

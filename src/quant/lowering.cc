@@ -910,10 +910,10 @@ class Lowerer {
       out_scales.push_back(q_[o].scale);
       o = QName(o);
     }
-    q.attrs["_calib8_in_scales"] = ir::Attribute::Floats(in_scales);
-    q.attrs["_calib8_out_scales"] = ir::Attribute::Floats(out_scales);
-    q.attrs["_calib8_domain"] = ir::Attribute::String(n.domain);
-    q.attrs["_calib8_op_type"] = ir::Attribute::String(n.op_type);
+    q.attrs[kPluginInScalesAttr] = ir::Attribute::Floats(in_scales);
+    q.attrs[kPluginOutScalesAttr] = ir::Attribute::Floats(out_scales);
+    q.attrs[kPluginDomainAttr] = ir::Attribute::String(n.domain);
+    q.attrs[kPluginOpTypeAttr] = ir::Attribute::String(n.op_type);
     out.push_back(std::move(q));
   }
 

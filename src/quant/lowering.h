@@ -66,13 +66,19 @@ struct LoweringOptions {
   // Custom ops (plugins, include/calib8/plugin.h) that have an INT8 compute, by
   // "domain::op_type"; the value says whether output 0 takes input 0's scale
   // (CALIB8_PLUGIN_OUTPUT_HAS_INPUT_SCALE) instead of its own table entry. Every other custom op
-  // runs FP32. api::PlanInt8 fills this from the op registry.
+  // runs FP32. runtime::PlanInt8 fills this from the op registry.
   std::map<std::string, bool> int8_custom_ops;
 };
 
 // The op type (in kInt8Domain) under which a plugin registers the INT8 compute of
 // `domain`::`op_type`, and which the plan emits for it: kInt8PluginPrefix + "domain::op_type".
 inline constexpr const char* kInt8PluginPrefix = "QPlugin:";
+// The attributes of such a node: the scales of its inputs and outputs (one float each, symmetric
+// s8), and the custom op it runs.
+inline constexpr const char* kPluginInScalesAttr = "_calib8_in_scales";
+inline constexpr const char* kPluginOutScalesAttr = "_calib8_out_scales";
+inline constexpr const char* kPluginDomainAttr = "_calib8_domain";
+inline constexpr const char* kPluginOpTypeAttr = "_calib8_op_type";
 std::string Int8PluginOpType(const std::string& domain, const std::string& op_type);
 
 // How much of the model the table covers: the activation tensors an INT8 node would need.
@@ -93,7 +99,7 @@ struct Int8Plan {
   int num_quantize = 0, num_dequantize = 0;  // border nodes inserted
 };
 
-// Lowers `graph` (as api::LoadModel returns it: optimised, not yet fused). Fails on a table
+// Lowers `graph` (as runtime::LoadModel returns it: optimised, not yet fused). Fails on a table
 // entry with an inf or NaN scale that the model uses (naming the table and the tensor).
 Result<Int8Plan> LowerToInt8(const ir::Graph& graph, const table::CalibrationTable& table,
                              const LoweringOptions& options = {});

@@ -9,7 +9,7 @@
 // Both are exact (maxima, and integer counts held in doubles below 2^53), so the combined state is
 // the state one process would have collected from all the samples, bit for bit.
 // Every Comm call is collective: all processes make the same calls in the same order. A process
-// that fails between two collectives must still reach the next Agree (api::Calibrate does), so
+// that fails between two collectives must still reach the next Agree (calib::Calibrate does), so
 // that every process learns of the failure and returns it instead of waiting forever.
 #pragma once
 

@@ -106,6 +106,20 @@ assert steps.max() <= 1.0 + 1e-6 and (steps > 1e-6).mean() <= 0.01, (steps.max()
 print("%d of %d values equal numpy, max %.0f step" % ((steps <= 1e-6).sum(), y.size, steps.max()))' "$T/x2.npy" "$T/m8/y.npy" >"$T/out" 2>>"$T/err" \
   && ok "compute_int8 through the INT8 runtime == numpy: $(cat "$T/out")" || bad "compute_int8 vs numpy"
 
+# 4c. compare reads the plugin output back with the plugin's own output scale: its per-tensor
+#     SQNR for y equals numpy's on the FP32 and INT8 runs (it once used x's scale: 13.78 dB
+#     instead of 14.10).
+"$CALIB8" run "$T/mish_only.onnx" --plugin "$PLUGIN" -i "$T/x2.npy" -o "$T/m32" >/dev/null 2>"$T/err" \
+  && "$CALIB8" compare "$T/mish_only.onnx" --plugin "$PLUGIN" --table "$T/mish_only.cache" --data "$T/x2.npy" --json >"$T/cmp.json" 2>"$T/err" \
+  && $PY -c '
+import json, sys, numpy as np
+r = json.load(open(sys.argv[1])); a = np.load(sys.argv[2]).astype(np.float64); b = np.load(sys.argv[3]).astype(np.float64)
+want = 10 * np.log10((a * a).sum() / ((a - b) ** 2).sum())
+got = [t["sqnr_db"] for t in r["tensors"] if t["name"] == "y"][0]
+assert abs(got - want) < 0.01, (got, want)
+print("%.2f dB, numpy %.2f dB" % (got, want))' "$T/cmp.json" "$T/m32/y.npy" "$T/m8/y.npy" >"$T/out" 2>>"$T/err" \
+  && ok "compare: the INT8 plugin output's SQNR with its own scale: $(cat "$T/out")" || { bad "compare of the INT8 plugin output"; cat "$T/err"; }
+
 # 5. export-qdq --target tensorrt keeps the custom node and writes input -> Q -> Mish -> DQ (the
 #    form TensorRT accepts for an INT8 plugin; no Q -> DQ in front of it, no Q after it), and
 #    import-qdq gives back the table's entries for c1 and m1.

@@ -19,7 +19,7 @@
 #include <set>
 #include <sstream>
 
-#include "api/engine.h"
+#include "runtime/engine.h"
 #include "onnx/onnx_import.h"
 #include "ops/ops.h"
 
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
       exec::SessionOptions so;
       so.flavor = flavor;
       so.num_threads = 1;
-      auto session = api::CreateSession(*g, so);
+      auto session = runtime::CreateSession(*g, so);
       if (!session.ok()) { failure = session.status().message(); break; }
       for (int k = 0; failure.empty(); ++k) {
         fs::path ds = dir / ("test_data_set_" + std::to_string(k));

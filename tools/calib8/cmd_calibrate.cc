@@ -1,5 +1,5 @@
 // tools/calib8/cmd_calibrate.cc — `calib8 calibrate MODEL --data SPEC [--method M] [-o TABLE]`
-// and `calib8 merge-stats A B ... -o OUT`. Parses options, calls api::Calibrate, writes the
+// and `calib8 merge-stats A B ... -o OUT`. Parses options, calls calib::Calibrate, writes the
 // TensorRT cache and its sidecar atomically, prints a summary.
 #include <cmath>
 #include <cstdio>
@@ -8,10 +8,10 @@
 #include <iostream>
 #include <set>
 
-#include "api/calibrate.h"
-#include "api/sensitivity.h"
-#include "api/int8_engine.h"
-#include "api/engine.h"
+#include "calib/calibrate.h"
+#include "eval/sensitivity.h"
+#include "runtime/int8_engine.h"
+#include "runtime/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
 #include "core/progress.h"
@@ -85,7 +85,7 @@ Status ApplyPartial(const CalibrateArgs& a, ir::Graph& g, std::vector<std::strin
 
 // After a partial calibration: which tensors of the whole model this table leaves without a
 // scale, so that the parts can be checked before `merge`.
-void PrintPartialCoverage(const ir::Graph& full, const api::CalibrationResult& r) {
+void PrintPartialCoverage(const ir::Graph& full, const calib::CalibrationResult& r) {
   std::set<std::string> have;
   for (const auto& t : r.tensors) have.insert(t.name);
   std::vector<std::string> missing;
@@ -107,18 +107,18 @@ void PrintPartialCoverage(const ir::Graph& full, const api::CalibrationResult& r
   std::cout << "\n         join the parts with: calib8 merge PART1 PART2 ... -o TABLE\n";
 }
 
-// api::CalibrateProgress -> the shared reporter (core/progress.h): "calibrate pass 1/2".
-api::CalibrateProgressFn ToCalibrateProgress(core::ProgressReporter& reporter) {
+// calib::CalibrateProgress -> the shared reporter (core/progress.h): "calibrate pass 1/2".
+calib::CalibrateProgressFn ToCalibrateProgress(core::ProgressReporter& reporter) {
   auto cb = reporter.Callback();
   if (!cb) return {};
-  return [cb](const api::CalibrateProgress& p) {
+  return [cb](const calib::CalibrateProgress& p) {
     std::string stage = "calibrate pass " + std::to_string(p.pass) + "/" + std::to_string(p.passes);
     if (p.passes == 2) stage += p.pass == 1 ? " (ranges)" : " (histograms)";
     cb({stage, p.done, p.total, "samples", ""});
   };
 }
 
-void PrintSummary(const api::CalibrationResult& r, const std::string& table_path,
+void PrintSummary(const calib::CalibrationResult& r, const std::string& table_path,
                   const std::string& sidecar_path) {
   size_t zero = 0;
   double lo = INFINITY, hi = 0;
@@ -137,7 +137,7 @@ void PrintSummary(const api::CalibrationResult& r, const std::string& table_path
   if (!r.tensors.empty() && zero < r.tensors.size())
     std::cout << "amax range: " << std::setprecision(4) << lo << " .. " << hi << "\n";
   // The five tensors whose clipping cut the most of the observed range.
-  std::vector<const api::TensorCalibration*> sorted;
+  std::vector<const calib::TensorCalibration*> sorted;
   for (const auto& t : r.tensors)
     if (t.record->range.absmax > 0) sorted.push_back(&t);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
@@ -161,24 +161,24 @@ void PrintSummary(const api::CalibrationResult& r, const std::string& table_path
 // on the first --plan-samples calibration samples with the encoding `run --int8` will use.
 static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::string& table_path,
               const std::vector<std::string>& data_specs, const std::string& preprocess) {
-  api::SensitivityOptions so;
+  eval::SensitivityOptions so;
   so.max_drop = a.max_drop;
   so.compare.session.num_threads = a.threads;
-  api::Int8TableMode mode;
-  auto t = api::LoadInt8Table(table_path, false, &so.compare.int8, &mode);
+  runtime::Int8TableMode mode;
+  auto t = runtime::LoadInt8Table(table_path, false, &so.compare.int8, &mode);
   if (!t.ok()) return ReportError(t.status());
   so.try_ranges = true;  // other ranges before FP32; the ones that help go into the table below
-  so.observed = api::ObservedRanges(table_path);
-  data::OpenOptions oo = api::DataOptionsFor(g, preprocess, a.plan_samples);
+  so.observed = eval::ObservedRanges(table_path);
+  data::OpenOptions oo = runtime::DataOptionsFor(g, preprocess, a.plan_samples);
   auto d = data::MultiInputData::Open(data_specs, oo);
   if (!d.ok()) return ReportError(d.status());
   core::ProgressReporter progress(core::DefaultProgressStyle(a.quiet));
   so.progress = progress.Callback();
-  auto r = api::AnalyzeSensitivity(g, *t, *d, {}, so);
+  auto r = eval::AnalyzeSensitivity(g, *t, *d, {}, so);
   progress.Finish();
   if (!r.ok()) return ReportError(r.status().WithContext("calibrate --max-drop"));
   if (!r->ranges.empty()) {
-    Status s = api::ApplyRangeChanges(table_path, r->ranges, table_path);
+    Status s = eval::ApplyRangeChanges(table_path, r->ranges, table_path);
     if (!s.ok()) return ReportError(s);
     for (const auto& c : r->ranges)
       std::printf("range:   %s [%.4g, %.4g] -> [%.4g, %.4g] (%s %.2f -> %.2f), written to the %s\n",
@@ -186,7 +186,7 @@ static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::stri
                   c.score_before, c.score, c.asymmetric ? "sidecar" : "table");
   }
   const std::string path = a.plan_out.empty() ? table_path + ".keep-fp32.txt" : a.plan_out;
-  Status s = core::WriteFileAtomic(path, api::SensitivityPlanFile(*r, so, a.model, table_path));
+  Status s = core::WriteFileAtomic(path, eval::SensitivityPlanFile(*r, so, a.model, table_path));
   if (!s.ok()) return ReportError(s);
   char score[64];
   std::snprintf(score, sizeof score, "%.2f, FP32 %.2f", r->final_score, r->fp32_score);
@@ -199,18 +199,18 @@ static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::stri
 
 // Writes what a finished calibration produced: --save-stats, the sidecar then the table (each
 // atomically), --report; prints the summary (and, for a --until/--from part, what it left out).
-static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const api::CalibrationResult& r,
-                           const api::CalibrateOptions& o, const std::string& out,
+static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const calib::CalibrationResult& r,
+                           const calib::CalibrateOptions& o, const std::string& out,
                            const std::string& sidecar_path, const ir::Graph* full_model) {
   if (!a.save_stats.empty()) {
     CALIB8_RETURN_IF_ERROR(stats::SaveStats(r.stats, a.save_stats));
     std::cout << "statistics: " << a.save_stats << "\n";
   }
-  table::CalibrationTable t = api::MakeTable(r, a.algorithm.empty() ? api::TrtAlgorithmFor(o.method) : a.algorithm);
+  table::CalibrationTable t = calib::MakeTable(r, a.algorithm.empty() ? calib::TrtAlgorithmFor(o.method) : a.algorithm);
   table::WriteOptions wo;
   wo.trt_version = a.trt_version;
   CALIB8_ASSIGN_OR_RETURN(std::string bytes, table::SerializeTable(t, table::TableFormat::kTensorRt, wo));
-  table::Sidecar sc = api::MakeSidecar(r, g, std::filesystem::path(a.model).filename().string(),
+  table::Sidecar sc = calib::MakeSidecar(r, g, std::filesystem::path(a.model).filename().string(),
                                        std::filesystem::path(out).filename().string(), bytes);
   // Sidecar first, table last: a table never exists without the sidecar that explains it.
   CALIB8_RETURN_IF_ERROR(table::WriteSidecarFile(sidecar_path, sc));
@@ -299,7 +299,7 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--trt-version", a->trt_version, "TensorRT version number for the header (default 8601)");
   {
     std::string names;
-    for (const auto& n : api::TrtCalibratorNames()) names += (names.empty() ? "" : ", ") + n;
+    for (const auto& n : calib::TrtCalibratorNames()) names += (names.empty() ? "" : ", ") + n;
     sub->add_option("--trt-calibrator,--algorithm", a->algorithm,
                     "TensorRT calibrator named in the cache header: " + names +
                         " (default: per method, EntropyCalibration2 except minmax -> "
@@ -365,7 +365,7 @@ Command AddCalibrateCommand(CLI::App& app) {
       comm = std::move(c).value();
     }
     const bool root = !comm || comm->rank() == 0;
-    auto g = api::LoadModel(a->model);
+    auto g = runtime::LoadModel(a->model);
     if (comm) {
       Status s = comm->Agree(g.status());
       if (!s.ok()) return ReportError(s);
@@ -382,7 +382,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     std::string out = a->output;
     if (out.empty()) out = std::filesystem::path(a->model).replace_extension(".cache").string();
     std::string sidecar_path = table::SidecarPathFor(out);
-    api::CalibrateOptions o;
+    calib::CalibrateOptions o;
     o.data_specs = data;
     o.preprocess = a->preprocess;
     o.max_samples = a->max_samples;
@@ -409,7 +409,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     // into the full table. Off unless asked for (docs/custom-layers.md).
     if (partial && a->asym_search < 0) o.params["asym_search"] = "0";
     if (!a->algorithm.empty()) {
-      const auto& known = api::TrtCalibratorNames();
+      const auto& known = calib::TrtCalibratorNames();
       if (std::find(known.begin(), known.end(), a->algorithm) == known.end()) {
         std::string names;
         for (const auto& n : known) names += (names.empty() ? "" : ", ") + n;
@@ -433,13 +433,13 @@ Command AddCalibrateCommand(CLI::App& app) {
       table::MethodSpec spec;
       auto params = o.params;
       params["num_bins"] = std::to_string(o.num_bins);
-      auto mo = api::MethodOptions(o.method, params, &spec);
+      auto mo = calib::MethodOptions(o.method, params, &spec);
       if (!mo.ok()) return ReportError(mo.status());
       if (!stored.ok()) {
         std::cout << "existing table " << out << " has no readable sidecar ("
                   << stored.status().message() << "): recalibrating\n";
       } else {
-        data::OpenOptions oo = api::DataOptionsFor(*g, o.preprocess, o.max_samples);
+        data::OpenOptions oo = runtime::DataOptionsFor(*g, o.preprocess, o.max_samples);
         auto d = data::MultiInputData::Open(o.data_specs, oo);
         if (!d.ok()) return ReportError(d.status());
         auto dfp = d->Fingerprint(o.hashing_progress);
@@ -465,11 +465,11 @@ Command AddCalibrateCommand(CLI::App& app) {
       }
     }
 
-    Result<api::CalibrationResult> r = InvalidArgument("unreachable");
+    Result<calib::CalibrationResult> r = InvalidArgument("unreachable");
     if (!a->from_stats.empty()) {
       auto st = stats::LoadStats(a->from_stats);
       if (!st.ok()) return ReportError(st.status());
-      r = api::CalibrateFromStats(*g, std::move(st).value(), o);
+      r = calib::CalibrateFromStats(*g, std::move(st).value(), o);
     } else {
       stats::StatsState ranges;
       if (!a->ranges.empty()) {
@@ -480,7 +480,7 @@ Command AddCalibrateCommand(CLI::App& app) {
         ranges.samples = 0;
         o.ranges = &ranges;
       }
-      r = api::Calibrate(*g, o);
+      r = calib::Calibrate(*g, o);
     }
     progress.Finish();
     if (!r.ok()) return ReportError(r.status().WithContext("calibrate '" + a->model + "'"));

@@ -1,14 +1,14 @@
 // tools/calib8/cmd_compare.cc — `calib8 compare MODEL --table T --data SPEC [--labels FILE]
 // [--max-samples N] [--batch N] [--keep-fp32 F] [--json] [--report R.html]`: FP32 against INT8
-// on the same inputs, per tensor and per output. A thin layer over api/compare.h (the work) and
+// on the same inputs, per tensor and per output. A thin layer over eval/compare.h (the work) and
 // eval/report.h (the HTML file); `calib8 sensitivity` (cmd_sensitivity.cc) shares the options.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
-#include "api/compare.h"
-#include "api/sensitivity.h"
-#include "api/engine.h"
+#include "eval/compare.h"
+#include "eval/sensitivity.h"
+#include "runtime/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
 #include "core/progress.h"
@@ -58,15 +58,15 @@ void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
 Result<data::MultiInputData> LoadCompareInputs(const CompareOpts& o, ir::Graph* graph,
                                                table::CalibrationTable* table,
                                                std::vector<int64_t>* labels,
-                                               api::CompareOptions* co) {
-  CALIB8_ASSIGN_OR_RETURN(*graph, api::LoadModel(o.model));
-  api::Int8TableMode mode;
-  CALIB8_ASSIGN_OR_RETURN(*table, api::LoadInt8Table(o.table, o.symmetric, &co->int8, &mode));
+                                               eval::CompareOptions* co) {
+  CALIB8_ASSIGN_OR_RETURN(*graph, runtime::LoadModel(o.model));
+  runtime::Int8TableMode mode;
+  CALIB8_ASSIGN_OR_RETURN(*table, runtime::LoadInt8Table(o.table, o.symmetric, &co->int8, &mode));
   if (!o.quiet) std::cerr << "int8: " << mode.note << "\n";
   if (!o.labels.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(*labels, api::ReadLabels(o.labels));
+    CALIB8_ASSIGN_OR_RETURN(*labels, eval::ReadLabels(o.labels));
   }
-  data::OpenOptions oo = api::DataOptionsFor(*graph, {}, o.max_samples);
+  data::OpenOptions oo = runtime::DataOptionsFor(*graph, {}, o.max_samples);
   CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(o.data, oo));
   co->batch = o.batch;
   co->session.num_threads = o.threads;
@@ -103,14 +103,14 @@ Command AddCompareCommand(CLI::App& app) {
     ir::Graph g;
     table::CalibrationTable t;
     std::vector<int64_t> labels;
-    api::CompareOptions co;
+    eval::CompareOptions co;
     auto d = LoadCompareInputs(*o, &g, &t, &labels, &co);
     if (!d.ok()) return ReportError(d.status());
     // What the report needs besides the comparison, read first so that bad input fails early:
     // the table's sidecar (per-tensor statistics, method) and, with --stats, the histograms.
     eval::CompareReportSources src;
     Result<table::Sidecar> sc = NotFound("no sidecar");
-    Result<api::CalibrationResult> st = NotFound("no stats");
+    Result<calib::CalibrationResult> st = NotFound("no stats");
     if (!o->report.empty()) {
       src.model_file = o->model;
       src.table_file = o->table;
@@ -127,7 +127,7 @@ Command AddCompareCommand(CLI::App& app) {
         auto loaded = stats::LoadStats(o->stats);
         if (!loaded.ok()) return ReportError(loaded.status());
         // Recompute the method's curves from the histograms with the sidecar's method.
-        api::CalibrateOptions co2;
+        calib::CalibrateOptions co2;
         co2.method = src.sidecar ? src.sidecar->method.name : "minmax";
         co2.want_curves = true;
         if (src.sidecar)
@@ -135,8 +135,8 @@ Command AddCompareCommand(CLI::App& app) {
             auto it = src.sidecar->method.parameters.find(k);
             if (it != src.sidecar->method.parameters.end()) co2.params[k] = it->second;
           }
-        if (!api::MethodOptions(co2.method, co2.params, nullptr).ok()) co2.params.clear();
-        st = api::CalibrateFromStats(g, std::move(loaded).value(), co2);
+        if (!calib::MethodOptions(co2.method, co2.params, nullptr).ok()) co2.params.clear();
+        st = calib::CalibrateFromStats(g, std::move(loaded).value(), co2);
         if (!st.ok()) return ReportError(st.status().WithContext("--stats '" + o->stats + "'"));
         src.stats = &*st;
         src.stats_path = o->stats;
@@ -144,16 +144,16 @@ Command AddCompareCommand(CLI::App& app) {
     }
     core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
     co.progress = progress.Callback();
-    auto r = api::CompareFp32Int8(g, t, *d, labels, co);
+    auto r = eval::CompareFp32Int8(g, t, *d, labels, co);
     progress.Finish();
     if (!r.ok()) return ReportError(r.status());
     const quant::Coverage& c = r->plan.coverage;
     if (!c.missing.empty() || !c.zero.empty())
       std::cerr << "calib8: warning: table '" << o->table
-                << "' does not cover the model: " << api::CoverageSummary(c)
+                << "' does not cover the model: " << runtime::CoverageSummary(c)
                 << "; those nodes run FP32 (--strict refuses)\n";
-    std::cout << (o->json ? api::CompareToJson(*r)
-                          : api::CompareToText(*r, static_cast<size_t>(std::max(0, o->top))));
+    std::cout << (o->json ? eval::CompareToJson(*r)
+                          : eval::CompareToText(*r, static_cast<size_t>(std::max(0, o->top))));
     if (!o->report.empty()) {
       eval::ReportInput in = eval::CompareReportInput(*r, src);
       Status s = core::WriteFileAtomic(o->report, eval::RenderHtmlReport(in));
@@ -170,7 +170,7 @@ Command AddSensitivityCommand(CLI::App& app) {
                                  "fewest FP32 layers that meet --max-drop");
   auto o = std::make_shared<CompareOpts>();
   auto out = std::make_shared<std::string>();
-  auto bounds = std::make_shared<api::SensitivityOptions>();
+  auto bounds = std::make_shared<eval::SensitivityOptions>();
   o->max_samples = 200;
   AddCommonOptions(sub, *o);
   sub->add_option("--max-samples", o->max_samples, "Use at most N samples (default 200)");
@@ -189,25 +189,25 @@ Command AddSensitivityCommand(CLI::App& app) {
     ir::Graph g;
     table::CalibrationTable t;
     std::vector<int64_t> labels;
-    api::SensitivityOptions so = *bounds;
+    eval::SensitivityOptions so = *bounds;
     auto d = LoadCompareInputs(*o, &g, &t, &labels, &so.compare);
     if (!d.ok()) return ReportError(d.status());
     so.try_ranges = !table_out->empty();
-    if (so.try_ranges) so.observed = api::ObservedRanges(o->table);
+    if (so.try_ranges) so.observed = eval::ObservedRanges(o->table);
     core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
     so.progress = progress.Callback();
-    auto r = api::AnalyzeSensitivity(g, t, *d, labels, so);
+    auto r = eval::AnalyzeSensitivity(g, t, *d, labels, so);
     progress.Finish();
     if (!r.ok()) return ReportError(r.status());
-    std::cout << api::SensitivityToText(*r, so);
+    std::cout << eval::SensitivityToText(*r, so);
     if (!table_out->empty()) {
-      Status s = api::ApplyRangeChanges(o->table, r->ranges, *table_out);
+      Status s = eval::ApplyRangeChanges(o->table, r->ranges, *table_out);
       if (!s.ok()) return ReportError(s);
       std::cout << "wrote " << *table_out << " (" << r->ranges.size() << " range(s) changed)\n";
     }
     if (!out->empty()) {
       const std::string& planned = table_out->empty() ? o->table : *table_out;
-      Status s = core::WriteFileAtomic(*out, api::SensitivityPlanFile(*r, so, o->model, planned));
+      Status s = core::WriteFileAtomic(*out, eval::SensitivityPlanFile(*r, so, o->model, planned));
       if (!s.ok()) return ReportError(s);
       std::cout << "wrote " << *out << " (" << r->keep.size() << " tensor(s) to keep FP32)\n";
     }

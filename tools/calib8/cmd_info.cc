@@ -1,7 +1,7 @@
 // tools/calib8/cmd_info.cc — `calib8 info MODEL [--json]`.
 #include <nlohmann/json.hpp>
 
-#include "api/engine.h"
+#include "runtime/engine.h"
 #include "commands.h"
 
 namespace calib8::cli {
@@ -31,12 +31,12 @@ Command AddInfoCommand(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print JSON instead of text");
   sub->add_flag("--no-optimize", o->no_optimize, "Describe the graph as stored (no folding passes)");
   return [o]() -> int {
-    api::LoadOptions lo;
+    runtime::LoadOptions lo;
     lo.optimize = !o->no_optimize;
-    api::PassReport passes;
-    auto g = api::LoadModel(o->model, lo, &passes);
+    runtime::PassReport passes;
+    auto g = runtime::LoadModel(o->model, lo, &passes);
     if (!g.ok()) return ReportError(g.status());
-    api::ModelInfo info = api::Describe(*g);
+    runtime::ModelInfo info = runtime::Describe(*g);
     if (o->json) {
       nlohmann::json j;
       j["model"] = o->model;
@@ -96,7 +96,7 @@ Command AddInfoCommand(CLI::App& app) {
           std::cout << "\n";
         }
       }
-      Status runnable = api::CheckRunnable(*g);
+      Status runnable = runtime::CheckRunnable(*g);
       if (!runnable.ok()) {
         std::string m = runnable.message();
         auto cut = m.find("To calibrate anyway, ");

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <set>
 
-#include "api/engine.h"
+#include "runtime/engine.h"
 #include "table/fingerprint.h"
 #include "table/model_check.h"
 #include "table/sidecar.h"
@@ -57,9 +57,9 @@ Command AddInspectCommand(CLI::App& app) {
     std::optional<table::ModelCoverage> cov;
     std::string model_fp;
     if (!o->model.empty()) {
-      api::LoadOptions lo;
+      runtime::LoadOptions lo;
       lo.optimize = false;  // the table names the model's own tensors, before any folding
-      auto g = api::LoadModel(o->model, lo);
+      auto g = runtime::LoadModel(o->model, lo);
       if (!g.ok()) return ReportError(g.status());
       cov = table::CheckAgainstModel(*t, *g);
       model_fp = table::ModelFingerprint(*g);

@@ -3,7 +3,7 @@
 // input has its current calib8 sidecar, the merged table gets one too (table::MergeSidecars).
 #include <filesystem>
 
-#include "api/engine.h"
+#include "runtime/engine.h"
 #include "core/file_util.h"
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
@@ -51,7 +51,7 @@ Command AddMergeCommand(CLI::App& app) {
     }
     std::string model_fp;
     if (!o->model.empty()) {
-      auto g = api::LoadModel(o->model);
+      auto g = runtime::LoadModel(o->model);
       if (!g.ok()) return ReportError(g.status());
       model_fp = table::ModelFingerprint(*g);
     }

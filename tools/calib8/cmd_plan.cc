@@ -4,8 +4,8 @@
 // border nodes inserted.
 #include <fstream>
 
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "commands.h"
 #include "table/calibration_table.h"
 
@@ -34,11 +34,11 @@ Command AddPlanCommand(CLI::App& app) {
                 "(isolated small layers stay FP32 otherwise; docs/int8.md)");
   sub->add_flag("--json", o->json, "Print the plan as JSON");
   return [o]() -> int {
-    auto g = api::LoadModel(o->model);
+    auto g = runtime::LoadModel(o->model);
     if (!g.ok()) return ReportError(g.status());
-    api::Int8Options io;
-    api::Int8TableMode mode;
-    auto t = api::LoadInt8Table(o->table, o->symmetric, &io, &mode);
+    runtime::Int8Options io;
+    runtime::Int8TableMode mode;
+    auto t = runtime::LoadInt8Table(o->table, o->symmetric, &io, &mode);
     if (!t.ok()) return ReportError(t.status());
     std::cerr << "int8: " << mode.note << "\n";
     io.strict = o->strict;
@@ -50,12 +50,12 @@ Command AddPlanCommand(CLI::App& app) {
       if (!k.ok()) return ReportError(k.status());
       io.lowering.keep_fp32 = std::move(k).value();
     }
-    auto plan = api::PlanInt8(*g, *t, io);
+    auto plan = runtime::PlanInt8(*g, *t, io);
     if (!plan.ok()) return ReportError(plan.status());
     const quant::Coverage& c = plan->coverage;
     if (!c.missing.empty() || !c.zero.empty())
       std::cerr << "calib8: warning: table '" << o->table
-                << "' does not cover the model: " << api::CoverageSummary(c)
+                << "' does not cover the model: " << runtime::CoverageSummary(c)
                 << "; those nodes run FP32\n";
     std::cout << (o->json ? quant::PlanToJson(*plan) : quant::PlanToText(*plan));
     return 0;

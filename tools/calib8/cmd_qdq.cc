@@ -4,8 +4,8 @@
 // input (and, with --strict, on a table that does not cover the model).
 #include <iostream>
 
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "commands.h"
 #include "onnx/qdq.h"
 #include "onnx/qdq_strip.h"
@@ -71,10 +71,10 @@ Command AddExportQdqCommand(CLI::App& app) {
                 "asymmetric ranges (by default those give uint8 with zero points, as `calib8 run "
                 "--int8` uses them)");
   return [o, placement]() -> int {
-    api::Int8Options io;
-    api::Int8TableMode mode;
+    runtime::Int8Options io;
+    runtime::Int8TableMode mode;
     const bool ort_u8 = o->target == "ort" && o->ort_acts == "u8";
-    auto table = api::LoadInt8Table(o->table, o->symmetric || !ort_u8, &io, &mode);
+    auto table = runtime::LoadInt8Table(o->table, o->symmetric || !ort_u8, &io, &mode);
     if (!table.ok()) return ReportError(table.status());
     if (ort_u8 && !o->quiet) std::cerr << "export-qdq: " << mode.note << "\n";
     onnx_io::QdqExportOptions eo;
@@ -86,7 +86,7 @@ Command AddExportQdqCommand(CLI::App& app) {
                                                   : onnx_io::OrtActivations::kU8;
     eo.strict = o->strict;
     eo.table_header = table->header.raw;
-    if (eo.target == onnx_io::QdqTarget::kTensorRt) eo.int8_custom_ops = api::Int8PluginOps();
+    if (eo.target == onnx_io::QdqTarget::kTensorRt) eo.int8_custom_ops = runtime::Int8PluginOps();
     if (!o->keep_file.empty()) {
       auto keep = onnx_io::ReadKeepFp32File(o->keep_file);
       if (!keep.ok()) return ReportError(keep.status());
@@ -97,9 +97,9 @@ Command AddExportQdqCommand(CLI::App& app) {
       return ReportError(InvalidArgument("--placement applies to --target ort only"));
     if (eo.target == onnx_io::QdqTarget::kOrt && o->placement == "plan") {
       io.lowering.keep_fp32 = eo.keep_fp32;
-      auto graph = api::LoadModel(o->model);
+      auto graph = runtime::LoadModel(o->model);
       Result<quant::Int8Plan> plan =
-          graph.ok() ? api::PlanInt8(*graph, *table, io) : Result<quant::Int8Plan>(graph.status());
+          graph.ok() ? runtime::PlanInt8(*graph, *table, io) : Result<quant::Int8Plan>(graph.status());
       if (plan.ok()) {
         eo.from_plan = true;
         // 8-bit tensors are "<tensor>:s8" / "<tensor>:u8" in the plan's graph

@@ -7,9 +7,9 @@
 #include <iomanip>
 #include <map>
 
-#include "api/dump.h"
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/dump.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "int8/cpu_features.h"
 #include "table/calibration_table.h"
 #include "commands.h"
@@ -117,13 +117,13 @@ Command AddRunCommand(CLI::App& app) {
   sub->add_flag("--nchw", o->nchw, "Keep 8-bit activations NCHW between layers (measurement knob)");
   sub->add_flag("--show-plan", o->show_plan, "Print the INT8 plan (as `calib8 plan`) to stderr");
   return [o]() -> int {
-    auto g = api::LoadModel(o->model);
+    auto g = runtime::LoadModel(o->model);
     if (!g.ok()) return ReportError(g.status());
     if (!o->dump_dir.empty() || !o->data.empty() || !o->dump_tensors.empty()) {
       if (o->dump_dir.empty() || o->data.empty() || o->dump_tensors.empty() || !o->inputs.empty() || o->int8)
         return ReportError(InvalidArgument("record tensors with --dump DIR --tensors T1,T2 --data SPEC "
                                            "(all three; not with --input or --int8)"));
-      api::DumpOptions dopt;
+      runtime::DumpOptions dopt;
       dopt.data_specs = o->data;
       dopt.preprocess = o->preprocess;
       dopt.max_samples = o->max_samples;
@@ -131,7 +131,7 @@ Command AddRunCommand(CLI::App& app) {
       dopt.threads = o->threads;
       dopt.tensors = o->dump_tensors;
       dopt.dir = o->dump_dir;
-      auto dumped = api::DumpTensors(*g, dopt);
+      auto dumped = runtime::DumpTensors(*g, dopt);
       if (!dumped.ok()) return ReportError(dumped.status().WithContext("run --dump"));
       for (const auto& d : *dumped)
         std::cout << "wrote " << d.path << " (" << d.name << ", " << ShapeToString(d.shape) << ")\n";
@@ -152,7 +152,7 @@ Command AddRunCommand(CLI::App& app) {
                                              " inputs; write NAME=FILE"));
         name = g->inputs[0].name;
       }
-      auto t = api::LoadTensorFile(file);
+      auto t = runtime::LoadTensorFile(file);
       if (!t.ok()) return ReportError(t.status());
       feeds[name] = std::move(t).value();
     }
@@ -168,13 +168,13 @@ Command AddRunCommand(CLI::App& app) {
           return InvalidArgument(
               "--table, --keep-fp32, --unsigned-activations, --int8-all, --symmetric and "
               "--strict need --int8");
-        return api::CreateSession(*g, so);
+        return runtime::CreateSession(*g, so);
       }
       if (o->table.empty()) return InvalidArgument("--int8 needs --table T");
-      api::Int8Options io;
-      api::Int8TableMode mode;
+      runtime::Int8Options io;
+      runtime::Int8TableMode mode;
       CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t,
-                              api::LoadInt8Table(o->table, o->symmetric, &io, &mode));
+                              runtime::LoadInt8Table(o->table, o->symmetric, &io, &mode));
       std::cerr << "int8: " << mode.note << "\n";
       io.strict = o->strict;
       io.lowering.unsigned_activations = o->unsigned_act;
@@ -184,18 +184,18 @@ Command AddRunCommand(CLI::App& app) {
       if (!o->keep_fp32.empty()) {
         CALIB8_ASSIGN_OR_RETURN(io.lowering.keep_fp32, quant::ReadKeepFp32File(o->keep_fp32));
       }
-      CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, api::PlanInt8(*g, t, io));
+      CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, runtime::PlanInt8(*g, t, io));
       const quant::Coverage& c = plan.coverage;
       if (!c.missing.empty() || !c.zero.empty())
         std::cerr << "calib8: warning: table '" << o->table << "' does not cover the model: "
-                  << api::CoverageSummary(c) << "; those nodes run FP32 (--strict refuses)\n";
+                  << runtime::CoverageSummary(c) << "; those nodes run FP32 (--strict refuses)\n";
       if (!int8::DetectCpuInt8Features().any_vnni())
         std::cerr << "calib8: warning: this CPU has no VNNI/AMX int8 instructions: INT8 runs, "
                      "but may not be faster than FP32 (see `calib8 doctor`)\n";
       if (o->show_plan) std::cerr << quant::PlanToText(plan);
       std::cerr << "int8: " << plan.num_int8 << " INT8 / " << plan.num_fp32 << " FP32 node(s), "
-                << api::CoverageSummary(c, 3) << "\n";
-      return api::CreateInt8Session(plan, so);
+                << runtime::CoverageSummary(c, 3) << "\n";
+      return runtime::CreateInt8Session(plan, so);
     }();
     if (!session.ok()) return ReportError(session.status());
     auto out = (*session)->Run(feeds);
@@ -230,7 +230,7 @@ Command AddRunCommand(CLI::App& app) {
       if (!o->output_dir.empty()) {
         std::error_code ec;
         std::filesystem::create_directories(o->output_dir, ec);
-        std::string path = (std::filesystem::path(o->output_dir) / (api::SanitizeFileName(name) + ".npy")).string();
+        std::string path = (std::filesystem::path(o->output_dir) / (runtime::SanitizeFileName(name) + ".npy")).string();
         Status s = data::SaveNpy(t, path);
         if (!s.ok()) return ReportError(s);
       }

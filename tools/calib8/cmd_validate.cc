@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "api/engine.h"
+#include "runtime/engine.h"
 #include "core/file_util.h"
 #include "table/fingerprint.h"
 #include "table/model_check.h"
@@ -33,9 +33,9 @@ Command AddValidateCommand(CLI::App& app) {
   return [o]() -> int {
     auto t = o->in.Read(o->table);
     if (!t.ok()) return ReportError(t.status());
-    api::LoadOptions lo;
+    runtime::LoadOptions lo;
     lo.optimize = false;
-    auto g = api::LoadModel(o->model, lo);
+    auto g = runtime::LoadModel(o->model, lo);
     if (!g.ok()) return ReportError(g.status());
     bool ok = true;
     std::string sidecar_path = o->sidecar.empty() ? table::SidecarPathFor(o->table) : o->sidecar;

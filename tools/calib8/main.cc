@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "api/plugin.h"
+#include "runtime/plugin.h"
 #include "commands.h"
 
 int main(int argc, char** argv) {
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   for (const auto& path : plugins) {
-    auto loaded = calib8::api::LoadPlugin(path);
+    auto loaded = calib8::runtime::LoadPlugin(path);
     if (!loaded.ok()) return calib8::cli::ReportError(loaded.status());
   }
   for (auto& [sub, cmd] : commands)

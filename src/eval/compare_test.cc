@@ -1,7 +1,7 @@
-// api/compare_test.cc — unit tests of api/compare.h pieces that need no model: label files (text
+// eval/compare_test.cc — unit tests of eval/compare.h pieces that need no model: label files (text
 // and IDX, gzip too), the list of an INT8 plan's 8-bit tensors with their scales and layouts, and
 // dequantization (NHWC back to NCHW). The end-to-end runs are in tests/cli/compare_cli_test.sh.
-#include "api/compare.h"
+#include "eval/compare.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <fstream>
 
-namespace calib8::api {
+namespace calib8::eval {
 namespace {
 
 std::string TempPath(const std::string& leaf) {
@@ -155,4 +155,4 @@ TEST(CompareInt8Tensors, DequantizeNhwcToNchw) {
 }
 
 }  // namespace
-}  // namespace calib8::api
+}  // namespace calib8::eval

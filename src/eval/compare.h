@@ -1,4 +1,4 @@
-// api/compare.h — FP32 against INT8 on the same inputs (`calib8 compare`) and the search for the
+// eval/compare.h — FP32 against INT8 on the same inputs (`calib8 compare`) and the search for the
 // layers that must stay FP32 (`calib8 sensitivity`), issue 5 item 4.
 //
 // Both runs see the same batches. The FP32 run is unfused, so an observer sees every float tensor
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "api/int8_engine.h"
+#include "runtime/int8_engine.h"
 #include "calib8/status.h"
 #include "core/progress.h"
 #include "data/data_source.h"
@@ -23,7 +23,7 @@
 #include "ir/graph.h"
 #include "table/calibration_table.h"
 
-namespace calib8::api {
+namespace calib8::eval {
 
 // Labels for --labels: a text file with one integer class per line (blank lines and '#' comment
 // lines skipped), or "idx:PATH" for an IDX label file (rank 1, optionally gzip-compressed).
@@ -47,7 +47,7 @@ std::vector<Int8TensorInfo> ListInt8Tensors(const quant::Int8Plan& plan);
 Result<Tensor> DequantizeInt8(const Tensor& q, const Int8TensorInfo& info);
 
 struct CompareOptions {
-  Int8Options int8;  // lowering options (keep_fp32, unsigned activations, strict)
+  runtime::Int8Options int8;  // lowering options (keep_fp32, unsigned activations, strict)
   exec::SessionOptions session;
   int batch = 32;
   bool per_tensor = true;            // false: graph outputs only (what sensitivity needs)
@@ -92,4 +92,4 @@ std::string CompareToText(const CompareResult& r, size_t max_tensors = 0);
 // {"samples", "outputs": [...], "tensors": [...], "plan": {"int8", "fp32"}}; inf/NaN as strings.
 std::string CompareToJson(const CompareResult& r);
 
-}  // namespace calib8::api
+}  // namespace calib8::eval

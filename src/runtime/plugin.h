@@ -1,4 +1,4 @@
-// api/plugin.h — loading custom-layer plugins (include/calib8/plugin.h, the C ABI) into the op
+// runtime/plugin.h — loading custom-layer plugins (include/calib8/plugin.h, the C ABI) into the op
 // registry, so that every Session can run their ops (issue 12 item 2).
 #pragma once
 
@@ -8,7 +8,7 @@
 #include "calib8/status.h"
 #include "exec/op_registry.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 struct LoadedPlugin {
   std::string path, name, version;
@@ -22,4 +22,4 @@ struct LoadedPlugin {
 // library stays loaded until the process exits.
 Result<LoadedPlugin> LoadPlugin(const std::string& path, exec::OpRegistry* registry = nullptr);
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

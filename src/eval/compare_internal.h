@@ -1,4 +1,4 @@
-// api/compare_internal.h — what api/compare.cc and api/sensitivity.cc share: planning with a
+// eval/compare_internal.h — what eval/compare.cc and eval/sensitivity.cc share: planning with a
 // fit check, feeding batches, and accumulating the model outputs of an FP32 and an INT8 run.
 // Not a public header; both files are the api module's.
 #pragma once
@@ -7,16 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "api/compare.h"
+#include "eval/compare.h"
 #include "exec/session.h"
 
-namespace calib8::api::detail {
+namespace calib8::eval::detail {
 
 bool EndsWith(const std::string& s, const std::string& suffix);
 
 // Plans INT8, refusing a table that covers nothing the model needs (a table for another model).
 Result<quant::Int8Plan> PlanChecked(const ir::Graph& graph, const table::CalibrationTable& table,
-                                    const Int8Options& io, const std::string& table_name);
+                                    const runtime::Int8Options& io, const std::string& table_name);
 
 // The model outputs of both runs, accumulated batch by batch.
 struct OutputAcc {
@@ -37,4 +37,4 @@ std::string Range(int64_t first, int64_t count);  // "samples 8-15"
 Status CheckLabels(const std::vector<int64_t>& labels, const data::MultiInputData& data);
 std::string Num(double v, int precision = 2);     // fixed; "inf", "nan"
 
-}  // namespace calib8::api::detail
+}  // namespace calib8::eval::detail

@@ -1,4 +1,4 @@
-// api/int8_engine.h — INT8 execution as a library call: lower a graph with a calibration table
+// runtime/int8_engine.h — INT8 execution as a library call: lower a graph with a calibration table
 // (quant/lowering.h) and plan a Session over the rewritten graph with the calib8.int8 kernels
 // (int8/qkernels.h) beside the built-in FP32 ops. The CLI (`calib8 run --int8`, `calib8 plan`)
 // is a thin layer over these.
@@ -12,7 +12,7 @@
 #include "quant/lowering.h"
 #include "table/calibration_table.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 struct Int8Options {
   quant::LoweringOptions lowering;
@@ -52,7 +52,7 @@ struct Int8TableMode {
 Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symmetric,
                                               Int8Options* options, Int8TableMode* mode);
 
-// The custom ops whose plugin (api/plugin.h) registered an INT8 compute, by "domain::op_type",
+// The custom ops whose plugin (runtime/plugin.h) registered an INT8 compute, by "domain::op_type",
 // with whether output 0 takes input 0's scale (CALIB8_PLUGIN_OUTPUT_HAS_INPUT_SCALE). PlanInt8
 // puts them into the lowering options; export-qdq --target tensorrt places Q/DQ for them.
 std::map<std::string, bool> Int8PluginOps();
@@ -60,4 +60,4 @@ std::map<std::string, bool> Int8PluginOps();
 // "coverage 12/14 (85.7%); missing: a, b, ...; amax 0: c" — for warnings and errors.
 std::string CoverageSummary(const quant::Coverage& c, size_t max_names = 8);
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

@@ -1,11 +1,11 @@
-// api/calibrate_test.cc — what Finish adds to every calibration: the asymmetric range per tensor
+// calib/calibrate_test.cc — what Finish adds to every calibration: the asymmetric range per tensor
 // (into the sidecar), asym_percentile in the method parameters, the warning for statistics
 // without the sign split, and the clipping warning naming the tensors.
-#include "api/calibrate.h"
+#include "calib/calibrate.h"
 
 #include <gtest/gtest.h>
 
-namespace calib8::api {
+namespace calib8::calib {
 namespace {
 
 ir::Graph OneInputGraph(const std::vector<std::string>& names) {
@@ -89,4 +89,4 @@ TEST(CalibrateFromStats, StatisticsWithoutTheSignSplitGiveNoRangeAndSaySo) {
 }
 
 }  // namespace
-}  // namespace calib8::api
+}  // namespace calib8::calib

@@ -1,18 +1,17 @@
-// api/dump.cc — see dump.h.
-#include "api/dump.h"
+// runtime/dump.cc — see dump.h.
+#include "runtime/dump.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
 
-#include "api/calibrate.h"
-#include "api/engine.h"
+#include "runtime/engine.h"
 #include "data/data_source.h"
 #include "data/npy.h"
 #include "ir/subgraph.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 namespace {
 
@@ -119,4 +118,4 @@ Result<std::vector<DumpedTensor>> DumpTensors(const ir::Graph& full, const DumpO
   return done;
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

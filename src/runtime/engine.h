@@ -1,4 +1,4 @@
-// api/engine.h — the library calls the CLI is a thin layer over: load and optimise a model,
+// runtime/engine.h — the library calls the CLI is a thin layer over: load and optimise a model,
 // describe it, run it. Everything here returns Status/Result; nothing throws.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include "exec/session.h"
 #include "ir/graph.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 struct LoadOptions {
   // Constant folding, BatchNormalization and per-channel affine folding into Conv, HardSwish
@@ -65,10 +65,15 @@ Result<std::unique_ptr<exec::Session>> CreateSession(const ir::Graph& graph,
 data::OpenOptions DataOptionsFor(const ir::Graph& graph, const std::string& preprocess = {},
                                  int64_t max_samples = 0);
 
+// Matches the data sources to the model's inputs (NAME=SPEC or the one input), checks sample
+// shapes, element types and fixed batch sizes; `names` gets the input each source feeds.
+Status CheckDataFitsModel(const ir::Graph& graph, const data::MultiInputData& data, int batch,
+                          std::vector<std::string>* names);
+
 // Reads a tensor file: .npy or ONNX TensorProto .pb (by extension, else by content).
 Result<Tensor> LoadTensorFile(const std::string& path);
 
 // "conv1/out:0" -> "conv1_out_0": characters other than [A-Za-z0-9._-] become '_'.
 std::string SanitizeFileName(const std::string& name);
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

@@ -1,6 +1,6 @@
-// api/int8_engine.cc — wires the INT8 lowering (quant/) to the executor with the INT8 kernels
+// runtime/int8_engine.cc — wires the INT8 lowering (quant/) to the executor with the INT8 kernels
 // (int8/) registered beside the FP32 ones.
-#include "api/int8_engine.h"
+#include "runtime/int8_engine.h"
 
 #include <filesystem>
 #include <sstream>
@@ -11,7 +11,7 @@
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 std::string CoverageSummary(const quant::Coverage& c, size_t max_names) {
   std::ostringstream os;
@@ -112,4 +112,4 @@ Result<std::unique_ptr<exec::Session>> CreateInt8Session(const ir::Graph& graph,
   return s;
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

@@ -1,5 +1,5 @@
-// api/engine.cc — wires onnx import, passes, the op registry and the executor together.
-#include "api/engine.h"
+// runtime/engine.cc — wires onnx import, passes, the op registry and the executor together.
+#include "runtime/engine.h"
 
 #include <algorithm>
 #include <map>
@@ -12,7 +12,7 @@
 #include "onnx/onnx_import.h"
 #include "ops/ops.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 Result<PassReport> Optimize(ir::Graph& graph) {
   PassReport r;
@@ -123,6 +123,47 @@ Result<std::unique_ptr<exec::Session>> CreateSession(const ir::Graph& graph,
   return exec::Session::Create(graph, options);
 }
 
+Status CheckDataFitsModel(const ir::Graph& g, const data::MultiInputData& d, int batch,
+                          std::vector<std::string>* names) {
+  names->clear();
+  for (size_t i = 0; i < d.size(); ++i) {
+    std::string name = d.name(i);
+    if (name.empty()) {
+      if (g.inputs.size() != 1)
+        return InvalidArgument("the model has ", g.inputs.size(),
+                               " inputs: give --data NAME=SPEC for each");
+      name = g.inputs[0].name;
+    }
+    const ir::ValueInfo* vi = nullptr;
+    for (const auto& in : g.inputs)
+      if (in.name == name) vi = &in;
+    if (!vi) return InvalidArgument("--data names input '", name, "', which the model does not have");
+    const Shape& s = d.source(i).SampleShape();
+    std::string want = vi->ShapeString();
+    std::string got = "[N," + ShapeToString(s).substr(1);
+    if (vi->has_shape) {
+      bool ok = vi->dims.size() == s.size() + 1;
+      for (size_t k = 0; ok && k < s.size(); ++k)
+        if (vi->dims[k + 1].known() && vi->dims[k + 1].value != s[k]) ok = false;
+      if (!ok)
+        return InvalidArgument("data for input '", name, "' has samples of shape ", ShapeToString(s),
+                               " (batches ", got, "), but the model expects ", want);
+      if (vi->dims[0].known() && vi->dims[0].value != batch)
+        return InvalidArgument("input '", name, "' has a fixed batch size of ", vi->dims[0].value,
+                               " (shape ", want, "): use --batch ", vi->dims[0].value);
+    }
+    if (vi->dtype != DataType::kUndefined && vi->dtype != d.source(i).SampleType())
+      return InvalidArgument("data for input '", name, "' is ", DataTypeName(d.source(i).SampleType()),
+                             ", the model expects ", DataTypeName(vi->dtype));
+    names->push_back(name);
+  }
+  for (const auto& in : g.inputs) {
+    bool given = std::find(names->begin(), names->end(), in.name) != names->end();
+    if (!given) return InvalidArgument("no --data given for model input '", in.name, "'");
+  }
+  return Status::Ok();
+}
+
 data::OpenOptions DataOptionsFor(const ir::Graph& g, const std::string& preprocess,
                                  int64_t max_samples) {
   data::OpenOptions oo;
@@ -154,4 +195,4 @@ std::string SanitizeFileName(const std::string& name) {
   return s;
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

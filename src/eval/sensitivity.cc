@@ -1,5 +1,5 @@
-// api/sensitivity.cc — `calib8 sensitivity` and `calibrate --max-drop` (api/sensitivity.h).
-#include "api/sensitivity.h"
+// eval/sensitivity.cc — `calib8 sensitivity` and `calibrate --max-drop` (eval/sensitivity.h).
+#include "eval/sensitivity.h"
 
 #include <algorithm>
 #include <bit>
@@ -11,14 +11,14 @@
 #include <optional>
 #include <sstream>
 
-#include "api/compare_internal.h"
-#include "api/calibrate.h"
-#include "api/engine.h"
+#include "eval/compare_internal.h"
+#include "calib/calibrate.h"
+#include "runtime/engine.h"
 #include "core/file_util.h"
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
 
-namespace calib8::api {
+namespace calib8::eval {
 
 using namespace detail;  // NOLINT(google-build-using-namespace): the api module's own helpers
 
@@ -41,9 +41,9 @@ class SensitivityRunner {
     if (c.batch < 1) return InvalidArgument("--batch must be at least 1, got ", c.batch);
     if (d_.NumSamples() == 0) return InvalidArgument("--data holds no samples");
     CALIB8_RETURN_IF_ERROR(CheckLabels(labels_, d_));
-    CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(g_, d_, c.batch, &names_));
+    CALIB8_RETURN_IF_ERROR(runtime::CheckDataFitsModel(g_, d_, c.batch, &names_));
     exec::SessionOptions fo = c.session;
-    CALIB8_ASSIGN_OR_RETURN(auto fp32, CreateSession(g_, fo));
+    CALIB8_ASSIGN_OR_RETURN(auto fp32, runtime::CreateSession(g_, fo));
     const char* kStage = "sensitivity FP32 reference";
     if (o_.progress) o_.progress({kStage, 0, d_.NumSamples(), "samples", ""});
     for (int64_t first = 0; first < d_.NumSamples(); first += c.batch) {
@@ -59,7 +59,7 @@ class SensitivityRunner {
 
   // Score of the INT8 run with these extra names kept FP32 and these activation ranges.
   Result<double> Score(const std::set<std::string>& keep, const Ranges& ranges = {}) {
-    Int8Options io = o_.compare.int8;
+    runtime::Int8Options io = o_.compare.int8;
     io.lowering.keep_fp32.insert(keep.begin(), keep.end());
     table::CalibrationTable changed;
     const table::CalibrationTable* t = &t_;
@@ -72,7 +72,7 @@ class SensitivityRunner {
       }
     }
     CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanChecked(g_, *t, io, o_.compare.table_name));
-    CALIB8_ASSIGN_OR_RETURN(auto s, CreateInt8Session(plan, o_.compare.session));
+    CALIB8_ASSIGN_OR_RETURN(auto s, runtime::CreateInt8Session(plan, o_.compare.session));
     std::vector<OutputAcc> acc(g_.outputs.size());
     const int batch = o_.compare.batch;
     for (size_t b = 0; b < ref_.size(); ++b) {
@@ -160,7 +160,7 @@ std::vector<LoHi> Candidates(LoHi cur, const std::optional<LoHi>& seen) {
   return out;
 }
 
-// Layers in the order the search considers them (api/sensitivity.h): each scored quantized alone
+// Layers in the order the search considers them (eval/sensitivity.h): each scored quantized alone
 // and kept FP32 alone.
 Status RankLayers(SensitivityRunner& run, const quant::Int8Plan& plan, SensitivityResult& r,
                   const std::function<void(const std::string&)>& note, int64_t* rank_runs) {
@@ -427,4 +427,4 @@ Status ApplyRangeChanges(const std::string& table_path, const std::vector<RangeC
   return core::WriteFileAtomic(out_path, out_bytes);
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::eval

@@ -1,5 +1,5 @@
-// api/plugin.cc — see plugin.h. The kernel below is the only code that calls into a plugin.
-#include "api/plugin.h"
+// runtime/plugin.cc — see plugin.h. The kernel below is the only code that calls into a plugin.
+#include "runtime/plugin.h"
 
 #include <dlfcn.h>
 
@@ -12,7 +12,7 @@
 #include "ops/ops.h"
 #include "quant/lowering.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 namespace {
 
@@ -74,8 +74,8 @@ Result<calib8_tensor_desc> DescOf(const Tensor& t, const std::string& what) {
 // scales in _calib8_* attributes) with its own domain, op type and attributes back.
 ir::Node PluginView(const ir::Node& n) {
   ir::Node v = n;
-  v.domain = n.GetString("_calib8_domain", n.domain);
-  v.op_type = n.GetString("_calib8_op_type", n.op_type);
+  v.domain = n.GetString(quant::kPluginDomainAttr, n.domain);
+  v.op_type = n.GetString(quant::kPluginOpTypeAttr, n.op_type);
   for (auto it = v.attrs.begin(); it != v.attrs.end();)
     it = it->first.rfind("_calib8_", 0) == 0 ? v.attrs.erase(it) : std::next(it);
   return v;
@@ -90,8 +90,8 @@ class PluginKernel final : public exec::Kernel {
       : def_(def), plugin_(std::move(plugin)), serial_(serial), node_(PluginView(node), opset),
         int8_(int8) {
     if (int8) {
-      in_scales_ = node.GetFloats("_calib8_in_scales");
-      out_scales_ = node.GetFloats("_calib8_out_scales");
+      in_scales_ = node.GetFloats(quant::kPluginInScalesAttr);
+      out_scales_ = node.GetFloats(quant::kPluginOutScalesAttr);
     }
   }
 
@@ -257,4 +257,4 @@ Result<LoadedPlugin> LoadPlugin(const std::string& path, exec::OpRegistry* regis
   return out;
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

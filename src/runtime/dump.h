@@ -1,4 +1,4 @@
-// api/dump.h — `calib8 run MODEL --data SPEC --dump DIR --tensors T1,T2`: record the values of
+// runtime/dump.h — `calib8 run MODEL --data SPEC --dump DIR --tensors T1,T2`: record the values of
 // chosen tensors over a whole data set, one .npy per tensor, for partial calibration
 // (`calibrate --from T=DIR/T.npy`, docs/custom-layers.md) or for checking another runtime.
 //
@@ -14,7 +14,7 @@
 #include "calib8/status.h"
 #include "ir/graph.h"
 
-namespace calib8::api {
+namespace calib8::runtime {
 
 struct DumpOptions {
   std::vector<std::string> data_specs;  // NAME=SPEC or SPEC, as calibrate --data
@@ -35,4 +35,4 @@ struct DumpedTensor {
 // split back into samples: the error names it and its shape).
 Result<std::vector<DumpedTensor>> DumpTensors(const ir::Graph& graph, const DumpOptions& options);
 
-}  // namespace calib8::api
+}  // namespace calib8::runtime

@@ -1,4 +1,4 @@
-// api/range_search.h — per-tensor automatic choice of the asymmetric range (issue 10 item 4).
+// calib/range_search.h — per-tensor automatic choice of the asymmetric range (issue 10 item 4).
 // Two scores: at the model's outputs in the INT8 runtime (SearchRangesAtOutput, calibrate's
 // default: `--asym-search 32 --asym-search-at output`), or at each tensor's own consumers
 // (SearchAsymmetricRanges, `--asym-search-at consumers`), described first.
@@ -33,7 +33,7 @@
 #include "ir/graph.h"
 #include "table/calibration_table.h"
 
-namespace calib8::api {
+namespace calib8::calib {
 
 struct RangeCandidates {
   std::vector<std::string> labels;                 // e.g. "p99.9", one per candidate
@@ -73,4 +73,4 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
     int threads, const core::ProgressCallback& progress = {});
 
-}  // namespace calib8::api
+}  // namespace calib8::calib

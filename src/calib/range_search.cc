@@ -1,6 +1,6 @@
-// api/range_search.cc — see range_search.h. (Lives beside the calibration driver in api/ until
+// calib/range_search.cc — see range_search.h. (Lives beside the calibration driver in api/ until
 // the driver moves into calib/; it needs the executor, the FP32 kernels and the numeric contract.)
-#include "api/range_search.h"
+#include "calib/range_search.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,12 +9,12 @@
 #include <memory>
 #include <set>
 
-#include "api/engine.h"
-#include "api/int8_engine.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "exec/session.h"
 #include "quant/quant_params.h"
 
-namespace calib8::api {
+namespace calib8::calib {
 
 namespace {
 
@@ -267,7 +267,7 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
   exec::SessionOptions so;
   so.num_threads = threads;
   so.fuse_epilogues = false;
-  CALIB8_ASSIGN_OR_RETURN(auto session, CreateSession(graph, so));
+  CALIB8_ASSIGN_OR_RETURN(auto session, runtime::CreateSession(graph, so));
   Scorer scorer(candidates, consumers, choices);
   CALIB8_ASSIGN_OR_RETURN(std::vector<exec::TensorMap> groups,
                           SearchGroups(graph, data, input_names, samples, batch));
@@ -336,7 +336,7 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
                           SearchGroups(graph, data, input_names, samples, batch));
   exec::SessionOptions so;
   so.num_threads = threads;
-  CALIB8_ASSIGN_OR_RETURN(auto fp32, CreateSession(graph, so));
+  CALIB8_ASSIGN_OR_RETURN(auto fp32, runtime::CreateSession(graph, so));
   std::vector<std::string> outputs;  // the float outputs, in model order
   std::vector<std::vector<Tensor>> ref(groups.size());
   for (size_t g = 0; g < groups.size(); ++g) {
@@ -350,10 +350,10 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     }
   }
   fp32.reset();
-  Int8Options io;
+  runtime::Int8Options io;
   io.lowering.ranges = start;
   quant::Int8Plan plan;
-  CALIB8_ASSIGN_OR_RETURN(auto session, CreateInt8Session(graph, table, io, so, &plan));
+  CALIB8_ASSIGN_OR_RETURN(auto session, runtime::CreateInt8Session(graph, table, io, so, &plan));
   CALIB8_ASSIGN_OR_RETURN(double best, OutputError(*session, groups, outputs, ref));
   session.reset();
   // The tensors the plan holds in 8 bits: the activation inputs of its INT8 nodes, model order.
@@ -382,7 +382,7 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
       if (SameGrid(c.ranges[j], io.lowering.ranges[name])) continue;
       const std::pair<float, float> kept = io.lowering.ranges[name];
       io.lowering.ranges[name] = c.ranges[j];
-      CALIB8_ASSIGN_OR_RETURN(session, CreateInt8Session(graph, table, io, so));
+      CALIB8_ASSIGN_OR_RETURN(session, runtime::CreateInt8Session(graph, table, io, so));
       CALIB8_ASSIGN_OR_RETURN(double err, OutputError(*session, groups, outputs, ref, best));
       choice.scores[j] = err;
       if (err < best) {
@@ -399,4 +399,4 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
   return choices;
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::calib

@@ -1,4 +1,4 @@
-// api/calibrate.h — the two-pass calibration driver behind `calib8 calibrate`.
+// calib/calibrate.h — the two-pass calibration driver behind `calib8 calibrate`.
 //
 //   data (data::MultiInputData) --batches--> Session (unfused, observer) --> stats::Collector
 //   pass 1: min/max/absmax per float tensor; pass 2: |x| histogram on [0, absmax]
@@ -26,7 +26,7 @@
 #include "table/calibration_table.h"
 #include "table/sidecar.h"
 
-namespace calib8::api {
+namespace calib8::calib {
 
 struct CalibrateProgress {
   int pass = 1;          // 1 or 2 (1 only in single-pass mode)
@@ -39,7 +39,7 @@ struct CalibrateProgress {
 using CalibrateProgressFn = std::function<void(const CalibrateProgress&)>;
 
 // Samples the asymmetric range search scores by default, and where it scores them: each candidate
-// range is tried in calib8's INT8 runtime and judged at the model's outputs (api/range_search.h).
+// range is tried in calib8's INT8 runtime and judged at the model's outputs (calib/range_search.h).
 // On seven held-out PaddleOCR rec sets it kept every one within 0.35 point of FP32 where the
 // fixed p99.99 ranges lost up to 3.15 (bench/RESULTS.md, "The output search as the default").
 // `--asym-search 0` turns it off (the fixed --asym-percentile ranges);
@@ -59,7 +59,7 @@ struct CalibrateOptions {
   // floor_percentile=P (entropy2, entropy, mse: amax >= that percentile of |x|), and for every
   // method asym_percentile=P (the asymmetric [lo, hi] written to the sidecar; default 99.99) and
   // asym_search=N (each tensor's asymmetric range chosen among percentiles by the error it causes
-  // on N samples, api/range_search.h; default kDefaultAsymSearchSamples; 0: off) with
+  // on N samples, calib/range_search.h; default kDefaultAsymSearchSamples; 0: off) with
   // asym_search_at=output|consumers (where that error is measured; default kDefaultAsymSearchAt).
   // The search needs the data, so CalibrateFromStats searches only when data_specs are given.
   std::map<std::string, std::string> params;
@@ -121,11 +121,6 @@ struct CalibrationResult {
   bool partial = false;
 };
 
-// Matches the data sources to the model's inputs (NAME=SPEC or the one input), checks sample
-// shapes, element types and fixed batch sizes; `names` gets the input each source feeds.
-Status CheckDataFitsModel(const ir::Graph& graph, const data::MultiInputData& data, int batch,
-                          std::vector<std::string>* names);
-
 // The samples [first, end) of shard `index` of `count` of a data set of `samples` samples read in
 // batches of `batch`: the batches (the last one may be short) cut into `count` contiguous blocks
 // of floor or ceil(batches / count) batches, in order. Every batch is the one a single process
@@ -163,4 +158,4 @@ table::Sidecar MakeSidecar(const CalibrationResult& result, const ir::Graph& gra
 // MatMul initializer weights (DESIGN §4), for the sidecar.
 std::vector<table::WeightScales> WeightScalesOf(const ir::Graph& graph);
 
-}  // namespace calib8::api
+}  // namespace calib8::calib

@@ -1,8 +1,8 @@
-// api/compare.cc — `calib8 compare` and `calib8 sensitivity` as library calls. Sits in api
-// because it drives two sessions (api/engine.h FP32, api/int8_engine.h INT8) over a data source
+// eval/compare.cc — `calib8 compare` and `calib8 sensitivity` as library calls. Sits in api
+// because it drives two sessions (runtime/engine.h FP32, runtime/int8_engine.h INT8) over a data source
 // (data/) and scores them with eval/metrics.h. The INT8 session's 8-bit tensors are read by making
 // them graph outputs of a copy of the plan graph: no change to the executor or the INT8 engine.
-#include "api/compare.h"
+#include "eval/compare.h"
 
 #include <zlib.h>
 
@@ -16,12 +16,12 @@
 #include <span>
 #include <sstream>
 
-#include "api/calibrate.h"
-#include "api/engine.h"
-#include "api/compare_internal.h"
+#include "calib/calibrate.h"
+#include "runtime/engine.h"
+#include "eval/compare_internal.h"
 #include "core/file_util.h"
 
-namespace calib8::api {
+namespace calib8::eval {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -104,7 +104,7 @@ class CompareObserver : public exec::TensorObserver {
 
 }  // namespace
 
-// Shared with api/sensitivity.cc (api/compare_internal.h).
+// Shared with eval/sensitivity.cc (eval/compare_internal.h).
 namespace detail {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -114,13 +114,13 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 
 // Plans INT8, refusing a table that covers nothing the model needs (a table for another model).
 Result<quant::Int8Plan> PlanChecked(const ir::Graph& graph, const table::CalibrationTable& table,
-                                    const Int8Options& io, const std::string& table_name) {
-  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, PlanInt8(graph, table, io));
+                                    const runtime::Int8Options& io, const std::string& table_name) {
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, runtime::PlanInt8(graph, table, io));
   const quant::Coverage& c = plan.coverage;
   if (c.needed > 0 && c.found == 0)
     return InvalidArgument(table_name, " does not fit ", graph.source,
                            ": it has no usable entry for any tensor an INT8 node needs (",
-                           CoverageSummary(c, 4), "); is it a table for another model?");
+                           runtime::CoverageSummary(c, 4), "); is it a table for another model?");
   return plan;
 }
 
@@ -271,14 +271,18 @@ std::vector<Int8TensorInfo> ListInt8Tensors(const quant::Int8Plan& plan) {
   std::vector<Int8TensorInfo> list;
   std::map<std::string, size_t> index;
   for (const auto& n : plan.graph.nodes) {
-    for (const auto& out : n.outputs) {
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      const std::string& out = n.outputs[k];
       bool s8 = EndsWith(out, ":s8"), u8 = EndsWith(out, ":u8");
       if (!s8 && !u8) continue;
       Int8TensorInfo info;
       info.stored = out;
       info.tensor = out.substr(0, out.size() - 3);
       info.is_unsigned = u8;
-      if (n.HasAttr("out_scale")) {
+      const std::vector<float> plugin_scales = n.GetFloats(quant::kPluginOutScalesAttr);
+      if (k < plugin_scales.size()) {  // an INT8 plugin: each output its own symmetric scale
+        info.scale = plugin_scales[k];
+      } else if (n.HasAttr("out_scale")) {
         info.scale = n.GetFloat("out_scale", 0);
         info.zero_point = static_cast<int32_t>(n.GetInt("out_zp", 0));
       } else if (n.HasAttr("scale")) {
@@ -333,7 +337,7 @@ Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::Calib
   if (data.NumSamples() == 0) return InvalidArgument("--data holds no samples");
   CALIB8_RETURN_IF_ERROR(CheckLabels(labels, data));
   std::vector<std::string> names;
-  CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, data, options.batch, &names));
+  CALIB8_RETURN_IF_ERROR(runtime::CheckDataFitsModel(graph, data, options.batch, &names));
   CompareResult r;
   CALIB8_ASSIGN_OR_RETURN(r.plan, PlanChecked(graph, table, options.int8, options.table_name));
 
@@ -347,10 +351,10 @@ Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::Calib
       vi.dtype = info.is_unsigned ? DataType::kUint8 : DataType::kInt8;
       exposed.graph.outputs.push_back(vi);
     }
-  CALIB8_ASSIGN_OR_RETURN(auto int8_session, CreateInt8Session(exposed, options.session));
+  CALIB8_ASSIGN_OR_RETURN(auto int8_session, runtime::CreateInt8Session(exposed, options.session));
   exec::SessionOptions fo = options.session;
   fo.fuse_epilogues = false;
-  CALIB8_ASSIGN_OR_RETURN(auto fp32_session, CreateSession(graph, fo));
+  CALIB8_ASSIGN_OR_RETURN(auto fp32_session, runtime::CreateSession(graph, fo));
 
   std::map<std::string, eval::TensorComparison> cmp;
   std::map<std::string, std::string> producer;
@@ -410,7 +414,7 @@ Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::Calib
 std::string CompareToText(const CompareResult& r, size_t max_tensors) {
   std::ostringstream os;
   os << "samples: " << r.samples << "; INT8 plan: " << r.plan.num_int8 << " INT8 / "
-     << r.plan.num_fp32 << " FP32 node(s), " << CoverageSummary(r.plan.coverage, 3) << "\n";
+     << r.plan.num_fp32 << " FP32 node(s), " << runtime::CoverageSummary(r.plan.coverage, 3) << "\n";
   os << "outputs:\n";
   for (const auto& o : r.outputs) {
     os << "  " << o.name << ": SQNR " << Num(o.metrics.sqnr_db) << " dB, relative error "
@@ -477,4 +481,4 @@ std::string CompareToJson(const CompareResult& r) {
   return j.dump(2) + "\n";
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::eval

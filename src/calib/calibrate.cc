@@ -1,10 +1,10 @@
-// api/calibrate.cc — the calibration driver (see calibrate.h). Wires data sources, the executor,
+// calib/calibrate.cc — the calibration driver (see calibrate.h). Wires data sources, the executor,
 // the statistics collector, the calibrators and the table/sidecar builders together.
 #include "core/std_regex.h"  // first: see there (g++ 12 + ASan false positive in <regex>)
 
-#include "api/calibrate.h"
+#include "calib/calibrate.h"
 
-#include "api/range_search.h"
+#include "calib/range_search.h"
 
 #include <charconv>
 #include <chrono>
@@ -12,12 +12,12 @@
 #include <set>
 #include <tuple>
 
-#include "api/engine.h"
-#include "api/range_search.h"
+#include "runtime/engine.h"
+#include "calib/range_search.h"
 #include "data/data_source.h"
 #include "table/fingerprint.h"
 
-namespace calib8::api {
+namespace calib8::calib {
 
 namespace {
 
@@ -66,47 +66,6 @@ std::vector<std::string> GraphOrder(const ir::Graph& g) {
 }
 
 }  // namespace
-
-Status CheckDataFitsModel(const ir::Graph& g, const data::MultiInputData& d, int batch,
-                          std::vector<std::string>* names) {
-  names->clear();
-  for (size_t i = 0; i < d.size(); ++i) {
-    std::string name = d.name(i);
-    if (name.empty()) {
-      if (g.inputs.size() != 1)
-        return InvalidArgument("the model has ", g.inputs.size(),
-                               " inputs: give --data NAME=SPEC for each");
-      name = g.inputs[0].name;
-    }
-    const ir::ValueInfo* vi = nullptr;
-    for (const auto& in : g.inputs)
-      if (in.name == name) vi = &in;
-    if (!vi) return InvalidArgument("--data names input '", name, "', which the model does not have");
-    const Shape& s = d.source(i).SampleShape();
-    std::string want = vi->ShapeString();
-    std::string got = "[N," + ShapeToString(s).substr(1);
-    if (vi->has_shape) {
-      bool ok = vi->dims.size() == s.size() + 1;
-      for (size_t k = 0; ok && k < s.size(); ++k)
-        if (vi->dims[k + 1].known() && vi->dims[k + 1].value != s[k]) ok = false;
-      if (!ok)
-        return InvalidArgument("data for input '", name, "' has samples of shape ", ShapeToString(s),
-                               " (batches ", got, "), but the model expects ", want);
-      if (vi->dims[0].known() && vi->dims[0].value != batch)
-        return InvalidArgument("input '", name, "' has a fixed batch size of ", vi->dims[0].value,
-                               " (shape ", want, "): use --batch ", vi->dims[0].value);
-    }
-    if (vi->dtype != DataType::kUndefined && vi->dtype != d.source(i).SampleType())
-      return InvalidArgument("data for input '", name, "' is ", DataTypeName(d.source(i).SampleType()),
-                             ", the model expects ", DataTypeName(vi->dtype));
-    names->push_back(name);
-  }
-  for (const auto& in : g.inputs) {
-    bool given = std::find(names->begin(), names->end(), in.name) != names->end();
-    if (!given) return InvalidArgument("no --data given for model input '", in.name, "'");
-  }
-  return Status::Ok();
-}
 
 namespace {
 
@@ -351,10 +310,10 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
                       r.method.parameters["asym_percentile"] + " ones");
     return r;
   }
-  data::OpenOptions oo = DataOptionsFor(graph, o.preprocess, o.max_samples);
+  data::OpenOptions oo = runtime::DataOptionsFor(graph, o.preprocess, o.max_samples);
   CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(o.data_specs, oo));
   std::vector<std::string> names;
-  CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, d, o.batch, &names));
+  CALIB8_RETURN_IF_ERROR(runtime::CheckDataFitsModel(graph, d, o.batch, &names));
   if (!r.data_fingerprint.empty()) {
     CALIB8_ASSIGN_OR_RETURN(std::string fp, d.Fingerprint(o.hashing_progress));
     if (fp != r.data_fingerprint)
@@ -370,7 +329,7 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
 // --asym-search N (issue 10 item 4; default 32): each tensor's asymmetric range among the p99.9,
 // p99.99, p99.999 and full [min, max] ranges of its statistics, scored on N samples chosen by
 // their content, at the model's outputs in INT8 (default) or at the tensor's weighted consumers
-// (api/range_search.h).
+// (calib/range_search.h).
 static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
                            const std::vector<std::string>& names, int samples,
                            const CalibrateOptions& o, CalibrationResult& r) {
@@ -476,11 +435,11 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   std::vector<std::string> names;
   std::unique_ptr<exec::Session> session;
   Status prepared = [&]() -> Status {
-    data::OpenOptions oo = DataOptionsFor(graph, o.preprocess, o.max_samples);
+    data::OpenOptions oo = runtime::DataOptionsFor(graph, o.preprocess, o.max_samples);
     CALIB8_ASSIGN_OR_RETURN(d, data::MultiInputData::Open(o.data_specs, oo));
     if (d.NumSamples() == 0)
       return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");
-    CALIB8_RETURN_IF_ERROR(CheckDataFitsModel(graph, d, o.batch, &names));
+    CALIB8_RETURN_IF_ERROR(runtime::CheckDataFitsModel(graph, d, o.batch, &names));
     std::tie(r.shard_first, r.shard_end) = ShardSamples(d.NumSamples(), o.batch, shard_index, shard_count);
     if (r.shard_first == r.shard_end)
       return InvalidArgument(shard_count, " shards but only ", (d.NumSamples() + o.batch - 1) / o.batch,
@@ -508,7 +467,7 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
     so.num_threads = o.threads;
     so.fuse_epilogues = false;  // the observer must see every tensor
     try {
-      CALIB8_ASSIGN_OR_RETURN(session, CreateSession(graph, so));
+      CALIB8_ASSIGN_OR_RETURN(session, runtime::CreateSession(graph, so));
     } catch (const std::bad_alloc&) {
       return Internal("out of memory creating the session");
     }
@@ -666,4 +625,4 @@ table::Sidecar MakeSidecar(const CalibrationResult& r, const ir::Graph& graph,
   return s;
 }
 
-}  // namespace calib8::api
+}  // namespace calib8::calib

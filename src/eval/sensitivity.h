@@ -1,4 +1,4 @@
-// api/sensitivity.h — `calib8 sensitivity` and `calibrate --max-drop`: which layers must stay FP32
+// eval/sensitivity.h — `calib8 sensitivity` and `calibrate --max-drop`: which layers must stay FP32
 // (or which activation ranges must change) for the INT8 model to stay within a bound of FP32.
 //
 // Every layer is scored quantized alone and kept FP32 alone against the FP32 outputs (computed
@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "api/compare.h"
+#include "eval/compare.h"
 
-namespace calib8::api {
+namespace calib8::eval {
 
 struct SensitivityOptions {
   CompareOptions compare;   // per_tensor is ignored (outputs only)
@@ -92,4 +92,4 @@ Status ApplyRangeChanges(const std::string& table_path, const std::vector<RangeC
 
 std::string SensitivityToText(const SensitivityResult& r, const SensitivityOptions& options);
 
-}  // namespace calib8::api
+}  // namespace calib8::eval

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Checks calib8's module layering (docs/design.md, "Modules").
+
+The declared graph is the one CMake builds: every `calib8_add_library(NAME m ... DEPS ...)` and
+`target_link_libraries(calib8_m ... calib8::d ...)` in src/. A source file under src/m/ may
+include "m/..." (its own module), "calib8/..." (the public headers) and "d/..." for any module d
+that m reaches through its DEPS. Anything else goes up or sideways and fails the check, naming the
+file, the line and the module graph edge that is missing. The declared graph must have no cycle.
+
+Tests still link into one binary (tests/CMakeLists.txt), so a module's tests may also use the
+modules listed in TEST_EXTRA below; each entry says why. tools/ (the CLI) sits above every module.
+
+Usage: scripts/check_layering.py [REPO_ROOT]   (exit 0: clean; 1: violations, listed)
+"""
+import os
+import re
+import sys
+
+# A module's *_test.cc / *test_util* files may also include these modules (the unit tests link
+# into one binary; the INT8 kernel tests build sessions through the runtime to compare against
+# FP32, the op tests observe tensors through the statistics collector).
+TEST_EXTRA = {
+    "int8": {"runtime", "table"},
+    "ops": {"stats"},
+}
+
+
+def cmake_calls(text, name):
+    """Yields the argument text of every call `name(...)` in a CMake file."""
+    for m in re.finditer(r"\b" + name + r"\s*\(", text):
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        yield text[m.end():i - 1]
+
+
+def declared_graph(root):
+    graph = {}
+    for dirpath, _, files in os.walk(os.path.join(root, "src")):
+        if "CMakeLists.txt" not in files:
+            continue
+        text = open(os.path.join(dirpath, "CMakeLists.txt")).read()
+        text = re.sub(r"#[^\n]*", "", text)
+        for args in cmake_calls(text, "calib8_add_library"):
+            name = re.search(r"\bNAME\s+(\w+)", args).group(1)
+            deps = re.search(r"\bDEPS\b(.*)", args, re.S)
+            graph.setdefault(name, set()).update(
+                re.findall(r"calib8::(\w+)", deps.group(1) if deps else ""))
+        for args in cmake_calls(text, "target_link_libraries"):
+            words = args.split()
+            m = re.fullmatch(r"calib8_(\w+)", words[0]) if words else None
+            if m and m.group(1) in graph:
+                graph[m.group(1)].update(re.findall(r"calib8::(\w+)", args))
+    return graph
+
+
+def closure(graph, start):
+    seen, todo = set(), list(graph.get(start, ()))
+    while todo:
+        d = todo.pop()
+        if d not in seen:
+            seen.add(d)
+            todo.extend(graph.get(d, ()))
+    return seen
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))
+    graph = declared_graph(root)
+    errors = []
+    for m in sorted(graph):
+        if m in closure(graph, m):
+            errors.append(f"src/CMakeLists.txt: module '{m}' depends on itself through its DEPS "
+                          f"(a cycle in the declared graph)")
+    src = os.path.join(root, "src")
+    modules = {d for d in os.listdir(src) if os.path.isdir(os.path.join(src, d))}
+    for d in sorted(modules - set(graph)):
+        errors.append(f"src/{d}/: a source folder with no calib8_add_library(NAME {d} ...): "
+                      f"every folder under src/ is one module")
+    for mod in sorted(modules & set(graph)):
+        allowed = closure(graph, mod) | {mod, "calib8"}
+        for f in sorted(os.listdir(os.path.join(src, mod))):
+            if not f.endswith((".h", ".cc", ".hpp")):
+                continue
+            extra = TEST_EXTRA.get(mod, set()) if ("_test" in f or "test_util" in f) else set()
+            path = os.path.join(src, mod, f)
+            for n, line in enumerate(open(path, encoding="utf-8"), 1):
+                inc = re.match(r'\s*#\s*include\s+"(\w+)/', line)
+                if not inc or inc.group(1) in allowed | extra:
+                    continue
+                target = inc.group(1)
+                if target not in modules and target != "calib8":
+                    continue  # not a calib8 module (a third-party path)
+                why = ("the reverse edge exists: a cycle" if mod in closure(graph, target)
+                       else "not a declared dependency")
+                errors.append(f"src/{mod}/{f}:{n}: includes \"{line.strip()[10:-1]}\": module "
+                              f"'{mod}' may not use '{target}' ({why}; declared: "
+                              f"{', '.join(sorted(closure(graph, mod))) or 'nothing'})")
+    for e in errors:
+        print(e)
+    if errors:
+        print(f"layering: {len(errors)} violation(s)")
+        return 1
+    print(f"layering: {len(graph)} modules, every include follows the declared graph")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
