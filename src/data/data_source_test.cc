@@ -631,6 +631,18 @@ TEST(ImageSourceTest, BadImagesAreNamed) {
   EXPECT_NE(msg.find("c.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("PNG chunk 49 44 41 54 at byte " + std::to_string(idat - 4) +
                      " claims 3769457787 data bytes"), std::string::npos) << msg;
+  // An empty IDAT chunk before any image data (stb_image would memcpy to a null pointer; found by
+  // fuzz_image): an empty IDAT chunk inserted in front of the image data.
+  std::string d2d = tmp.Sub("emptyidat");
+  WritePng(d2d + "/e.png", 2, 2, k2x2);
+  std::string e = ReadBytes(d2d + "/e.png");
+  const size_t first_idat = e.find("IDAT") - 4;
+  e.insert(first_idat, std::string("\0\0\0\0IDAT\x35\xaf\x06\x1e", 12));
+  WriteBytes(d2d + "/e.png", e);
+  msg = OpenError("images:" + d2d);
+  EXPECT_NE(msg.find("e.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("PNG chunk IDAT at byte " + std::to_string(first_idat) + " is empty"),
+            std::string::npos) << msg;
   // A JPEG whose frame header claims far more blocks than the file has bytes for (stb_image
   // would pad the missing data with zeros and decode 11524 x 1024 pixels; found by fuzz_image).
   std::string d2c = tmp.Sub("jpegclaims");

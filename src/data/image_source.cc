@@ -40,6 +40,7 @@ std::string FirstBytesHex(const std::string& bytes) {
 // last chunk may be missing (stb does not read it either).
 Status CheckPngChunks(const std::string& bytes, const std::string& what) {
   size_t pos = 8;
+  bool idat_seen = false;
   while (pos + 8 <= bytes.size()) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
     const uint64_t length = (uint64_t{p[0]} << 24) | (uint64_t{p[1]} << 16) |
@@ -51,6 +52,13 @@ Status CheckPngChunks(const std::string& bytes, const std::string& what) {
                              " claims ", length, " data bytes but only ", left,
                              " follow: the file is corrupt or truncated");
     if (type == "IEND") break;
+    // stb_image copies each IDAT chunk onto its buffer, which is null until the first non-empty
+    // one: an empty IDAT before any image data makes it memcpy to a null pointer (UBSan; found by
+    // fuzz_image). Legal PNG but never written by an encoder, so it is refused.
+    if (type == "IDAT" && !idat_seen && length == 0)
+      return InvalidArgument(what, ": PNG chunk IDAT at byte ", pos, " is empty and comes before "
+                             "any image data, which calib8's PNG decoder cannot read: re-save the image");
+    if (type == "IDAT") idat_seen = true;
     pos += 8 + static_cast<size_t>(length) + 4;
   }
   return Status::Ok();
