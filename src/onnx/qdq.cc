@@ -1272,8 +1272,22 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
       }
     }
     for (const auto& [node, dq] : weight_dq) g->mutable_node(node)->set_input(1, dq);
+    // A pair whose DequantizeLinear nothing reads any more (an INT8 plugin reads the Q output
+    // directly) keeps only its QuantizeLinear; one read by nobody is dropped.
+    std::set<std::string> read;
+    for (const auto& n : g->node())
+      for (const auto& x : n.input()) read.insert(x);
+    for (const auto& [key, p] : pairs)
+      for (const auto& x : p.nodes)
+        for (const auto& in : x.input()) read.insert(in);
     std::vector<const Pair*> all;
-    for (const auto& [key, p] : pairs) all.push_back(&p);
+    for (auto& [key, p] : pairs) {
+      if (p.nodes.size() == 2 && !p.q_output.empty() && !read.count(p.dq_output)) {
+        if (!read.count(p.q_output)) continue;
+        p.nodes.pop_back();  // the DequantizeLinear (BuildPair: Q, then DQ)
+      }
+      all.push_back(&p);
+    }
     EmitPairs(g, all);
   }  // --target tensorrt
 

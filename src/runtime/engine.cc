@@ -33,8 +33,9 @@ Result<ir::Graph> LoadModel(const std::string& path, const LoadOptions& options,
   return g;
 }
 
-std::vector<UnknownOp> UnknownOps(const ir::Graph& g) {
-  std::vector<std::string> names = exec::UnsupportedOps(g, ops::BuiltinRegistry());
+std::vector<UnknownOp> UnknownOps(const ir::Graph& g, const exec::OpRegistry* registry) {
+  std::vector<std::string> names =
+      exec::UnsupportedOps(g, registry ? *registry : ops::BuiltinRegistry());
   std::vector<UnknownOp> out;
   for (const auto& n : g.nodes) {
     std::string name = n.domain.empty() ? n.op_type : n.domain + "::" + n.op_type;
@@ -46,8 +47,8 @@ std::vector<UnknownOp> UnknownOps(const ir::Graph& g) {
   return out;
 }
 
-Status CheckRunnable(const ir::Graph& g) {
-  std::vector<UnknownOp> unknown = UnknownOps(g);
+Status CheckRunnable(const ir::Graph& g, const exec::OpRegistry* registry) {
+  std::vector<UnknownOp> unknown = UnknownOps(g, registry);
   if (unknown.empty()) return Status::Ok();
   std::set<std::string> produced_by_unknown, until, from;
   for (const auto& u : unknown)
@@ -84,14 +85,14 @@ Status CheckRunnable(const ir::Graph& g) {
     for (const auto& x : s) out += (out.empty() ? "" : ",") + x + suffix;
     return out;
   };
-  std::string hint = "calibrate the parts calib8 can run and join them: ";
+  std::string hint = "give calib8 the layer with `--plugin LIB.so` (include/calib8/plugin.h), or "
+                     "calibrate the parts calib8 can run and join them: ";
   if (!until.empty()) hint += "`calibrate --until " + csv(until, "") + "` for the part before, ";
   hint += "`calibrate --from " + csv(from, "=SPEC") + "` with those tensors' values recorded by a " +
           "runtime that has the layer (or `calib8 run --dump`), then `calib8 merge` " +
           "(docs/custom-layers.md; `calib8 info` lists every node)";
   return Unimplemented(g.source, ": calib8 has no kernel for ", unknown.size(),
-                       " operator type(s) in ", total, " node(s): ", list, ". To calibrate anyway, ",
-                       hint);
+                       " operator type(s) in ", total, " node(s): ", list, ". ", kWaysOnLead, hint);
 }
 
 ModelInfo Describe(const ir::Graph& g) {

@@ -38,12 +38,17 @@ struct UnknownOp {
   std::vector<const ir::Node*> nodes;  // point into the graph passed to UnknownOps
   std::string Name() const { return domain.empty() ? op_type : domain + "::" + op_type; }
 };
-std::vector<UnknownOp> UnknownOps(const ir::Graph& graph);
+// `registry`: the FP32 ops and plugins (nullptr) or another, such as the INT8 one.
+std::vector<UnknownOp> UnknownOps(const ir::Graph& graph, const exec::OpRegistry* registry = nullptr);
 
 // Ok when calib8 can run every node; else one error that names every unknown operator, its nodes
-// and the tensors around them, and the --until / --from cut that calibrates the rest
-// (docs/custom-layers.md). CreateSession checks this first.
-Status CheckRunnable(const ir::Graph& graph);
+// and the tensors around them, and the two ways on: a plugin (--plugin) or the --until / --from
+// cut that calibrates the rest (docs/custom-layers.md). CreateSession and CreateInt8Session
+// check this first.
+Status CheckRunnable(const ir::Graph& graph, const exec::OpRegistry* registry = nullptr);
+// Where CheckRunnable's message turns from the list of unknown ops to the ways on (`calib8 info`
+// prints that part after its own listing).
+inline constexpr const char* kWaysOnLead = "To run or calibrate it, ";
 
 struct ModelInfo {
   std::vector<ir::ValueInfo> inputs, outputs;

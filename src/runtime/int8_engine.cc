@@ -2,6 +2,8 @@
 // (int8/) registered beside the FP32 ones.
 #include "runtime/int8_engine.h"
 
+#include "runtime/engine.h"
+
 #include <filesystem>
 #include <sstream>
 
@@ -97,7 +99,10 @@ Result<quant::Int8Plan> PlanInt8(const ir::Graph& graph, const table::Calibratio
 Result<std::unique_ptr<exec::Session>> CreateInt8Session(const quant::Int8Plan& plan,
                                                          exec::SessionOptions options) {
   options.fuse_epilogues = false;
-  if (!options.registry) options.registry = &int8::Int8Registry();
+  if (!options.registry) {
+    options.registry = &int8::Int8Registry();
+    CALIB8_RETURN_IF_ERROR(CheckRunnable(plan.graph, options.registry));
+  }
   return exec::Session::Create(plan.graph, options);
 }
 

@@ -2,6 +2,8 @@
 // folding passes, so names are the model's own) and counts coverage of float activations.
 #include "table/model_check.h"
 
+#include <set>
+
 #include <unordered_map>
 #include <unordered_set>
 
@@ -66,20 +68,59 @@ ModelCoverage CheckAgainstModel(const CalibrationTable& table, const ir::Graph& 
     if (entry_names.count(name)) ++cov.covered;
     else cov.uncovered.push_back(name);
   };
+  // Shape inference stops at an op it does not know (a custom layer), leaving everything after it
+  // untyped. So an untyped output counts as float when its node is a custom-domain op or reads a
+  // float tensor, unless the op makes integers or booleans (its inputs' type decides otherwise;
+  // models are topologically ordered). What stays untyped is counted apart.
+  static const std::set<std::string> kNotFloat = {
+      "Shape", "Size", "ArgMax", "ArgMin", "NonZero", "Cast", "CastLike", "Equal", "Less",
+      "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf"};
+  std::set<std::string> floats;
   for (const auto& v : g.inputs)
-    if (IsFloat(v.dtype)) count(v.name, true);
+    if (IsFloat(v.dtype)) {
+      floats.insert(v.name);
+      count(v.name, true);
+    }
+  for (const auto& [name, t] : g.initializers)
+    if (IsFloat(t.dtype())) floats.insert(name);
   for (const auto& n : g.nodes) {
-    for (const auto& o : n.outputs) {
+    const bool custom = !n.domain.empty() && n.domain != "ai.onnx";
+    bool reads_float = false;
+    for (const auto& in : n.inputs) reads_float = reads_float || floats.count(in) > 0;
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      const std::string& o = n.outputs[k];
       if (o.empty()) continue;
       const ir::ValueInfo* vi = info(o);
-      if (!vi || vi->dtype == DataType::kUndefined) {
+      bool is_float = false;
+      if (vi && vi->dtype != DataType::kUndefined) {
+        is_float = IsFloat(vi->dtype);
+      } else if (custom || (reads_float && !kNotFloat.count(n.op_type) &&
+                            !(n.op_type == "TopK" && k == 1))) {
+        is_float = true;
+        cov.inferred_float.push_back(o);
+      } else {
         ++cov.unknown_type;
         continue;
       }
-      if (IsFloat(vi->dtype)) count(o, true);
+      if (is_float) {
+        floats.insert(o);
+        count(o, true);
+      }
     }
   }
   return cov;
+}
+
+std::string InferredFloatNote(const ModelCoverage& c, size_t max_names) {
+  if (c.inferred_float.empty()) return "";
+  std::string names;
+  for (size_t i = 0; i < c.inferred_float.size() && i < max_names; ++i)
+    names += (i ? ", " : "") + c.inferred_float[i];
+  if (c.inferred_float.size() > max_names)
+    names += " and " + std::to_string(c.inferred_float.size() - max_names) + " more";
+  return "  " + std::to_string(c.inferred_float.size()) +
+         " of them have no type from shape inference (it stops at a custom op) and are counted as "
+         "float: " + names;
 }
 
 }  // namespace calib8::table

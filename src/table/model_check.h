@@ -25,6 +25,8 @@ struct ModelCoverage {
   std::vector<std::string> uncovered;     // float activations with no entry, in graph order
   int float_tensors = 0;                  // graph inputs and node outputs of a float type
   int covered = 0;
+  std::vector<std::string> inferred_float;  // untyped after shape inference, counted as float
+                                            // (after a custom op; see CheckAgainstModel)
   int unknown_type = 0;                   // node outputs whose type is unknown (not counted)
   double coverage_percent() const {
     return float_tensors ? 100.0 * covered / float_tensors : 100.0;
@@ -33,6 +35,10 @@ struct ModelCoverage {
 
 // Names match exactly. ncnn weight lines `<layer>_param_0` and ncnn activation lines keyed by a
 // consuming layer's name also match that node.
+// "" or one line (no newline) saying which float tensors were counted without a type from shape
+// inference (validate and inspect --model print it under their coverage line).
+std::string InferredFloatNote(const ModelCoverage& coverage, size_t max_names = 8);
+
 ModelCoverage CheckAgainstModel(const CalibrationTable& table, const ir::Graph& graph);
 
 }  // namespace calib8::table

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/cli/plugin_cli_test.sh CALIB8 SOURCE_DIR PLUGIN — custom layers through the plugin C ABI
 # (include/calib8/plugin.h, issue 12 item 2) with the example plugin (examples/plugins/mish,
-# com.example::Mish): a model with a Mish node between two convolutions (made here with the onnx
-# package) is calibrated, planned, run in FP32 and INT8, compared and exported, all with
+# com.example::Mish): a model with a Mish node between two convolutions (examples/plugins/mish/
+# make_model.py) is calibrated, planned, run in FP32 and INT8, compared and exported, all with
 # `--plugin`. Golden values: Mish computed with numpy (float64) on calib8's own conv output.
 # Bad plugins (not a library, no entry point) give exit 1 naming the file.
 set -uo pipefail
@@ -13,26 +13,7 @@ pass=0; fail=0
 ok() { pass=$((pass+1)); echo "ok   $1"; }
 bad() { fail=$((fail+1)); echo "FAIL $1"; [ -f "$T/err" ] && head -5 "$T/err"; }
 
-$PY - "$T" <<'PYEOF'
-import sys, numpy as np, onnx
-from onnx import helper, numpy_helper, TensorProto
-d = sys.argv[1]; r = np.random.RandomState(3)
-W = lambda n, *s: numpy_helper.from_array((r.randn(*s) * np.sqrt(2.0 / np.prod(s[1:]))).astype(np.float32), n)
-nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
-         helper.make_node("Mish", ["c1"], ["m1"], name="mish1", domain="com.example"),
-         helper.make_node("Conv", ["m1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
-         helper.make_node("GlobalAveragePool", ["c2"], ["g"], name="gap"),
-         helper.make_node("Flatten", ["g"], ["f"], name="flatten"),
-         helper.make_node("Gemm", ["f", "wg"], ["y"], name="fc", transB=1)]
-g = helper.make_graph(nodes, "mish", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 32, 8, 8])],
-                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
-                      [W("w1", 64, 32, 3, 3), W("w2", 64, 64, 3, 3), W("wg", 10, 64)])
-m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)])
-m.ir_version = 7
-onnx.checker.check_model(m); onnx.save(m, d + "/mish.onnx")
-np.save(d + "/calib.npy", r.randn(32, 32, 8, 8).astype(np.float32))
-np.save(d + "/x.npy", r.randn(8, 32, 8, 8).astype(np.float32))
-PYEOF
+$PY "$SRC/examples/plugins/mish/make_model.py" "$T" >/dev/null || { echo "FAIL make_model.py"; exit 1; }
 M="$T/mish.onnx"
 
 # 1. Without the plugin calib8 refuses the model naming the op; with it, it runs the op.
@@ -56,6 +37,15 @@ print("max |calib8 - numpy| %.2g over %d values" % (err, m.size))' "$T/dump/c1.n
 "$CALIB8" calibrate "$M" --plugin "$PLUGIN" --data "$T/calib.npy" -o "$T/t.cache" -q >/dev/null 2>"$T/err" \
   && grep -q "^m1: " "$T/t.cache" && grep -q "^c1: " "$T/t.cache" \
   && ok "calibrate: entries for c1 and the plugin output m1" || bad "calibrate with the plugin"
+
+# 3b. Coverage counts the tensors after the custom op: shape inference leaves them untyped, and a
+#     table with only x, c1 and y covers 3 of the model's 7 float tensors (validate once said 3 of 3).
+{ head -1 "$T/t.cache"; grep -E "^(x|c1|y): " "$T/t.cache"; } >"$T/part.cache"
+"$CALIB8" validate "$T/part.cache" --model "$M" --min-coverage 100 >"$T/val" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "coverage: 3 of 7 float tensors" "$T/val" && grep -q "counted as float: m1, c2, g, f" "$T/val" \
+  && "$CALIB8" validate "$T/t.cache" --model "$M" --min-coverage 100 >/dev/null 2>&1 \
+  && ok "validate: a table missing the tensors after the custom op covers 3 of 7 (exit 1), the full one passes" \
+  || { bad "validate coverage after a custom op (rc $rc)"; cat "$T/val"; }
 
 # 4. plan and run --int8: the example plugin has a compute_int8, so Mish runs in 8 bits between
 #    the INT8 convolutions (s8 at its borders); with --keep-fp32 it is an FP32 island again.
@@ -135,7 +125,11 @@ users = [n for n in m.graph.node if mish[0].output[0] in n.input]
 assert [n.op_type for n in users] == ["DequantizeLinear"] and users[0].output[0] == "m1", [n.op_type for n in users]
 conv2 = [n for n in m.graph.node if n.name == "conv2"][0]
 assert conv2.input[0] == "m1", conv2.input
-print("c1 -> Q -> Mish -> DQ -> m1 -> conv2")' "$T/q.onnx" >"$T/out" 2>>"$T/err" \
+outs = {o.name for o in m.graph.output}
+dead = [n.name for n in m.graph.node if n.op_type == "DequantizeLinear" and n.output[0] not in outs
+        and not any(n.output[0] in x.input for x in m.graph.node)]
+assert not dead, dead  # c1 once kept a Q -> DQ whose DQ nothing read
+print("c1 -> Q -> Mish -> DQ -> m1 -> conv2, no dead DQ")' "$T/q.onnx" >"$T/out" 2>>"$T/err" \
   && ok "export-qdq: $(cat "$T/out")" || bad "export-qdq with the plugin"
 "$CALIB8" import-qdq "$T/q.onnx" -o "$T/back.cache" >/dev/null 2>"$T/err" \
   && for t in c1 m1; do grep "^$t: " "$T/t.cache"; done >"$T/want" && for t in c1 m1; do grep "^$t: " "$T/back.cache"; done >"$T/got" \

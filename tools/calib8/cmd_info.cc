@@ -99,7 +99,7 @@ Command AddInfoCommand(CLI::App& app) {
       Status runnable = runtime::CheckRunnable(*g);
       if (!runnable.ok()) {
         std::string m = runnable.message();
-        auto cut = m.find("To calibrate anyway, ");
+        auto cut = m.find(runtime::kWaysOnLead);
         if (cut != std::string::npos) std::cout << m.substr(cut) << "\n";
       }
     }

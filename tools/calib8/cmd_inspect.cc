@@ -164,7 +164,8 @@ Command AddInspectCommand(CLI::App& app) {
                       {"covered", cov->covered},
                       {"coverage_percent", cov->coverage_percent()},
                       {"unmatched_entries", cov->unmatched},
-                      {"float_tensors_without_entry", cov->uncovered}};
+                      {"float_tensors_without_entry", cov->uncovered},
+                      {"float_tensors_typed_by_calib8", cov->inferred_float}};
       }
       std::cout << j.dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";
       return 0;
@@ -200,6 +201,7 @@ Command AddInspectCommand(CLI::App& app) {
       std::printf("\nmodel: %s (%s)\ncoverage: %d of %d float tensors have an entry (%.1f%%)\n",
                   o->model.c_str(), model_fp.c_str(), cov->covered, cov->float_tensors,
                   cov->coverage_percent());
+      if (std::string note = table::InferredFloatNote(*cov); !note.empty()) std::cout << note << "\n";
       std::cout << "entries that match nothing in the model: " << cov->unmatched.size() << "\n";
       for (const auto& n : cov->unmatched) std::cout << "  " << n << "\n";
       std::cout << "float tensors with no entry (they stay FP32): " << cov->uncovered.size()

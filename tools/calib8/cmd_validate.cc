@@ -70,6 +70,7 @@ Command AddValidateCommand(CLI::App& app) {
     std::printf("coverage: %d of %d float tensors have an entry (%.1f%%); %zu entries match "
                 "nothing in the model\n",
                 cov.covered, cov.float_tensors, cov.coverage_percent(), cov.unmatched.size());
+    if (std::string note = table::InferredFloatNote(cov); !note.empty()) std::cout << note << "\n";
     if (cov.coverage_percent() < o->min_coverage) {
       std::fprintf(stderr, "calib8: error: coverage %.1f%% is below --min-coverage %g\n",
                    cov.coverage_percent(), o->min_coverage);
