@@ -66,33 +66,40 @@ Command AddMergeCommand(CLI::App& app) {
     auto merged = table::MergeTables(inputs, *policy, &rep);
     if (!merged.ok()) return ReportError(merged.status());
     for (const auto& n : rep.notes) std::cerr << "calib8: note: " << n << "\n";
+    // The sidecar describes the table's bytes and is written first, as calibrate does: a kill -9
+    // between the two writes leaves the old table (with the new sidecar, which says it is stale),
+    // never the new table beside the old sidecar.
     table::WriteReport wrep;
-    Status s = table::WriteTableFile(*merged, o->out, to, {}, &wrep);
-    if (!s.ok()) return ReportError(s);
+    auto bytes = table::SerializeTable(*merged, to, {}, &wrep);
+    if (!bytes.ok()) return ReportError(bytes.status());
     for (const auto& w : wrep.warnings) std::cerr << "calib8: warning: " << w << "\n";
-    std::cout << "wrote " << o->out << " (" << table::FormatTitle(to) << ", " << merged->size()
-              << " entries from " << inputs.size() << " tables, " << rep.conflicts
-              << " conflicts resolved by '" << o->on_conflict << "')\n";
     const std::string sidecar_path = table::SidecarPathFor(o->out);
+    Status s = Status::Ok();
+    std::string sidecar_note;
     if (parts.size() == inputs.size()) {
       table::Sidecar sc = table::MergeSidecars(parts, *merged);
-      auto bytes = core::ReadFile(o->out, "table");
-      if (!bytes.ok()) return ReportError(bytes.status());
       sc.table_file = std::filesystem::path(o->out).filename().string();
       sc.table_fingerprint = table::BytesFingerprint(*bytes);
       sc.model_file = o->model;
       sc.model_fingerprint = model_fp;
       s = table::WriteSidecarFile(sidecar_path, sc);
       if (!s.ok()) return ReportError(s);
-      std::cout << "wrote " << sidecar_path << " (" << sc.tensors.size()
-                << " tensor record(s) from the parts' sidecars"
-                << (model_fp.empty() ? "; no --model, so it names no model" : "") << ")\n";
+      sidecar_note = "wrote " + sidecar_path + " (" + std::to_string(sc.tensors.size()) +
+                     " tensor record(s) from the parts' sidecars" +
+                     (model_fp.empty() ? "; no --model, so it names no model" : "") + ")\n";
     } else {
       std::error_code ec;
       std::filesystem::remove(sidecar_path, ec);  // an old one would describe other bytes
+    }
+    s = core::WriteFileAtomic(o->out, *bytes);
+    if (!s.ok()) return ReportError(s);
+    std::cout << "wrote " << o->out << " (" << table::FormatTitle(to) << ", " << merged->size()
+              << " entries from " << inputs.size() << " tables, " << rep.conflicts
+              << " conflicts resolved by '" << o->on_conflict << "')\n"
+              << sidecar_note;
+    if (parts.size() != inputs.size())
       std::cerr << "calib8: note: no sidecar for " << o->out << ": " << no_sidecar
                 << " (run --int8 then uses the symmetric TensorRT encoding)\n";
-    }
     return 0;
   };
 }
