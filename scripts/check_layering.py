@@ -7,6 +7,11 @@ include "m/..." (its own module), "calib8/..." (the public headers) and "d/..." 
 that m reaches through its DEPS. Anything else goes up or sideways and fails the check, naming the
 file, the line and the module graph edge that is missing. The declared graph must have no cycle.
 
+The public headers (include/calib8/) include only each other and system headers. Those the api
+module implements (API_HEADERS) may be used only by api itself, tools/ and examples/: a module
+below api that included them would depend on its own client. The library example
+(examples/library/) includes nothing of calib8 but the public headers.
+
 Tests still link into one binary (tests/CMakeLists.txt), so a module's tests may also use the
 modules listed in TEST_EXTRA below; each entry says why. tools/ (the CLI) sits above every module.
 
@@ -23,6 +28,32 @@ TEST_EXTRA = {
     "int8": {"runtime", "table"},
     "ops": {"stats"},
 }
+
+
+# include/calib8/ headers implemented by src/api/ (the rest, status.h, tensor.h, plugin.h, are
+# header-only or implemented by core/runtime and usable by every module).
+API_HEADERS = {"model.h", "calibrate.h", "calib8.h"}
+INCLUDE_RE = re.compile(r'\s*#\s*include\s+"([^"]+)"')
+
+
+def check_public(root, errors):
+    """include/calib8/ and examples/library/ use only public headers."""
+    pub = os.path.join(root, "include", "calib8")
+    for f in sorted(os.listdir(pub)):
+        for n, line in enumerate(open(os.path.join(pub, f), encoding="utf-8"), 1):
+            inc = INCLUDE_RE.match(line)
+            if inc and not inc.group(1).startswith("calib8/"):
+                errors.append(f"include/calib8/{f}:{n}: includes \"{inc.group(1)}\": a public header "
+                              f"may include only calib8/ headers and system headers")
+    ex = os.path.join(root, "examples", "library")
+    for f in sorted(os.listdir(ex)) if os.path.isdir(ex) else []:
+        if not f.endswith((".cc", ".h")):
+            continue
+        for n, line in enumerate(open(os.path.join(ex, f), encoding="utf-8"), 1):
+            inc = INCLUDE_RE.match(line)
+            if inc and not inc.group(1).startswith("calib8/"):
+                errors.append(f"examples/library/{f}:{n}: includes \"{inc.group(1)}\": the library "
+                              f"example may use only the public headers (include/calib8/)")
 
 
 def cmake_calls(text, name):
@@ -87,6 +118,11 @@ def main():
             extra = TEST_EXTRA.get(mod, set()) if ("_test" in f or "test_util" in f) else set()
             path = os.path.join(src, mod, f)
             for n, line in enumerate(open(path, encoding="utf-8"), 1):
+                pub = re.match(r'\s*#\s*include\s+"calib8/([^"]+)"', line)
+                if pub and pub.group(1) in API_HEADERS and mod != "api":
+                    errors.append(f"src/{mod}/{f}:{n}: includes \"calib8/{pub.group(1)}\": the public "
+                                  f"API header is implemented by module 'api', above '{mod}'")
+                    continue
                 inc = re.match(r'\s*#\s*include\s+"(\w+)/', line)
                 if not inc or inc.group(1) in allowed | extra:
                     continue
@@ -98,6 +134,7 @@ def main():
                 errors.append(f"src/{mod}/{f}:{n}: includes \"{line.strip()[10:-1]}\": module "
                               f"'{mod}' may not use '{target}' ({why}; declared: "
                               f"{', '.join(sorted(closure(graph, mod))) or 'nothing'})")
+    check_public(root, errors)
     for e in errors:
         print(e)
     if errors:

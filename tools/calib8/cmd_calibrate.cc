@@ -9,6 +9,7 @@
 #include <set>
 
 #include "calib/calibrate.h"
+#include "calib/table_files.h"
 #include "eval/sensitivity.h"
 #include "runtime/int8_engine.h"
 #include "runtime/engine.h"
@@ -20,7 +21,6 @@
 #include "ir/subgraph.h"
 #include "eval/calibration_report.h"
 #include "stats/stats_io.h"
-#include "table/fingerprint.h"
 
 namespace calib8::cli {
 
@@ -206,15 +206,11 @@ static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const cal
     CALIB8_RETURN_IF_ERROR(stats::SaveStats(r.stats, a.save_stats));
     std::cout << "statistics: " << a.save_stats << "\n";
   }
-  table::CalibrationTable t = calib::MakeTable(r, a.algorithm.empty() ? calib::TrtAlgorithmFor(o.method) : a.algorithm);
-  table::WriteOptions wo;
-  wo.trt_version = a.trt_version;
-  CALIB8_ASSIGN_OR_RETURN(std::string bytes, table::SerializeTable(t, table::TableFormat::kTensorRt, wo));
-  table::Sidecar sc = calib::MakeSidecar(r, g, std::filesystem::path(a.model).filename().string(),
-                                       std::filesystem::path(out).filename().string(), bytes);
-  // Sidecar first, table last: a table never exists without the sidecar that explains it.
-  CALIB8_RETURN_IF_ERROR(table::WriteSidecarFile(sidecar_path, sc));
-  CALIB8_RETURN_IF_ERROR(core::WriteFileAtomic(out, bytes));
+  calib::TableFilesOptions fo;
+  fo.model_file = a.model;
+  fo.trt_calibrator = a.algorithm;
+  fo.trt_version = a.trt_version;
+  CALIB8_RETURN_IF_ERROR(calib::WriteTableFiles(r, g, out, fo).status());
   PrintSummary(r, out, sidecar_path);
   if (full_model) PrintPartialCoverage(*full_model, r);
   if (o.comm) {
@@ -409,13 +405,8 @@ Command AddCalibrateCommand(CLI::App& app) {
     // into the full table. Off unless asked for (docs/custom-layers.md).
     if (partial && a->asym_search < 0) o.params["asym_search"] = "0";
     if (!a->algorithm.empty()) {
-      const auto& known = calib::TrtCalibratorNames();
-      if (std::find(known.begin(), known.end(), a->algorithm) == known.end()) {
-        std::string names;
-        for (const auto& n : known) names += (names.empty() ? "" : ", ") + n;
-        return ReportError(InvalidArgument("--trt-calibrator '", a->algorithm,
-                                           "' is not a TensorRT calibrator: expected one of ", names));
-      }
+      Status s = calib::CheckTrtCalibrator(a->algorithm);
+      if (!s.ok()) return ReportError(s.WithContext("--trt-calibrator"));
     }
     core::ProgressReporter progress(core::DefaultProgressStyle(a->quiet || !root));
     o.progress = ToCalibrateProgress(progress);
@@ -429,40 +420,22 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (!a->force && a->report.empty() && a->save_stats.empty() && a->from_stats.empty() &&
         !a->range_only && !a->mpi &&
         std::filesystem::exists(out)) {
-      auto stored = table::ReadSidecarFile(sidecar_path);
-      table::MethodSpec spec;
-      auto params = o.params;
-      params["num_bins"] = std::to_string(o.num_bins);
-      auto mo = calib::MethodOptions(o.method, params, &spec);
-      if (!mo.ok()) return ReportError(mo.status());
-      if (!stored.ok()) {
-        std::cout << "existing table " << out << " has no readable sidecar ("
-                  << stored.status().message() << "): recalibrating\n";
-      } else {
-        data::OpenOptions oo = runtime::DataOptionsFor(*g, o.preprocess, o.max_samples);
-        auto d = data::MultiInputData::Open(o.data_specs, oo);
-        if (!d.ok()) return ReportError(d.status());
-        auto dfp = d->Fingerprint(o.hashing_progress);
-        if (!dfp.ok()) return ReportError(dfp.status());
-        auto bytes = core::ReadFile(out, "table");
-        table::ReuseQuery q;
-        q.model_fingerprint = table::ModelFingerprint(*g);
-        q.data_fingerprint = *dfp;
-        q.method = &spec;
-        if (bytes.ok()) q.table_fingerprint = table::BytesFingerprint(*bytes);
-        table::ReuseDecision dec = table::DecideReuse(*stored, q);
-        if (dec.reusable) {
-          std::cout << "reusing " << out << ": model, data and method fingerprints match its sidecar "
-                    << sidecar_path << " (use --force to recalibrate)\n"
-                    << "table: " << stored->tensors.size() << " tensors, " << stored->method.name
-                    << " on " << stored->data.num_samples << " samples\ntable:   " << out
-                    << "\nsidecar: " << sidecar_path << "\nexplain it with: calib8 inspect " << out
-                    << "\n";
-          return a->max_drop >= 0 ? WritePlan(*a, *g, out, o.data_specs, o.preprocess) : 0;
-        }
-        std::cout << "not reusing " << out << ": " << dec.Reason() << "; recalibrating\n";
-        o.data_fingerprint = *dfp;  // the data are hashed once
+      auto check = calib::CheckReuse(*g, o, out);
+      if (!check.ok()) return ReportError(check.status());
+      if (check->reusable) {
+        std::cout << "reusing " << out << ": model, data and method fingerprints match its sidecar "
+                  << sidecar_path << " (use --force to recalibrate)\n"
+                  << "table: " << check->stored.tensors.size() << " tensors, "
+                  << check->stored.method.name << " on " << check->stored.data.num_samples
+                  << " samples\ntable:   " << out << "\nsidecar: " << sidecar_path
+                  << "\nexplain it with: calib8 inspect " << out << "\n";
+        return a->max_drop >= 0 ? WritePlan(*a, *g, out, o.data_specs, o.preprocess) : 0;
       }
+      if (!check->sidecar_read)
+        std::cout << "existing table " << out << " " << check->message << ": recalibrating\n";
+      else
+        std::cout << "not reusing " << out << ": " << check->message << "; recalibrating\n";
+      o.data_fingerprint = check->data_fingerprint;  // the data are hashed once
     }
 
     Result<calib::CalibrationResult> r = InvalidArgument("unreachable");
