@@ -12,8 +12,9 @@ module implements (API_HEADERS) may be used only by api itself, tools/ and examp
 below api that included them would depend on its own client. The library example
 (examples/library/) includes nothing of calib8 but the public headers.
 
-Tests still link into one binary (tests/CMakeLists.txt), so a module's tests may also use the
-modules listed in TEST_EXTRA below; each entry says why. tools/ (the CLI) sits above every module.
+Each module's unit tests are one binary that links only that module and its DEPS
+(tests/CMakeLists.txt), plus the modules TEST_EXTRA below lists for it, with the reason; the same
+extras are linked there (CALIB8_TEST_EXTRA_<module>). tools/ (the CLI) sits above every module.
 
 Usage: scripts/check_layering.py [REPO_ROOT]   (exit 0: clean; 1: violations, listed)
 """
@@ -21,9 +22,9 @@ import os
 import re
 import sys
 
-# A module's *_test.cc / *test_util* files may also include these modules (the unit tests link
-# into one binary; the INT8 kernel tests build sessions through the runtime to compare against
-# FP32, the op tests observe tensors through the statistics collector).
+# A module's *_test.cc / *test_util* files may also include these modules (the INT8 kernel tests
+# build sessions through the runtime to compare against FP32, the op tests observe tensors through
+# the statistics collector); tests/CMakeLists.txt links the same extras.
 TEST_EXTRA = {
     "int8": {"runtime", "table"},
     "ops": {"stats"},
