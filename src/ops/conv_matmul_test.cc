@@ -120,16 +120,20 @@ std::map<std::string, ir::Attribute> WithAct(std::map<std::string, ir::Attribute
   return attrs;
 }
 
-TEST(ConvKernels, ReferenceMatchesOneDnn) {
-  std::mt19937 rng(42);
-  struct Cfg {
-    std::string desc;
-    Shape x, w;
-    std::map<std::string, ir::Attribute> attrs;
-    bool bias, const_w;
-    Shape out;
-  };
-  std::vector<Cfg> cfgs = {
+// One Conv case: input and weight shapes, attributes, whether it has a bias and a constant weight,
+// and the output shape ONNX defines for it.
+struct ConvCfg {
+  std::string desc;
+  Shape x, w;
+  std::map<std::string, ir::Attribute> attrs;
+  bool bias, const_w;
+  Shape out;
+};
+
+// The Conv cases the oneDNN and direct kernels must match the reference twin on.
+// budget: data table
+std::vector<ConvCfg> ConvConfigs() {
+  return {
       {"2-D k3 pad1",
        {1, 3, 9, 9},
        {4, 3, 3, 3},
@@ -251,7 +255,11 @@ TEST(ConvKernels, ReferenceMatchesOneDnn) {
        false,
        {1, 9, 9, 9}},
   };
-  for (const auto& cfg : cfgs) {
+}
+
+TEST(ConvKernels, ReferenceMatchesOneDnn) {
+  std::mt19937 rng(42);
+  for (const auto& cfg : ConvConfigs()) {
     std::vector<Tensor> in = {Random(cfg.x, rng), Random(cfg.w, rng)};
     if (cfg.bias) in.push_back(Random({cfg.w[0]}, rng));
     std::set<size_t> consts;
