@@ -13,6 +13,7 @@
 #include "runtime/int8_engine.h"
 #include "exec/session.h"
 #include "quant/quant_params.h"
+#include "ir/op_traits.h"
 
 namespace calib8::calib {
 
@@ -21,20 +22,10 @@ namespace {
 // Samples per FP32 run of the search: fixed, whatever --batch is.
 constexpr size_t kSearchGroup = 8;
 
-bool IsWeighted(const std::string& op) {
-  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
-}
+bool IsWeighted(const std::string& op) { return ir::IsInt8Compute(op); }
 
-// Ops that carry their input's 8-bit encoding in the INT8 plan (quant/lowering.cc): a weighted
-// node reading their output reads the input's quantization (max and data movement commute with
-// it; an average nearly does).
-bool CarriesScale(const std::string& op) {
-  static const char* kOps[] = {"MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-                               "Squeeze", "Unsqueeze",   "Transpose",         "Identity"};
-  for (const char* k : kOps)
-    if (op == k) return true;
-  return false;
-}
+// Ops that carry their input's 8-bit encoding in the INT8 plan (ir/op_traits.h carries_scale).
+bool CarriesScale(const std::string& op) { return ir::TraitsOf(op).carries_scale; }
 
 // One weighted consumer of a tensor, runnable on its own: a graph of that single node whose
 // only input is the tensor (its other inputs are the model's constants).

@@ -17,6 +17,7 @@
 #include "core/file_util.h"
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
+#include "ir/op_traits.h"
 
 namespace calib8::eval {
 
@@ -134,10 +135,8 @@ class SensitivityRunner {
   std::vector<exec::TensorMap> ref_;
 };
 
-bool IsComputeOp(const std::string& op) {
-  std::string base = op.substr(0, op.find('+'));
-  return base == "Conv" || base == "Gemm" || base == "MatMul" || base == "ConvTranspose";
-}
+// `op` as the plan names it: "Conv+HardSwish+Affine" is a Conv.
+bool IsComputeOp(const std::string& op) { return ir::IsInt8Compute(op.substr(0, op.find('+'))); }
 
 // Rough candidates around `cur`, never wider than the observed range when it is known.
 std::vector<LoHi> Candidates(LoHi cur, const std::optional<LoHi>& seen) {

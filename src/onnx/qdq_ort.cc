@@ -12,6 +12,7 @@
 #include "onnx/onnx_import.h"
 #include "onnx/qdq_util.h"
 #include "quant/quant_params.h"
+#include "ir/op_traits.h"
 
 namespace calib8::onnx_io::qdq_detail {
 
@@ -240,13 +241,10 @@ struct OrtPlacement {
       const auto& n = g->node(i);
       if (!IsDefaultDomain(n.domain()) || n.output_size() < 1 || n.input_size() < 1) continue;
       const std::string& op = n.op_type();
-      bool nn = op == "Relu" || op == "Sigmoid" || op == "HardSigmoid" ||
-                (op == "Clip" && ClipMinNonNegative(n, constants, dir));
-      static const std::set<std::string> kFollow = {
-          "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Reshape",
-          "Flatten", "Squeeze",     "Unsqueeze",         "Transpose",     "Identity"};
-      if (kFollow.count(op) && nonneg.count(n.input(0))) nn = true;
-      if (op == "Concat") {
+      const ir::OpTraits& traits = ir::TraitsOf(op);
+      bool nn = traits.nonneg_output || (op == "Clip" && ClipMinNonNegative(n, constants, dir));
+      if (traits.keeps_sign && nonneg.count(n.input(0))) nn = true;
+      if (traits.int8 == ir::Int8Role::kConcat) {
         nn = true;
         for (const auto& in : n.input()) nn = nn && nonneg.count(in);
       }

@@ -7,18 +7,14 @@
 #include <map>
 
 #include "quant/quant_params.h"
+#include "ir/op_traits.h"
 
 namespace calib8::onnx_io::qdq_detail {
 
 bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
-bool IsWeightedOp(const std::string& op) {
-  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
-}
-bool IsPoolingOp(const std::string& op) {
-  return op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
-         op == "GlobalMaxPool";
-}
+bool IsWeightedOp(const std::string& op) { return ir::IsInt8Compute(op); }
+bool IsPoolingOp(const std::string& op) { return ir::TraitsOf(op).pooling; }
 
 int64_t IntAttr(const onnx::NodeProto& n, const std::string& name, int64_t dflt) {
   for (const auto& a : n.attribute())
@@ -157,10 +153,7 @@ int CheckWeighted(const onnx::NodeProto& n, int i, const ConstantMap& constants,
   if (constants.count(n.input(0))) return -1;  // constant-only: folded by the runtimes
   const auto* wp = constants.at(n.input(1));
   int64_t rank = wp->dims_size();
-  *axis = 0;
-  if (op == "ConvTranspose") *axis = 1;
-  if (op == "Gemm") *axis = IntAttr(n, "transB", 0) ? 0 : 1;
-  if (op == "MatMul") *axis = rank >= 2 ? rank - 1 : -1;
+  *axis = ir::WeightAxis(op, IntAttr(n, "transB", 0) != 0, static_cast<int>(rank));
   if (wp->data_type() != onnx::TensorProto::FLOAT || (*axis >= 0 && *axis >= rank)) {
     rep->fp32_nodes.push_back(NodeLabel(n, i) + ": weight '" + n.input(1) +
                               "' is not a float32 tensor of rank > " + std::to_string(*axis));

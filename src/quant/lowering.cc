@@ -16,6 +16,7 @@
 
 #include "ir/passes.h"
 #include "quant/lowering_internal.h"
+#include "ir/op_traits.h"
 
 namespace calib8::quant {
 
@@ -48,7 +49,7 @@ void FuseResidualAddsOnce(ir::Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     ir::Node& n = g.nodes[i];
     if (!n.domain.empty() || n.outputs.size() != 1 || n.HasAttr("_calib8_sum")) continue;
-    const bool conv = n.op_type == "Conv" || n.op_type == "ConvTranspose";
+    const bool conv = ir::IsSpatialConv(n.op_type);
     if (!conv && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
     if (conv && !g.FindInitializer(n.input(1))) continue;
     auto it = consumers.find(n.outputs[0]);

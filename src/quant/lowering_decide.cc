@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "quant/lowering_internal.h"
+#include "ir/op_traits.h"
 
 namespace calib8::quant::lowering_detail {
 
@@ -44,8 +45,7 @@ bool Lowerer::Kept(const ir::Node& n, std::string* which) const {
     *which = n.name;
     return true;
   }
-  const bool compute = n.op_type == "Conv" || n.op_type == "ConvTranspose" ||
-                       n.op_type == "Gemm" || n.op_type == "MatMul";
+  const bool compute = ir::IsInt8Compute(n.op_type);
   for (const auto* list : {&n.inputs, &n.outputs}) {
     if (compute && list == &n.outputs) continue;
     for (const auto& v : *list)
@@ -83,14 +83,10 @@ void Lowerer::MarkNonNegative(const ir::Node& n) {
   // A fused scalar affine after the activation keeps it non-negative only with mul, add >= 0.
   if (n.GetFloat("_calib8_post_mul", 1.0f) < 0.0f || n.GetFloat("_calib8_post_add", 0.0f) < 0.0f)
     nn = false;
-  if (n.domain.empty() &&
-      (n.op_type == "Relu" || n.op_type == "Sigmoid" || n.op_type == "HardSigmoid"))
-    nn = true;
-  static const std::unordered_set<std::string> kFollow = {
-      "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Reshape",
-      "Flatten", "Squeeze",     "Unsqueeze",         "Transpose",     "Identity"};
-  if (n.domain.empty() && kFollow.count(n.op_type) && nonneg_.count(n.input(0))) nn = true;
-  if (n.domain.empty() && n.op_type == "Concat") {
+  const ir::OpTraits& traits = n.domain.empty() ? ir::TraitsOf(n.op_type) : ir::TraitsOf("");
+  if (traits.nonneg_output) nn = true;
+  if (traits.keeps_sign && nonneg_.count(n.input(0))) nn = true;
+  if (traits.int8 == ir::Int8Role::kConcat) {
     nn = !n.inputs.empty();
     for (const auto& in : n.inputs) nn = nn && nonneg_.count(in);
   }
@@ -131,12 +127,12 @@ Status Lowerer::Decide() {
       continue;
     }
     const std::string& op = n.op_type;
-    if (op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul") {
+    const ir::Int8Role role = ir::TraitsOf(op).int8;  // ir/op_traits.h: one row per op
+    if (role == ir::Int8Role::kCompute) {
       CALIB8_RETURN_IF_ERROR(DecideCompute(i));
-    } else if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") {
+    } else if (role == ir::Int8Role::kPool) {
       DecidePool(i);
-    } else if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
-               op == "Transpose") {
+    } else if (role == ir::Int8Role::kMove) {
       const std::string& x = n.input(0);
       if (n.outputs.size() != 1 || !avail_.count(x)) {
         inf.reason = "no speed benefit: input '" + x + "' is FP32 (data movement stays FP32)";
@@ -147,7 +143,7 @@ Status Lowerer::Decide() {
       avail_.insert(n.outputs[0]);
       q_[n.outputs[0]] = q_[x];
       if (Rank(x) == 4 && op == "Transpose") rank4_.insert(n.outputs[0]);
-    } else if (op == "Concat") {
+    } else if (role == ir::Int8Role::kConcat) {
       CALIB8_RETURN_IF_ERROR(DecideConcat(i));
     } else {
       inf.reason = "unsupported op: no INT8 kernel for " + op;
@@ -224,7 +220,7 @@ Status Lowerer::DecidePlugin(size_t i, bool output_has_input_scale) {
 Status Lowerer::DecideCompute(size_t i) {
   const ir::Node& n = g_.nodes[i];
   NodeInfo& inf = info_[i];
-  const bool conv = n.op_type == "Conv" || n.op_type == "ConvTranspose";
+  const bool conv = ir::IsSpatialConv(n.op_type);
   if (!ComputeSupported(i)) return Status::Ok();
   CALIB8_RETURN_IF_ERROR(CheckFiniteParams(i));
   const std::string& x = n.input(0);
@@ -274,7 +270,7 @@ bool Lowerer::ComputeSupported(size_t i) {
     inf.reason = "unsupported op: extra outputs";
     return false;
   }
-  const bool conv = op == "Conv" || op == "ConvTranspose";
+  const bool conv = ir::IsSpatialConv(op);
   if (conv) {
     if (!w || w->dtype() != DataType::kFloat32 || w->rank() < 3 || w->rank() > 5) {
       inf.reason = "unsupported op: only " + op +
