@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   if (!ref.ok()) return Fail(ref.status());
   auto out = int8->Run(feeds);
   if (!out.ok()) return Fail(out.status());
+  for (const auto& [node, why] : int8->KernelNotes())  // a fast kernel that fell back, and why
+    std::printf("kernel: %s: %s\n", node.c_str(), why.c_str());
   const std::string name = model->outputs()[0].name;
   std::printf("output '%s': INT8 vs FP32 SQNR %.2f dB\n", name.c_str(), SqnrDb(ref->at(name), out->at(name)));
   calib8::Status s = calib8::SaveNpy(out->at(name), output);

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "calib8/status.h"
@@ -104,6 +105,10 @@ class Session {
 
   bool is_int8() const;
   const Int8Summary& int8_summary() const;  // empty for an FP32 session
+  // After a Run: the nodes whose kernel left its fast path, with why, e.g. {"conv3", "reference
+  // kernel: oneDNN has no negative padding (a cropping pad)"}; node names as the session runs
+  // them (INT8 sessions: the plan's fused nodes).
+  std::vector<std::pair<std::string, std::string>> KernelNotes() const;
 
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;

@@ -90,6 +90,15 @@ Result<Session> Session::CreateInt8(const Model& model, const std::string& table
 
 Result<TensorMap> Session::Run(const TensorMap& feeds) { return impl_->session->Run(feeds); }
 bool Session::is_int8() const { return impl_->int8; }
+
+std::vector<std::pair<std::string, std::string>> Session::KernelNotes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto& notes = impl_->session->kernel_notes();
+  const auto& nodes = impl_->session->graph().nodes;
+  for (size_t i = 0; i < notes.size() && i < nodes.size(); ++i)
+    if (!notes[i].empty()) out.emplace_back(nodes[i].name, notes[i]);
+  return out;
+}
 const Int8Summary& Session::int8_summary() const { return impl_->summary; }
 
 Result<Tensor> LoadTensorFile(const std::string& path) { return runtime::LoadTensorFile(path); }

@@ -29,7 +29,14 @@ struct KernelContext {
   // kernel may produce it in that layout when that saves a reorder. Never set for graph outputs
   // or when an observer watches the run.
   bool prefer_channels_last = false;
+  // Where the kernel says why it took a slower path than its fast one (a fast kernel handing a
+  // case to its reference twin): Session::kernel_notes() keeps the first note of each node.
+  std::string* note = nullptr;
 
+  // Records `why` once per node (see `note`); a no-op when nobody listens.
+  void Note(const char* why) {
+    if (note && note->empty()) *note = why;
+  }
   // Input i, or nullptr if omitted or past the end.
   const Tensor* input(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }
   size_t num_inputs() const { return inputs.size(); }

@@ -82,6 +82,7 @@ Result<std::unique_ptr<Session>> Session::Create(const ir::Graph& graph, Session
     for (size_t i = 0; i < planned.nodes.size(); ++i) s->prefer_channels_last_[i] = verdict[i] == 1;
   }
   s->release_after_.resize(planned.nodes.size());
+  s->kernel_notes_.resize(planned.nodes.size());
   s->profile_ = options.profile;
   if (s->profile_) s->node_ms_.assign(planned.nodes.size(), 0.0);
   for (const auto& [name, i] : last_use) s->release_after_[i].push_back(name);
@@ -147,6 +148,7 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const ir::Node& node = graph_.nodes[i];
     KernelContext ctx{node, {}, {}, num_threads_};
+    ctx.note = &kernel_notes_[i];
     ctx.prefer_channels_last =
         prefer_channels_last_[i] && (!observer || observer->AcceptsChannelsLast());
     ctx.inputs.reserve(node.inputs.size());

@@ -65,6 +65,9 @@ class Session {
   // summed over profiled_runs() runs.
   const std::vector<double>& node_ms() const { return node_ms_; }
   int64_t profiled_runs() const { return profiled_runs_; }
+  // For each node of graph(): why its kernel left its fast path (KernelContext::Note), e.g.
+  // "reference kernel: oneDNN has no negative padding"; empty where it did not. Kept across runs.
+  const std::vector<std::string>& kernel_notes() const { return kernel_notes_; }
   // How many values the last run handed from node to node in Layout::kChannelsLast.
   int64_t last_run_channels_last_values() const { return last_cl_values_; }
   // Starts (or restarts) profiling from the next run: e.g. after a warm-up.
@@ -87,6 +90,7 @@ class Session {
   std::vector<double> node_ms_;
   int64_t profiled_runs_ = 0;
   int64_t last_cl_values_ = 0;
+  std::vector<std::string> kernel_notes_;
 };
 
 // Op types (domain-qualified if not ai.onnx) in `graph` that have no kernel, sorted, unique.

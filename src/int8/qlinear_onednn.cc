@@ -141,6 +141,7 @@ Tensor FoldInputZeroPoint(const Tensor& w, const Tensor& b, int64_t m, int32_t z
 
 struct QConvPlan {
   bool use_reference = false;
+  const char* reference_reason = "";  // why, when use_reference (KernelContext::Note)
   ops::ConvGeometry g;
   dnnl::primitive prim;
   memory::desc src_md, dst_md, bias_md;
@@ -182,10 +183,16 @@ class QConvOneDnnKernel : public exec::Kernel {
     bool ok = x && w_.defined() && x->rank() == w_.rank() && (b_.defined() || !has_bias_input_) &&
               (x->dtype() == DataType::kInt8 || x->dtype() == DataType::kUint8) &&
               (!e_.sum || r != nullptr);
-    if (!ok) return ref_->Run(ctx);
+    if (!ok) {
+      ctx.Note("reference kernel: the weights, bias or input are not the s8/u8 tensors planned");
+      return ref_->Run(ctx);
+    }
     bool f32_out = e_.out_type == QEpilogue::OutType::kF32;
     DataType rdt = r ? r->dtype() : e_.out_dtype();
-    if (r && (DataTypeSize(rdt) != DataTypeSize(e_.out_dtype()))) return ref_->Run(ctx);
+    if (r && (DataTypeSize(rdt) != DataTypeSize(e_.out_dtype()))) {
+      ctx.Note("reference kernel: the residual's type differs in size from the output's");
+      return ref_->Run(ctx);
+    }
     std::lock_guard<std::mutex> lock(mu_);
     Shape key = x->shape();
     key.push_back(static_cast<int64_t>(x->dtype()));
@@ -207,6 +214,7 @@ class QConvOneDnnKernel : public exec::Kernel {
     QConvPlan& p = *it->second;
     if (p.use_reference) {
       ++g_fallbacks;
+      ctx.Note(p.reference_reason);
       return ref_->Run(ctx);
     }
     const ops::ConvGeometry& g = p.g;
@@ -244,7 +252,8 @@ class QConvOneDnnKernel : public exec::Kernel {
     const ops::ConvGeometry& g = p.g;
     for (int j = 0; j < 3; ++j)
       if (g.pad_b[j] < 0 || g.pad_e[j] < 0) {
-        p.use_reference = true;  // oneDNN has no negative padding (cropping ConvTranspose)
+        p.use_reference = true;
+        p.reference_reason = "reference kernel: oneDNN has no negative padding (a cropping pad)";
         return;
       }
     using tag = memory::format_tag;
@@ -287,7 +296,9 @@ class QConvOneDnnKernel : public exec::Kernel {
       w_md = CreatePrimitive(p, w_any, attr, strides, dil, pl, pr);
     } catch (const dnnl::error& err) {
       if (err.status != dnnl_unimplemented) throw;
-      p.use_reference = true;  // e.g. an epilogue this primitive cannot fuse on this CPU
+      p.use_reference = true;
+      p.reference_reason =
+          "reference kernel: oneDNN cannot build this primitive on this CPU (e.g. its epilogue)";
       return;
     }
     auto& eng = CpuEngine();
@@ -364,9 +375,15 @@ class QMatMulOneDnnKernel : public exec::Kernel {
     bool ok = a && w_.defined() && (b_.defined() || !has_bias_input_) && a->rank() >= 1 &&
               (a->dtype() == DataType::kInt8 || a->dtype() == DataType::kUint8) &&
               a->dim(-1) == w_.dim(1) && (!e_.sum || r != nullptr);
-    if (!ok) return ref_->Run(ctx);
+    if (!ok) {
+      ctx.Note("reference kernel: the weights, bias or input are not the s8/u8 tensors planned");
+      return ref_->Run(ctx);
+    }
     DataType rdt = r ? r->dtype() : e_.out_dtype();
-    if (r && DataTypeSize(rdt) != DataTypeSize(e_.out_dtype())) return ref_->Run(ctx);
+    if (r && DataTypeSize(rdt) != DataTypeSize(e_.out_dtype())) {
+      ctx.Note("reference kernel: the residual's type differs in size from the output's");
+      return ref_->Run(ctx);
+    }
     const int64_t N = w_.dim(0), K = w_.dim(1), M = a->numel() / K;
     Shape out = a->shape();
     out.back() = N;

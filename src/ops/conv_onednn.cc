@@ -174,7 +174,10 @@ class ConvOneDnnKernel : public exec::Kernel {
       it = plans_.emplace(key, std::move(plan)).first;
     }
     ConvPlan& p = *it->second;
-    if (p.use_reference) return exec::RunWithRowMajorInputs(*fallback_, ctx);
+    if (p.use_reference) {
+      ctx.Note("reference kernel: oneDNN has no negative padding (a cropping pad)");
+      return exec::RunWithRowMajorInputs(*fallback_, ctx);
+    }
     if (b && b->numel() != p.g.m)
       return InvalidArgument("bias B has shape ", ShapeToString(b->shape()), ", expected [", p.g.m,
                              "]");

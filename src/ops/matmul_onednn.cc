@@ -103,7 +103,10 @@ class GemmOneDnnKernel : public exec::Kernel {
     CALIB8_ASSIGN_OR_RETURN(const Tensor* a, RequireInput(ctx, 0));
     CALIB8_ASSIGN_OR_RETURN(const Tensor* b, RequireInput(ctx, 1));
     const Tensor* c = ctx.input(2);
-    if (!AllFloat({a, b, c})) return ref_->Run(ctx);
+    if (!AllFloat({a, b, c})) {
+      ctx.Note("reference kernel: not float32");
+      return ref_->Run(ctx);
+    }
     CALIB8_ASSIGN_OR_RETURN(GemmDims d, GemmDimsFor(a->shape(), b->shape(), trans_a_, trans_b_));
     if (c) CALIB8_RETURN_IF_ERROR(CheckGemmC(c->shape(), d));
     Shape out = {d.m, d.n};
@@ -179,9 +182,15 @@ class MatMulOneDnnKernel : public exec::Kernel {
   Status Run(exec::KernelContext& ctx) override {
     CALIB8_ASSIGN_OR_RETURN(const Tensor* a, RequireInput(ctx, 0));
     CALIB8_ASSIGN_OR_RETURN(const Tensor* b, RequireInput(ctx, 1));
-    if (!AllFloat({a, b})) return ref_->Run(ctx);
+    if (!AllFloat({a, b})) {
+      ctx.Note("reference kernel: not float32");
+      return ref_->Run(ctx);
+    }
     CALIB8_ASSIGN_OR_RETURN(MatMulDims d, MatMulDimsFor(a->shape(), b->shape()));
-    if (d.batch.size() + 2 > DNNL_MAX_NDIMS || d.m * d.n * d.k == 0) return ref_->Run(ctx);
+    if (d.batch.size() + 2 > DNNL_MAX_NDIMS || d.m * d.n * d.k == 0) {
+      ctx.Note("reference kernel: more dimensions than oneDNN takes, or an empty product");
+      return ref_->Run(ctx);
+    }
     CALIB8_ASSIGN_OR_RETURN(const float* residual, EpilogueResidual(e_, ctx, d.out_shape));
     std::lock_guard<std::mutex> lock(mu_);
     Shape key = a->shape();

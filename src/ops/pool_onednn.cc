@@ -18,6 +18,7 @@ using dnnl::memory;
 
 struct PoolPlan {
   bool use_reference = false;
+  const char* reference_reason = "";  // why, when use_reference (KernelContext::Note)
   bool cl = false;  // X (and Y, unless global) in Layout::kChannelsLast
   PoolGeometry g;
   memory::desc src_md, dst_md;
@@ -53,11 +54,17 @@ class PoolOneDnnKernel : public exec::Kernel {
       plan->cl = x->channels_last();
       CALIB8_ASSIGN_OR_RETURN(plan->g, PoolGeometryFor(a_, x->shape()));
       Status st = OneDnnCall("creating the pooling primitive", [&] { BuildPlan(*plan); });
-      if (!st.ok()) plan->use_reference = true;  // a geometry this oneDNN version refuses
+      if (!st.ok()) {
+        plan->use_reference = true;
+        plan->reference_reason = "reference kernel: oneDNN refuses this pooling geometry";
+      }
       it = plans_.emplace(key, std::move(plan)).first;
     }
     PoolPlan& p = *it->second;
-    if (p.use_reference) return exec::RunWithRowMajorInputs(*fallback_, ctx);
+    if (p.use_reference) {
+      ctx.Note(p.reference_reason);
+      return exec::RunWithRowMajorInputs(*fallback_, ctx);
+    }
     Tensor y(DataType::kFloat32, p.g.out_shape,
              p.cl && !a_.global ? Layout::kChannelsLast : Layout::kRowMajor);
     CALIB8_RETURN_IF_ERROR(OneDnnCall("executing pooling", [&] {
@@ -83,6 +90,8 @@ class PoolOneDnnKernel : public exec::Kernel {
       if (need > pr[i]) {
         if (!a_.is_max && a_.count_include_pad) {
           p.use_reference = true;
+          p.reference_reason =
+              "reference kernel: ceil_mode with count_include_pad (oneDNN would count the extra pad)";
           return;
         }
         pr[i] = need;
