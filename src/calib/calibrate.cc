@@ -398,6 +398,92 @@ std::pair<int64_t, int64_t> ShardSamples(int64_t samples, int batch, int index, 
   return {std::min(samples, b0 * batch), std::min(samples, b1 * batch)};
 }
 
+// Everything that can fail on one machine only (its files, its memory) happens between
+// collective steps and is agreed on before the next one: every process returns the failure.
+static Status AgreeOn(stats::Comm* comm, const Status& s) { return comm ? comm->Agree(s) : s; }
+
+// Opens the data, checks that it fits the model, cuts this process's shard, fingerprints the data
+// and creates the session that observes every tensor.
+static Status PrepareCalibration(const ir::Graph& graph, const CalibrateOptions& o,
+                                 int shard_index, int shard_count, stats::Comm* comm,
+                                 CalibrationResult& r, data::MultiInputData& d,
+                                 std::vector<std::string>& names,
+                                 std::unique_ptr<exec::Session>& session) {
+  data::OpenOptions oo = runtime::DataOptionsFor(graph, o.preprocess, o.max_samples);
+  CALIB8_ASSIGN_OR_RETURN(d, data::MultiInputData::Open(o.data_specs, oo));
+  if (d.NumSamples() == 0)
+    return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");
+  CALIB8_RETURN_IF_ERROR(runtime::CheckDataFitsModel(graph, d, o.batch, &names));
+  std::tie(r.shard_first, r.shard_end) = ShardSamples(d.NumSamples(), o.batch, shard_index, shard_count);
+  if (r.shard_first == r.shard_end)
+    return InvalidArgument(shard_count, " shards but only ", (d.NumSamples() + o.batch - 1) / o.batch,
+                           " batches of ", o.batch, " sample(s): shard ", shard_index,
+                           " would be empty; use fewer shards or a smaller --batch");
+  r.data_description = d.Describe();
+  // The data fingerprint is the whole data set's, computed as a single process does (by rank
+  // 0, or by shard 0 in the pass that makes the histograms), so that the sidecar is the same.
+  const bool hash = comm ? shard_index == 0
+                         : shard_count == 1 || (shard_index == 0 && !o.range_only);
+  if (!o.data_fingerprint.empty()) {
+    r.data_fingerprint = o.data_fingerprint;
+  } else if (hash) {
+    CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint(o.hashing_progress));
+  }
+  if (o.ranges && o.ranges->data.shard_count > 0) {
+    if (o.ranges->data.shard_count != shard_count)
+      return InvalidArgument("--ranges file was made from ", o.ranges->data.shard_count,
+                             " shards, this run is shard ", shard_index, " of ", shard_count);
+    if (o.ranges->data.description != r.data_description)
+      return InvalidArgument("--ranges file was made from other data (", o.ranges->data.description.dump(),
+                             "), this run reads ", r.data_description.dump());
+  }
+  exec::SessionOptions so;
+  so.num_threads = o.threads;
+  so.fuse_epilogues = false;  // the observer must see every tensor
+  try {
+    CALIB8_ASSIGN_OR_RETURN(session, runtime::CreateSession(graph, so));
+  } catch (const std::bad_alloc&) {
+    return Internal("out of memory creating the session");
+  }
+  return Status::Ok();
+}
+
+// The passes over this process's samples (one, or ranges then histograms), each reduced over
+// `comm` when there is one; their times go to `r`.
+static Status RunPasses(exec::Session& session, const data::MultiInputData& d,
+                        const std::vector<std::string>& names, stats::Collector& collector,
+                        const CalibrateOptions& o, stats::Comm* comm, int passes,
+                        CalibrationResult& r) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (o.single_pass) {
+    collector.BeginPass(stats::Pass::kSinglePass);
+    CALIB8_RETURN_IF_ERROR(RunPass(session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, 1, o));
+    r.seconds_pass1 = Seconds(t0);
+  } else {
+    if (!o.ranges) {
+      collector.BeginPass(stats::Pass::kRange);
+      CALIB8_RETURN_IF_ERROR(AgreeOn(
+          comm, RunPass(session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, passes, o)));
+      if (comm) {
+        CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass1, stats::AllReduceRanges(*comm, r.stats));
+      }
+      r.seconds_pass1 = Seconds(t0);
+    }
+    if (!o.range_only) {
+      auto t1 = std::chrono::steady_clock::now();
+      collector.BeginPass(stats::Pass::kHistogram);
+      if (o.ranges) r.stats.samples += r.shard_end - r.shard_first;
+      CALIB8_RETURN_IF_ERROR(AgreeOn(comm, RunPass(session, d, names, collector, o.batch, r.shard_first,
+                                                   r.shard_end, passes, passes, o)));
+      if (comm) {
+        CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass2, stats::ReduceHistograms(*comm, r.stats));
+      }
+      r.seconds_pass2 = Seconds(t1);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptions& o) {
   if (o.batch < 1) return InvalidArgument("--batch must be at least 1, got ", o.batch);
   if (o.num_bins < 128 && o.method != "minmax")
@@ -428,52 +514,12 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
       return InvalidArgument("--exclude '", p, "' is not a valid regular expression");
     }
   }
-  // Everything that can fail on one machine only (its files, its memory) happens between
-  // collective steps and is agreed on before the next one: every process returns the failure.
-  auto agree = [&](const Status& s) { return comm ? comm->Agree(s) : s; };
   data::MultiInputData d;
   std::vector<std::string> names;
   std::unique_ptr<exec::Session> session;
-  Status prepared = [&]() -> Status {
-    data::OpenOptions oo = runtime::DataOptionsFor(graph, o.preprocess, o.max_samples);
-    CALIB8_ASSIGN_OR_RETURN(d, data::MultiInputData::Open(o.data_specs, oo));
-    if (d.NumSamples() == 0)
-      return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");
-    CALIB8_RETURN_IF_ERROR(runtime::CheckDataFitsModel(graph, d, o.batch, &names));
-    std::tie(r.shard_first, r.shard_end) = ShardSamples(d.NumSamples(), o.batch, shard_index, shard_count);
-    if (r.shard_first == r.shard_end)
-      return InvalidArgument(shard_count, " shards but only ", (d.NumSamples() + o.batch - 1) / o.batch,
-                             " batches of ", o.batch, " sample(s): shard ", shard_index,
-                             " would be empty; use fewer shards or a smaller --batch");
-    r.data_description = d.Describe();
-    // The data fingerprint is the whole data set's, computed as a single process does (by rank
-    // 0, or by shard 0 in the pass that makes the histograms), so that the sidecar is the same.
-    const bool hash = comm ? shard_index == 0
-                           : shard_count == 1 || (shard_index == 0 && !o.range_only);
-    if (!o.data_fingerprint.empty()) {
-      r.data_fingerprint = o.data_fingerprint;
-    } else if (hash) {
-      CALIB8_ASSIGN_OR_RETURN(r.data_fingerprint, d.Fingerprint(o.hashing_progress));
-    }
-    if (o.ranges && o.ranges->data.shard_count > 0) {
-      if (o.ranges->data.shard_count != shard_count)
-        return InvalidArgument("--ranges file was made from ", o.ranges->data.shard_count,
-                               " shards, this run is shard ", shard_index, " of ", shard_count);
-      if (o.ranges->data.description != r.data_description)
-        return InvalidArgument("--ranges file was made from other data (", o.ranges->data.description.dump(),
-                               "), this run reads ", r.data_description.dump());
-    }
-    exec::SessionOptions so;
-    so.num_threads = o.threads;
-    so.fuse_epilogues = false;  // the observer must see every tensor
-    try {
-      CALIB8_ASSIGN_OR_RETURN(session, runtime::CreateSession(graph, so));
-    } catch (const std::bad_alloc&) {
-      return Internal("out of memory creating the session");
-    }
-    return Status::Ok();
-  }();
-  CALIB8_RETURN_IF_ERROR(agree(prepared));
+  Status prepared =
+      PrepareCalibration(graph, o, shard_index, shard_count, comm, r, d, names, session);
+  CALIB8_RETURN_IF_ERROR(AgreeOn(comm, prepared));
   if (comm) {
     // Every rank must cut the same data the same way.
     CALIB8_RETURN_IF_ERROR(stats::CheckSame(
@@ -491,33 +537,7 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   }
   stats::Collector collector(&r.stats, exclude);
   const int passes = o.single_pass || o.range_only ? 1 : (o.ranges ? 1 : 2);
-  auto t0 = std::chrono::steady_clock::now();
-  if (o.single_pass) {
-    collector.BeginPass(stats::Pass::kSinglePass);
-    CALIB8_RETURN_IF_ERROR(RunPass(*session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, 1, o));
-    r.seconds_pass1 = Seconds(t0);
-  } else {
-    if (!o.ranges) {
-      collector.BeginPass(stats::Pass::kRange);
-      CALIB8_RETURN_IF_ERROR(agree(
-          RunPass(*session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, passes, o)));
-      if (comm) {
-        CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass1, stats::AllReduceRanges(*comm, r.stats));
-      }
-      r.seconds_pass1 = Seconds(t0);
-    }
-    if (!o.range_only) {
-      auto t1 = std::chrono::steady_clock::now();
-      collector.BeginPass(stats::Pass::kHistogram);
-      if (o.ranges) r.stats.samples += r.shard_end - r.shard_first;
-      CALIB8_RETURN_IF_ERROR(agree(RunPass(*session, d, names, collector, o.batch, r.shard_first,
-                                           r.shard_end, passes, passes, o)));
-      if (comm) {
-        CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass2, stats::ReduceHistograms(*comm, r.stats));
-      }
-      r.seconds_pass2 = Seconds(t1);
-    }
-  }
+  CALIB8_RETURN_IF_ERROR(RunPasses(*session, d, names, collector, o, comm, passes, r));
   r.stats.data = stats::DataRecord{r.data_fingerprint, r.data_description, 0, {}};
   if (!comm && shard_count > 1) {
     r.stats.data.shard_count = shard_count;

@@ -68,13 +68,10 @@ inline std::vector<double> FoldSignedHistogram(const std::vector<int64_t>& h) {
   return out;
 }
 
-inline ReportInput CompareReportInput(const eval::CompareResult& r, const CompareReportSources& s) {
-  ReportInput in;
-  in.title = "calib8 compare report";
-  in.model = s.model_file;
-  in.table = s.table_file;
-  in.samples = r.samples;
-  if (!s.data_description.is_null()) in.data = data::DescriptionText(s.data_description);
+namespace compare_report_internal {
+
+// Summary lines: each output's SQNR (and top-1 agreement, accuracy), the size of the INT8 plan.
+inline void AddOutputLines(const eval::CompareResult& r, ReportInput& in) {
   for (const auto& out : r.outputs) {
     std::string v = "SQNR " + ReportDb(out.metrics.sqnr_db);
     if (out.classifier) {
@@ -91,6 +88,119 @@ inline ReportInput CompareReportInput(const eval::CompareResult& r, const Compar
   in.extra.emplace_back("INT8 plan", std::to_string(int8_nodes) + " node(s) INT8, " +
                                          std::to_string(fp32_nodes) + " FP32 (table coverage " +
                                          ReportPercent(r.plan.coverage.ratio()) + ")");
+}
+
+// Summary from the table's sidecar: the calibration method, model fingerprint and data.
+inline void AddSidecarLines(const table::Sidecar* sc, ReportInput& in) {
+  in.method = sc->method.name;
+  for (const auto& [k, v] : sc->method.parameters) in.method_params.emplace_back(k, v);
+  in.model_fingerprint = sc->model_fingerprint;
+  std::string cal = sc->data.source;
+  try {
+    cal = data::DescriptionText(nlohmann::json::parse(sc->data.source));
+  } catch (const nlohmann::json::exception&) {
+  }
+  in.extra.emplace_back("calibration data", cal + " (" + std::to_string(sc->data.num_samples) +
+                                                " samples, fingerprint " + sc->data.fingerprint + ")");
+}
+
+// Tensors from the statistics recomputed from a stats file; where the table's amax differs it is
+// shown (the table is what ran), with a warning.
+inline void AddTensorsFromStats(const CompareReportSources& s,
+                                const std::map<std::string, double>& table_amax,
+                                ReportInput& in) {
+  int differ = 0;
+  ReportInput st = CalibrationReportInput(*s.stats, "", "");
+  for (auto& t : st.tensors) {
+    auto it = table_amax.find(t.name);
+    if (it != table_amax.end() && std::fabs(it->second - t.amax) > 1e-4 * std::max(1.0, it->second)) {
+      ++differ;
+      t.amax = it->second;  // the table is what ran
+    }
+    in.tensors.push_back(std::move(t));
+  }
+  if (differ)
+    in.warnings.push_back(std::to_string(differ) + " tensor(s) have a different amax in the table "
+                          "than the method computes from '" + s.stats_path +
+                          "': is the stats file from another calibration? The table's amax is shown.");
+}
+
+// Tensors from the sidecar's per-tensor min/max/absmax/amax (histograms when it stores them).
+inline void AddTensorsFromSidecar(
+    const CompareReportSources& s, const table::Sidecar* sc,
+    const std::map<std::string, std::pair<std::string, std::string>>& producer,
+    const std::map<std::string, double>& table_amax, ReportInput& in) {
+  auto flags = [](ReportTensor& t) {
+    if (t.absmax > 0 && t.amax > 0 && t.amax < 0.5 * t.absmax) t.flags.push_back("clips >50% of range");
+    if (t.amax == 0 && t.absmax > 0) t.flags.push_back("zero-amax");
+    if (t.absmax == 0 && t.max == 0 && t.min == 0) t.flags.push_back("all-zero");
+  };
+  bool any_hist = false;
+  for (const auto& ts : sc->tensors) {
+    ReportTensor t;
+    t.name = ts.name;
+    auto p = producer.find(ts.name);
+    if (p != producer.end()) {
+      t.producer = p->second.first;
+      t.producer_name = p->second.second;
+    }
+    t.min = ts.min;
+    t.max = ts.max;
+    t.absmax = ts.absmax;
+    auto it = table_amax.find(ts.name);
+    t.amax = it != table_amax.end() ? it->second : ts.amax;
+    if (!ts.histogram.empty() && ts.histogram_range > 0) {
+      t.hist = FoldSignedHistogram(ts.histogram);
+      t.hist_range = ts.histogram_range;
+      any_hist = any_hist || !t.hist.empty();
+    }
+    flags(t);
+    in.tensors.push_back(std::move(t));
+  }
+  if (!any_hist)
+    in.plots_note = "No histograms: the sidecar '" + s.sidecar_path +
+                    "' stores min, max, absmax and amax per tensor, not histograms. To see them, "
+                    "run calib8 calibrate with --save-stats STATS.json and give compare "
+                    "--stats STATS.json (or use calibrate --report).";
+}
+
+// Tensors from the table alone (amax only), with notes saying why the rest is missing.
+inline void AddTensorsFromTable(
+    const CompareReportSources& s,
+    const std::map<std::string, std::pair<std::string, std::string>>& producer, ReportInput& in) {
+  const double nan = std::nan("");
+  if (s.table)
+    for (const auto& e : s.table->entries()) {
+      if (e.kind != table::EntryKind::kActivation) continue;
+      ReportTensor t;
+      t.name = e.name;
+      auto p = producer.find(e.name);
+      if (p != producer.end()) {
+        t.producer = p->second.first;
+        t.producer_name = p->second.second;
+      }
+      t.min = t.max = t.absmax = nan;
+      t.amax = e.amax();
+      in.tensors.push_back(std::move(t));
+    }
+  in.tensors_note = "No sidecar next to the table (" + s.sidecar_path + ")" +
+                    (s.sidecar_problem.empty() ? "" : ": " + s.sidecar_problem) +
+                    ", so min, max and absmax are unknown and amax comes from the table's scales. "
+                    "calib8 calibrate writes the sidecar next to the table it writes.";
+  in.plots_note = "No histograms: they come from calibration statistics; run calib8 calibrate "
+                  "with --save-stats STATS.json and give compare --stats STATS.json.";
+}
+
+}  // namespace compare_report_internal
+
+inline ReportInput CompareReportInput(const eval::CompareResult& r, const CompareReportSources& s) {
+  ReportInput in;
+  in.title = "calib8 compare report";
+  in.model = s.model_file;
+  in.table = s.table_file;
+  in.samples = r.samples;
+  if (!s.data_description.is_null()) in.data = data::DescriptionText(s.data_description);
+  compare_report_internal::AddOutputLines(r, in);
 
   // Producer of each tensor, from the model.
   std::map<std::string, std::pair<std::string, std::string>> producer;
@@ -99,98 +209,23 @@ inline ReportInput CompareReportInput(const eval::CompareResult& r, const Compar
       for (const auto& o : n.outputs) producer[o] = {n.op_type, n.name};
 
   const table::Sidecar* sc = s.sidecar;
-  if (sc) {
-    in.method = sc->method.name;
-    for (const auto& [k, v] : sc->method.parameters) in.method_params.emplace_back(k, v);
-    in.model_fingerprint = sc->model_fingerprint;
-    std::string cal = sc->data.source;
-    try {
-      cal = data::DescriptionText(nlohmann::json::parse(sc->data.source));
-    } catch (const nlohmann::json::exception&) {
-    }
-    in.extra.emplace_back("calibration data", cal + " (" + std::to_string(sc->data.num_samples) +
-                                                  " samples, fingerprint " + sc->data.fingerprint + ")");
-  }
+  if (sc) compare_report_internal::AddSidecarLines(sc, in);
 
   // Tensors: the recomputed statistics, else the sidecar, else the table.
   std::map<std::string, double> table_amax;
   if (s.table)
     for (const auto& e : s.table->entries())
       if (e.kind == table::EntryKind::kActivation) table_amax[e.name] = e.amax();
-  auto flags = [](ReportTensor& t) {
-    if (t.absmax > 0 && t.amax > 0 && t.amax < 0.5 * t.absmax) t.flags.push_back("clips >50% of range");
-    if (t.amax == 0 && t.absmax > 0) t.flags.push_back("zero-amax");
-    if (t.absmax == 0 && t.max == 0 && t.min == 0) t.flags.push_back("all-zero");
-  };
-  int differ = 0;
   if (s.stats && s.stats->tensors.empty())
     in.warnings.push_back("the statistics file '" + s.stats_path +
                           "' has no statistics for any tensor of this model: is it from another "
                           "model? The report uses the sidecar instead.");
   if (s.stats && !s.stats->tensors.empty()) {
-    ReportInput st = CalibrationReportInput(*s.stats, "", "");
-    for (auto& t : st.tensors) {
-      auto it = table_amax.find(t.name);
-      if (it != table_amax.end() && std::fabs(it->second - t.amax) > 1e-4 * std::max(1.0, it->second)) {
-        ++differ;
-        t.amax = it->second;  // the table is what ran
-      }
-      in.tensors.push_back(std::move(t));
-    }
-    if (differ)
-      in.warnings.push_back(std::to_string(differ) + " tensor(s) have a different amax in the table "
-                            "than the method computes from '" + s.stats_path +
-                            "': is the stats file from another calibration? The table's amax is shown.");
+    compare_report_internal::AddTensorsFromStats(s, table_amax, in);
   } else if (sc) {
-    bool any_hist = false;
-    for (const auto& ts : sc->tensors) {
-      ReportTensor t;
-      t.name = ts.name;
-      auto p = producer.find(ts.name);
-      if (p != producer.end()) {
-        t.producer = p->second.first;
-        t.producer_name = p->second.second;
-      }
-      t.min = ts.min;
-      t.max = ts.max;
-      t.absmax = ts.absmax;
-      auto it = table_amax.find(ts.name);
-      t.amax = it != table_amax.end() ? it->second : ts.amax;
-      if (!ts.histogram.empty() && ts.histogram_range > 0) {
-        t.hist = FoldSignedHistogram(ts.histogram);
-        t.hist_range = ts.histogram_range;
-        any_hist = any_hist || !t.hist.empty();
-      }
-      flags(t);
-      in.tensors.push_back(std::move(t));
-    }
-    if (!any_hist)
-      in.plots_note = "No histograms: the sidecar '" + s.sidecar_path +
-                      "' stores min, max, absmax and amax per tensor, not histograms. To see them, "
-                      "run calib8 calibrate with --save-stats STATS.json and give compare "
-                      "--stats STATS.json (or use calibrate --report).";
+    compare_report_internal::AddTensorsFromSidecar(s, sc, producer, table_amax, in);
   } else {
-    const double nan = std::nan("");
-    if (s.table)
-      for (const auto& e : s.table->entries()) {
-        if (e.kind != table::EntryKind::kActivation) continue;
-        ReportTensor t;
-        t.name = e.name;
-        auto p = producer.find(e.name);
-        if (p != producer.end()) {
-          t.producer = p->second.first;
-          t.producer_name = p->second.second;
-        }
-        t.min = t.max = t.absmax = nan;
-        t.amax = e.amax();
-        in.tensors.push_back(std::move(t));
-      }
-    in.tensors_note = "No sidecar next to the table (" + s.sidecar_path + ")" +
-                      (s.sidecar_problem.empty() ? "" : ": " + s.sidecar_problem) +
-                      ", so min, max and absmax are unknown and amax comes from the table's scales. "
-                      "calib8 calibrate writes the sidecar next to the table it writes.";
-    in.plots_note = "No histograms: they come from calibration statistics; run calib8 calibrate "
-                    "with --save-stats STATS.json and give compare --stats STATS.json.";
+    compare_report_internal::AddTensorsFromTable(s, producer, in);
   }
   for (const auto& tr : r.tensors)
     in.layers.push_back({tr.name, tr.metrics.sqnr_db, tr.metrics.cosine, tr.metrics.saturation_rate});

@@ -126,6 +126,42 @@ float ScalarInit(const Graph& g, const std::string& name, float def, bool* ok) {
   }
   return t->data<float>()[0];
 }
+
+// The parameters of activation `act` fused into its producer: alpha and beta of LeakyRelu,
+// HardSigmoid and Clip (its min and max, from attributes or one-element initializers). False
+// when Clip's bounds are not such constants.
+bool ActivationParams(const Graph& g, const Node& act, float* alpha, float* beta) {
+  bool ok = true;
+  if (act.op_type == "LeakyRelu") *alpha = act.GetFloat("alpha", 0.01f);
+  if (act.op_type == "HardSigmoid") {
+    *alpha = act.GetFloat("alpha", 0.2f);
+    *beta = act.GetFloat("beta", 0.5f);
+  }
+  if (act.op_type == "Clip") {
+    if (act.HasAttr("min") || act.HasAttr("max")) {
+      *alpha = act.GetFloat("min", -3.4028234663852886e38f);
+      *beta = act.GetFloat("max", 3.4028234663852886e38f);
+    } else {
+      *alpha = ScalarInit(g, act.input(1), -3.4028234663852886e38f, &ok);
+      *beta = ScalarInit(g, act.input(2), 3.4028234663852886e38f, &ok);
+    }
+  }
+  return ok;
+}
+
+// Removes the nodes fused into others (drop[i]) and restores a topological order.
+void RemoveFusedNodes(Graph& g, const std::vector<bool>& drop) {
+  std::vector<Node> kept;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(kept);
+  // A fused residual input may come later in file order. Fusion only re-routes edges between
+  // existing, acyclic producers, so this cannot fail; if it ever did, the graph is unchanged by
+  // TopologicalSort and the failure would surface when the Session plans it.
+  Status s = g.TopologicalSort();
+  (void)s;
+}
+
 }  // namespace
 
 int FuseEpilogues(Graph& g) {
@@ -176,22 +212,7 @@ int FuseEpilogues(Graph& g) {
                                                           "HardSigmoid", "Sigmoid", "Tanh"};
     if (!act.domain.empty() || !kActs.count(act.op_type) || act.outputs.size() != 1) continue;
     float alpha = 0, beta = 0;
-    bool ok = true;
-    if (act.op_type == "LeakyRelu") alpha = act.GetFloat("alpha", 0.01f);
-    if (act.op_type == "HardSigmoid") {
-      alpha = act.GetFloat("alpha", 0.2f);
-      beta = act.GetFloat("beta", 0.5f);
-    }
-    if (act.op_type == "Clip") {
-      if (act.HasAttr("min") || act.HasAttr("max")) {
-        alpha = act.GetFloat("min", -3.4028234663852886e38f);
-        beta = act.GetFloat("max", 3.4028234663852886e38f);
-      } else {
-        alpha = ScalarInit(g, act.input(1), -3.4028234663852886e38f, &ok);
-        beta = ScalarInit(g, act.input(2), 3.4028234663852886e38f, &ok);
-      }
-    }
-    if (!ok) continue;
+    if (!ActivationParams(g, act, &alpha, &beta)) continue;
     n.attrs["_calib8_act"] = Attribute::String(act.op_type);
     n.attrs["_calib8_act_alpha"] = Attribute::Float(alpha);
     n.attrs["_calib8_act_beta"] = Attribute::Float(beta);
@@ -231,17 +252,7 @@ int FuseEpilogues(Graph& g) {
       n.attrs["_calib8_post_add"] = Attribute::Float(add);
     }
   }
-  if (fused) {
-    std::vector<Node> kept;
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-    g.nodes = std::move(kept);
-    // A fused residual input may come later in file order. Fusion only re-routes edges between
-    // existing, acyclic producers, so this cannot fail; if it ever did, the graph is unchanged by
-    // TopologicalSort and the failure would surface when the Session plans it.
-    Status s = g.TopologicalSort();
-    (void)s;
-  }
+  if (fused) RemoveFusedNodes(g, drop);
   return fused;
 }
 

@@ -73,62 +73,62 @@ std::string ModuleFromParameter(const std::string& name) {
   return name.substr(0, dot);
 }
 
-Result<std::string> PytorchScalesJson(const table::CalibrationTable& table,
-                                      const std::string& model_path,
-                                      const PytorchScalesOptions& options,
-                                      PytorchScalesReport* report) {
-  PytorchScalesReport local;
-  PytorchScalesReport& rep = report ? *report : local;
-  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(model_path, "model"));
-  const std::string source = "model '" + model_path + "'";
-  onnx::ModelProto model;
-  if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
-  if (!model.ParseFromString(bytes) || !model.has_graph())
-    return InvalidArgument(source,
-                           ": not a valid ONNX model (protobuf parsing failed: the file is "
-                           "truncated, corrupt or not ONNX)");
-  const auto& g = model.graph();
-  std::set<std::string> constants;
-  for (const auto& i : g.initializer()) constants.insert(i.name());
-  for (const auto& n : g.node())
-    if (n.op_type() == "Constant" && n.output_size() == 1) constants.insert(n.output(0));
-  std::set<std::string> graph_inputs;
-  for (const auto& i : g.input())
-    if (!constants.count(i.name())) graph_inputs.insert(i.name());
+namespace {
 
-  // Module of each node: scope name first, then the parameter names of what it reads.
-  std::vector<std::string> module(g.node_size());
-  std::vector<std::string> how(g.node_size());
+// What the graph says about its nodes and tensors (IndexGraph).
+struct GraphIndex {
+  std::set<std::string> constants;
+  std::set<std::string> graph_inputs;
+  std::vector<std::string> module;  // of each node ("" when unknown)
+  std::vector<std::string> how;     // "scope" or "parameter"
   std::map<std::string, int> producer;
   std::map<std::string, std::vector<std::pair<int, int>>> consumers;  // tensor -> (node, input)
+};
+
+// Constants, graph inputs, the module of each node and how it was found, the producer and the
+// consumers of each tensor.
+GraphIndex IndexGraph(const onnx::GraphProto& g) {
+  GraphIndex ix;
+  for (const auto& i : g.initializer()) ix.constants.insert(i.name());
+  for (const auto& n : g.node())
+    if (n.op_type() == "Constant" && n.output_size() == 1) ix.constants.insert(n.output(0));
+  for (const auto& i : g.input())
+    if (!ix.constants.count(i.name())) ix.graph_inputs.insert(i.name());
+
+  // Module of each node: scope name first, then the parameter names of what it reads.
+  ix.module.resize(g.node_size());
+  ix.how.resize(g.node_size());
   for (int i = 0; i < g.node_size(); ++i) {
     const auto& n = g.node(i);
-    module[i] = ModuleFromScope(n.name());
-    if (!module[i].empty()) how[i] = "scope";
+    ix.module[i] = ModuleFromScope(n.name());
+    if (!ix.module[i].empty()) ix.how[i] = "scope";
     for (int k = 0; k < n.input_size(); ++k) {
       if (n.input(k).empty()) continue;
-      consumers[n.input(k)].push_back({i, k});
-      if (module[i].empty() && constants.count(n.input(k))) {
+      ix.consumers[n.input(k)].push_back({i, k});
+      if (ix.module[i].empty() && ix.constants.count(n.input(k))) {
         std::string m = ModuleFromParameter(n.input(k));
-        if (!m.empty()) module[i] = m, how[i] = "parameter";
+        if (!m.empty()) ix.module[i] = m, ix.how[i] = "parameter";
       }
     }
-    for (const auto& o : n.output()) producer[o] = i;
+    for (const auto& o : n.output()) ix.producer[o] = i;
   }
-  auto node_json = [&](int i) {
-    const auto& n = g.node(i);
-    json j;
-    j["node"] = n.name().empty() ? json("#" + std::to_string(i)) : json(n.name());
-    j["op"] = n.op_type();
-    j["module"] = NullableString(module[i]);
-    j["module_from"] = NullableString(how[i]);
-    return j;
-  };
+  return ix;
+}
 
-  std::map<std::string, const table::TensorStatistics*> stats;
-  if (options.sidecar)
-    for (const auto& t : options.sidecar->tensors) stats[t.name] = &t;
+// A node as the document names it: node name (or #index), op, module and where it came from.
+json NodeJson(const onnx::GraphProto& g, const GraphIndex& ix, int i) {
+  const auto& n = g.node(i);
+  json j;
+  j["node"] = n.name().empty() ? json("#" + std::to_string(i)) : json(n.name());
+  j["op"] = n.op_type();
+  j["module"] = NullableString(ix.module[i]);
+  j["module_from"] = NullableString(ix.how[i]);
+  return j;
+}
 
+// The document's header: format, table, model and the fake-quantization convention.
+json DocumentHeader(const table::CalibrationTable& table, const std::string& model_path,
+                    const PytorchScalesOptions& options) {
   json doc;
   doc["format"] = "calib8.pytorch_scales";
   doc["format_version"] = 1;
@@ -143,73 +143,86 @@ Result<std::string> PytorchScalesJson(const table::CalibrationTable& table,
       {"fake_quant", "clamp(round_half_even(x / scale), quant_min, quant_max) * scale"},
       {"weights", "per output channel, scale_c = max|W_c| / 127, zero point 0 (not in the table)"},
       {"doc", "docs/fine-tuning.md"}};
+  return doc;
+}
 
-  json tensors = json::array();
-  std::map<std::string, json> state_dict_amax;  // insertion order follows the graph below
-  for (const auto& e : table.entries()) {
-    if (e.kind != table::EntryKind::kActivation) continue;
-    ++rep.tensors;
-    json t;
-    t["name"] = e.name;
-    t["bits"] = table::HexBits(e.bits());
-    const float scale = e.scale();
-    const float amax = e.amax();
-    t["scale"] = std::isfinite(scale) ? json(static_cast<double>(scale)) : json(nullptr);
-    t["amax"] = std::isfinite(amax) ? json(static_cast<double>(amax)) : json(nullptr);
-    bool in_model = graph_inputs.count(e.name) || producer.count(e.name);
-    auto p = producer.find(e.name);
-    std::string mod;
-    if (p != producer.end()) mod = module[p->second];
-    t["module"] = NullableString(mod);
-    // Signedness: observed range when the sidecar has one, else the producing op.
-    bool non_negative = false;
-    std::string sign_from = "assumed signed";
-    auto st = stats.find(e.name);
-    if (st != stats.end() && st->second->sample_count > 0) {
-      non_negative = st->second->min >= 0;
-      sign_from = "sidecar observed min";
-      t["observed"] = {st->second->min, st->second->max};
-    } else if (p != producer.end() && g.node(p->second).op_type() == "Relu") {
-      non_negative = true;
-      sign_from = "producer is Relu";
-    }
-    t["signed"] = !non_negative;
-    t["signed_from"] = sign_from;
-    t["quant_min"] = -128;
-    t["quant_max"] = 127;
-    t["zero_point"] = 0;
-    t["producer"] = p != producer.end() ? node_json(p->second)
-                                        : (graph_inputs.count(e.name) ? json("graph input")
-                                                                      : json(nullptr));
-    json cons = json::array();
-    auto c = consumers.find(e.name);
-    bool any_module = !mod.empty();
-    if (c != consumers.end()) {
-      for (auto [node, input] : c->second) {
-        json cj = node_json(node);
-        cj["input"] = input;
-        const auto& n = g.node(node);
-        // The helper's placement (TensorRT's rule 1, docs/qdq.md): the activation input of a
-        // weighted op with a constant weight gets the module's input quantizer.
-        bool q = input == 0 && IsWeighted(n.op_type()) && n.input_size() > 1 &&
-                 constants.count(n.input(1)) && !module[node].empty();
-        cj["input_quantizer"] = q;
-        if (q) state_dict_amax[module[node] + "._input_quantizer._amax"] = amax;
-        if (!module[node].empty()) any_module = true;
-        cons.push_back(std::move(cj));
-      }
-    }
-    t["consumers"] = std::move(cons);
-    if (any_module) ++rep.with_module;
-    if (!in_model) {
-      rep.not_in_model.push_back(e.name);
-      t["in_model"] = false;
-    }
-    tensors.push_back(std::move(t));
+// Table activation entry `e`: scale, amax, module, signedness, producer and consumers; records
+// the input quantizers of the modules it feeds in `state_dict_amax`.
+json TensorJson(const table::TableEntry& e, const onnx::GraphProto& g, const GraphIndex& ix,
+                const std::map<std::string, const table::TensorStatistics*>& stats,
+                std::map<std::string, json>& state_dict_amax, PytorchScalesReport& rep) {
+  const auto& constants = ix.constants;
+  const auto& graph_inputs = ix.graph_inputs;
+  const auto& module = ix.module;
+  const auto& producer = ix.producer;
+  const auto& consumers = ix.consumers;
+  auto node_json = [&](int i) { return NodeJson(g, ix, i); };
+  ++rep.tensors;
+  json t;
+  t["name"] = e.name;
+  t["bits"] = table::HexBits(e.bits());
+  const float scale = e.scale();
+  const float amax = e.amax();
+  t["scale"] = std::isfinite(scale) ? json(static_cast<double>(scale)) : json(nullptr);
+  t["amax"] = std::isfinite(amax) ? json(static_cast<double>(amax)) : json(nullptr);
+  bool in_model = graph_inputs.count(e.name) || producer.count(e.name);
+  auto p = producer.find(e.name);
+  std::string mod;
+  if (p != producer.end()) mod = module[p->second];
+  t["module"] = NullableString(mod);
+  // Signedness: observed range when the sidecar has one, else the producing op.
+  bool non_negative = false;
+  std::string sign_from = "assumed signed";
+  auto st = stats.find(e.name);
+  if (st != stats.end() && st->second->sample_count > 0) {
+    non_negative = st->second->min >= 0;
+    sign_from = "sidecar observed min";
+    t["observed"] = {st->second->min, st->second->max};
+  } else if (p != producer.end() && g.node(p->second).op_type() == "Relu") {
+    non_negative = true;
+    sign_from = "producer is Relu";
   }
-  doc["tensors"] = std::move(tensors);
+  t["signed"] = !non_negative;
+  t["signed_from"] = sign_from;
+  t["quant_min"] = -128;
+  t["quant_max"] = 127;
+  t["zero_point"] = 0;
+  t["producer"] = p != producer.end() ? node_json(p->second)
+                                      : (graph_inputs.count(e.name) ? json("graph input")
+                                                                    : json(nullptr));
+  json cons = json::array();
+  auto c = consumers.find(e.name);
+  bool any_module = !mod.empty();
+  if (c != consumers.end()) {
+    for (auto [node, input] : c->second) {
+      json cj = node_json(node);
+      cj["input"] = input;
+      const auto& n = g.node(node);
+      // The helper's placement (TensorRT's rule 1, docs/qdq.md): the activation input of a
+      // weighted op with a constant weight gets the module's input quantizer.
+      bool q = input == 0 && IsWeighted(n.op_type()) && n.input_size() > 1 &&
+               constants.count(n.input(1)) && !module[node].empty();
+      cj["input_quantizer"] = q;
+      if (q) state_dict_amax[module[node] + "._input_quantizer._amax"] = amax;
+      if (!module[node].empty()) any_module = true;
+      cons.push_back(std::move(cj));
+    }
+  }
+  t["consumers"] = std::move(cons);
+  if (any_module) ++rep.with_module;
+  if (!in_model) {
+    rep.not_in_model.push_back(e.name);
+    t["in_model"] = false;
+  }
+  return t;
+}
 
-  // Weighted modules: what the helper quantizes per output channel, and their input's entry.
+// Weighted modules: what the helper quantizes per output channel, and their input's entry.
+json WeightedModulesJson(const table::CalibrationTable& table, const onnx::GraphProto& g,
+                         const GraphIndex& ix, PytorchScalesReport& rep) {
+  const auto& constants = ix.constants;
+  const auto& module = ix.module;
+  auto node_json = [&](int i) { return NodeJson(g, ix, i); };
   json modules = json::array();
   std::map<std::string, int> seen;
   for (int i = 0; i < g.node_size(); ++i) {
@@ -242,7 +255,42 @@ Result<std::string> PytorchScalesJson(const table::CalibrationTable& table,
     }
     modules.push_back(std::move(m));
   }
-  doc["weighted_modules"] = std::move(modules);
+  return modules;
+}
+
+}  // namespace
+
+Result<std::string> PytorchScalesJson(const table::CalibrationTable& table,
+                                      const std::string& model_path,
+                                      const PytorchScalesOptions& options,
+                                      PytorchScalesReport* report) {
+  PytorchScalesReport local;
+  PytorchScalesReport& rep = report ? *report : local;
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(model_path, "model"));
+  const std::string source = "model '" + model_path + "'";
+  onnx::ModelProto model;
+  if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
+  if (!model.ParseFromString(bytes) || !model.has_graph())
+    return InvalidArgument(source,
+                           ": not a valid ONNX model (protobuf parsing failed: the file is "
+                           "truncated, corrupt or not ONNX)");
+  const auto& g = model.graph();
+  const GraphIndex ix = IndexGraph(g);
+
+  std::map<std::string, const table::TensorStatistics*> stats;
+  if (options.sidecar)
+    for (const auto& t : options.sidecar->tensors) stats[t.name] = &t;
+
+  json doc = DocumentHeader(table, model_path, options);
+
+  json tensors = json::array();
+  std::map<std::string, json> state_dict_amax;  // insertion order follows the graph below
+  for (const auto& e : table.entries()) {
+    if (e.kind != table::EntryKind::kActivation) continue;
+    tensors.push_back(TensorJson(e, g, ix, stats, state_dict_amax, rep));
+  }
+  doc["tensors"] = std::move(tensors);
+  doc["weighted_modules"] = WeightedModulesJson(table, g, ix, rep);
 
   json sd = json::object();
   for (const auto& [k, v] : state_dict_amax) sd[k] = static_cast<double>(v);

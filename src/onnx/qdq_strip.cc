@@ -132,6 +132,147 @@ onnx::TensorProto FloatProto(const std::string& name, const Shape& shape,
   return p;
 }
 
+// The float initializer `y` that replaces a weight pair: DQ(Q(W)) (W float32, quantized with
+// q's parameters) or DQ(W_int), dequantized with dq's parameters.
+Result<onnx::TensorProto> DequantizedWeight(const Constants& constants, const std::string& source,
+                                            const std::string& where, const onnx::NodeProto* q,
+                                            int qi, const QParams& dq, const std::string& src,
+                                            const std::string& y) {
+  CALIB8_ASSIGN_OR_RETURN(Tensor w, constants.Get(src, where + " input"));
+  const int64_t n = w.numel();
+  std::vector<int32_t> ints(static_cast<size_t>(n));
+  if (q != nullptr) {
+    CALIB8_ASSIGN_OR_RETURN(QParams qp, ReadQParams(*q, qi, constants, source));
+    if (w.dtype() != DataType::kFloat32)
+      return InvalidArgument(source, ": ", Label(*q, qi), ": input '", src, "' is ",
+                             DataTypeName(w.dtype()), ", expected float32");
+    CALIB8_ASSIGN_OR_RETURN(auto ch,
+                            ChannelOf(w.shape(), qp.axis, qp.scale.size(), source + ": " + Label(*q, qi)));
+    const float* wv = w.data<float>();
+    for (int64_t k = 0; k < n; ++k) {
+      size_t c = qp.scale.size() == 1 ? 0 : static_cast<size_t>(ch[k]);
+      double v = std::nearbyint(wv[k] / qp.scale[c]) + qp.zero[qp.zero.size() == 1 ? 0 : c];
+      ints[k] = static_cast<int32_t>(std::clamp<double>(v, qp.lo, qp.hi));
+    }
+  } else {
+    if (w.dtype() == DataType::kInt8)
+      for (int64_t k = 0; k < n; ++k) ints[k] = w.data<int8_t>()[k];
+    else if (w.dtype() == DataType::kUint8)
+      for (int64_t k = 0; k < n; ++k) ints[k] = w.data<uint8_t>()[k];
+    else if (w.dtype() == DataType::kInt32)
+      for (int64_t k = 0; k < n; ++k) ints[k] = w.data<int32_t>()[k];
+    else
+      return InvalidArgument(source, ": ", where, ": constant input '", src, "' is ",
+                             DataTypeName(w.dtype()), ", expected int8, uint8 or int32");
+  }
+  CALIB8_ASSIGN_OR_RETURN(auto dch,
+                          ChannelOf(w.shape(), dq.axis, dq.scale.size(), source + ": " + where));
+  std::vector<float> out(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    size_t c = dq.scale.size() == 1 ? 0 : static_cast<size_t>(dch[k]);
+    out[k] = static_cast<float>(ints[k] - dq.zero[dq.zero.size() == 1 ? 0 : c]) * dq.scale[c];
+  }
+  return FloatProto(y, w.shape(), out);
+}
+
+// Drops the removed Q/DQ nodes, routes their readers to the Q's input, appends the Identity
+// nodes for graph outputs and the dequantized weights.
+void RewireNodes(onnx::GraphProto* g, const std::set<int>& removed,
+                 const std::map<std::string, std::string>& rename,
+                 std::vector<onnx::NodeProto>& identities,
+                 std::vector<onnx::TensorProto>& new_weights) {
+  auto resolve = [&](std::string name) {
+    for (int guard = 0; guard < 64; ++guard) {
+      auto it = rename.find(name);
+      if (it == rename.end()) break;
+      name = it->second;
+    }
+    return name;
+  };
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (auto& id : identities) *id.mutable_input(0) = resolve(id.input(0));
+  for (int i = 0; i < g->node_size(); ++i) {
+    if (removed.count(i)) continue;
+    onnx::NodeProto n = g->node(i);
+    for (auto& in : *n.mutable_input()) in = resolve(in);
+    *kept.Add() = std::move(n);
+  }
+  for (auto& id : identities) *kept.Add() = std::move(id);
+  *g->mutable_node() = std::move(kept);
+  for (auto& w : new_weights) *g->add_initializer() = std::move(w);
+}
+
+// Removes the constants, Constant/Identity nodes, graph inputs and value_info that nothing reads
+// any more once the pairs are gone.
+void RemoveUnused(onnx::GraphProto* g, const Constants& constants,
+                  std::set<std::string>& maybe_unused) {
+  // Constants nothing reads any more (scales, zero points, the FP32 weights behind a weight pair).
+  std::set<std::string> read;
+  for (const auto& n : g->node())
+    for (const auto& in : n.input()) read.insert(in);
+  for (const auto& o : g->output()) read.insert(o.name());
+  auto unused = [&](const std::string& name) { return maybe_unused.count(name) && !read.count(name); };
+  // Constant nodes, and Identity copies of constants (torch), that nothing reads any more. An
+  // Identity removed may leave its source unread: repeat until nothing changes.
+  for (const auto& n : g->node())
+    if (n.op_type() == "Identity" && n.input_size() == 1 && constants.Has(n.output(0)))
+      maybe_unused.insert(n.input(0));
+  for (bool changed = true; changed;) {
+    auto* nodes = g->mutable_node();
+    const int before = nodes->size();
+    nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
+                                [&](const onnx::NodeProto& n) {
+                                  const bool constant =
+                                      n.op_type() == "Constant" ||
+                                      (n.op_type() == "Identity" && constants.Has(n.output(0)));
+                                  return constant && n.output_size() == 1 && unused(n.output(0));
+                                }),
+                 nodes->end());
+    changed = nodes->size() != before;
+    read.clear();
+    for (const auto& n : g->node())
+      for (const auto& in : n.input()) read.insert(in);
+    for (const auto& o : g->output()) read.insert(o.name());
+  }
+  auto* inits = g->mutable_initializer();
+  inits->erase(std::remove_if(inits->begin(), inits->end(),
+                              [&](const onnx::TensorProto& t) { return unused(t.name()); }),
+               inits->end());
+  auto* inputs = g->mutable_input();
+  inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
+                               [&](const onnx::ValueInfoProto& v) { return unused(v.name()); }),
+                inputs->end());
+  // value_info of tensors that are gone (Q outputs, renamed DQ outputs).
+  std::set<std::string> live;
+  for (const auto& n : g->node())
+    for (const auto& o : n.output()) live.insert(o);
+  for (const auto& t : g->initializer()) live.insert(t.name());
+  auto* vi = g->mutable_value_info();
+  vi->erase(std::remove_if(vi->begin(), vi->end(),
+                           [&](const onnx::ValueInfoProto& v) { return !live.count(v.name()); }),
+            vi->end());
+}
+
+// Drops calib8's metadata, checks the plain model with the onnx checker and writes it atomically.
+Status WritePlainModel(onnx::ModelProto& model, const std::string& source,
+                       const std::string& out_path) {
+  auto* meta = model.mutable_metadata_props();
+  meta->erase(std::remove_if(meta->begin(), meta->end(),
+                             [](const onnx::StringStringEntryProto& kv) {
+                               return kv.key().rfind("calib8.", 0) == 0;
+                             }),
+              meta->end());
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return InvalidArgument(source, ": the model without its Q/DQ pairs fails the onnx checker: ",
+                           e.what());
+  }
+  std::string out;
+  if (!model.SerializeToString(&out)) return Internal(source, ": serializing the plain model failed");
+  return core::WriteFileAtomic(out_path, out);
+}
+
 }  // namespace
 
 Status StripQdqFile(const std::string& qdq_path, const std::string& out_path,
@@ -218,41 +359,9 @@ Status StripQdqFile(const std::string& qdq_path, const std::string& out_path,
     // Weight: DQ(Q(W)) or DQ(W_int) as a float initializer named as the DQ output.
     ++rep.weight_pairs;
     maybe_unused.insert(src);
-    CALIB8_ASSIGN_OR_RETURN(Tensor w, constants.Get(src, where + " input"));
-    const int64_t n = w.numel();
-    std::vector<int32_t> ints(static_cast<size_t>(n));
-    if (q != nullptr) {
-      CALIB8_ASSIGN_OR_RETURN(QParams qp, ReadQParams(*q, qi, constants, source));
-      if (w.dtype() != DataType::kFloat32)
-        return InvalidArgument(source, ": ", Label(*q, qi), ": input '", src, "' is ",
-                               DataTypeName(w.dtype()), ", expected float32");
-      CALIB8_ASSIGN_OR_RETURN(auto ch,
-                              ChannelOf(w.shape(), qp.axis, qp.scale.size(), source + ": " + Label(*q, qi)));
-      const float* wv = w.data<float>();
-      for (int64_t k = 0; k < n; ++k) {
-        size_t c = qp.scale.size() == 1 ? 0 : static_cast<size_t>(ch[k]);
-        double v = std::nearbyint(wv[k] / qp.scale[c]) + qp.zero[qp.zero.size() == 1 ? 0 : c];
-        ints[k] = static_cast<int32_t>(std::clamp<double>(v, qp.lo, qp.hi));
-      }
-    } else {
-      if (w.dtype() == DataType::kInt8)
-        for (int64_t k = 0; k < n; ++k) ints[k] = w.data<int8_t>()[k];
-      else if (w.dtype() == DataType::kUint8)
-        for (int64_t k = 0; k < n; ++k) ints[k] = w.data<uint8_t>()[k];
-      else if (w.dtype() == DataType::kInt32)
-        for (int64_t k = 0; k < n; ++k) ints[k] = w.data<int32_t>()[k];
-      else
-        return InvalidArgument(source, ": ", where, ": constant input '", src, "' is ",
-                               DataTypeName(w.dtype()), ", expected int8, uint8 or int32");
-    }
-    CALIB8_ASSIGN_OR_RETURN(auto dch,
-                            ChannelOf(w.shape(), dq.axis, dq.scale.size(), source + ": " + where));
-    std::vector<float> out(static_cast<size_t>(n));
-    for (int64_t k = 0; k < n; ++k) {
-      size_t c = dq.scale.size() == 1 ? 0 : static_cast<size_t>(dch[k]);
-      out[k] = static_cast<float>(ints[k] - dq.zero[dq.zero.size() == 1 ? 0 : c]) * dq.scale[c];
-    }
-    new_weights.push_back(FloatProto(y, w.shape(), out));
+    CALIB8_ASSIGN_OR_RETURN(onnx::TensorProto weight,
+                            DequantizedWeight(constants, source, where, q, qi, dq, src, y));
+    new_weights.push_back(std::move(weight));
   }
   if (removed.empty())
     return InvalidArgument(source, ": no QuantizeLinear/DequantizeLinear pair: nothing to strip");
@@ -262,86 +371,9 @@ Status StripQdqFile(const std::string& qdq_path, const std::string& out_path,
       return InvalidArgument(source, ": ", Label(g->node(i), i),
                              ": not followed by a DequantizeLinear");
 
-  auto resolve = [&](std::string name) {
-    for (int guard = 0; guard < 64; ++guard) {
-      auto it = rename.find(name);
-      if (it == rename.end()) break;
-      name = it->second;
-    }
-    return name;
-  };
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
-  for (auto& id : identities) *id.mutable_input(0) = resolve(id.input(0));
-  for (int i = 0; i < g->node_size(); ++i) {
-    if (removed.count(i)) continue;
-    onnx::NodeProto n = g->node(i);
-    for (auto& in : *n.mutable_input()) in = resolve(in);
-    *kept.Add() = std::move(n);
-  }
-  for (auto& id : identities) *kept.Add() = std::move(id);
-  *g->mutable_node() = std::move(kept);
-  for (auto& w : new_weights) *g->add_initializer() = std::move(w);
-
-  // Constants nothing reads any more (scales, zero points, the FP32 weights behind a weight pair).
-  std::set<std::string> read;
-  for (const auto& n : g->node())
-    for (const auto& in : n.input()) read.insert(in);
-  for (const auto& o : g->output()) read.insert(o.name());
-  auto unused = [&](const std::string& name) { return maybe_unused.count(name) && !read.count(name); };
-  // Constant nodes, and Identity copies of constants (torch), that nothing reads any more. An
-  // Identity removed may leave its source unread: repeat until nothing changes.
-  for (const auto& n : g->node())
-    if (n.op_type() == "Identity" && n.input_size() == 1 && constants.Has(n.output(0)))
-      maybe_unused.insert(n.input(0));
-  for (bool changed = true; changed;) {
-    auto* nodes = g->mutable_node();
-    const int before = nodes->size();
-    nodes->erase(std::remove_if(nodes->begin(), nodes->end(),
-                                [&](const onnx::NodeProto& n) {
-                                  const bool constant =
-                                      n.op_type() == "Constant" ||
-                                      (n.op_type() == "Identity" && constants.Has(n.output(0)));
-                                  return constant && n.output_size() == 1 && unused(n.output(0));
-                                }),
-                 nodes->end());
-    changed = nodes->size() != before;
-    read.clear();
-    for (const auto& n : g->node())
-      for (const auto& in : n.input()) read.insert(in);
-    for (const auto& o : g->output()) read.insert(o.name());
-  }
-  auto* inits = g->mutable_initializer();
-  inits->erase(std::remove_if(inits->begin(), inits->end(),
-                              [&](const onnx::TensorProto& t) { return unused(t.name()); }),
-               inits->end());
-  auto* inputs = g->mutable_input();
-  inputs->erase(std::remove_if(inputs->begin(), inputs->end(),
-                               [&](const onnx::ValueInfoProto& v) { return unused(v.name()); }),
-                inputs->end());
-  // value_info of tensors that are gone (Q outputs, renamed DQ outputs).
-  std::set<std::string> live;
-  for (const auto& n : g->node())
-    for (const auto& o : n.output()) live.insert(o);
-  for (const auto& t : g->initializer()) live.insert(t.name());
-  auto* vi = g->mutable_value_info();
-  vi->erase(std::remove_if(vi->begin(), vi->end(),
-                           [&](const onnx::ValueInfoProto& v) { return !live.count(v.name()); }),
-            vi->end());
-  auto* meta = model.mutable_metadata_props();
-  meta->erase(std::remove_if(meta->begin(), meta->end(),
-                             [](const onnx::StringStringEntryProto& kv) {
-                               return kv.key().rfind("calib8.", 0) == 0;
-                             }),
-              meta->end());
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    return InvalidArgument(source, ": the model without its Q/DQ pairs fails the onnx checker: ",
-                           e.what());
-  }
-  std::string out;
-  if (!model.SerializeToString(&out)) return Internal(source, ": serializing the plain model failed");
-  return core::WriteFileAtomic(out_path, out);
+  RewireNodes(g, removed, rename, identities, new_weights);
+  RemoveUnused(g, constants, maybe_unused);
+  return WritePlainModel(model, source, out_path);
 }
 
 }  // namespace calib8::onnx_io

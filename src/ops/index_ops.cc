@@ -308,6 +308,50 @@ int64_t PadSource(int64_t o, int64_t before, int64_t d, int mode) {
   }
 }
 
+// Fills y (shape `out`) row by row from x: src_of[k][o] is the input index of output index o
+// along axis k, -1 for the constant whose bytes are `fill`.
+Status PadRows(exec::KernelContext& ctx, const Tensor* x, const Shape& out,
+               const std::vector<std::vector<int64_t>>& src_of,
+               const std::array<unsigned char, 8>& fill, Tensor& y) {
+  const int64_t r = x->rank();
+  const auto in_st = Strides(x->shape());
+  const int64_t inner = r > 0 ? out[r - 1] : 1;
+  const int64_t rows = y.numel() / inner;
+  CALIB8_RETURN_IF_ERROR(DispatchBySize(x->dtype(), ctx.node, [&](auto tag) {
+    using T = decltype(tag);
+    T cv;
+    std::memcpy(&cv, fill.data(), sizeof(T));
+    const T* in = x->data<T>();
+    T* dst = y.data<T>();
+    ParallelFor(
+        rows,
+        [&](int64_t row) {
+          T* o = dst + row * inner;
+          if (r == 0) {
+            o[0] = in[0];
+            return;
+          }
+          // Source offset of the row from its leading indices; any padded one -> constant row.
+          int64_t rem = row, off = 0;
+          bool constant_row = false;
+          for (int64_t k = r - 2; k >= 0; --k) {
+            const int64_t s = src_of[k][rem % out[k]];
+            rem /= out[k];
+            if (s < 0) constant_row = true;
+            off += s * in_st[k];
+          }
+          if (constant_row) {
+            std::fill(o, o + inner, cv);
+            return;
+          }
+          const auto& last = src_of[r - 1];
+          for (int64_t j = 0; j < inner; ++j) o[j] = last[j] < 0 ? cv : in[off + last[j]];
+        },
+        GrainFor(inner));
+  }));
+  return Status::Ok();
+}
+
 Status RunPad(exec::KernelContext& ctx, int64_t opset) {
   CALIB8_ASSIGN_OR_RETURN(const Tensor* x, RequireInput(ctx, 0));
   const int64_t r = x->rank();
@@ -378,41 +422,7 @@ Status RunPad(exec::KernelContext& ctx, int64_t opset) {
   }
   Tensor y(x->dtype(), out);
   if (y.numel() > 0) {
-    const auto in_st = Strides(x->shape());
-    const int64_t inner = r > 0 ? out[r - 1] : 1;
-    const int64_t rows = y.numel() / inner;
-    CALIB8_RETURN_IF_ERROR(DispatchBySize(x->dtype(), ctx.node, [&](auto tag) {
-      using T = decltype(tag);
-      T cv;
-      std::memcpy(&cv, fill.data(), sizeof(T));
-      const T* in = x->data<T>();
-      T* dst = y.data<T>();
-      ParallelFor(
-          rows,
-          [&](int64_t row) {
-            T* o = dst + row * inner;
-            if (r == 0) {
-              o[0] = in[0];
-              return;
-            }
-            // Source offset of the row from its leading indices; any padded one -> constant row.
-            int64_t rem = row, off = 0;
-            bool constant_row = false;
-            for (int64_t k = r - 2; k >= 0; --k) {
-              const int64_t s = src_of[k][rem % out[k]];
-              rem /= out[k];
-              if (s < 0) constant_row = true;
-              off += s * in_st[k];
-            }
-            if (constant_row) {
-              std::fill(o, o + inner, cv);
-              return;
-            }
-            const auto& last = src_of[r - 1];
-            for (int64_t j = 0; j < inner; ++j) o[j] = last[j] < 0 ? cv : in[off + last[j]];
-          },
-          GrainFor(inner));
-    }));
+    CALIB8_RETURN_IF_ERROR(PadRows(ctx, x, out, src_of, fill, y));
   }
   ctx.outputs[0] = std::move(y);
   return Status::Ok();

@@ -141,65 +141,58 @@ AxisMap MapAxis(const ResizeSpec& spec, int64_t in, int64_t out, float scale, fl
   return m;
 }
 
-// Resizes x to `out_shape`; scales[k] is the scale each axis's coordinate transform uses.
-Status ResizeTo(exec::KernelContext& ctx, const Tensor& x, const std::vector<float>& scales,
-                const Shape& out_shape, const std::vector<float>& roi, const ResizeSpec& spec) {
+// Nearest: y's rows of `inner` elements copied from x through `maps` (any dtype; values outside
+// tf_crop_and_resize's box get the extrapolation value, converted for numeric dtypes).
+Status ResizeNearest(exec::KernelContext& ctx, const Tensor& x, const std::vector<AxisMap>& maps,
+                     const Shape& out_shape, const ResizeSpec& spec,
+                     const std::vector<int64_t>& in_st, int64_t inner, int64_t rows, int64_t grain,
+                     Tensor& y) {
   const int64_t r = x.rank();
-  if (r == 0) return InvalidArgument("input must have rank >= 1");
-  std::vector<AxisMap> maps(static_cast<size_t>(r));
-  for (int64_t k = 0; k < r; ++k) {
-    if (x.shape()[k] == 0 && out_shape[k] > 0)
-      return InvalidArgument("cannot resize empty axis ", k, " to ", out_shape[k]);
-    maps[k] = MapAxis(spec, x.shape()[k], out_shape[k], scales[k], roi[k], roi[r + k]);
-  }
-  Tensor y(x.dtype(), out_shape);
-  if (y.numel() == 0) {
-    ctx.outputs[0] = std::move(y);
-    return Status::Ok();
-  }
-  const auto in_st = Strides(x.shape());
-  const int64_t inner = out_shape[r - 1];
-  const int64_t rows = y.numel() / inner;
-  const int64_t grain = std::max<int64_t>(1, (1 << 15) / inner);
   const AxisMap& last = maps[r - 1];
-  if (!spec.linear) {
-    // Nearest copies elements, so any dtype works; extrapolation converts to numeric dtypes.
-    std::array<unsigned char, 8> fill{};
-    Status s = DispatchNumeric(x.dtype(), ctx.node, [&](auto tag) {
-      auto v = static_cast<decltype(tag)>(spec.extrapolation);
-      std::memcpy(fill.data(), &v, sizeof(v));
-    });
-    (void)s;  // non-numeric dtypes extrapolate with zero bytes
-    CALIB8_RETURN_IF_ERROR(DispatchBySize(x.dtype(), ctx.node, [&](auto tag) {
-      using T = decltype(tag);
-      T cv;
-      std::memcpy(&cv, fill.data(), sizeof(T));
-      const T* in = x.data<T>();
-      T* out = y.data<T>();
-      ParallelFor(
-          rows,
-          [&](int64_t row) {
-            T* o = out + row * inner;
-            // Input offset of the row from its leading output indices.
-            int64_t rem = row, off = 0;
-            bool outside = false;
-            for (int64_t k = r - 2; k >= 0; --k) {
-              const int64_t i = maps[k].i0[rem % out_shape[k]];
-              rem /= out_shape[k];
-              outside = outside || i < 0;
-              off += i * in_st[k];
-            }
-            if (outside) {
-              std::fill(o, o + inner, cv);
-              return;
-            }
-            for (int64_t j = 0; j < inner; ++j) o[j] = last.i0[j] < 0 ? cv : in[off + last.i0[j]];
-          },
-          grain);
-    }));
-    ctx.outputs[0] = std::move(y);
-    return Status::Ok();
-  }
+  std::array<unsigned char, 8> fill{};
+  Status s = DispatchNumeric(x.dtype(), ctx.node, [&](auto tag) {
+    auto v = static_cast<decltype(tag)>(spec.extrapolation);
+    std::memcpy(fill.data(), &v, sizeof(v));
+  });
+  (void)s;  // non-numeric dtypes extrapolate with zero bytes
+  CALIB8_RETURN_IF_ERROR(DispatchBySize(x.dtype(), ctx.node, [&](auto tag) {
+    using T = decltype(tag);
+    T cv;
+    std::memcpy(&cv, fill.data(), sizeof(T));
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+    ParallelFor(
+        rows,
+        [&](int64_t row) {
+          T* o = out + row * inner;
+          // Input offset of the row from its leading output indices.
+          int64_t rem = row, off = 0;
+          bool outside = false;
+          for (int64_t k = r - 2; k >= 0; --k) {
+            const int64_t i = maps[k].i0[rem % out_shape[k]];
+            rem /= out_shape[k];
+            outside = outside || i < 0;
+            off += i * in_st[k];
+          }
+          if (outside) {
+            std::fill(o, o + inner, cv);
+            return;
+          }
+          for (int64_t j = 0; j < inner; ++j) o[j] = last.i0[j] < 0 ? cv : in[off + last.i0[j]];
+        },
+        grain);
+  }));
+  return Status::Ok();
+}
+
+// Linear: each element of y interpolates the corners of its cell over every interpolating axis
+// (float dtypes).
+Status ResizeLinear(exec::KernelContext& ctx, const Tensor& x, const std::vector<AxisMap>& maps,
+                    const Shape& out_shape, const ResizeSpec& spec,
+                    const std::vector<int64_t>& in_st, int64_t inner, int64_t rows, int64_t grain,
+                    Tensor& y) {
+  const int64_t r = x.rank();
+  const AxisMap& last = maps[r - 1];
   CALIB8_RETURN_IF_ERROR(DispatchFloat(x.dtype(), ctx.node, [&](auto tag) {
     using T = decltype(tag);
     const T* in = x.data<T>();
@@ -252,6 +245,38 @@ Status ResizeTo(exec::KernelContext& ctx, const Tensor& x, const std::vector<flo
         },
         grain);
   }));
+  return Status::Ok();
+}
+
+// Resizes x to `out_shape`; scales[k] is the scale each axis's coordinate transform uses.
+Status ResizeTo(exec::KernelContext& ctx, const Tensor& x, const std::vector<float>& scales,
+                const Shape& out_shape, const std::vector<float>& roi, const ResizeSpec& spec) {
+  const int64_t r = x.rank();
+  if (r == 0) return InvalidArgument("input must have rank >= 1");
+  std::vector<AxisMap> maps(static_cast<size_t>(r));
+  for (int64_t k = 0; k < r; ++k) {
+    if (x.shape()[k] == 0 && out_shape[k] > 0)
+      return InvalidArgument("cannot resize empty axis ", k, " to ", out_shape[k]);
+    maps[k] = MapAxis(spec, x.shape()[k], out_shape[k], scales[k], roi[k], roi[r + k]);
+  }
+  Tensor y(x.dtype(), out_shape);
+  if (y.numel() == 0) {
+    ctx.outputs[0] = std::move(y);
+    return Status::Ok();
+  }
+  const auto in_st = Strides(x.shape());
+  const int64_t inner = out_shape[r - 1];
+  const int64_t rows = y.numel() / inner;
+  const int64_t grain = std::max<int64_t>(1, (1 << 15) / inner);
+  if (!spec.linear) {
+    // Nearest copies elements, so any dtype works; extrapolation converts to numeric dtypes.
+    CALIB8_RETURN_IF_ERROR(
+        ResizeNearest(ctx, x, maps, out_shape, spec, in_st, inner, rows, grain, y));
+    ctx.outputs[0] = std::move(y);
+    return Status::Ok();
+  }
+  CALIB8_RETURN_IF_ERROR(
+      ResizeLinear(ctx, x, maps, out_shape, spec, in_st, inner, rows, grain, y));
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }

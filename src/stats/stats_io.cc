@@ -37,6 +37,67 @@ Result<std::vector<int64_t>> IntegerArray(const nlohmann::json& v, int64_t lo, i
   }
   return out;
 }
+
+// Tensor `name` of a statistics file (`t`, its JSON object) whose header gave `s`; messages name
+// the tensor as `where`. JSON errors throw nlohmann::json::exception (the caller reports them).
+Result<TensorRecord> ParseTensorRecord(const nlohmann::json& t, const std::string& name,
+                                       const std::string& where, const std::string& source,
+                                       const StatsState& s) {
+  auto finite = [](double v) { return std::isfinite(v); };
+  TensorRecord r;
+  r.producer = t.value("producer", "");
+  r.producer_name = t.value("producer_name", "");
+  if (t.contains("sample_shape")) {
+    CALIB8_ASSIGN_OR_RETURN(
+        r.sample_shape, IntegerArray(t.at("sample_shape"), 0,
+                                     std::numeric_limits<int64_t>::max(), where, "sample_shape"));
+  }
+  const auto& jc = t.at("count");
+  if (!jc.is_number_integer() || jc.get<int64_t>() < 0)
+    return InvalidArgument(where, "count is ", jc.dump(), ": expected an integer >= 0");
+  r.range.count = jc.get<int64_t>();
+  if (r.range.count) {
+    r.range.min = t.at("min").get<double>();
+    r.range.max = t.at("max").get<double>();
+    if (!finite(r.range.min) || !finite(r.range.max) || r.range.min > r.range.max)
+      return InvalidArgument(where, "min ", r.range.min, " / max ", r.range.max,
+                             ": expected finite values with min <= max");
+  }
+  r.range.absmax = t.at("absmax").get<double>();
+  if (!finite(r.range.absmax) || r.range.absmax < 0)
+    return InvalidArgument(where, "absmax is ", r.range.absmax, ": expected a finite value >= 0");
+  auto counts = t.at("hist").get<std::vector<double>>();
+  if (!counts.empty()) {
+    // Two-pass histograms have exactly num_bins bins; single-pass ones grow to the right.
+    if (s.single_pass ? counts.size() < static_cast<size_t>(s.num_bins)
+                      : counts.size() != static_cast<size_t>(s.num_bins))
+      return InvalidArgument(where, "hist has ", counts.size(), " bins: expected ",
+                             s.single_pass ? "at least " : "", "num_bins = ", s.num_bins);
+    for (size_t b = 0; b < counts.size(); ++b)
+      if (!(finite(counts[b]) && counts[b] >= 0))
+        return InvalidArgument(where, "hist[", b, "] = ", counts[b],
+                               ": expected a finite count >= 0");
+    const double range = t.at("hist_range").get<double>();
+    if (!(finite(range) && range > 0))
+      return InvalidArgument(where, "hist_range is ", range, ": expected a finite value > 0");
+    const bool sign = t.contains("hist_neg");
+    r.hist = AbsHistogram(range, static_cast<int>(counts.size()), sign);
+    r.hist.mutable_counts() = counts;
+    if (sign) {
+      auto neg = t.at("hist_neg").get<std::vector<double>>();
+      if (neg.size() != counts.size())
+        return InvalidArgument(source, ": tensor '", name, "': hist_neg has ", neg.size(),
+                               " bins, hist has ", counts.size());
+      for (size_t b = 0; b < neg.size(); ++b)
+        if (!(neg[b] >= 0 && neg[b] <= counts[b]))
+          return InvalidArgument(source, ": tensor '", name, "': hist_neg[", b, "] = ", neg[b],
+                                 " is not within [0, hist[", b, "] = ", counts[b], "]");
+      r.hist.mutable_neg_counts() = std::move(neg);
+    }
+  }
+  return r;
+}
+
 }  // namespace
 
 std::string SerializeStats(const StatsState& s) {
@@ -89,7 +150,6 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
   // match num_bins, a NaN, infinite or negative count, range or extreme is refused, naming the
   // tensor and the field, instead of reaching a calibrator. Sizes need no cap: each bin is at
   // least two bytes of the file.
-  auto finite = [](double v) { return std::isfinite(v); };
   try {
     const auto& jb = j.at("num_bins");
     if (!jb.is_number_integer() || jb.get<int64_t>() < 1 || jb.get<int64_t>() > kMaxBins)
@@ -125,57 +185,7 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
     }
     for (const auto& [name, t] : j.at("tensors").items()) {
       const std::string where = source + ": tensor '" + name + "': ";
-      TensorRecord r;
-      r.producer = t.value("producer", "");
-      r.producer_name = t.value("producer_name", "");
-      if (t.contains("sample_shape")) {
-        CALIB8_ASSIGN_OR_RETURN(
-            r.sample_shape, IntegerArray(t.at("sample_shape"), 0,
-                                         std::numeric_limits<int64_t>::max(), where, "sample_shape"));
-      }
-      const auto& jc = t.at("count");
-      if (!jc.is_number_integer() || jc.get<int64_t>() < 0)
-        return InvalidArgument(where, "count is ", jc.dump(), ": expected an integer >= 0");
-      r.range.count = jc.get<int64_t>();
-      if (r.range.count) {
-        r.range.min = t.at("min").get<double>();
-        r.range.max = t.at("max").get<double>();
-        if (!finite(r.range.min) || !finite(r.range.max) || r.range.min > r.range.max)
-          return InvalidArgument(where, "min ", r.range.min, " / max ", r.range.max,
-                                 ": expected finite values with min <= max");
-      }
-      r.range.absmax = t.at("absmax").get<double>();
-      if (!finite(r.range.absmax) || r.range.absmax < 0)
-        return InvalidArgument(where, "absmax is ", r.range.absmax, ": expected a finite value >= 0");
-      auto counts = t.at("hist").get<std::vector<double>>();
-      if (!counts.empty()) {
-        // Two-pass histograms have exactly num_bins bins; single-pass ones grow to the right.
-        if (s.single_pass ? counts.size() < static_cast<size_t>(s.num_bins)
-                          : counts.size() != static_cast<size_t>(s.num_bins))
-          return InvalidArgument(where, "hist has ", counts.size(), " bins: expected ",
-                                 s.single_pass ? "at least " : "", "num_bins = ", s.num_bins);
-        for (size_t b = 0; b < counts.size(); ++b)
-          if (!(finite(counts[b]) && counts[b] >= 0))
-            return InvalidArgument(where, "hist[", b, "] = ", counts[b],
-                                   ": expected a finite count >= 0");
-        const double range = t.at("hist_range").get<double>();
-        if (!(finite(range) && range > 0))
-          return InvalidArgument(where, "hist_range is ", range, ": expected a finite value > 0");
-        const bool sign = t.contains("hist_neg");
-        r.hist = AbsHistogram(range, static_cast<int>(counts.size()), sign);
-        r.hist.mutable_counts() = counts;
-        if (sign) {
-          auto neg = t.at("hist_neg").get<std::vector<double>>();
-          if (neg.size() != counts.size())
-            return InvalidArgument(source, ": tensor '", name, "': hist_neg has ", neg.size(),
-                                   " bins, hist has ", counts.size());
-          for (size_t b = 0; b < neg.size(); ++b)
-            if (!(neg[b] >= 0 && neg[b] <= counts[b]))
-              return InvalidArgument(source, ": tensor '", name, "': hist_neg[", b, "] = ", neg[b],
-                                     " is not within [0, hist[", b, "] = ", counts[b], "]");
-          r.hist.mutable_neg_counts() = std::move(neg);
-        }
-      }
+      CALIB8_ASSIGN_OR_RETURN(TensorRecord r, ParseTensorRecord(t, name, where, source, s));
       s.tensors[name] = std::move(r);
     }
   } catch (const nlohmann::json::exception& e) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "calib/calibrate.h"
@@ -232,11 +233,8 @@ static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const cal
   return Status::Ok();
 }
 
-Command AddCalibrateCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "calibrate", "Run calibration data through a model and write a TensorRT calibration cache "
-                   "plus a JSON sidecar (fingerprints, method, statistics)");
-  auto a = std::make_shared<CalibrateArgs>();
+// Declares the options of `calib8 calibrate` on `sub`, stored in `a`.
+static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
   sub->add_option("MODEL", a->model, "ONNX model file")->required();
   sub->add_option("--data,-d", a->data,
                   "Calibration data: FILE.npy (first axis = samples), DIR of .npy/.pb, "
@@ -318,168 +316,210 @@ Command AddCalibrateCommand(CLI::App& app) {
   sub->add_option("--from", a->from,
                   "Partial calibration: the subgraph fed by tensor T, with its values from SPEC "
                   "(T=SPEC, repeatable; e.g. recorded by `calib8 run --dump` or your runtime)");
-  return [a]() -> int {
-    if (a->mpi) {
-      const char* clash = !a->shard.empty() ? "--shard" : a->range_only ? "--range-only"
-                          : !a->ranges.empty() ? "--ranges" : !a->from_stats.empty() ? "--from-stats"
-                          : a->single_pass ? "--single-pass" : a->max_drop >= 0 ? "--max-drop" : nullptr;
-      if (clash)
-        return ReportError(InvalidArgument("--mpi cannot be combined with ", clash,
-                                           a->max_drop >= 0 && std::string(clash) == "--max-drop"
-                                               ? " (run calibrate --max-drop after it, on one machine: "
-                                                 "it reuses the table)"
-                                               : ""));
-    }
-    int shard_index = 0, shard_count = 1;
-    if (!a->shard.empty()) {
-      size_t slash = a->shard.find('/');
-      size_t used_i = 0, used_n = 0;
-      try {
-        shard_index = std::stoi(a->shard.substr(0, slash), &used_i);
-        shard_count = std::stoi(a->shard.substr(slash + 1), &used_n);
-      } catch (...) {
-        slash = std::string::npos;
-      }
-      if (slash == std::string::npos || used_i != slash || used_n != a->shard.size() - slash - 1 ||
-          shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
-        return ReportError(InvalidArgument("--shard '", a->shard, "': expected I/N with 0 <= I < N, e.g. 0/4"));
-      if (a->save_stats.empty())
-        return ReportError(InvalidArgument("--shard needs --save-stats FILE (a shard's statistics "
-                                           "are merged with merge-stats; docs/distributed.md)"));
-      if (shard_count > 1 && !a->range_only && a->ranges.empty())
-        return ReportError(InvalidArgument(
-            "--shard ", a->shard, " needs --range-only (round 1) or --ranges FILE (round 2): the "
-            "histograms of every shard must be taken on the ranges of all shards merged "
-            "(docs/distributed.md)"));
-    }
-    if (!a->shard.empty() && !a->from_stats.empty())
-      return ReportError(InvalidArgument("--shard reads data; --from-stats reads none"));
-    std::unique_ptr<stats::Comm> comm;
-    if (a->mpi) {
-      auto c = dist::InitMpi();
-      if (!c.ok()) return ReportError(c.status());
-      comm = std::move(c).value();
-    }
-    const bool root = !comm || comm->rank() == 0;
-    auto g = runtime::LoadModel(a->model);
-    if (comm) {
-      Status s = comm->Agree(g.status());
-      if (!s.ok()) return ReportError(s);
-    }
-    if (!g.ok()) return ReportError(g.status());
-    std::vector<std::string> data = a->data;
-    const bool partial = !a->until.empty() || !a->from.empty();
-    ir::Graph full;
-    if (partial) {
-      full = *g;
-      Status s = ApplyPartial(*a, *g, data);
-      if (!s.ok()) return ReportError(s);
-    }
-    std::string out = a->output;
-    if (out.empty()) out = std::filesystem::path(a->model).replace_extension(".cache").string();
-    std::string sidecar_path = table::SidecarPathFor(out);
-    calib::CalibrateOptions o;
-    o.data_specs = data;
-    o.preprocess = a->preprocess;
-    o.max_samples = a->max_samples;
-    o.batch = a->batch;
-    o.threads = a->threads;
-    o.method = a->method;
-    o.num_bins = a->num_bins;
-    o.single_pass = a->single_pass;
-    o.exclude = a->exclude;
-    o.range_only = a->range_only;
-    o.want_curves = !a->report.empty();
-    o.shard_index = shard_index;
-    o.shard_count = shard_count;
-    o.comm = comm.get();
-    if (a->percentile >= 0) o.params["percentile"] = std::to_string(a->percentile);
-    if (!a->threshold.empty()) o.params["threshold"] = a->threshold;
-    if (!a->zero_bin.empty()) o.params["zero_bin"] = a->zero_bin;
-    if (a->floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a->floor_percentile);
-    if (a->asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a->asym_percentile);
-    if (a->asym_search >= 0) o.params["asym_search"] = std::to_string(a->asym_search);
-    if (!a->asym_search_at.empty()) o.params["asym_search_at"] = a->asym_search_at;
-    // Partial calibration: a tensor's search scores it at its consumers, which may be in the other
-    // part, on samples chosen by the content of this part's inputs; the parts would not merge
-    // into the full table. Off unless asked for (docs/custom-layers.md).
-    if (partial && a->asym_search < 0) o.params["asym_search"] = "0";
-    if (!a->algorithm.empty()) {
-      Status s = calib::CheckTrtCalibrator(a->algorithm);
-      if (!s.ok()) return ReportError(s.WithContext("--trt-calibrator"));
-    }
-    core::ProgressReporter progress(core::DefaultProgressStyle(a->quiet || !root));
-    o.progress = ToCalibrateProgress(progress);
-    o.hashing_progress = progress.Callback();
-    o.search_progress = progress.Callback();
-    if (a->range_only && a->save_stats.empty())
-      return ReportError(InvalidArgument("--range-only needs --save-stats FILE"));
+}
 
-    // Reuse: an existing table whose sidecar matches model, data and method (not with --report or
-    // --save-stats, which need this run's histograms).
-    if (!a->force && a->report.empty() && a->save_stats.empty() && a->from_stats.empty() &&
-        !a->range_only && !a->mpi &&
-        std::filesystem::exists(out)) {
-      auto check = calib::CheckReuse(*g, o, out);
-      if (!check.ok()) return ReportError(check.status());
-      if (check->reusable) {
-        std::cout << "reusing " << out << ": model, data and method fingerprints match its sidecar "
-                  << sidecar_path << " (use --force to recalibrate)\n"
-                  << "table: " << check->stored.tensors.size() << " tensors, "
-                  << check->stored.method.name << " on " << check->stored.data.num_samples
-                  << " samples\ntable:   " << out << "\nsidecar: " << sidecar_path
-                  << "\nexplain it with: calib8 inspect " << out << "\n";
-        return a->max_drop >= 0 ? WritePlan(*a, *g, out, o.data_specs, o.preprocess) : 0;
-      }
-      if (!check->sidecar_read)
-        std::cout << "existing table " << out << " " << check->message << ": recalibrating\n";
-      else
-        std::cout << "not reusing " << out << ": " << check->message << "; recalibrating\n";
-      o.data_fingerprint = check->data_fingerprint;  // the data are hashed once
-    }
+// --mpi: refuses the options that cannot be combined with it.
+static Status CheckMpiOptions(const CalibrateArgs& a) {
+  if (a.mpi) {
+    const char* clash = !a.shard.empty() ? "--shard" : a.range_only ? "--range-only"
+                        : !a.ranges.empty() ? "--ranges" : !a.from_stats.empty() ? "--from-stats"
+                        : a.single_pass ? "--single-pass" : a.max_drop >= 0 ? "--max-drop" : nullptr;
+    if (clash)
+      return InvalidArgument("--mpi cannot be combined with ", clash,
+                             a.max_drop >= 0 && std::string(clash) == "--max-drop"
+                                 ? " (run calibrate --max-drop after it, on one machine: "
+                                   "it reuses the table)"
+                                 : "");
+  }
+  return Status::Ok();
+}
 
-    Result<calib::CalibrationResult> r = InvalidArgument("unreachable");
-    if (!a->from_stats.empty()) {
-      auto st = stats::LoadStats(a->from_stats);
-      if (!st.ok()) return ReportError(st.status());
-      r = calib::CalibrateFromStats(*g, std::move(st).value(), o);
-    } else {
-      stats::StatsState ranges;
-      if (!a->ranges.empty()) {
-        auto st = stats::LoadStats(a->ranges);
-        if (!st.ok()) return ReportError(st.status());
-        ranges = std::move(st).value();
-        for (auto& [n, rec] : ranges.tensors) rec.hist = stats::AbsHistogram();
-        ranges.samples = 0;
-        o.ranges = &ranges;
-      }
-      r = calib::Calibrate(*g, o);
+// --shard I/N: parses it into *shard_index and *shard_count and checks what it needs.
+static Status ParseShard(const CalibrateArgs& a, int* shard_index, int* shard_count) {
+  if (a.shard.empty()) return Status::Ok();
+  size_t slash = a.shard.find('/');
+  size_t used_i = 0, used_n = 0;
+  try {
+    *shard_index = std::stoi(a.shard.substr(0, slash), &used_i);
+    *shard_count = std::stoi(a.shard.substr(slash + 1), &used_n);
+  } catch (...) {
+    slash = std::string::npos;
+  }
+  if (slash == std::string::npos || used_i != slash || used_n != a.shard.size() - slash - 1 ||
+      *shard_count < 1 || *shard_index < 0 || *shard_index >= *shard_count)
+    return InvalidArgument("--shard '", a.shard, "': expected I/N with 0 <= I < N, e.g. 0/4");
+  if (a.save_stats.empty())
+    return InvalidArgument("--shard needs --save-stats FILE (a shard's statistics "
+                           "are merged with merge-stats; docs/distributed.md)");
+  if (*shard_count > 1 && !a.range_only && a.ranges.empty())
+    return InvalidArgument(
+        "--shard ", a.shard, " needs --range-only (round 1) or --ranges FILE (round 2): the "
+        "histograms of every shard must be taken on the ranges of all shards merged "
+        "(docs/distributed.md)");
+  return Status::Ok();
+}
+
+// The library's options for this run: data, method parameters, shard and communicator.
+static calib::CalibrateOptions CalibrateOptionsFor(const CalibrateArgs& a,
+                                                   const std::vector<std::string>& data,
+                                                   int shard_index, int shard_count,
+                                                   stats::Comm* comm, bool partial) {
+  calib::CalibrateOptions o;
+  o.data_specs = data;
+  o.preprocess = a.preprocess;
+  o.max_samples = a.max_samples;
+  o.batch = a.batch;
+  o.threads = a.threads;
+  o.method = a.method;
+  o.num_bins = a.num_bins;
+  o.single_pass = a.single_pass;
+  o.exclude = a.exclude;
+  o.range_only = a.range_only;
+  o.want_curves = !a.report.empty();
+  o.shard_index = shard_index;
+  o.shard_count = shard_count;
+  o.comm = comm;
+  if (a.percentile >= 0) o.params["percentile"] = std::to_string(a.percentile);
+  if (!a.threshold.empty()) o.params["threshold"] = a.threshold;
+  if (!a.zero_bin.empty()) o.params["zero_bin"] = a.zero_bin;
+  if (a.floor_percentile >= 0) o.params["floor_percentile"] = std::to_string(a.floor_percentile);
+  if (a.asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a.asym_percentile);
+  if (a.asym_search >= 0) o.params["asym_search"] = std::to_string(a.asym_search);
+  if (!a.asym_search_at.empty()) o.params["asym_search_at"] = a.asym_search_at;
+  // Partial calibration: a tensor's search scores it at its consumers, which may be in the other
+  // part, on samples chosen by the content of this part's inputs; the parts would not merge
+  // into the full table. Off unless asked for (docs/custom-layers.md).
+  if (partial && a.asym_search < 0) o.params["asym_search"] = "0";
+  return o;
+}
+
+// Reuse: an existing table whose sidecar matches model, data and method (not with --report or
+// --save-stats, which need this run's histograms). Returns the exit code when the command is done
+// (reused, or failed), nothing when it must calibrate; records the data fingerprint in `o`.
+static std::optional<int> ReuseExistingTable(const CalibrateArgs& a, const ir::Graph& g,
+                                             const std::string& out,
+                                             const std::string& sidecar_path,
+                                             calib::CalibrateOptions& o) {
+  if (!a.force && a.report.empty() && a.save_stats.empty() && a.from_stats.empty() &&
+      !a.range_only && !a.mpi &&
+      std::filesystem::exists(out)) {
+    auto check = calib::CheckReuse(g, o, out);
+    if (!check.ok()) return ReportError(check.status());
+    if (check->reusable) {
+      std::cout << "reusing " << out << ": model, data and method fingerprints match its sidecar "
+                << sidecar_path << " (use --force to recalibrate)\n"
+                << "table: " << check->stored.tensors.size() << " tensors, "
+                << check->stored.method.name << " on " << check->stored.data.num_samples
+                << " samples\ntable:   " << out << "\nsidecar: " << sidecar_path
+                << "\nexplain it with: calib8 inspect " << out << "\n";
+      return a.max_drop >= 0 ? WritePlan(a, g, out, o.data_specs, o.preprocess) : 0;
     }
-    progress.Finish();
-    if (!r.ok()) return ReportError(r.status().WithContext("calibrate '" + a->model + "'"));
-    if (comm) {
-      // Every rank has the same outcome so far; rank 0 writes, then all learn whether it could.
-      Status s = root ? WriteOutputs(*a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr) : Status::Ok();
-      s = comm->Agree(s);
-      return s.ok() ? 0 : ReportError(s);
-    }
-    if (shard_count > 1 || a->range_only) {
-      Status s = stats::SaveStats(r->stats, a->save_stats);
-      if (!s.ok()) return ReportError(s);
-      std::cout << "statistics: " << a->save_stats;
-      if (shard_count > 1)
-        std::cout << " (shard " << shard_index << " of " << shard_count << ": samples "
-                  << r->shard_first << "-" << r->shard_end - 1 << ", "
-                  << (a->range_only ? "ranges" : "histograms") << ")";
-      std::cout << "\n";
-      return 0;
-    }
-    Status s = WriteOutputs(*a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr);
+    if (!check->sidecar_read)
+      std::cout << "existing table " << out << " " << check->message << ": recalibrating\n";
+    else
+      std::cout << "not reusing " << out << ": " << check->message << "; recalibrating\n";
+    o.data_fingerprint = check->data_fingerprint;  // the data are hashed once
+  }
+  return std::nullopt;
+}
+
+// `calib8 calibrate`: checks the options, calibrates (or reuses the table), writes the outputs.
+static int RunCalibrate(const CalibrateArgs& a) {
+  Status checked = CheckMpiOptions(a);
+  if (!checked.ok()) return ReportError(checked);
+  int shard_index = 0, shard_count = 1;
+  Status sharded = ParseShard(a, &shard_index, &shard_count);
+  if (!sharded.ok()) return ReportError(sharded);
+  if (!a.shard.empty() && !a.from_stats.empty())
+    return ReportError(InvalidArgument("--shard reads data; --from-stats reads none"));
+  std::unique_ptr<stats::Comm> comm;
+  if (a.mpi) {
+    auto c = dist::InitMpi();
+    if (!c.ok()) return ReportError(c.status());
+    comm = std::move(c).value();
+  }
+  const bool root = !comm || comm->rank() == 0;
+  auto g = runtime::LoadModel(a.model);
+  if (comm) {
+    Status s = comm->Agree(g.status());
     if (!s.ok()) return ReportError(s);
-    if (a->max_drop >= 0 && a->from_stats.empty())
-      return WritePlan(*a, *g, out, o.data_specs, o.preprocess);
+  }
+  if (!g.ok()) return ReportError(g.status());
+  std::vector<std::string> data = a.data;
+  const bool partial = !a.until.empty() || !a.from.empty();
+  ir::Graph full;
+  if (partial) {
+    full = *g;
+    Status s = ApplyPartial(a, *g, data);
+    if (!s.ok()) return ReportError(s);
+  }
+  std::string out = a.output;
+  if (out.empty()) out = std::filesystem::path(a.model).replace_extension(".cache").string();
+  std::string sidecar_path = table::SidecarPathFor(out);
+  calib::CalibrateOptions o =
+      CalibrateOptionsFor(a, data, shard_index, shard_count, comm.get(), partial);
+  if (!a.algorithm.empty()) {
+    Status s = calib::CheckTrtCalibrator(a.algorithm);
+    if (!s.ok()) return ReportError(s.WithContext("--trt-calibrator"));
+  }
+  core::ProgressReporter progress(core::DefaultProgressStyle(a.quiet || !root));
+  o.progress = ToCalibrateProgress(progress);
+  o.hashing_progress = progress.Callback();
+  o.search_progress = progress.Callback();
+  if (a.range_only && a.save_stats.empty())
+    return ReportError(InvalidArgument("--range-only needs --save-stats FILE"));
+  if (std::optional<int> rc = ReuseExistingTable(a, *g, out, sidecar_path, o)) return *rc;
+
+  Result<calib::CalibrationResult> r = InvalidArgument("unreachable");
+  if (!a.from_stats.empty()) {
+    auto st = stats::LoadStats(a.from_stats);
+    if (!st.ok()) return ReportError(st.status());
+    r = calib::CalibrateFromStats(*g, std::move(st).value(), o);
+  } else {
+    stats::StatsState ranges;
+    if (!a.ranges.empty()) {
+      auto st = stats::LoadStats(a.ranges);
+      if (!st.ok()) return ReportError(st.status());
+      ranges = std::move(st).value();
+      for (auto& [n, rec] : ranges.tensors) rec.hist = stats::AbsHistogram();
+      ranges.samples = 0;
+      o.ranges = &ranges;
+    }
+    r = calib::Calibrate(*g, o);
+  }
+  progress.Finish();
+  if (!r.ok()) return ReportError(r.status().WithContext("calibrate '" + a.model + "'"));
+  if (comm) {
+    // Every rank has the same outcome so far; rank 0 writes, then all learn whether it could.
+    Status s = root ? WriteOutputs(a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr) : Status::Ok();
+    s = comm->Agree(s);
+    return s.ok() ? 0 : ReportError(s);
+  }
+  if (shard_count > 1 || a.range_only) {
+    Status s = stats::SaveStats(r->stats, a.save_stats);
+    if (!s.ok()) return ReportError(s);
+    std::cout << "statistics: " << a.save_stats;
+    if (shard_count > 1)
+      std::cout << " (shard " << shard_index << " of " << shard_count << ": samples "
+                << r->shard_first << "-" << r->shard_end - 1 << ", "
+                << (a.range_only ? "ranges" : "histograms") << ")";
+    std::cout << "\n";
     return 0;
-  };
+  }
+  Status s = WriteOutputs(a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr);
+  if (!s.ok()) return ReportError(s);
+  if (a.max_drop >= 0 && a.from_stats.empty())
+    return WritePlan(a, *g, out, o.data_specs, o.preprocess);
+  return 0;
+}
+
+Command AddCalibrateCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "calibrate", "Run calibration data through a model and write a TensorRT calibration cache "
+                   "plus a JSON sidecar (fingerprints, method, statistics)");
+  auto a = std::make_shared<CalibrateArgs>();
+  DeclareCalibrateOptions(sub, a.get());
+  return [a]() -> int { return RunCalibrate(*a); };
 }
 
 Command AddMergeStatsCommand(CLI::App& app) {

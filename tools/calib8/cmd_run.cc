@@ -52,29 +52,155 @@ void PrintProfile(const exec::Session& s, std::ostream& os) {
        << "\n";
 }
 
+// The options of `calib8 run`.
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string output_dir;
+  int threads = 0;
+  int bench = 0;
+  bool reference = false;
+  bool profile = false;
+  bool row_major = false;
+  bool int8 = false;  // INT8 options (issue 5)
+  std::string table, keep_fp32;
+  bool unsigned_act = false, strict = false, nchw = false, show_plan = false, int8_all = false,
+       symmetric = false;
+  std::string dump_dir, preprocess;  // --dump (issue 12: values for calibrate --from)
+  std::vector<std::string> dump_tensors, data;
+  int batch = 1;
+  int64_t max_samples = 0;
+};
+
 }  // namespace
 
-Command AddRunCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand("run", "Run a model in FP32 on inputs from .npy or .pb files");
-  struct Opts {
-    std::string model;
-    std::vector<std::string> inputs;
-    std::string output_dir;
-    int threads = 0;
-    int bench = 0;
-    bool reference = false;
-    bool profile = false;
-    bool row_major = false;
-    bool int8 = false;  // INT8 options (issue 5)
-    std::string table, keep_fp32;
-    bool unsigned_act = false, strict = false, nchw = false, show_plan = false, int8_all = false,
-         symmetric = false;
-    std::string dump_dir, preprocess;  // --dump (issue 12: values for calibrate --from)
-    std::vector<std::string> dump_tensors, data;
-    int batch = 1;
-    int64_t max_samples = 0;
-  };
-  auto o = std::make_shared<Opts>();
+// `calib8 run --dump`: records --tensors over the whole --data set.
+static int DumpRunTensors(const RunArgs& o, const ir::Graph& g) {
+  if (o.dump_dir.empty() || o.data.empty() || o.dump_tensors.empty() || !o.inputs.empty() || o.int8)
+    return ReportError(InvalidArgument("record tensors with --dump DIR --tensors T1,T2 --data SPEC "
+                                       "(all three; not with --input or --int8)"));
+  runtime::DumpOptions dopt;
+  dopt.data_specs = o.data;
+  dopt.preprocess = o.preprocess;
+  dopt.max_samples = o.max_samples;
+  dopt.batch = o.batch;
+  dopt.threads = o.threads;
+  dopt.tensors = o.dump_tensors;
+  dopt.dir = o.dump_dir;
+  auto dumped = runtime::DumpTensors(g, dopt);
+  if (!dumped.ok()) return ReportError(dumped.status().WithContext("run --dump"));
+  for (const auto& d : *dumped)
+    std::cout << "wrote " << d.path << " (" << d.name << ", " << ShapeToString(d.shape) << ")\n";
+  return 0;
+}
+
+// The feeds of --input NAME=FILE (NAME may be left out for a single-input model).
+static Result<exec::TensorMap> ReadFeeds(const RunArgs& o, const ir::Graph& g) {
+  exec::TensorMap feeds;
+  for (const auto& spec : o.inputs) {
+    auto eq = spec.find('=');
+    std::string name, file = spec;
+    if (eq != std::string::npos && !std::filesystem::exists(spec)) {
+      name = spec.substr(0, eq);
+      file = spec.substr(eq + 1);
+    }
+    if (name.empty()) {
+      if (g.inputs.size() != 1)
+        return InvalidArgument("--input '", spec, "': the model has ", g.inputs.size(),
+                               " inputs; write NAME=FILE");
+      name = g.inputs[0].name;
+    }
+    auto t = runtime::LoadTensorFile(file);
+    if (!t.ok()) return t.status();
+    feeds[name] = std::move(t).value();
+  }
+  return feeds;
+}
+
+// The FP32 session, or with --int8 the INT8 one (printing its table mode, warnings and plan).
+static Result<std::unique_ptr<exec::Session>> CreateRunSession(const RunArgs& o,
+                                                               const ir::Graph& g,
+                                                               const exec::SessionOptions& so) {
+  if (!o.int8) {
+    if (!o.table.empty() || !o.keep_fp32.empty() || o.unsigned_act || o.strict ||
+        o.int8_all || o.symmetric)
+      return InvalidArgument(
+          "--table, --keep-fp32, --unsigned-activations, --int8-all, --symmetric and "
+          "--strict need --int8");
+    return runtime::CreateSession(g, so);
+  }
+  if (o.table.empty()) return InvalidArgument("--int8 needs --table T");
+  runtime::Int8Options io;
+  runtime::Int8TableMode mode;
+  CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t,
+                          runtime::LoadInt8Table(o.table, o.symmetric, &io, &mode));
+  std::cerr << "int8: " << mode.note << "\n";
+  io.strict = o.strict;
+  io.lowering.unsigned_activations = o.unsigned_act;
+  io.lowering.speed_rule = !o.int8_all;
+  io.lowering.nhwc = !o.nchw;
+  io.lowering.table_source = "table '" + o.table + "'";
+  if (!o.keep_fp32.empty()) {
+    CALIB8_ASSIGN_OR_RETURN(io.lowering.keep_fp32, quant::ReadKeepFp32File(o.keep_fp32));
+  }
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, runtime::PlanInt8(g, t, io));
+  const quant::Coverage& c = plan.coverage;
+  if (!c.missing.empty() || !c.zero.empty())
+    std::cerr << "calib8: warning: table '" << o.table << "' does not cover the model: "
+              << runtime::CoverageSummary(c) << "; those nodes run FP32 (--strict refuses)\n";
+  if (!int8::DetectCpuInt8Features().any_vnni())
+    std::cerr << "calib8: warning: this CPU has no VNNI/AMX int8 instructions: INT8 runs, "
+                 "but may not be faster than FP32 (see `calib8 doctor`)\n";
+  if (o.show_plan) std::cerr << quant::PlanToText(plan);
+  std::cerr << "int8: " << plan.num_int8 << " INT8 / " << plan.num_fp32 << " FP32 node(s), "
+            << runtime::CoverageSummary(c, 3) << "\n";
+  return runtime::CreateInt8Session(plan, so);
+}
+
+// --bench N: times N runs after the warm-up and prints median_ms and min_ms.
+static Status BenchRuns(const RunArgs& o, exec::Session& session, const exec::TensorMap& feeds) {
+  if (o.profile) session.EnableProfile();
+  std::vector<double> ms;
+  for (int i = 0; i < o.bench; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = session.Run(feeds);
+    auto t1 = std::chrono::steady_clock::now();
+    if (!r.ok()) return r.status();
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  std::cout << std::fixed << std::setprecision(3) << "bench: runs=" << o.bench
+            << " threads=" << session.num_threads() << " median_ms=" << median
+            << " min_ms=" << ms.front() << "\n";
+  return Status::Ok();
+}
+
+// Prints each output (dtype, shape, first values); with --output-dir also writes it as .npy.
+static Status PrintOutputs(const RunArgs& o, const exec::TensorMap& out) {
+  for (const auto& [name, t] : out) {
+    std::cout << name << ": " << DataTypeName(t.dtype()) << ShapeToString(t.shape());
+    if (t.dtype() == DataType::kFloat32 && t.numel() > 0) {
+      const float* p = t.data<float>();
+      int64_t n = std::min<int64_t>(t.numel(), 6);
+      std::cout << " [";
+      for (int64_t i = 0; i < n; ++i) std::cout << (i ? ", " : "") << p[i];
+      std::cout << (t.numel() > n ? ", ...]" : "]");
+    }
+    std::cout << "\n";
+    if (!o.output_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(o.output_dir, ec);
+      std::string path = (std::filesystem::path(o.output_dir) / (runtime::SanitizeFileName(name) + ".npy")).string();
+      Status s = data::SaveNpy(t, path);
+      if (!s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+// Declares the options of `calib8 run` on `sub`, stored in `o`.
+static void DeclareRunOptions(CLI::App* sub, RunArgs* o) {
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
   sub->add_option("--input,-i", o->inputs,
                   "NAME=FILE (FILE is .npy or an ONNX TensorProto .pb); NAME= may be left out "
@@ -116,127 +242,41 @@ Command AddRunCommand(CLI::App& app) {
                 "(isolated small layers stay FP32 otherwise; docs/int8.md)");
   sub->add_flag("--nchw", o->nchw, "Keep 8-bit activations NCHW between layers (measurement knob)");
   sub->add_flag("--show-plan", o->show_plan, "Print the INT8 plan (as `calib8 plan`) to stderr");
-  return [o]() -> int {
-    auto g = runtime::LoadModel(o->model);
-    if (!g.ok()) return ReportError(g.status());
-    if (!o->dump_dir.empty() || !o->data.empty() || !o->dump_tensors.empty()) {
-      if (o->dump_dir.empty() || o->data.empty() || o->dump_tensors.empty() || !o->inputs.empty() || o->int8)
-        return ReportError(InvalidArgument("record tensors with --dump DIR --tensors T1,T2 --data SPEC "
-                                           "(all three; not with --input or --int8)"));
-      runtime::DumpOptions dopt;
-      dopt.data_specs = o->data;
-      dopt.preprocess = o->preprocess;
-      dopt.max_samples = o->max_samples;
-      dopt.batch = o->batch;
-      dopt.threads = o->threads;
-      dopt.tensors = o->dump_tensors;
-      dopt.dir = o->dump_dir;
-      auto dumped = runtime::DumpTensors(*g, dopt);
-      if (!dumped.ok()) return ReportError(dumped.status().WithContext("run --dump"));
-      for (const auto& d : *dumped)
-        std::cout << "wrote " << d.path << " (" << d.name << ", " << ShapeToString(d.shape) << ")\n";
-      return 0;
-    }
-    if (o->inputs.empty()) return ReportError(InvalidArgument("run needs --input NAME=FILE (or --dump with --data)"));
-    exec::TensorMap feeds;
-    for (const auto& spec : o->inputs) {
-      auto eq = spec.find('=');
-      std::string name, file = spec;
-      if (eq != std::string::npos && !std::filesystem::exists(spec)) {
-        name = spec.substr(0, eq);
-        file = spec.substr(eq + 1);
-      }
-      if (name.empty()) {
-        if (g->inputs.size() != 1)
-          return ReportError(InvalidArgument("--input '", spec, "': the model has ", g->inputs.size(),
-                                             " inputs; write NAME=FILE"));
-        name = g->inputs[0].name;
-      }
-      auto t = runtime::LoadTensorFile(file);
-      if (!t.ok()) return ReportError(t.status());
-      feeds[name] = std::move(t).value();
-    }
-    exec::SessionOptions so;
-    so.num_threads = o->threads;
-    so.flavor = o->reference ? exec::KernelFlavor::kReference : exec::KernelFlavor::kFast;
-    so.profile = o->profile && o->bench == 0;  // with --bench: turned on after the warm-up
-    so.channels_last = !o->row_major;
-    auto session = [&]() -> Result<std::unique_ptr<exec::Session>> {
-      if (!o->int8) {
-        if (!o->table.empty() || !o->keep_fp32.empty() || o->unsigned_act || o->strict ||
-            o->int8_all || o->symmetric)
-          return InvalidArgument(
-              "--table, --keep-fp32, --unsigned-activations, --int8-all, --symmetric and "
-              "--strict need --int8");
-        return runtime::CreateSession(*g, so);
-      }
-      if (o->table.empty()) return InvalidArgument("--int8 needs --table T");
-      runtime::Int8Options io;
-      runtime::Int8TableMode mode;
-      CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t,
-                              runtime::LoadInt8Table(o->table, o->symmetric, &io, &mode));
-      std::cerr << "int8: " << mode.note << "\n";
-      io.strict = o->strict;
-      io.lowering.unsigned_activations = o->unsigned_act;
-      io.lowering.speed_rule = !o->int8_all;
-      io.lowering.nhwc = !o->nchw;
-      io.lowering.table_source = "table '" + o->table + "'";
-      if (!o->keep_fp32.empty()) {
-        CALIB8_ASSIGN_OR_RETURN(io.lowering.keep_fp32, quant::ReadKeepFp32File(o->keep_fp32));
-      }
-      CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, runtime::PlanInt8(*g, t, io));
-      const quant::Coverage& c = plan.coverage;
-      if (!c.missing.empty() || !c.zero.empty())
-        std::cerr << "calib8: warning: table '" << o->table << "' does not cover the model: "
-                  << runtime::CoverageSummary(c) << "; those nodes run FP32 (--strict refuses)\n";
-      if (!int8::DetectCpuInt8Features().any_vnni())
-        std::cerr << "calib8: warning: this CPU has no VNNI/AMX int8 instructions: INT8 runs, "
-                     "but may not be faster than FP32 (see `calib8 doctor`)\n";
-      if (o->show_plan) std::cerr << quant::PlanToText(plan);
-      std::cerr << "int8: " << plan.num_int8 << " INT8 / " << plan.num_fp32 << " FP32 node(s), "
-                << runtime::CoverageSummary(c, 3) << "\n";
-      return runtime::CreateInt8Session(plan, so);
-    }();
-    if (!session.ok()) return ReportError(session.status());
-    auto out = (*session)->Run(feeds);
-    if (!out.ok()) return ReportError(out.status());
-    if (o->bench > 0) {
-      if (o->profile) (*session)->EnableProfile();
-      std::vector<double> ms;
-      for (int i = 0; i < o->bench; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        auto r = (*session)->Run(feeds);
-        auto t1 = std::chrono::steady_clock::now();
-        if (!r.ok()) return ReportError(r.status());
-        ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-      }
-      std::sort(ms.begin(), ms.end());
-      double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-      std::cout << std::fixed << std::setprecision(3) << "bench: runs=" << o->bench
-                << " threads=" << (*session)->num_threads() << " median_ms=" << median
-                << " min_ms=" << ms.front() << "\n";
-    }
-    if (o->profile) PrintProfile(**session, std::cerr);
-    for (const auto& [name, t] : *out) {
-      std::cout << name << ": " << DataTypeName(t.dtype()) << ShapeToString(t.shape());
-      if (t.dtype() == DataType::kFloat32 && t.numel() > 0) {
-        const float* p = t.data<float>();
-        int64_t n = std::min<int64_t>(t.numel(), 6);
-        std::cout << " [";
-        for (int64_t i = 0; i < n; ++i) std::cout << (i ? ", " : "") << p[i];
-        std::cout << (t.numel() > n ? ", ...]" : "]");
-      }
-      std::cout << "\n";
-      if (!o->output_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(o->output_dir, ec);
-        std::string path = (std::filesystem::path(o->output_dir) / (runtime::SanitizeFileName(name) + ".npy")).string();
-        Status s = data::SaveNpy(t, path);
-        if (!s.ok()) return ReportError(s);
-      }
-    }
-    return 0;
-  };
+}
+
+// `calib8 run`: runs the model on --input feeds (FP32 or --int8), or records tensors (--dump).
+static int RunModel(const RunArgs& o) {
+  auto g = runtime::LoadModel(o.model);
+  if (!g.ok()) return ReportError(g.status());
+  if (!o.dump_dir.empty() || !o.data.empty() || !o.dump_tensors.empty())
+    return DumpRunTensors(o, *g);
+  if (o.inputs.empty()) return ReportError(InvalidArgument("run needs --input NAME=FILE (or --dump with --data)"));
+  auto feeds = ReadFeeds(o, *g);
+  if (!feeds.ok()) return ReportError(feeds.status());
+  exec::SessionOptions so;
+  so.num_threads = o.threads;
+  so.flavor = o.reference ? exec::KernelFlavor::kReference : exec::KernelFlavor::kFast;
+  so.profile = o.profile && o.bench == 0;  // with --bench: turned on after the warm-up
+  so.channels_last = !o.row_major;
+  auto session = CreateRunSession(o, *g, so);
+  if (!session.ok()) return ReportError(session.status());
+  auto out = (*session)->Run(*feeds);
+  if (!out.ok()) return ReportError(out.status());
+  if (o.bench > 0) {
+    Status s = BenchRuns(o, **session, *feeds);
+    if (!s.ok()) return ReportError(s);
+  }
+  if (o.profile) PrintProfile(**session, std::cerr);
+  Status s = PrintOutputs(o, *out);
+  if (!s.ok()) return ReportError(s);
+  return 0;
+}
+
+Command AddRunCommand(CLI::App& app) {
+  auto* sub = app.add_subcommand("run", "Run a model in FP32 on inputs from .npy or .pb files");
+  auto o = std::make_shared<RunArgs>();
+  DeclareRunOptions(sub, o.get());
+  return [o]() -> int { return RunModel(*o); };
 }
 
 }  // namespace calib8::cli
