@@ -175,11 +175,12 @@ Result<onnx::TensorProto> DequantizedWeight(const Constants& constants, const st
   return FloatProto(y, w.shape(), out);
 }
 
-// Drops the removed Q/DQ nodes, routes their readers to the Q's input, appends the Identity
-// nodes for graph outputs and the dequantized weights.
+// Drops the removed Q/DQ nodes, routes their readers to the Q's input, puts each Identity that
+// writes a graph output where its DequantizeLinear was (nodes inside the graph may read that
+// output: the order stays topological), and adds the dequantized weights.
 void RewireNodes(onnx::GraphProto* g, const std::set<int>& removed,
                  const std::map<std::string, std::string>& rename,
-                 std::vector<onnx::NodeProto>& identities,
+                 std::map<int, onnx::NodeProto>& identities,
                  std::vector<onnx::TensorProto>& new_weights) {
   auto resolve = [&](std::string name) {
     for (int guard = 0; guard < 64; ++guard) {
@@ -190,14 +191,17 @@ void RewireNodes(onnx::GraphProto* g, const std::set<int>& removed,
     return name;
   };
   google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
-  for (auto& id : identities) *id.mutable_input(0) = resolve(id.input(0));
+  for (auto& [at, id] : identities) *id.mutable_input(0) = resolve(id.input(0));
   for (int i = 0; i < g->node_size(); ++i) {
-    if (removed.count(i)) continue;
+    if (removed.count(i)) {
+      auto id = identities.find(i);
+      if (id != identities.end()) *kept.Add() = std::move(id->second);
+      continue;
+    }
     onnx::NodeProto n = g->node(i);
     for (auto& in : *n.mutable_input()) in = resolve(in);
     *kept.Add() = std::move(n);
   }
-  for (auto& id : identities) *kept.Add() = std::move(id);
   *g->mutable_node() = std::move(kept);
   for (auto& w : new_weights) *g->add_initializer() = std::move(w);
 }
@@ -301,7 +305,7 @@ Status StripQdqFile(const std::string& qdq_path, const std::string& out_path,
   std::set<int> removed;
   std::map<std::string, std::string> rename;           // DQ output -> the Q's input
   std::vector<onnx::TensorProto> new_weights;          // DQ output -> dequantized values
-  std::vector<onnx::NodeProto> identities;             // graph outputs written by a removed DQ
+  std::map<int, onnx::NodeProto> identities;           // graph outputs written by a removed DQ
   std::set<std::string> maybe_unused;                  // constants the removed nodes read
   for (int i = 0; i < g->node_size(); ++i) {
     const auto& d = g->node(i);
@@ -350,7 +354,7 @@ Status StripQdqFile(const std::string& qdq_path, const std::string& out_path,
         id.set_name(d.name().empty() ? y + "_Identity" : d.name());
         id.add_input(src);
         id.add_output(y);
-        identities.push_back(std::move(id));
+        identities[i] = std::move(id);
       } else {
         rename[y] = src;
       }

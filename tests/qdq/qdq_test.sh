@@ -392,5 +392,44 @@ print("pairs %s (units: %s); ORT vs calib8 --int8 max rel diff %.2g (units place
       % (plan, units, err["plan"], err["units"]))
 PYEOF
 
+# 6. A graph output that the graph also reads (r2 below; an FP32 model may expose an inner tensor):
+# the ORT export keeps the name on the DequantizeLinear, and import-qdq --model-out must put the
+# Identity that writes r2 back where that DQ was, before its reader (the order once broke the
+# onnx checker). The plain model then runs and matches the original up to weight rounding.
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper as h, TensorProto as T, numpy_helper as nh
+d = sys.argv[1]; rng = np.random.RandomState(0)
+init = [nh.from_array((rng.randn(4, 3, 3, 3) * 0.3).astype(np.float32), "W1"),
+        nh.from_array((rng.randn(4) * 0.1).astype(np.float32), "B1"),
+        nh.from_array((rng.randn(2, 4, 3, 3) * 0.3).astype(np.float32), "W2"),
+        nh.from_array((rng.randn(2) * 0.1).astype(np.float32), "B2")]
+nodes = [h.make_node("Conv", ["x", "W1", "B1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+         h.make_node("Relu", ["c1"], ["r2"], name="relu"),
+         h.make_node("Conv", ["r2", "W2", "B2"], ["y"], pads=[1, 1, 1, 1], name="conv2")]
+g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
+                 [h.make_tensor_value_info("r2", T.FLOAT, [1, 4, 8, 8]),
+                  h.make_tensor_value_info("y", T.FLOAT, [1, 2, 8, 8])], init)
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)]); m.ir_version = 8
+onnx.checker.check_model(m); onnx.save(m, d + "/inner_out.onnx")
+np.save(d + "/inner_x.npy", rng.rand(16, 3, 8, 8).astype(np.float32))
+np.save(d + "/inner_x1.npy", rng.rand(1, 3, 8, 8).astype(np.float32))
+PYEOF
+"$CALIB8" calibrate "$T/inner_out.onnx" --data "$T/inner_x.npy" -o "$T/inner.cache" --quiet >/dev/null 2>&1 \
+  && exp "$T/inner_out.onnx" --table "$T/inner.cache" --target ort -o "$T/inner_q.onnx" \
+  && imp "$T/inner_q.onnx" -o "$T/inner_back.cache" --model-out "$T/inner_plain.onnx" \
+  && ok "graph output read inside the graph: ORT export -> import --model-out" \
+  || bad "graph output read inside the graph: $(tail -2 "$T/err" 2>/dev/null)"
+"$CALIB8" run "$T/inner_plain.onnx" --input "$T/inner_x1.npy" -o "$T/inner_plain_out" >/dev/null 2>&1 \
+  && "$CALIB8" run "$T/inner_out.onnx" --input "$T/inner_x1.npy" -o "$T/inner_fp32_out" >/dev/null 2>&1 \
+  && $PY - "$T" <<'PYEOF' && ok "its plain model runs and matches the original" || bad "plain model of inner_out"
+import sys, numpy as np
+d = sys.argv[1]
+for name in ("r2", "y"):
+    a, b = np.load(f"{d}/inner_plain_out/{name}.npy"), np.load(f"{d}/inner_fp32_out/{name}.npy")
+    assert a.shape == b.shape, (name, a.shape, b.shape)
+    assert np.abs(a - b).max() <= 0.05 * np.abs(b).max(), (name, float(np.abs(a - b).max()))
+PYEOF
+
 echo "passed $pass, failed $fail"
 [ $fail -eq 0 ]
