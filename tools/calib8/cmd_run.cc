@@ -245,6 +245,13 @@ static void DeclareRunOptions(CLI::App* sub, RunArgs* o) {
 }
 
 // `calib8 run`: runs the model on --input feeds (FP32 or --int8), or records tensors (--dump).
+// The nodes whose fast kernel handed the run to its reference twin, and why (stderr).
+static void PrintKernelNotes(const exec::Session& s, std::ostream& os) {
+  const auto& notes = s.kernel_notes();
+  for (size_t i = 0; i < notes.size(); ++i)
+    if (!notes[i].empty()) os << "kernel: " << s.graph().nodes[i].name << ": " << notes[i] << "\n";
+}
+
 static int RunModel(const RunArgs& o) {
   auto g = runtime::LoadModel(o.model);
   if (!g.ok()) return ReportError(g.status());
@@ -262,6 +269,7 @@ static int RunModel(const RunArgs& o) {
   if (!session.ok()) return ReportError(session.status());
   auto out = (*session)->Run(*feeds);
   if (!out.ok()) return ReportError(out.status());
+  PrintKernelNotes(**session, std::cerr);
   if (o.bench > 0) {
     Status s = BenchRuns(o, **session, *feeds);
     if (!s.ok()) return ReportError(s);
