@@ -16,6 +16,7 @@
 #include "calib/range_search.h"
 #include "data/data_source.h"
 #include "table/fingerprint.h"
+#include "ir/op_traits.h"
 
 namespace calib8::calib {
 
@@ -576,17 +577,10 @@ table::CalibrationTable MakeTable(const CalibrationResult& r, const std::string&
 std::vector<table::WeightScales> WeightScalesOf(const ir::Graph& g) {
   std::vector<table::WeightScales> out;
   for (const auto& n : g.nodes) {
-    if (!n.domain.empty()) continue;
-    int64_t axis;
-    std::string wname;
-    if (n.op_type == "Conv") { wname = n.input(1); axis = 0; }
-    else if (n.op_type == "ConvTranspose") { wname = n.input(1); axis = 1; }
-    else if (n.op_type == "Gemm") { wname = n.input(1); axis = n.GetInt("transB", 0) ? 0 : 1; }
-    else if (n.op_type == "MatMul") { wname = n.input(1); axis = -1; }
-    else continue;
-    const Tensor* w = g.FindInitializer(wname);
+    if (!n.domain.empty() || !ir::IsInt8Compute(n.op_type)) continue;
+    const Tensor* w = g.FindInitializer(n.input(1));
     if (!w || w->dtype() != DataType::kFloat32 || w->rank() < 2) continue;
-    if (axis < 0) axis += w->rank();
+    const int64_t axis = ir::WeightAxis(n.op_type, n.GetInt("transB", 0) != 0, w->rank());
     const int64_t channels = w->dim(static_cast<int>(axis));
     // W viewed as [outer, channels, inner]: channel c owns every inner run at (o, c).
     int64_t outer = 1, inner = 1;
@@ -601,7 +595,7 @@ std::vector<table::WeightScales> WeightScalesOf(const ir::Graph& g) {
         for (int64_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(run[i]));
         amax[c] = m;
       }
-    table::WeightScales ws{wname, axis, {}};
+    table::WeightScales ws{n.input(1), axis, {}};
     for (float a : amax) ws.scales.push_back(a / 127.0f);
     out.push_back(std::move(ws));
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
+#include "ir/op_traits.h"
 
 namespace calib8::ir {
 
@@ -181,7 +182,7 @@ int FuseEpilogues(Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node& n = g.nodes[i];
     if (drop[i] || !n.domain.empty() || n.outputs.size() != 1) continue;
-    const bool is_conv = n.op_type == "Conv" || n.op_type == "ConvTranspose";
+    const bool is_conv = IsSpatialConv(n.op_type);
     if (!is_conv && n.op_type != "Gemm" && n.op_type != "MatMul") continue;
     if (is_conv && g.FindInitializer(n.input(1)) == nullptr) continue;
     // 1. Residual Add.

@@ -12,15 +12,14 @@
 #include <set>
 
 #include "core/file_util.h"
+#include "ir/op_traits.h"
 
 namespace calib8::onnx_io {
 
 namespace {
 using json = nlohmann::ordered_json;
 
-bool IsWeighted(const std::string& op) {
-  return op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul";
-}
+bool IsWeighted(const std::string& op) { return ir::IsInt8Compute(op); }
 
 // Parameter-name suffixes of torch.nn modules (state_dict keys): what follows the module path.
 bool IsParameterLeaf(const std::string& leaf) {
@@ -240,11 +239,8 @@ json WeightedModulesJson(const table::CalibrationTable& table, const onnx::Graph
     // The output-channel axis of the *PyTorch* weight: Conv/Linear [out, in, ...] axis 0,
     // ConvTranspose [in, out/groups, ...] axis 1. Gemm with transB=0 / MatMul are not nn.Linear
     // layouts; their ONNX axis is given as onnx_weight_axis.
-    int64_t onnx_axis = 0;
-    if (n.op_type() == "ConvTranspose") onnx_axis = 1;
-    if (n.op_type() == "Gemm") onnx_axis = IntAttr(n, "transB", 0) ? 0 : 1;
-    if (n.op_type() == "MatMul") onnx_axis = 1;
-    m["onnx_weight_axis"] = onnx_axis;
+    // (a MatMul weight is taken as 2-D [K, N] here, as nn.Linear's transpose)
+    m["onnx_weight_axis"] = ir::WeightAxis(n.op_type(), IntAttr(n, "transB", 0) != 0, 2);
     m["weight_axis"] = n.op_type() == "ConvTranspose" ? 1 : 0;
     if (module[i].empty()) {
       rep.warnings.push_back("node '" + n.name() + "' (" + n.op_type() +
