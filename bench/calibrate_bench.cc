@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "calib/calibrate.h"
-#include "runtime/engine.h"
 #include "data/data_source.h"
+#include "runtime/engine.h"
 
 using namespace calib8;
 
@@ -46,17 +46,23 @@ int Fail(const Status& s) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s MODEL DATA_SPEC [--samples N] [--batch B] [--threads T] [--reps R]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s MODEL DATA_SPEC [--samples N] [--batch B] [--threads T] [--reps R]\n",
+                 argv[0]);
     return 2;
   }
   std::string model = argv[1], spec = argv[2];
   int64_t samples = 1000;
   int batch = 32, threads = 1, reps = 3;
   for (int i = 3; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--samples")) samples = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--samples"))
+      samples = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batch"))
+      batch = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--reps"))
+      reps = std::atoi(argv[i + 1]);
   }
   auto g = runtime::LoadModel(model);
   if (!g.ok()) return Fail(g.status());
@@ -93,8 +99,10 @@ int main(int argc, char** argv) {
   }
   std::printf("model=%s samples=%lld batch=%d threads=%d reps=%d\n", model.c_str(),
               static_cast<long long>(d->NumSamples()), batch, threads, reps);
-  std::printf("fp32_inference_pass_s: min=%.3f median=%.3f\n", *std::min_element(infer.begin(), infer.end()), Median(infer));
-  std::printf("calibration_two_pass_s: min=%.3f median=%.3f\n", *std::min_element(calib.begin(), calib.end()), Median(calib));
+  std::printf("fp32_inference_pass_s: min=%.3f median=%.3f\n",
+              *std::min_element(infer.begin(), infer.end()), Median(infer));
+  std::printf("calibration_two_pass_s: min=%.3f median=%.3f\n",
+              *std::min_element(calib.begin(), calib.end()), Median(calib));
   std::printf("ratio_calibration_over_inference_median=%.2f\n", Median(calib) / Median(infer));
   // Per repetition: calibration over the inference pass just before it (same machine state).
   std::vector<double> ratios, cpu_ratios;
@@ -105,9 +113,11 @@ int main(int argc, char** argv) {
   std::printf("ratio_per_rep: wall min=%.2f median=%.2f  cpu min=%.2f median=%.2f\n",
               *std::min_element(ratios.begin(), ratios.end()), Median(ratios),
               *std::min_element(cpu_ratios.begin(), cpu_ratios.end()), Median(cpu_ratios));
-  std::printf("cpu_s: inference min=%.3f median=%.3f  calibration min=%.3f median=%.3f  ratio_median=%.2f\n",
-              *std::min_element(infer_cpu.begin(), infer_cpu.end()), Median(infer_cpu),
-              *std::min_element(calib_cpu.begin(), calib_cpu.end()), Median(calib_cpu),
-              Median(calib_cpu) / Median(infer_cpu));
+  std::printf(
+      "cpu_s: inference min=%.3f median=%.3f  calibration min=%.3f median=%.3f  "
+      "ratio_median=%.2f\n",
+      *std::min_element(infer_cpu.begin(), infer_cpu.end()), Median(infer_cpu),
+      *std::min_element(calib_cpu.begin(), calib_cpu.end()), Median(calib_cpu),
+      Median(calib_cpu) / Median(infer_cpu));
   return 0;
 }

@@ -18,8 +18,8 @@ void Try(const std::string& path) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // As given (plain, or a .gz the fuzzer made), and the same bytes gzip-compressed.
-  Try(calib8::fuzz::WriteScratch(size >= 2 && data[0] == 0x1f && data[1] == 0x8b ? "f.idx.gz" : "f.idx",
-                                 data, size));
+  Try(calib8::fuzz::WriteScratch(
+      size >= 2 && data[0] == 0x1f && data[1] == 0x8b ? "f.idx.gz" : "f.idx", data, size));
   std::string gz = (calib8::fuzz::ScratchDir() / "g.idx.gz").string();
   gzFile f = gzopen(gz.c_str(), "wb1");
   if (!f) return 0;

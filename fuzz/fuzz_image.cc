@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool png = size >= 1 && data[0] == 0x89;
   std::string name = std::string("images/x") + (png ? ".png" : ".jpg");
   calib8::fuzz::WriteScratch(name, data, size);
-  for (const char* spec : {"", "@resize=8,crop=4,mean=0.5,std=0.25", "@layout=nhwc,order=gray,scale=255"}) {
+  for (const char* spec :
+       {"", "@resize=8,crop=4,mean=0.5,std=0.25", "@layout=nhwc,order=gray,scale=255"}) {
     auto src = calib8::data::OpenDataSource("images:" + dir.string() + spec);
     if (src.ok()) (void)(*src)->Read(0, 1);
   }

@@ -12,8 +12,9 @@ using namespace calib8::table;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes = fuzz::Bytes(data, size);
-  const TableFormat all[] = {TableFormat::kTensorRt, TableFormat::kCalib8Json, TableFormat::kNcnn,
-                             TableFormat::kRange,    TableFormat::kOrtJson,    TableFormat::kOrtCache,
+  const TableFormat all[] = {TableFormat::kTensorRt,      TableFormat::kCalib8Json,
+                             TableFormat::kNcnn,          TableFormat::kRange,
+                             TableFormat::kOrtJson,       TableFormat::kOrtCache,
                              TableFormat::kOrtFlatBuffers};
   auto detected = DetectFormat(bytes, "fuzz.cache");
   for (TableFormat f : all) {

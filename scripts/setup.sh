@@ -22,7 +22,8 @@ PKGS=(build-essential cmake pkg-config git ca-certificates
       chromium  # tests/report: opens the HTML report headless, checks the console
       python3 python3-torch python3-torchvision python3-onnx python3-numpy time
       python3-pil fonts-dejavu-core fonts-dejavu-extra  # bench/ocr_int8_accuracy.py: text images
-      clang libclang-rt-14-dev)  # scripts/fuzz.sh (libFuzzer, ASan/UBSan): scripts/test.sh's fuzz smoke
+      clang libclang-rt-14-dev  # scripts/fuzz.sh (libFuzzer, ASan/UBSan): scripts/test.sh's fuzz smoke
+      clang-format)  # ctest format (scripts/check_format.sh)
 # Node.js: keep whatever provides `node` and `npm` (e.g. a nodesource build with its own npm,
 # which conflicts with Debian's npm package); install Debian's only when they are absent.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

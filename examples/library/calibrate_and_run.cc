@@ -39,7 +39,8 @@ double SqnrDb(const calib8::Tensor& ref, const calib8::Tensor& test) {
 
 int main(int argc, char** argv) {
   if (argc != 7) {
-    std::fprintf(stderr, "usage: %s MODEL DATA MAX_SAMPLES TABLE INPUT.npy INT8_OUTPUT.npy\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL DATA MAX_SAMPLES TABLE INPUT.npy INT8_OUTPUT.npy\n",
+                 argv[0]);
     return 2;
   }
   const std::string model_path = argv[1], data = argv[2], table = argv[4], input = argv[5],
@@ -77,7 +78,8 @@ int main(int argc, char** argv) {
   for (const auto& [node, why] : int8->KernelNotes())  // a fast kernel that fell back, and why
     std::printf("kernel: %s: %s\n", node.c_str(), why.c_str());
   const std::string name = model->outputs()[0].name;
-  std::printf("output '%s': INT8 vs FP32 SQNR %.2f dB\n", name.c_str(), SqnrDb(ref->at(name), out->at(name)));
+  std::printf("output '%s': INT8 vs FP32 SQNR %.2f dB\n", name.c_str(),
+              SqnrDb(ref->at(name), out->at(name)));
   calib8::Status s = calib8::SaveNpy(out->at(name), output);
   if (!s.ok()) return Fail(s);
   std::printf("wrote %s\n", output.c_str());

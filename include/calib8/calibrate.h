@@ -3,7 +3,8 @@
 //   calib8::CalibrateOptions o;
 //   o.data = {"idx:t10k-images-idx3-ubyte.gz"};   // NAME=SPEC or SPEC, as `calibrate --data`
 //   o.max_samples = 500;
-//   auto r = calib8::Calibrate(*model, o, "net.cache");   // writes net.cache + net.cache.calib8.json
+//   auto r = calib8::Calibrate(*model, o, "net.cache");   // writes net.cache +
+//   net.cache.calib8.json
 //
 // The defaults are the CLI's: the accuracy-first method (entropy2-floored for the symmetric cache,
 // the asymmetric range search scored at the model's output for the sidecar; docs/calibration.md).
@@ -34,11 +35,11 @@ struct CalibrateOptions {
   // Data sources, NAME=SPEC or SPEC (docs/data.md): FILE.npy, a TensorProto .pb, idx:FILE,
   // images:DIR, a list file ...
   std::vector<std::string> data;
-  std::string preprocess;    // for images:DIR, as `--preprocess`
-  int64_t max_samples = 0;   // 0: all
-  int batch = 1;             // samples per inference (no effect on the result)
-  int threads = 0;           // 0: all cores
-  std::string method;        // "" = DefaultMethod()
+  std::string preprocess;   // for images:DIR, as `--preprocess`
+  int64_t max_samples = 0;  // 0: all
+  int batch = 1;            // samples per inference (no effect on the result)
+  int threads = 0;          // 0: all cores
+  std::string method;       // "" = DefaultMethod()
   // Method parameters by name, as text, validated against the method (`calibrate --help` lists
   // them): percentile, floor_percentile, threshold, zero_bin, start_bin, asym_percentile,
   // asym_search, asym_search_at.
@@ -48,11 +49,11 @@ struct CalibrateOptions {
 };
 
 struct CalibrationSummary {
-  bool reused = false;          // the table at the path was current; nothing was computed
-  std::string note;             // why it was (not) reused; empty for a new path
+  bool reused = false;  // the table at the path was current; nothing was computed
+  std::string note;     // why it was (not) reused; empty for a new path
   std::string table_path, sidecar_path;
-  size_t tensors = 0;           // entries in the table
-  int64_t samples = 0;          // samples the table was computed on
+  size_t tensors = 0;   // entries in the table
+  int64_t samples = 0;  // samples the table was computed on
   std::string method;
   std::vector<std::string> warnings;  // all-zero tensors, heavy clipping, ...
 };

@@ -51,8 +51,8 @@ class Model {
   const std::string& path() const;
   std::vector<TensorInfo> inputs() const;
   std::vector<TensorInfo> outputs() const;
-  int64_t opset() const;      // of the default ONNX domain
-  size_t num_nodes() const;   // after the load-time passes
+  int64_t opset() const;     // of the default ONNX domain
+  size_t num_nodes() const;  // after the load-time passes
   // Operators calib8 has no kernel or loaded plugin for, as "domain::op_type" ("op_type" for the
   // ONNX domain); empty when every node can run.
   std::vector<std::string> unknown_ops() const;
@@ -88,7 +88,7 @@ struct Int8Summary {
   bool asymmetric = false;  // u8 with zero points (sidecar) or symmetric s8
   std::string table_note;   // one line: which encoding was used and why
   int int8_nodes = 0, fp32_nodes = 0;
-  std::string coverage;     // "coverage 12/14 (85.7%); missing: ..."
+  std::string coverage;  // "coverage 12/14 (85.7%); missing: ..."
 };
 
 class Session {

@@ -4,9 +4,11 @@
 //   static float Mish(float x) { ... }
 //   static const calib8_op_def kOps[] = {
 //       calib8::plugin::UnaryFloatOp<Mish>::DefInt8("com.example", "Mish",
-//                                               CALIB8_PLUGIN_THREAD_SAFE | CALIB8_PLUGIN_DETERMINISTIC)};
+//                                               CALIB8_PLUGIN_THREAD_SAFE |
+//                                               CALIB8_PLUGIN_DETERMINISTIC)};
 //   static const calib8_plugin kPlugin = calib8::plugin::Describe("example-mish", "1.0", kOps);
-//   extern "C" CALIB8_PLUGIN_EXPORT const calib8_plugin* calib8_plugin_get(void) { return &kPlugin; }
+//   extern "C" CALIB8_PLUGIN_EXPORT const calib8_plugin* calib8_plugin_get(void) { return &kPlugin;
+//   }
 #pragma once
 
 #include <cmath>
@@ -65,7 +67,8 @@ struct UnaryFloatOp {
                    calib8_tensor_desc* out, size_t num_out, char* message, size_t size) {
     return Guard(message, size, [&] {
       if (num_in != 1 || num_out != 1) throw std::runtime_error("expected 1 input and 1 output");
-      if (in[0].dtype != CALIB8_PLUGIN_FLOAT32) throw std::runtime_error("expected a float32 input");
+      if (in[0].dtype != CALIB8_PLUGIN_FLOAT32)
+        throw std::runtime_error("expected a float32 input");
       out[0] = in[0];
     });
   }
@@ -81,8 +84,8 @@ struct UnaryFloatOp {
   // compute_int8 for an element-wise op: a 256-entry table per call, q_y = clamp(round_half_even(
   // F(q_x * s_x) / s_y), -128, 127), the rounding of ONNX QuantizeLinear (and calib8's Quantize).
   static int ComputeInt8(const calib8_node_info*, const calib8_tensor* in, const float* in_scales,
-                         size_t, calib8_tensor* out, const float* out_scales, size_t,
-                         char* message, size_t size) {
+                         size_t, calib8_tensor* out, const float* out_scales, size_t, char* message,
+                         size_t size) {
     return Guard(message, size, [&] {
       if (in[0].desc.dtype != CALIB8_PLUGIN_INT8 || out[0].desc.dtype != CALIB8_PLUGIN_INT8)
         throw std::runtime_error("compute_int8 expects int8 tensors");
@@ -91,7 +94,8 @@ struct UnaryFloatOp {
       int8_t table[256];
       for (int v = -128; v < 128; ++v) {
         const float y = std::nearbyint(F(static_cast<float>(v) * in_scales[0]) / out_scales[0]);
-        table[v + 128] = static_cast<int8_t>(y != y ? 0.0f : std::fmin(127.0f, std::fmax(-128.0f, y)));
+        table[v + 128] =
+            static_cast<int8_t>(y != y ? 0.0f : std::fmin(127.0f, std::fmax(-128.0f, y)));
       }
       const int8_t* x = static_cast<const int8_t*>(in[0].data);
       int8_t* y = static_cast<int8_t*>(out[0].data);

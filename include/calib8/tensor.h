@@ -16,18 +16,18 @@
 namespace calib8 {
 
 // One list, used for names, sizes and ONNX codes (ONNX TensorProto.DataType numbering).
-#define CALIB8_DATA_TYPES(X)          \
-  X(kFloat32, float, 1, "float32")    \
-  X(kUint8, uint8_t, 2, "uint8")      \
-  X(kInt8, int8_t, 3, "int8")         \
-  X(kUint16, uint16_t, 4, "uint16")   \
-  X(kInt16, int16_t, 5, "int16")      \
-  X(kInt32, int32_t, 6, "int32")      \
-  X(kInt64, int64_t, 7, "int64")      \
-  X(kBool, bool, 9, "bool")           \
+#define CALIB8_DATA_TYPES(X)           \
+  X(kFloat32, float, 1, "float32")     \
+  X(kUint8, uint8_t, 2, "uint8")       \
+  X(kInt8, int8_t, 3, "int8")          \
+  X(kUint16, uint16_t, 4, "uint16")    \
+  X(kInt16, int16_t, 5, "int16")       \
+  X(kInt32, int32_t, 6, "int32")       \
+  X(kInt64, int64_t, 7, "int64")       \
+  X(kBool, bool, 9, "bool")            \
   X(kFloat16, uint16_t, 10, "float16") \
-  X(kFloat64, double, 11, "float64")  \
-  X(kUint32, uint32_t, 12, "uint32")  \
+  X(kFloat64, double, 11, "float64")   \
+  X(kUint32, uint32_t, 12, "uint32")   \
   X(kUint64, uint64_t, 13, "uint64")
 
 enum class DataType : int {
@@ -44,17 +44,48 @@ const char* DataTypeName(DataType t);
 // ONNX TensorProto.DataType code -> DataType (kUndefined if calib8 does not know it).
 DataType DataTypeFromOnnx(int onnx_code);
 
-template <typename T> struct DataTypeOf;
-template <> struct DataTypeOf<float> { static constexpr DataType value = DataType::kFloat32; };
-template <> struct DataTypeOf<double> { static constexpr DataType value = DataType::kFloat64; };
-template <> struct DataTypeOf<int8_t> { static constexpr DataType value = DataType::kInt8; };
-template <> struct DataTypeOf<uint8_t> { static constexpr DataType value = DataType::kUint8; };
-template <> struct DataTypeOf<int16_t> { static constexpr DataType value = DataType::kInt16; };
-template <> struct DataTypeOf<int32_t> { static constexpr DataType value = DataType::kInt32; };
-template <> struct DataTypeOf<int64_t> { static constexpr DataType value = DataType::kInt64; };
-template <> struct DataTypeOf<uint32_t> { static constexpr DataType value = DataType::kUint32; };
-template <> struct DataTypeOf<uint64_t> { static constexpr DataType value = DataType::kUint64; };
-template <> struct DataTypeOf<bool> { static constexpr DataType value = DataType::kBool; };
+template <typename T>
+struct DataTypeOf;
+template <>
+struct DataTypeOf<float> {
+  static constexpr DataType value = DataType::kFloat32;
+};
+template <>
+struct DataTypeOf<double> {
+  static constexpr DataType value = DataType::kFloat64;
+};
+template <>
+struct DataTypeOf<int8_t> {
+  static constexpr DataType value = DataType::kInt8;
+};
+template <>
+struct DataTypeOf<uint8_t> {
+  static constexpr DataType value = DataType::kUint8;
+};
+template <>
+struct DataTypeOf<int16_t> {
+  static constexpr DataType value = DataType::kInt16;
+};
+template <>
+struct DataTypeOf<int32_t> {
+  static constexpr DataType value = DataType::kInt32;
+};
+template <>
+struct DataTypeOf<int64_t> {
+  static constexpr DataType value = DataType::kInt64;
+};
+template <>
+struct DataTypeOf<uint32_t> {
+  static constexpr DataType value = DataType::kUint32;
+};
+template <>
+struct DataTypeOf<uint64_t> {
+  static constexpr DataType value = DataType::kUint64;
+};
+template <>
+struct DataTypeOf<bool> {
+  static constexpr DataType value = DataType::kBool;
+};
 
 using Shape = std::vector<int64_t>;
 
@@ -85,7 +116,8 @@ class Tensor {
   static Tensor FromVector(Shape shape, const std::vector<T>& values) {
     Tensor t(DataTypeOf<T>::value, std::move(shape));
     T* p = t.data<T>();
-    for (size_t i = 0; i < values.size() && static_cast<int64_t>(i) < t.numel(); ++i) p[i] = values[i];
+    for (size_t i = 0; i < values.size() && static_cast<int64_t>(i) < t.numel(); ++i)
+      p[i] = values[i];
     return t;
   }
 
@@ -101,8 +133,14 @@ class Tensor {
 
   void* raw() { return buf_.get(); }
   const void* raw() const { return buf_.get(); }
-  template <typename T> T* data() { return static_cast<T*>(raw()); }
-  template <typename T> const T* data() const { return static_cast<const T*>(raw()); }
+  template <typename T>
+  T* data() {
+    return static_cast<T*>(raw());
+  }
+  template <typename T>
+  const T* data() const {
+    return static_cast<const T*>(raw());
+  }
 
   // A view with another shape over the same storage (numel must match and the tensor must be
   // kRowMajor; asserted).

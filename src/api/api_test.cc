@@ -5,6 +5,7 @@
 // Calibrate and CreateInt8 against the CLI.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 
 #include "calib8/calib8.h"
 #include "calib8/table.h"
@@ -34,7 +34,8 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 std::string TempPath(const std::string& name) {
-  return (fs::temp_directory_path() / ("calib8_api_test_" + std::to_string(::getpid()) + "_" + name))
+  return (fs::temp_directory_path() /
+          ("calib8_api_test_" + std::to_string(::getpid()) + "_" + name))
       .string();
 }
 

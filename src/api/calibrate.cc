@@ -30,10 +30,12 @@ Result<CalibrationSummary> Calibrate(const Model& model, const CalibrateOptions&
   if (!options.method.empty()) o.method = options.method;
   o.params = options.params;
   if (options.data.empty())
-    return InvalidArgument("calibrate '", model.path(), "': no data: CalibrateOptions::data is empty");
+    return InvalidArgument("calibrate '", model.path(),
+                           "': no data: CalibrateOptions::data is empty");
 
   if (!options.trt_calibrator.empty())
-    CALIB8_RETURN_IF_ERROR(calib::CheckTrtCalibrator(options.trt_calibrator).WithContext("trt_calibrator"));
+    CALIB8_RETURN_IF_ERROR(
+        calib::CheckTrtCalibrator(options.trt_calibrator).WithContext("trt_calibrator"));
   CalibrationSummary summary;
   summary.table_path = table_path;
   if (!options.force) {

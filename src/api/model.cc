@@ -102,6 +102,8 @@ std::vector<std::pair<std::string, std::string>> Session::KernelNotes() const {
 const Int8Summary& Session::int8_summary() const { return impl_->summary; }
 
 Result<Tensor> LoadTensorFile(const std::string& path) { return runtime::LoadTensorFile(path); }
-Status SaveNpy(const Tensor& tensor, const std::string& path) { return data::SaveNpy(tensor, path); }
+Status SaveNpy(const Tensor& tensor, const std::string& path) {
+  return data::SaveNpy(tensor, path);
+}
 
 }  // namespace calib8

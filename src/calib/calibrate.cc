@@ -12,11 +12,11 @@
 #include <set>
 #include <tuple>
 
-#include "runtime/engine.h"
 #include "calib/range_search.h"
 #include "data/data_source.h"
-#include "table/fingerprint.h"
 #include "ir/op_traits.h"
+#include "runtime/engine.h"
+#include "table/fingerprint.h"
 
 namespace calib8::calib {
 
@@ -42,7 +42,8 @@ Result<double> ParseDouble(const std::string& key, const std::string& v) {
   return InvalidArgument("method parameter ", key, "=", v, ": expected a number");
 }
 
-Result<calib::AsymmetricRangeOptions> AsymOptions(const std::map<std::string, std::string>& params) {
+Result<calib::AsymmetricRangeOptions> AsymOptions(
+    const std::map<std::string, std::string>& params) {
   calib::AsymmetricRangeOptions a;
   auto it = params.find("asym_percentile");
   if (it != params.end()) {
@@ -105,26 +106,20 @@ static Result<int> AsymSearchSamples(const std::map<std::string, std::string>& p
   auto it = params.find("asym_search");
   if (it == params.end()) return kDefaultAsymSearchSamples;
   CALIB8_ASSIGN_OR_RETURN(int n, ParseInt("asym_search", it->second));
-  if (n < 0) return InvalidArgument("--asym-search must be 0 (off) or a number of samples, got ", n);
+  if (n < 0)
+    return InvalidArgument("--asym-search must be 0 (off) or a number of samples, got ", n);
   return n;
 }
 
-Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
-                                               const std::map<std::string, std::string>& params,
-                                               table::MethodSpec* spec) {
-  auto defaults = calib::DefaultOptions(method);
-  if (!defaults.ok()) {
-    std::string names;
-    for (const auto& c : calib::Calibrators()) names += (names.empty() ? "" : ", ") + std::string(c.name);
-    return InvalidArgument("unknown --method '", method, "': expected one of ", names);
-  }
-  calib::CalibratorOptions opts = *defaults;
-  std::set<std::string> used;
+// Sets the method's own parameters (percentile, threshold, zero_bin, floor_percentile,
+// start_bin: whichever the method has) from `params` and validates; `used` gets their keys.
+static Status ApplyMethodParams(const std::map<std::string, std::string>& params,
+                                calib::CalibratorOptions* opts, std::set<std::string>* used) {
   Status st;
   auto take = [&](const std::string& key) -> const std::string* {
     auto it = params.find(key);
     if (it == params.end()) return nullptr;
-    used.insert(key);
+    used->insert(key);
     return &it->second;
   };
   std::visit(
@@ -133,45 +128,108 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
         if constexpr (std::is_same_v<T, calib::PercentileOptions>) {
           if (auto* v = take("percentile")) {
             auto x = ParseDouble("percentile", *v);
-            if (!x.ok()) st = x.status(); else o.percentile = *x;
+            if (!x.ok())
+              st = x.status();
+            else
+              o.percentile = *x;
           }
         }
         if constexpr (std::is_base_of_v<calib::Entropy2Options, T>) {
           if (auto* v = take("threshold")) {
-            if (*v == "edge") o.threshold_at = calib::ThresholdAt::kRightEdge;
-            else if (*v == "centre" || *v == "center") o.threshold_at = calib::ThresholdAt::kBinCentre;
-            else st = InvalidArgument("threshold=", *v, ": expected edge or centre");
+            if (*v == "edge")
+              o.threshold_at = calib::ThresholdAt::kRightEdge;
+            else if (*v == "centre" || *v == "center")
+              o.threshold_at = calib::ThresholdAt::kBinCentre;
+            else
+              st = InvalidArgument("threshold=", *v, ": expected edge or centre");
           }
           if (auto* v = take("zero_bin")) {
-            if (*v == "replace") o.replace_zero_bin = true;
-            else if (*v == "keep") o.replace_zero_bin = false;
-            else st = InvalidArgument("zero_bin=", *v, ": expected replace or keep");
+            if (*v == "replace")
+              o.replace_zero_bin = true;
+            else if (*v == "keep")
+              o.replace_zero_bin = false;
+            else
+              st = InvalidArgument("zero_bin=", *v, ": expected replace or keep");
           }
         }
         if constexpr (requires { o.floor_percentile; }) {
           if (auto* v = take("floor_percentile")) {
             auto x = ParseDouble("floor_percentile", *v);
-            if (!x.ok()) st = x.status(); else o.floor_percentile = *x;
+            if (!x.ok())
+              st = x.status();
+            else
+              o.floor_percentile = *x;
           }
         }
         if constexpr (requires { o.start_bin; }) {
           if (auto* v = take("start_bin")) {
             auto x = ParseInt("start_bin", *v);
-            if (!x.ok()) st = x.status(); else o.start_bin = *x;
+            if (!x.ok())
+              st = x.status();
+            else
+              o.start_bin = *x;
           }
         }
         if (st.ok()) st = o.Validate();
       },
-      opts);
-  CALIB8_RETURN_IF_ERROR(st);
+      *opts);
+  return st;
+}
+
+// The sidecar's record of the method: its name, variant and every parameter that changes the
+// table (so that a change invalidates reuse).
+static void FillMethodSpec(const std::string& method, const calib::CalibratorOptions& opts,
+                           const std::map<std::string, std::string>& params,
+                           const calib::AsymmetricRangeOptions& asym, int search,
+                           table::MethodSpec* spec) {
+  auto at = params.find("asym_search_at");
+  spec->name = method;
+  spec->parameters.clear();
+  calib::Calibration probe;  // records come from a calibration; build the list from a dry run
+  stats::RunningStats rs;
+  rs.absmax = 1;
+  rs.count = 1;
+  stats::AbsHistogram h(1.0, 2048);
+  h.mutable_counts()[0] = 1;
+  auto r = calib::Calibrate(opts, rs, h);
+  if (r.ok()) {
+    spec->parameters["variant"] = r->record.variant;
+    for (const auto& [k, v] : r->record.params) spec->parameters[k] = v;
+  }
+  auto nb = params.find("num_bins");
+  spec->parameters["num_bins"] = nb == params.end() ? "2048" : nb->second;
+  // Every method also chooses the sidecar's asymmetric ranges: a changed percentile must
+  // invalidate reuse like any other parameter.
+  char buf[64];
+  auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
+  spec->parameters["asym_percentile"] = std::string(buf, end);
+  if (search > 0) {
+    spec->parameters["asym_search"] = std::to_string(search);
+    spec->parameters["asym_search_at"] = at != params.end() ? at->second : kDefaultAsymSearchAt;
+  }
+}
+
+Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
+                                               const std::map<std::string, std::string>& params,
+                                               table::MethodSpec* spec) {
+  auto defaults = calib::DefaultOptions(method);
+  if (!defaults.ok()) {
+    std::string names;
+    for (const auto& c : calib::Calibrators())
+      names += (names.empty() ? "" : ", ") + std::string(c.name);
+    return InvalidArgument("unknown --method '", method, "': expected one of ", names);
+  }
+  calib::CalibratorOptions opts = *defaults;
+  std::set<std::string> used;
+  CALIB8_RETURN_IF_ERROR(ApplyMethodParams(params, &opts, &used));
   calib::AsymmetricRangeOptions asym;
   CALIB8_ASSIGN_OR_RETURN(asym, AsymOptions(params));
   CALIB8_ASSIGN_OR_RETURN(int search, AsymSearchSamples(params));
   auto at = params.find("asym_search_at");
   if (at != params.end()) {
     if (at->second != "consumers" && at->second != "output")
-      return InvalidArgument("--asym-search-at must be 'consumers' or 'output', got '",
-                             at->second, "'");
+      return InvalidArgument("--asym-search-at must be 'consumers' or 'output', got '", at->second,
+                             "'");
     if (search == 0)
       return InvalidArgument("--asym-search-at ", at->second,
                              " needs --asym-search N (N > 0): the search is off");
@@ -180,32 +238,7 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
     if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search" &&
         k != "asym_search_at")
       return InvalidArgument("parameter '", k, "' does not apply to --method ", method);
-  if (spec) {
-    spec->name = method;
-    spec->parameters.clear();
-    calib::Calibration probe;  // records come from a calibration; build the list from a dry run
-    stats::RunningStats rs;
-    rs.absmax = 1;
-    rs.count = 1;
-    stats::AbsHistogram h(1.0, 2048);
-    h.mutable_counts()[0] = 1;
-    auto r = calib::Calibrate(opts, rs, h);
-    if (r.ok()) {
-      spec->parameters["variant"] = r->record.variant;
-      for (const auto& [k, v] : r->record.params) spec->parameters[k] = v;
-    }
-    auto nb = params.find("num_bins");
-    spec->parameters["num_bins"] = nb == params.end() ? "2048" : nb->second;
-    // Every method also chooses the sidecar's asymmetric ranges: a changed percentile must
-    // invalidate reuse like any other parameter.
-    char buf[64];
-    auto end = std::to_chars(buf, buf + sizeof(buf), asym.percentile).ptr;  // shortest round trip
-    spec->parameters["asym_percentile"] = std::string(buf, end);
-    if (search > 0) {
-      spec->parameters["asym_search"] = std::to_string(search);
-      spec->parameters["asym_search_at"] = at != params.end() ? at->second : kDefaultAsymSearchAt;
-    }
-  }
+  if (spec) FillMethodSpec(method, opts, params, asym, search, spec);
   return opts;
 }
 
@@ -236,7 +269,8 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
     auto c = calib::Calibrate(copts, it->second.range, it->second.hist, req);
     if (!c.ok()) return c.status().WithContext("tensor '" + name + "'");
     if (c->all_zero)
-      r.warnings.push_back("tensor '" + name + "' is zero on every sample: amax 0 (scale 0); it "
+      r.warnings.push_back("tensor '" + name +
+                           "' is zero on every sample: amax 0 (scale 0); it "
                            "will be all zeros in INT8 too");
     else if (c->zero_amax)
       r.warnings.push_back("tensor '" + name + "': method " + o.method +
@@ -258,7 +292,8 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
     r.tensors.push_back(std::move(tc));
   }
   if (unsigned_stats)
-    r.warnings.push_back(std::to_string(unsigned_stats) + " tensors have statistics without the "
+    r.warnings.push_back(std::to_string(unsigned_stats) +
+                         " tensors have statistics without the "
                          "sign split (a statistics file written by an older calib8): the sidecar "
                          "gets no asymmetric range [lo, hi] for them; re-collect the statistics "
                          "with calibrate --data ... --save-stats");
@@ -268,11 +303,12 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
       names += (i ? ", " : "") + ("'" + r.clipped_tensors[i] + "'");
     if (r.clipped_tensors.size() > 5)
       names += " and " + std::to_string(r.clipped_tensors.size() - 5) + " more";
-    r.clip_warning = "method " + r.method.name + " clips " + std::to_string(r.clipped_tensors.size()) +
-                     " tensor(s) far below their p99.9 of |x| (amax < 0.5 x p99.9): " + names +
-                     "; INT8 accuracy may collapse (the default method, " +
-                     std::string(calib::kDefaultMethod) + ", never clips below p99.9; see "
-                     "docs/calibration.md)";
+    r.clip_warning =
+        "method " + r.method.name + " clips " + std::to_string(r.clipped_tensors.size()) +
+        " tensor(s) far below their p99.9 of |x| (amax < 0.5 x p99.9): " + names +
+        "; INT8 accuracy may collapse (the default method, " + std::string(calib::kDefaultMethod) +
+        ", never clips below p99.9; see "
+        "docs/calibration.md)";
   }
   return r;
 }
@@ -285,7 +321,8 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
                                              const CalibrateOptions& o) {
   CalibrationResult r;
   auto params = o.params;
-  CALIB8_ASSIGN_OR_RETURN(calib::CalibratorOptions copts, MethodOptions(o.method, params, &r.method));
+  CALIB8_ASSIGN_OR_RETURN(calib::CalibratorOptions copts,
+                          MethodOptions(o.method, params, &r.method));
   r.method.parameters["num_bins"] = std::to_string(st.num_bins);
   if (!st.data.complete())
     return InvalidArgument("the statistics hold only ", st.data.ShardText(),
@@ -298,17 +335,19 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   CALIB8_ASSIGN_OR_RETURN(int samples, AsymSearchSamples(params));
   if (samples == 0) {
     if (!o.data_specs.empty())
-      r.notes.push_back("--data not read: with --from-stats it is only for the asymmetric range "
-                        "search, which --asym-search 0 turns off");
+      r.notes.push_back(
+          "--data not read: with --from-stats it is only for the asymmetric range "
+          "search, which --asym-search 0 turns off");
     return r;
   }
   if (o.data_specs.empty()) {
     // No data, no search: the sidecar must not claim one.
     r.method.parameters.erase("asym_search");
     r.method.parameters.erase("asym_search_at");
-    r.notes.push_back("no asymmetric range search (it needs the data: give --data with "
-                      "--from-stats); the asymmetric ranges are the p" +
-                      r.method.parameters["asym_percentile"] + " ones");
+    r.notes.push_back(
+        "no asymmetric range search (it needs the data: give --data with "
+        "--from-stats); the asymmetric ranges are the p" +
+        r.method.parameters["asym_percentile"] + " ones");
     return r;
   }
   data::OpenOptions oo = runtime::DataOptionsFor(graph, o.preprocess, o.max_samples);
@@ -320,7 +359,8 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
     if (fp != r.data_fingerprint)
       return InvalidArgument("--data ", o.data_specs[0], " has fingerprint ", fp,
                              " but the statistics were collected from data with fingerprint ",
-                             r.data_fingerprint, ": give the same data (and --preprocess, "
+                             r.data_fingerprint,
+                             ": give the same data (and --preprocess, "
                              "--max-samples) as the runs that saved them");
   }
   CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
@@ -370,8 +410,8 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
     }
     CALIB8_ASSIGN_OR_RETURN(choices, std::move(searched));
   } else {
-    CALIB8_ASSIGN_OR_RETURN(choices, SearchAsymmetricRanges(graph, d, names, candidates, samples,
-                                                            o.batch, o.threads));
+    CALIB8_ASSIGN_OR_RETURN(
+        choices, SearchAsymmetricRanges(graph, d, names, candidates, samples, o.batch, o.threads));
   }
   std::map<std::string, int> picked;
   for (auto& tc : r.tensors) {
@@ -382,11 +422,10 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
     tc.hi = c.ranges[ch->second.index].second;
     ++picked[c.labels[ch->second.index]];
   }
-  std::string summary = "asymmetric range search " +
-                        std::string(at_output ? "at the model output " : "") + "on " +
-                        std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
-                        " sample(s) chosen by content:" +
-                        (at_output ? " moved from the fixed ranges:" : "");
+  std::string summary =
+      "asymmetric range search " + std::string(at_output ? "at the model output " : "") + "on " +
+      std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
+      " sample(s) chosen by content:" + (at_output ? " moved from the fixed ranges:" : "");
   if (at_output && picked.empty()) summary += " none";
   for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
   r.notes.push_back(summary);
@@ -405,26 +444,27 @@ static Status AgreeOn(stats::Comm* comm, const Status& s) { return comm ? comm->
 
 // Opens the data, checks that it fits the model, cuts this process's shard, fingerprints the data
 // and creates the session that observes every tensor.
-static Status PrepareCalibration(const ir::Graph& graph, const CalibrateOptions& o,
-                                 int shard_index, int shard_count, stats::Comm* comm,
-                                 CalibrationResult& r, data::MultiInputData& d,
-                                 std::vector<std::string>& names,
+static Status PrepareCalibration(const ir::Graph& graph, const CalibrateOptions& o, int shard_index,
+                                 int shard_count, stats::Comm* comm, CalibrationResult& r,
+                                 data::MultiInputData& d, std::vector<std::string>& names,
                                  std::unique_ptr<exec::Session>& session) {
   data::OpenOptions oo = runtime::DataOptionsFor(graph, o.preprocess, o.max_samples);
   CALIB8_ASSIGN_OR_RETURN(d, data::MultiInputData::Open(o.data_specs, oo));
   if (d.NumSamples() == 0)
     return InvalidArgument("the calibration data set is empty (", o.data_specs[0], ")");
   CALIB8_RETURN_IF_ERROR(runtime::CheckDataFitsModel(graph, d, o.batch, &names));
-  std::tie(r.shard_first, r.shard_end) = ShardSamples(d.NumSamples(), o.batch, shard_index, shard_count);
+  std::tie(r.shard_first, r.shard_end) =
+      ShardSamples(d.NumSamples(), o.batch, shard_index, shard_count);
   if (r.shard_first == r.shard_end)
-    return InvalidArgument(shard_count, " shards but only ", (d.NumSamples() + o.batch - 1) / o.batch,
-                           " batches of ", o.batch, " sample(s): shard ", shard_index,
+    return InvalidArgument(shard_count, " shards but only ",
+                           (d.NumSamples() + o.batch - 1) / o.batch, " batches of ", o.batch,
+                           " sample(s): shard ", shard_index,
                            " would be empty; use fewer shards or a smaller --batch");
   r.data_description = d.Describe();
   // The data fingerprint is the whole data set's, computed as a single process does (by rank
   // 0, or by shard 0 in the pass that makes the histograms), so that the sidecar is the same.
-  const bool hash = comm ? shard_index == 0
-                         : shard_count == 1 || (shard_index == 0 && !o.range_only);
+  const bool hash =
+      comm ? shard_index == 0 : shard_count == 1 || (shard_index == 0 && !o.range_only);
   if (!o.data_fingerprint.empty()) {
     r.data_fingerprint = o.data_fingerprint;
   } else if (hash) {
@@ -435,8 +475,9 @@ static Status PrepareCalibration(const ir::Graph& graph, const CalibrateOptions&
       return InvalidArgument("--ranges file was made from ", o.ranges->data.shard_count,
                              " shards, this run is shard ", shard_index, " of ", shard_count);
     if (o.ranges->data.description != r.data_description)
-      return InvalidArgument("--ranges file was made from other data (", o.ranges->data.description.dump(),
-                             "), this run reads ", r.data_description.dump());
+      return InvalidArgument("--ranges file was made from other data (",
+                             o.ranges->data.description.dump(), "), this run reads ",
+                             r.data_description.dump());
   }
   exec::SessionOptions so;
   so.num_threads = o.threads;
@@ -458,13 +499,14 @@ static Status RunPasses(exec::Session& session, const data::MultiInputData& d,
   auto t0 = std::chrono::steady_clock::now();
   if (o.single_pass) {
     collector.BeginPass(stats::Pass::kSinglePass);
-    CALIB8_RETURN_IF_ERROR(RunPass(session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, 1, o));
+    CALIB8_RETURN_IF_ERROR(
+        RunPass(session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, 1, o));
     r.seconds_pass1 = Seconds(t0);
   } else {
     if (!o.ranges) {
       collector.BeginPass(stats::Pass::kRange);
-      CALIB8_RETURN_IF_ERROR(AgreeOn(
-          comm, RunPass(session, d, names, collector, o.batch, r.shard_first, r.shard_end, 1, passes, o)));
+      CALIB8_RETURN_IF_ERROR(AgreeOn(comm, RunPass(session, d, names, collector, o.batch,
+                                                   r.shard_first, r.shard_end, 1, passes, o)));
       if (comm) {
         CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass1, stats::AllReduceRanges(*comm, r.stats));
       }
@@ -474,8 +516,8 @@ static Status RunPasses(exec::Session& session, const data::MultiInputData& d,
       auto t1 = std::chrono::steady_clock::now();
       collector.BeginPass(stats::Pass::kHistogram);
       if (o.ranges) r.stats.samples += r.shard_end - r.shard_first;
-      CALIB8_RETURN_IF_ERROR(AgreeOn(comm, RunPass(session, d, names, collector, o.batch, r.shard_first,
-                                                   r.shard_end, passes, passes, o)));
+      CALIB8_RETURN_IF_ERROR(AgreeOn(comm, RunPass(session, d, names, collector, o.batch,
+                                                   r.shard_first, r.shard_end, passes, passes, o)));
       if (comm) {
         CALIB8_ASSIGN_OR_RETURN(r.reduce_bytes_pass2, stats::ReduceHistograms(*comm, r.stats));
       }
@@ -495,8 +537,9 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
     return InvalidArgument("shard ", shard_index, " of ", shard_count, ": expected 0 <= I < N");
   if (shard_count > 1 && o.single_pass)
-    return InvalidArgument("--single-pass cannot be sharded (its histograms grow with the data "
-                           "order); use the two-pass default");
+    return InvalidArgument(
+        "--single-pass cannot be sharded (its histograms grow with the data "
+        "order); use the two-pass default");
   if (comm && (o.ranges || o.range_only))
     return InvalidArgument("--mpi runs both passes: --range-only and --ranges are for --shard");
   if (o.ranges && !o.ranges->data.complete())
@@ -505,7 +548,8 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   CalibrationResult r;
   auto params = o.params;
   params["num_bins"] = std::to_string(o.num_bins);
-  CALIB8_ASSIGN_OR_RETURN(calib::CalibratorOptions copts, MethodOptions(o.method, params, &r.method));
+  CALIB8_ASSIGN_OR_RETURN(calib::CalibratorOptions copts,
+                          MethodOptions(o.method, params, &r.method));
   if (o.data_specs.empty()) return InvalidArgument("no calibration data: give --data SPEC");
   std::vector<std::regex> exclude;
   for (const auto& p : o.exclude) {
@@ -534,7 +578,8 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
     r.stats = *o.ranges;
     r.stats.given_ranges = true;
     if (r.stats.num_bins != o.num_bins)
-      return InvalidArgument("--ranges file has ", r.stats.num_bins, " bins, --num-bins is ", o.num_bins);
+      return InvalidArgument("--ranges file has ", r.stats.num_bins, " bins, --num-bins is ",
+                             o.num_bins);
   }
   stats::Collector collector(&r.stats, exclude);
   const int passes = o.single_pass || o.range_only ? 1 : (o.ranges ? 1 : 2);

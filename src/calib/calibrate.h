@@ -29,11 +29,11 @@
 namespace calib8::calib {
 
 struct CalibrateProgress {
-  int pass = 1;          // 1 or 2 (1 only in single-pass mode)
+  int pass = 1;  // 1 or 2 (1 only in single-pass mode)
   int passes = 2;
-  int64_t done = 0;      // samples done in this pass
+  int64_t done = 0;  // samples done in this pass
   int64_t total = 0;
-  double seconds = 0;    // since the pass started
+  double seconds = 0;  // since the pass started
 };
 
 using CalibrateProgressFn = std::function<void(const CalibrateProgress&)>;
@@ -52,7 +52,7 @@ struct CalibrateOptions {
   std::string preprocess;               // default PreprocessSpec text for images:DIR
   int64_t max_samples = 0;              // 0: all
   int batch = 1;
-  int threads = 0;                      // 0: all cores
+  int threads = 0;  // 0: all cores
   std::string method{calib::kDefaultMethod};
   // Method parameters by name (validated against the method): percentile=P, num_bins=N,
   // threshold=edge|centre (entropy2), zero_bin=replace|keep (entropy2), start_bin=N,
@@ -64,8 +64,8 @@ struct CalibrateOptions {
   // The search needs the data, so CalibrateFromStats searches only when data_specs are given.
   std::map<std::string, std::string> params;
   int num_bins = 2048;
-  bool single_pass = false;             // one pass, histogram grows: order-dependent
-  std::vector<std::string> exclude;     // regexes of tensor names to leave out
+  bool single_pass = false;          // one pass, histogram grows: order-dependent
+  std::vector<std::string> exclude;  // regexes of tensor names to leave out
   bool want_curves = false;
   // Shards: use these pass-1 ranges instead of running pass 1; or stop after pass 1.
   const stats::StatsState* ranges = nullptr;

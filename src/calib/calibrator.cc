@@ -178,7 +178,8 @@ Result<Calibration> Calibrate(const CalibratorOptions& options, const stats::Run
   out.record = std::visit(
       [&](const auto& o) {
         MethodRecord r = RecordFor(o, histogram.num_bins());
-        if constexpr (requires { o.floor_percentile; }) r = WithFloor(std::move(r), o.floor_percentile);
+        if constexpr (requires { o.floor_percentile; })
+          r = WithFloor(std::move(r), o.floor_percentile);
         return r;
       },
       options);
@@ -239,7 +240,8 @@ namespace {
 std::pair<double, double> TailEdge(std::span<const double> side, double w, double allowed) {
   double tail = 0;
   int k = static_cast<int>(side.size()) - 1;
-  while (k >= 0 && tail + side[static_cast<size_t>(k)] <= allowed) tail += side[static_cast<size_t>(k--)];
+  while (k >= 0 && tail + side[static_cast<size_t>(k)] <= allowed)
+    tail += side[static_cast<size_t>(k--)];
   return {(k + 1) * w, tail};
 }
 }  // namespace
@@ -255,9 +257,10 @@ Result<AsymmetricRange> ChooseAsymmetricRange(const AsymmetricRangeOptions& o,
     return InvalidArgument("asymmetric range: absmax is ", running.absmax,
                            " but the histogram is missing: pass 2 did not run for this tensor");
   if (!h.has_sign())
-    return InvalidArgument("asymmetric range: the histogram has no sign split (statistics "
-                              "written by an older calib8 keep only |x|): re-collect the "
-                              "statistics (calibrate --data ... --save-stats)");
+    return InvalidArgument(
+        "asymmetric range: the histogram has no sign split (statistics "
+        "written by an older calib8 keep only |x|): re-collect the "
+        "statistics (calibrate --data ... --save-stats)");
   const double w = h.bin_width();
   // floor(T (100 - p) / 100) values per tail, with a 1e-9 relative allowance so that a decimal
   // p (100 - 99.9 = 0.09999999999999432 in double) does not turn 20 of 20000 into 19.

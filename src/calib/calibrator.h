@@ -114,7 +114,7 @@ struct MseOptions {
   static constexpr std::string_view kMethod = "mse";
   int start_bin = 128;
   int num_bits = 8;
-  bool is_unsigned = false;  // B = 255 instead of 127
+  bool is_unsigned = false;     // B = 255 instead of 127
   double floor_percentile = 0;  // as Entropy2Options::floor_percentile (0: off)
   Status Validate() const;
 };
@@ -178,8 +178,9 @@ Result<Calibration> Calibrate(const CalibratorOptions& options, const stats::Run
 // [lo, hi] from the sign-split histogram: each tail may clip at most (100 - percentile)% of ALL
 // the tensor's elements. hi is the right edge (k+1)*w of the highest positive-side bin k such
 // that the positive values in bins above k number at most floor(T*(100 - percentile)/100) (T =
-// every element; 1e-9 relative allowance for the decimal p), clamped to the observed max; lo likewise on the negative side (-(k+1)*w, clamped to
-// the observed min). lo = 0 when min >= 0, hi = 0 when max <= 0, so lo <= 0 <= hi always.
+// every element; 1e-9 relative allowance for the decimal p), clamped to the observed max; lo
+// likewise on the negative side (-(k+1)*w, clamped to the observed min). lo = 0 when min >= 0, hi =
+// 0 when max <= 0, so lo <= 0 <= hi always.
 struct AsymmetricRangeOptions {
   static constexpr double kDefaultPercentile = 99.99;
   double percentile = kDefaultPercentile;  // in (0, 100]; 100 keeps [min, max]

@@ -50,9 +50,8 @@ TEST(CalibRegistry, NamesAreUniqueAndMatchTheirOptions) {
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(MethodName(*d), c.name);
   }
-  EXPECT_EQ(names,
-            (std::set<std::string_view>{"entropy2", "entropy", "minmax", "percentile", "mse",
-                                        "entropy2-floored"}));
+  EXPECT_EQ(names, (std::set<std::string_view>{"entropy2", "entropy", "minmax", "percentile", "mse",
+                                               "entropy2-floored"}));
   EXPECT_TRUE(DefaultOptions(kDefaultMethod).ok());
 }
 

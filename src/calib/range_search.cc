@@ -9,11 +9,11 @@
 #include <memory>
 #include <set>
 
+#include "exec/session.h"
+#include "ir/op_traits.h"
+#include "quant/quant_params.h"
 #include "runtime/engine.h"
 #include "runtime/int8_engine.h"
-#include "exec/session.h"
-#include "quant/quant_params.h"
-#include "ir/op_traits.h"
 
 namespace calib8::calib {
 
@@ -125,7 +125,8 @@ class Scorer : public exec::TensorObserver {
       const Tensor& want = ref->at(con.output);
       for (size_t j = 0; j < k->second.ranges.size(); ++j) {
         const auto& [lo, hi] = k->second.ranges[j];
-        auto got = con.session->Run({{con.input, FakeQuantize(x, quant::AsymmetricParams(lo, hi))}});
+        auto got =
+            con.session->Run({{con.input, FakeQuantize(x, quant::AsymmetricParams(lo, hi))}});
         if (!got.ok()) {
           status_ = got.status();
           return;
@@ -213,10 +214,9 @@ Result<std::vector<exec::TensorMap>> SearchGroups(const ir::Graph& graph,
       group_size = static_cast<size_t>(in.dims[0].value);
   int64_t wanted = std::min(samples, data.NumSamples());
   if (group_size != kSearchGroup)
-    wanted = std::max<int64_t>(wanted / static_cast<int64_t>(group_size) *
-                                   static_cast<int64_t>(group_size),
-                               std::min<int64_t>(static_cast<int64_t>(group_size),
-                                                 data.NumSamples()));
+    wanted = std::max<int64_t>(
+        wanted / static_cast<int64_t>(group_size) * static_cast<int64_t>(group_size),
+        std::min<int64_t>(static_cast<int64_t>(group_size), data.NumSamples()));
   CALIB8_ASSIGN_OR_RETURN(std::vector<int64_t> chosen, SamplesByContent(data, wanted, batch));
   std::vector<exec::TensorMap> groups;
   for (size_t first = 0; first < chosen.size(); first += group_size) {
@@ -318,8 +318,8 @@ bool SameGrid(std::pair<float, float> a, std::pair<float, float> b) {
 }  // namespace
 
 Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
-    const ir::Graph& graph, const table::CalibrationTable& table,
-    const data::MultiInputData& data, const std::vector<std::string>& input_names,
+    const ir::Graph& graph, const table::CalibrationTable& table, const data::MultiInputData& data,
+    const std::vector<std::string>& input_names,
     const std::map<std::string, RangeCandidates>& candidates,
     const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
     int threads, const core::ProgressCallback& progress) {

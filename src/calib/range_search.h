@@ -18,8 +18,9 @@
 // keeps their default range).
 //
 // Memory: one group of activations of the full model (the FP32 run that produces the tensors)
-// plus one consumer output per candidate at a time, and one content hash per sample; nothing is stored across batches but the
-// scores. The FP32 run and the single-node runs are deterministic, so is the choice.
+// plus one consumer output per candidate at a time, and one content hash per sample; nothing is
+// stored across batches but the scores. The FP32 run and the single-node runs are deterministic, so
+// is the choice.
 #pragma once
 
 #include <map>
@@ -36,13 +37,13 @@
 namespace calib8::calib {
 
 struct RangeCandidates {
-  std::vector<std::string> labels;                 // e.g. "p99.9", one per candidate
-  std::vector<std::pair<float, float>> ranges;     // [lo, hi] per candidate, lo <= 0 <= hi
+  std::vector<std::string> labels;              // e.g. "p99.9", one per candidate
+  std::vector<std::pair<float, float>> ranges;  // [lo, hi] per candidate, lo <= 0 <= hi
 };
 
 struct RangeChoice {
-  size_t index = 0;             // into the candidates
-  std::vector<double> scores;   // per candidate (empty: no weighted consumer, first kept)
+  size_t index = 0;            // into the candidates
+  std::vector<double> scores;  // per candidate (empty: no weighted consumer, first kept)
 };
 
 // The `count` samples (all if fewer) whose contents have the lowest XXH3 hashes, in hash order.
@@ -67,8 +68,8 @@ Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
 // the candidate chosen). `table`: the symmetric table being written (it decides coverage).
 // `progress`: called after each tensor (unit "tensors").
 Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
-    const ir::Graph& graph, const table::CalibrationTable& table,
-    const data::MultiInputData& data, const std::vector<std::string>& input_names,
+    const ir::Graph& graph, const table::CalibrationTable& table, const data::MultiInputData& data,
+    const std::vector<std::string>& input_names,
     const std::map<std::string, RangeCandidates>& candidates,
     const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
     int threads, const core::ProgressCallback& progress = {});

@@ -27,7 +27,8 @@ Result<ReuseCheck> CheckReuse(const ir::Graph& graph, const CalibrateOptions& op
   check.sidecar_read = true;
   check.stored = std::move(stored).value();
   data::OpenOptions oo = runtime::DataOptionsFor(graph, options.preprocess, options.max_samples);
-  CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(options.data_specs, oo));
+  CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d,
+                          data::MultiInputData::Open(options.data_specs, oo));
   CALIB8_ASSIGN_OR_RETURN(check.data_fingerprint, d.Fingerprint(options.hashing_progress));
   table::ReuseQuery q;
   q.model_fingerprint = table::ModelFingerprint(graph);
@@ -51,13 +52,16 @@ Status CheckTrtCalibrator(const std::string& name) {
 }
 
 Result<std::string> WriteTableFiles(const CalibrationResult& result, const ir::Graph& graph,
-                                    const std::string& table_path, const TableFilesOptions& options) {
+                                    const std::string& table_path,
+                                    const TableFilesOptions& options) {
   namespace fs = std::filesystem;
-  table::CalibrationTable t = MakeTable(
-      result, options.trt_calibrator.empty() ? TrtAlgorithmFor(result.method.name) : options.trt_calibrator);
+  table::CalibrationTable t =
+      MakeTable(result, options.trt_calibrator.empty() ? TrtAlgorithmFor(result.method.name)
+                                                       : options.trt_calibrator);
   table::WriteOptions wo;
   wo.trt_version = options.trt_version;
-  CALIB8_ASSIGN_OR_RETURN(std::string bytes, table::SerializeTable(t, table::TableFormat::kTensorRt, wo));
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes,
+                          table::SerializeTable(t, table::TableFormat::kTensorRt, wo));
   table::Sidecar sc = MakeSidecar(result, graph, fs::path(options.model_file).filename().string(),
                                   fs::path(table_path).filename().string(), bytes);
   const std::string sidecar_path = table::SidecarPathFor(table_path);

@@ -12,11 +12,11 @@
 namespace calib8::calib {
 
 struct ReuseCheck {
-  bool exists = false;       // a table is at the path
-  bool sidecar_read = false; // ... with a sidecar beside it that could be read
-  bool reusable = false;     // ... which matches model, data and method
-  std::string message;       // why not (no readable sidecar; which fingerprint changed), or empty
-  table::Sidecar stored;     // the sidecar read (when readable)
+  bool exists = false;        // a table is at the path
+  bool sidecar_read = false;  // ... with a sidecar beside it that could be read
+  bool reusable = false;      // ... which matches model, data and method
+  std::string message;        // why not (no readable sidecar; which fingerprint changed), or empty
+  table::Sidecar stored;      // the sidecar read (when readable)
   std::string data_fingerprint;  // of options.data_specs, when they were hashed (pass it on to
                                  // Calibrate through CalibrateOptions::data_fingerprint)
 };
@@ -40,6 +40,7 @@ Status CheckTrtCalibrator(const std::string& name);
 // the sidecar first, then the table, each to a temporary file renamed into place, so a table
 // never stands beside a sidecar that does not describe it. Returns the sidecar's path.
 Result<std::string> WriteTableFiles(const CalibrationResult& result, const ir::Graph& graph,
-                                    const std::string& table_path, const TableFilesOptions& options);
+                                    const std::string& table_path,
+                                    const TableFilesOptions& options);
 
 }  // namespace calib8::calib

@@ -20,7 +20,8 @@ ProgressStyle DefaultProgressStyle(bool quiet) {
 }
 
 ProgressReporter::ProgressReporter(ProgressStyle style) : style_(std::move(style)) {
-  if (style_.first_after_s < 0) style_.first_after_s = style_.mode == ProgressMode::kTerminal ? 0.5 : 2.0;
+  if (style_.first_after_s < 0)
+    style_.first_after_s = style_.mode == ProgressMode::kTerminal ? 0.5 : 2.0;
   if (!style_.out) style_.out = stderr;
   start_ = Now();
 }
@@ -36,9 +37,13 @@ namespace {
 std::string Duration(double s) {
   char buf[32];
   if (!std::isfinite(s) || s < 0) return "?";
-  if (s < 60) std::snprintf(buf, sizeof buf, "%.0fs", s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, static_cast<int>(s) / 60 % 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600,
+                  static_cast<int>(s) / 60 % 60);
   return buf;
 }
 }  // namespace
@@ -56,7 +61,8 @@ std::string ProgressReporter::Format(const ProgressUpdate& u, double now) const 
   if (rate > 0) {
     std::snprintf(buf, sizeof buf, ", %.*f %s/s", rate < 10 ? 2 : 1, rate, u.unit.c_str());
     s += buf;
-    if (u.total > 0 && u.done < u.total) s.append(", ETA ").append(Duration((u.total - u.done) / rate));
+    if (u.total > 0 && u.done < u.total)
+      s.append(", ETA ").append(Duration((u.total - u.done) / rate));
   }
   if (u.total > 0 && u.done >= u.total) s.append(", done in ").append(Duration(elapsed));
   if (!u.detail.empty()) s.append(" — ").append(u.detail);
@@ -70,8 +76,10 @@ void ProgressReporter::Update(const ProgressUpdate& u) {
   if (new_stage) {
     // Terminal: the finished stage keeps its line.
     if (line_open_ && have_last_) {
-      if (last_written_) std::fputc('\n', style_.out);
-      else std::fprintf(style_.out, "\r\033[K%s\n", Format(last_, now).c_str());
+      if (last_written_)
+        std::fputc('\n', style_.out);
+      else
+        std::fprintf(style_.out, "\r\033[K%s\n", Format(last_, now).c_str());
       line_open_ = false;
     }
     stage_start_ = now;

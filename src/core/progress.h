@@ -68,12 +68,12 @@ class ProgressReporter {
   std::string Format(const ProgressUpdate& u, double now) const;
 
   ProgressStyle style_;
-  double start_ = 0;          // reporter created
-  double stage_start_ = 0;    // first update of the current stage
-  int64_t stage_done0_ = 0;   // done at that update
+  double start_ = 0;         // reporter created
+  double stage_start_ = 0;   // first update of the current stage
+  int64_t stage_done0_ = 0;  // done at that update
   double last_write_ = -1e300;
   bool last_written_ = false;  // the latest update has been written
-  bool line_open_ = false;    // terminal: a line without its newline is on screen
+  bool line_open_ = false;     // terminal: a line without its newline is on screen
   ProgressUpdate last_;
   bool have_last_ = false;
   int lines_ = 0;

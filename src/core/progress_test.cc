@@ -39,7 +39,8 @@ ProgressStyle Style(ProgressMode mode, std::FILE* out, double* now) {
 }
 
 // `n` updates of one stage spread evenly over `seconds`.
-void Feed(ProgressReporter& r, double* now, int n, double seconds, const std::string& stage = "pass 1/2") {
+void Feed(ProgressReporter& r, double* now, int n, double seconds,
+          const std::string& stage = "pass 1/2") {
   const double t0 = *now;
   for (int i = 1; i <= n; ++i) {
     *now = t0 + seconds * i / n;

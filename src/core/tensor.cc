@@ -5,10 +5,10 @@
 #include "core/transpose.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
-#include <atomic>
 #include <new>
 
 namespace calib8 {
@@ -57,7 +57,7 @@ int64_t NumElements(const Shape& shape) {
 
 bool CheckedSize(const Shape& shape, DataType dtype, uint64_t* elements, uint64_t* bytes) {
   constexpr uint64_t kMax = uint64_t{1} << 62;
-  uint64_t n = 1;  // product of the non-zero dims: with a zero dim too it must stay in range,
+  uint64_t n = 1;     // product of the non-zero dims: with a zero dim too it must stay in range,
   bool zero = false;  // since code elsewhere multiplies the dims in any order
   for (int64_t d : shape) {
     if (d < 0) return false;
@@ -94,7 +94,8 @@ std::shared_ptr<std::byte> Allocate(size_t nbytes) {
   size_t n = ((nbytes + kAlignment - 1) / kAlignment) * kAlignment;
   if (n == 0) n = kAlignment;
   void* p = ::operator new(n, std::align_val_t(kAlignment));
-  int64_t live = g_live.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed) + static_cast<int64_t>(n);
+  int64_t live = g_live.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed) +
+                 static_cast<int64_t>(n);
   int64_t peak = g_peak.load(std::memory_order_relaxed);
   while (live > peak && !g_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
   }
@@ -107,7 +108,9 @@ std::shared_ptr<std::byte> Allocate(size_t nbytes) {
 
 int64_t TensorBytesLive() { return g_live.load(std::memory_order_relaxed); }
 int64_t TensorBytesPeak() { return g_peak.load(std::memory_order_relaxed); }
-void ResetTensorBytesPeak() { g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
+void ResetTensorBytesPeak() {
+  g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
 
 Tensor::Tensor(DataType dtype, Shape shape, Layout layout)
     : dtype_(dtype), shape_(std::move(shape)), layout_(layout) {

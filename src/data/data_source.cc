@@ -56,7 +56,8 @@ void HashProgress(ContentHasher& h, const core::ProgressCallback& progress, uint
   if (!progress) return;
   progress({"hashing the data (fingerprint)", static_cast<int64_t>(base >> 20), 0, "MiB", ""});
   h.SetProgress([progress, base](uint64_t bytes) {
-    progress({"hashing the data (fingerprint)", static_cast<int64_t>((base + bytes) >> 20), 0, "MiB", ""});
+    progress({"hashing the data (fingerprint)", static_cast<int64_t>((base + bytes) >> 20), 0,
+              "MiB", ""});
   });
 }
 }  // namespace
@@ -369,8 +370,10 @@ std::string SourceText(const nlohmann::json& j) {
   const int64_t n = count("samples");
   s.append(": ");
   if (count("samples_available") > n)
-    s.append("first ").append(std::to_string(n)).append(" of ").append(
-        std::to_string(count("samples_available")));
+    s.append("first ")
+        .append(std::to_string(n))
+        .append(" of ")
+        .append(std::to_string(count("samples_available")));
   else
     s.append(std::to_string(n));
   s.append(" samples");
@@ -427,8 +430,9 @@ Result<MultiInputData> MultiInputData::Open(const std::vector<std::string>& spec
     std::string name, spec;
     SplitNamedSpec(text, &name, &spec);
     for (const auto& known : options.input_names)
-      if (!known.empty() && text.size() > known.size() + 1 && text.compare(0, known.size(), known) == 0 &&
-          text[known.size()] == '=' && known.size() > name.size()) {
+      if (!known.empty() && text.size() > known.size() + 1 &&
+          text.compare(0, known.size(), known) == 0 && text[known.size()] == '=' &&
+          known.size() > name.size()) {
         name = known;
         spec = text.substr(known.size() + 1);
       }

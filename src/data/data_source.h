@@ -42,7 +42,9 @@ class ContentHasher {
   void Field(std::string_view bytes);
   void Bytes(const void* data, size_t size);
   // Called with the bytes hashed so far, about every 16 MiB (progress of long fingerprints).
-  void SetProgress(std::function<void(uint64_t bytes)> progress) { progress_ = std::move(progress); }
+  void SetProgress(std::function<void(uint64_t bytes)> progress) {
+    progress_ = std::move(progress);
+  }
   // 16 lowercase hex digits.
   std::string HexDigest() const;
 

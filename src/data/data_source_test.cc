@@ -313,7 +313,8 @@ TEST(IdxSourceTest, FashionMnistFingerprintsAreTheOnesOfTheWholeFileDecoder) {
   ASSERT_TRUE(fp.ok()) << fp.status().message();
   EXPECT_EQ(*fp, "0e3d477b5e8b316e");
   std::vector<core::ProgressUpdate> updates;
-  auto with_progress = limited->Fingerprint([&updates](const core::ProgressUpdate& u) { updates.push_back(u); });
+  auto with_progress =
+      limited->Fingerprint([&updates](const core::ProgressUpdate& u) { updates.push_back(u); });
   ASSERT_TRUE(with_progress.ok());
   EXPECT_EQ(*with_progress, *fp);
   ASSERT_FALSE(updates.empty());
@@ -382,7 +383,8 @@ TEST(IdxSourceTest, GzMaxSamplesDecompressesOnlyThePrefix) {
   EXPECT_TRUE(all->Read(0, keep).ok());
   auto bad = all->Read(0, n);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("f-idx3-ubyte.gz"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("f-idx3-ubyte.gz"), std::string::npos)
+      << bad.status().message();
   EXPECT_FALSE(all->Fingerprint().ok());
   auto good = MustOpen("idx:" + whole);
   ASSERT_TRUE(good);

@@ -106,7 +106,8 @@ inline void WriteGz(const std::string& path, const std::string& bytes) {
 }
 
 // RGB image h x w with every pixel (r, g, b) given per pixel.
-inline void WritePng(const std::string& path, int w, int h, const std::vector<uint8_t>& rgb, int c = 3) {
+inline void WritePng(const std::string& path, int w, int h, const std::vector<uint8_t>& rgb,
+                     int c = 3) {
   ASSERT_NE(stbi_write_png(path.c_str(), w, h, c, rgb.data(), w * c), 0);
 }
 

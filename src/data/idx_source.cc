@@ -119,8 +119,8 @@ class GzReader {
 
   std::string path_;
   gzFile f_ = nullptr;
-  uint64_t pos_ = 0;     // decompressed bytes read so far
-  std::string cache_;    // bytes [0, cache_.size()) while caching_
+  uint64_t pos_ = 0;   // decompressed bytes read so far
+  std::string cache_;  // bytes [0, cache_.size()) while caching_
   bool caching_ = true;
   std::mutex mu_;
 };
@@ -146,7 +146,8 @@ class IdxSource : public DataSource {
       // ISIZE, the last 4 bytes: the decompressed size modulo 2^32 (of the last gzip member).
       unsigned char isize[4] = {0, 0, 0, 0};
       if (file_->size() >= 18) CALIB8_RETURN_IF_ERROR(file_->ReadAt(file_->size() - 4, 4, isize));
-      gz_size_mod32_ = uint32_t{isize[3]} << 24 | uint32_t{isize[2]} << 16 | uint32_t{isize[1]} << 8 | isize[0];
+      gz_size_mod32_ =
+          uint32_t{isize[3]} << 24 | uint32_t{isize[2]} << 16 | uint32_t{isize[1]} << 8 | isize[0];
       gz_ = std::make_unique<GzReader>();
       CALIB8_RETURN_IF_ERROR(gz_->Open(path_));
       file_.reset();
@@ -216,8 +217,8 @@ class IdxSource : public DataSource {
                              gz_size_mod32_);
     if (!gz_ && total < need)
       return InvalidArgument(what, ": data is truncated: dims ", ShapeToString(dims_), " of ",
-                             DataTypeName(stored_), " need ", need, " bytes, the ",
-                             "file has ", total);
+                             DataTypeName(stored_), " need ", need, " bytes, the ", "file has ",
+                             total);
     // [N, H, W] images become [1, H, W]: one channel for NCHW models.
     sample_shape_ = tail;
     if (dims_.size() == 3) sample_shape_.insert(sample_shape_.begin(), 1);
@@ -334,7 +335,7 @@ class IdxSource : public DataSource {
   PreprocessSpec spec_;
   std::unique_ptr<RandomAccessFile> file_;
   std::unique_ptr<GzReader> gz_;  // a .gz file, streamed
-  uint32_t gz_size_mod32_ = 0;     // its trailer's ISIZE
+  uint32_t gz_size_mod32_ = 0;    // its trailer's ISIZE
   std::string header_bytes_;
   uint64_t header_size_ = 0;
   Shape dims_;

@@ -43,8 +43,8 @@ Status CheckPngChunks(const std::string& bytes, const std::string& what) {
   bool idat_seen = false;
   while (pos + 8 <= bytes.size()) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + pos);
-    const uint64_t length = (uint64_t{p[0]} << 24) | (uint64_t{p[1]} << 16) |
-                            (uint64_t{p[2]} << 8) | uint64_t{p[3]};
+    const uint64_t length =
+        (uint64_t{p[0]} << 24) | (uint64_t{p[1]} << 16) | (uint64_t{p[2]} << 8) | uint64_t{p[3]};
     const std::string type(bytes.data() + pos + 4, 4);
     const uint64_t left = bytes.size() - pos - 8;
     if (length > left)
@@ -56,8 +56,10 @@ Status CheckPngChunks(const std::string& bytes, const std::string& what) {
     // one: an empty IDAT before any image data makes it memcpy to a null pointer (UBSan; found by
     // fuzz_image). Legal PNG but never written by an encoder, so it is refused.
     if (type == "IDAT" && !idat_seen && length == 0)
-      return InvalidArgument(what, ": PNG chunk IDAT at byte ", pos, " is empty and comes before "
-                             "any image data, which calib8's PNG decoder cannot read: re-save the image");
+      return InvalidArgument(
+          what, ": PNG chunk IDAT at byte ", pos,
+          " is empty and comes before "
+          "any image data, which calib8's PNG decoder cannot read: re-save the image");
     if (type == "IDAT") idat_seen = true;
     pos += 8 + static_cast<size_t>(length) + 4;
   }
@@ -66,8 +68,8 @@ Status CheckPngChunks(const std::string& bytes, const std::string& what) {
 
 // JPEG Huffman tables against their use, before stb sees the file (its decoder checks neither):
 // a scan that reads a table no DHT segment defined made stb decode with the uninitialised table
-// of a malloc'd struct (a wild read, found by fuzz_image as an ASan SEGV; Release read garbage), and
-// a DHT table of more than 256 codes made stbi__build_huffman write past its size array (UBSan,
+// of a malloc'd struct (a wild read, found by fuzz_image as an ASan SEGV; Release read garbage),
+// and a DHT table of more than 256 codes made stbi__build_huffman write past its size array (UBSan,
 // fuzz/regressions/image/jpeg-dht-257-codes-stb). Walks the markers and the scans between them
 // (entropy-coded data skipped up to the next marker), and like stb skips stray bytes between
 // segments to the next 0xFF (junk after the DQT once hid a DHT and its scan from the walk:
@@ -132,8 +134,8 @@ Status CheckJpegTables(const std::string& bytes, const std::string& what) {
                                ", which no table segment before it defines (the file is corrupt)");
     }
     // Skip the entropy-coded data: up to a marker other than a stuffed 0xFF00 or a restart.
-    while (pos + 1 < n && !(b[pos] == 0xFF && b[pos + 1] != 0x00 &&
-                            !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
+    while (pos + 1 < n &&
+           !(b[pos] == 0xFF && b[pos + 1] != 0x00 && !(b[pos + 1] >= 0xD0 && b[pos + 1] <= 0xD7)))
       ++pos;
   }
   return Status::Ok();

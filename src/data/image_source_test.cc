@@ -28,7 +28,6 @@ using test_util::WritePng;
 // ------------------------------------------------------------------------------------------------
 // Images
 
-
 TEST(ImageSourceTest, PreprocessingByHandOn2x2) {
   TempDir tmp;
   std::string dir = tmp.Sub("img");
@@ -184,7 +183,9 @@ TEST(ImageSourceTest, BadPngFilesAreNamed) {
   msg = OpenError("images:" + d2b);
   EXPECT_NE(msg.find("c.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("PNG chunk 49 44 41 54 at byte " + std::to_string(idat - 4) +
-                     " claims 3769457787 data bytes"), std::string::npos) << msg;
+                     " claims 3769457787 data bytes"),
+            std::string::npos)
+      << msg;
   // An empty IDAT chunk before any image data (stb_image would memcpy to a null pointer; found by
   // fuzz_image): an empty IDAT chunk inserted in front of the image data.
   std::string d2d = tmp.Sub("emptyidat");
@@ -196,7 +197,8 @@ TEST(ImageSourceTest, BadPngFilesAreNamed) {
   msg = OpenError("images:" + d2d);
   EXPECT_NE(msg.find("e.png"), std::string::npos) << msg;
   EXPECT_NE(msg.find("PNG chunk IDAT at byte " + std::to_string(first_idat) + " is empty"),
-            std::string::npos) << msg;
+            std::string::npos)
+      << msg;
 }
 
 TEST(ImageSourceTest, BadJpegFilesAreNamed) {

@@ -57,7 +57,8 @@ Result<NpyHeader> ParseNpyHeader(const std::string& bytes, const std::string& so
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) return InvalidArgument(source, ": truncated .npy header");
     header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
     offset = 12;
   } else {
     return InvalidArgument(source, ": unsupported .npy format version ", major);
@@ -67,7 +68,8 @@ Result<NpyHeader> ParseNpyHeader(const std::string& bytes, const std::string& so
   std::string descr = DictValue(header, "descr");
   if (descr.size() < 4) return InvalidArgument(source, ": .npy header has no 'descr'");
   descr = descr.substr(1, descr.size() - 2);  // strip quotes
-  if (descr[0] == '>' && descr.substr(1) != "i1" && descr.substr(1) != "u1" && descr.substr(1) != "b1")
+  if (descr[0] == '>' && descr.substr(1) != "i1" && descr.substr(1) != "u1" &&
+      descr.substr(1) != "b1")
     return Unimplemented(source, ": big-endian .npy data ('", descr, "') is not supported");
   std::string code = descr.substr(1);
   DataType dt = DataType::kUndefined;
@@ -76,7 +78,8 @@ Result<NpyHeader> ParseNpyHeader(const std::string& bytes, const std::string& so
   if (dt == DataType::kUndefined)
     return Unimplemented(source, ": .npy dtype '", descr, "' is not supported");
   if (DictValue(header, "fortran_order") == "True")
-    return Unimplemented(source, ": Fortran-order .npy arrays are not supported (save with C order)");
+    return Unimplemented(source,
+                         ": Fortran-order .npy arrays are not supported (save with C order)");
   std::string shape_text = DictValue(header, "shape");
   if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')')
     return InvalidArgument(source, ": .npy header field 'shape' is '", shape_text.substr(0, 80),
@@ -101,8 +104,8 @@ Result<NpyHeader> ParseNpyHeader(const std::string& bytes, const std::string& so
     return InvalidArgument(source, ": .npy header field 'shape' has ", shape.size(),
                            " dimensions: expected at most ", kMaxRank);
   if (!CheckedSize(shape, dt, nullptr, nullptr))
-    return InvalidArgument(source, ": .npy header field 'shape' ", ShapeToString(shape),
-                           " of ", DataTypeName(dt), " overflows: more than 2^62 bytes");
+    return InvalidArgument(source, ": .npy header field 'shape' ", ShapeToString(shape), " of ",
+                           DataTypeName(dt), " overflows: more than 2^62 bytes");
   NpyHeader h;
   h.dtype = dt;
   h.shape = std::move(shape);
@@ -168,11 +171,16 @@ std::string NpyHeaderBytes(DataType dtype, const Shape& shape) {
     if (d.dtype == dtype) code = d.code;
   std::string dims = "(";
   for (size_t i = 0; i < shape.size(); ++i) dims += std::to_string(shape[i]) + ", ";
-  if (shape.size() > 1) dims.resize(dims.size() - 2);
-  else if (shape.size() == 1) dims.resize(dims.size() - 1);
+  if (shape.size() > 1)
+    dims.resize(dims.size() - 2);
+  else if (shape.size() == 1)
+    dims.resize(dims.size() - 1);
   dims += ")";
-  char endian = (dtype == DataType::kInt8 || dtype == DataType::kUint8 || dtype == DataType::kBool) ? '|' : '<';
-  std::string header = std::string("{'descr': '") + endian + code + "', 'fortran_order': False, 'shape': " + dims + ", }";
+  char endian = (dtype == DataType::kInt8 || dtype == DataType::kUint8 || dtype == DataType::kBool)
+                    ? '|'
+                    : '<';
+  std::string header = std::string("{'descr': '") + endian + code +
+                       "', 'fortran_order': False, 'shape': " + dims + ", }";
   size_t total = 10 + header.size() + 1;
   header += std::string((64 - total % 64) % 64, ' ') + "\n";
   std::string out("\x93NUMPY\x01\x00", 8);

@@ -1,5 +1,5 @@
 // dist/mpi_comm.cc — see mpi_comm.h. The only file that includes <mpi.h>.
-#define OMPI_SKIP_MPICXX 1   // the C API only (Open MPI's deprecated C++ bindings stay out)
+#define OMPI_SKIP_MPICXX 1  // the C API only (Open MPI's deprecated C++ bindings stay out)
 #define MPICH_SKIP_MPICXX 1
 #include "dist/mpi_comm.h"
 
@@ -36,35 +36,44 @@ class MpiComm final : public stats::Comm {
                                  "MPI_Allreduce (status)"));
     if (first == size_) return Status::Ok();
     // The lowest failing rank tells everyone its code and message.
-    int64_t header[2] = {static_cast<int64_t>(local.code()), static_cast<int64_t>(local.message().size())};
-    CALIB8_RETURN_IF_ERROR(Check(MPI_Bcast(header, 2, MPI_INT64_T, first, MPI_COMM_WORLD), "MPI_Bcast"));
-    std::string message = rank_ == first ? local.message() : std::string(static_cast<size_t>(header[1]), ' ');
-    CALIB8_RETURN_IF_ERROR(Check(MPI_Bcast(message.data(), static_cast<int>(header[1]), MPI_CHAR,
-                                           first, MPI_COMM_WORLD), "MPI_Bcast"));
-    return Status(static_cast<StatusCode>(header[0]),
-                  "rank " + std::to_string(first) + " of " + std::to_string(size_) + ": " + message);
+    int64_t header[2] = {static_cast<int64_t>(local.code()),
+                         static_cast<int64_t>(local.message().size())};
+    CALIB8_RETURN_IF_ERROR(
+        Check(MPI_Bcast(header, 2, MPI_INT64_T, first, MPI_COMM_WORLD), "MPI_Bcast"));
+    std::string message =
+        rank_ == first ? local.message() : std::string(static_cast<size_t>(header[1]), ' ');
+    CALIB8_RETURN_IF_ERROR(Check(
+        MPI_Bcast(message.data(), static_cast<int>(header[1]), MPI_CHAR, first, MPI_COMM_WORLD),
+        "MPI_Bcast"));
+    return Status(static_cast<StatusCode>(header[0]), "rank " + std::to_string(first) + " of " +
+                                                          std::to_string(size_) + ": " + message);
   }
 
   Status AllReduceMin(std::vector<double>& v) override {
-    return Check(MPI_Allreduce(MPI_IN_PLACE, v.data(), Count(v), MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD),
-                 "MPI_Allreduce (min)");
+    return Check(
+        MPI_Allreduce(MPI_IN_PLACE, v.data(), Count(v), MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD),
+        "MPI_Allreduce (min)");
   }
   Status AllReduceSum(std::vector<int64_t>& v) override {
-    return Check(MPI_Allreduce(MPI_IN_PLACE, v.data(), Count(v), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD),
-                 "MPI_Allreduce (sum)");
+    return Check(
+        MPI_Allreduce(MPI_IN_PLACE, v.data(), Count(v), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD),
+        "MPI_Allreduce (sum)");
   }
   Status ReduceSumToRoot(std::vector<double>& v) override {
     // Integer counts in doubles below 2^53: the sum is exact in any order.
     if (rank_ == 0)
-      return Check(MPI_Reduce(MPI_IN_PLACE, v.data(), Count(v), MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD),
-                   "MPI_Reduce (sum)");
+      return Check(
+          MPI_Reduce(MPI_IN_PLACE, v.data(), Count(v), MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD),
+          "MPI_Reduce (sum)");
     return Check(MPI_Reduce(v.data(), nullptr, Count(v), MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD),
                  "MPI_Reduce (sum)");
   }
 
  private:
   template <typename T>
-  static int Count(const std::vector<T>& v) { return static_cast<int>(v.size()); }
+  static int Count(const std::vector<T>& v) {
+    return static_cast<int>(v.size());
+  }
   int rank_ = 0, size_ = 1;
 };
 
@@ -77,8 +86,8 @@ Result<std::unique_ptr<stats::Comm>> InitMpi() {
   MPI_Initialized(&initialized);
   if (initialized) return Internal("MPI is already initialised in this process");
   int provided = 0;
-  CALIB8_RETURN_IF_ERROR(Check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided),
-                               "MPI_Init_thread"));
+  CALIB8_RETURN_IF_ERROR(
+      Check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread"));
   return std::unique_ptr<stats::Comm>(new MpiComm());
 }
 

@@ -2,7 +2,8 @@
 //
 // Header-only on purpose: the calib8::eval library stays free of api/stats/calib, and only the
 // code that already links calib8::api (the CLI, the unit tests) pays for this include.
-//   calib::CalibrationResult --CalibrationReportInput--> eval::ReportInput --RenderHtmlReport--> HTML
+//   calib::CalibrationResult --CalibrationReportInput--> eval::ReportInput --RenderHtmlReport-->
+//   HTML
 #pragma once
 
 #include <cstdio>

@@ -1,7 +1,8 @@
 // eval/compare.cc — `calib8 compare` and `calib8 sensitivity` as library calls. Sits in api
-// because it drives two sessions (runtime/engine.h FP32, runtime/int8_engine.h INT8) over a data source
-// (data/) and scores them with eval/metrics.h. The INT8 session's 8-bit tensors are read by making
-// them graph outputs of a copy of the plan graph: no change to the executor or the INT8 engine.
+// because it drives two sessions (runtime/engine.h FP32, runtime/int8_engine.h INT8) over a data
+// source (data/) and scores them with eval/metrics.h. The INT8 session's 8-bit tensors are read by
+// making them graph outputs of a copy of the plan graph: no change to the executor or the INT8
+// engine.
 #include "eval/compare.h"
 
 #include <zlib.h>
@@ -17,9 +18,9 @@
 #include <sstream>
 
 #include "calib/calibrate.h"
-#include "runtime/engine.h"
-#include "eval/compare_internal.h"
 #include "core/file_util.h"
+#include "eval/compare_internal.h"
+#include "runtime/engine.h"
 
 namespace calib8::eval {
 namespace {
@@ -414,7 +415,8 @@ Result<CompareResult> CompareFp32Int8(const ir::Graph& graph, const table::Calib
 std::string CompareToText(const CompareResult& r, size_t max_tensors) {
   std::ostringstream os;
   os << "samples: " << r.samples << "; INT8 plan: " << r.plan.num_int8 << " INT8 / "
-     << r.plan.num_fp32 << " FP32 node(s), " << runtime::CoverageSummary(r.plan.coverage, 3) << "\n";
+     << r.plan.num_fp32 << " FP32 node(s), " << runtime::CoverageSummary(r.plan.coverage, 3)
+     << "\n";
   os << "outputs:\n";
   for (const auto& o : r.outputs) {
     os << "  " << o.name << ": SQNR " << Num(o.metrics.sqnr_db) << " dB, relative error "

@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "runtime/int8_engine.h"
 #include "calib8/status.h"
 #include "core/progress.h"
 #include "data/data_source.h"
 #include "eval/metrics.h"
 #include "ir/graph.h"
+#include "runtime/int8_engine.h"
 #include "table/calibration_table.h"
 
 namespace calib8::eval {

@@ -35,6 +35,6 @@ Result<exec::TensorMap> Feeds(const data::MultiInputData& data,
                               const std::vector<std::string>& names, int64_t first, int64_t count);
 std::string Range(int64_t first, int64_t count);  // "samples 8-15"
 Status CheckLabels(const std::vector<int64_t>& labels, const data::MultiInputData& data);
-std::string Num(double v, int precision = 2);     // fixed; "inf", "nan"
+std::string Num(double v, int precision = 2);  // fixed; "inf", "nan"
 
 }  // namespace calib8::eval::detail

@@ -20,9 +20,9 @@
 #include <string>
 
 #include "calib/calibrate.h"
-#include "eval/compare.h"
 #include "data/data_source.h"
 #include "eval/calibration_report.h"
+#include "eval/compare.h"
 #include "eval/report.h"
 #include "ir/graph.h"
 #include "table/calibration_table.h"
@@ -84,7 +84,8 @@ inline void AddOutputLines(const eval::CompareResult& r, ReportInput& in) {
     in.extra.emplace_back("output " + out.name, v);
   }
   int int8_nodes = 0, fp32_nodes = 0;
-  for (const auto& n : r.plan.nodes) ++(n.precision == quant::Precision::kInt8 ? int8_nodes : fp32_nodes);
+  for (const auto& n : r.plan.nodes)
+    ++(n.precision == quant::Precision::kInt8 ? int8_nodes : fp32_nodes);
   in.extra.emplace_back("INT8 plan", std::to_string(int8_nodes) + " node(s) INT8, " +
                                          std::to_string(fp32_nodes) + " FP32 (table coverage " +
                                          ReportPercent(r.plan.coverage.ratio()) + ")");
@@ -101,28 +102,31 @@ inline void AddSidecarLines(const table::Sidecar* sc, ReportInput& in) {
   } catch (const nlohmann::json::exception&) {
   }
   in.extra.emplace_back("calibration data", cal + " (" + std::to_string(sc->data.num_samples) +
-                                                " samples, fingerprint " + sc->data.fingerprint + ")");
+                                                " samples, fingerprint " + sc->data.fingerprint +
+                                                ")");
 }
 
 // Tensors from the statistics recomputed from a stats file; where the table's amax differs it is
 // shown (the table is what ran), with a warning.
 inline void AddTensorsFromStats(const CompareReportSources& s,
-                                const std::map<std::string, double>& table_amax,
-                                ReportInput& in) {
+                                const std::map<std::string, double>& table_amax, ReportInput& in) {
   int differ = 0;
   ReportInput st = CalibrationReportInput(*s.stats, "", "");
   for (auto& t : st.tensors) {
     auto it = table_amax.find(t.name);
-    if (it != table_amax.end() && std::fabs(it->second - t.amax) > 1e-4 * std::max(1.0, it->second)) {
+    if (it != table_amax.end() &&
+        std::fabs(it->second - t.amax) > 1e-4 * std::max(1.0, it->second)) {
       ++differ;
       t.amax = it->second;  // the table is what ran
     }
     in.tensors.push_back(std::move(t));
   }
   if (differ)
-    in.warnings.push_back(std::to_string(differ) + " tensor(s) have a different amax in the table "
-                          "than the method computes from '" + s.stats_path +
-                          "': is the stats file from another calibration? The table's amax is shown.");
+    in.warnings.push_back(
+        std::to_string(differ) +
+        " tensor(s) have a different amax in the table "
+        "than the method computes from '" +
+        s.stats_path + "': is the stats file from another calibration? The table's amax is shown.");
 }
 
 // Tensors from the sidecar's per-tensor min/max/absmax/amax (histograms when it stores them).
@@ -131,7 +135,8 @@ inline void AddTensorsFromSidecar(
     const std::map<std::string, std::pair<std::string, std::string>>& producer,
     const std::map<std::string, double>& table_amax, ReportInput& in) {
   auto flags = [](ReportTensor& t) {
-    if (t.absmax > 0 && t.amax > 0 && t.amax < 0.5 * t.absmax) t.flags.push_back("clips >50% of range");
+    if (t.absmax > 0 && t.amax > 0 && t.amax < 0.5 * t.absmax)
+      t.flags.push_back("clips >50% of range");
     if (t.amax == 0 && t.absmax > 0) t.flags.push_back("zero-amax");
     if (t.absmax == 0 && t.max == 0 && t.min == 0) t.flags.push_back("all-zero");
   };
@@ -187,8 +192,9 @@ inline void AddTensorsFromTable(
                     (s.sidecar_problem.empty() ? "" : ": " + s.sidecar_problem) +
                     ", so min, max and absmax are unknown and amax comes from the table's scales. "
                     "calib8 calibrate writes the sidecar next to the table it writes.";
-  in.plots_note = "No histograms: they come from calibration statistics; run calib8 calibrate "
-                  "with --save-stats STATS.json and give compare --stats STATS.json.";
+  in.plots_note =
+      "No histograms: they come from calibration statistics; run calib8 calibrate "
+      "with --save-stats STATS.json and give compare --stats STATS.json.";
 }
 
 }  // namespace compare_report_internal
@@ -228,7 +234,8 @@ inline ReportInput CompareReportInput(const eval::CompareResult& r, const Compar
     compare_report_internal::AddTensorsFromTable(s, producer, in);
   }
   for (const auto& tr : r.tensors)
-    in.layers.push_back({tr.name, tr.metrics.sqnr_db, tr.metrics.cosine, tr.metrics.saturation_rate});
+    in.layers.push_back(
+        {tr.name, tr.metrics.sqnr_db, tr.metrics.cosine, tr.metrics.saturation_rate});
   for (const auto& n : r.plan.nodes)
     if (n.precision == quant::Precision::kFp32)
       in.fallbacks.push_back({n.node, n.op_type, "fp32", n.reason});

@@ -127,9 +127,9 @@ TEST(CompareInt8Tensors, ZeroPointsFromTheProducerAndThroughPools) {
   t.data<uint8_t>()[2] = 255;
   auto d = DequantizeInt8(t, list[2]);
   ASSERT_TRUE(d.ok());
-  EXPECT_FLOAT_EQ(d->data<float>()[0], 0.0f);     // the zero point is a real 0
-  EXPECT_FLOAT_EQ(d->data<float>()[1], -50.0f);   // (0 - 200) * 0.25
-  EXPECT_FLOAT_EQ(d->data<float>()[2], 13.75f);   // (255 - 200) * 0.25
+  EXPECT_FLOAT_EQ(d->data<float>()[0], 0.0f);    // the zero point is a real 0
+  EXPECT_FLOAT_EQ(d->data<float>()[1], -50.0f);  // (0 - 200) * 0.25
+  EXPECT_FLOAT_EQ(d->data<float>()[2], 13.75f);  // (255 - 200) * 0.25
 }
 
 TEST(CompareInt8Tensors, DequantizeNhwcToNchw) {

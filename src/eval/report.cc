@@ -265,26 +265,13 @@ void TensorTable(std::string& out, const ReportInput& in) {
     // The name links to the tensor's plot; PlotSection draws none when there is nothing to draw
     // and the note says why.
     const bool plotted = !(t.hist.empty() && t.curve.empty() && !in.plots_note.empty());
-    Append(out, {"<tr><td>",
-                 id,
-                 "</td><td class=\"l name\">",
-                 plotted ? "<a href=\"#t" + id + "\">" + HtmlEscape(t.name) + "</a>"
-                         : HtmlEscape(t.name),
-                 "</td><td class=\"l\" title=\"",
-                 HtmlEscape(t.producer_name),
-                 "\">",
-                 HtmlEscape(producer),
-                 "</td><td>",
-                 Num(t.min),
-                 "</td><td>",
-                 Num(t.max),
-                 "</td><td>",
-                 Num(t.absmax),
-                 "</td><td>",
-                 Num(t.amax),
-                 "</td><td>",
-                 ratio_cell,
-                 "</td><td class=\"l\">"});
+    Append(
+        out,
+        {"<tr><td>", id, "</td><td class=\"l name\">",
+         plotted ? "<a href=\"#t" + id + "\">" + HtmlEscape(t.name) + "</a>" : HtmlEscape(t.name),
+         "</td><td class=\"l\" title=\"", HtmlEscape(t.producer_name), "\">", HtmlEscape(producer),
+         "</td><td>", Num(t.min), "</td><td>", Num(t.max), "</td><td>", Num(t.absmax), "</td><td>",
+         Num(t.amax), "</td><td>", ratio_cell, "</td><td class=\"l\">"});
     for (const auto& f : t.flags) Append(out, {"<span class=\"flag\">", HtmlEscape(f), "</span>"});
     out.append("</td></tr>\n");
   }
@@ -355,8 +342,9 @@ void LayerSection(std::string& out, const ReportInput& in) {
 
 void FallbackSection(std::string& out, const ReportInput& in) {
   if (in.fallbacks.empty() && !in.fallbacks_note.empty()) {
-    Append(out, {"<section id=\"fallbacks\"><h2>Precision per node (0 FP32)</h2>\n<p class=\"note\">",
-                 HtmlEscape(in.fallbacks_note), "</p></section>\n"});
+    Append(out,
+           {"<section id=\"fallbacks\"><h2>Precision per node (0 FP32)</h2>\n<p class=\"note\">",
+            HtmlEscape(in.fallbacks_note), "</p></section>\n"});
     return;
   }
   if (in.fallbacks.empty()) return;

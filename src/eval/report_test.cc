@@ -194,7 +194,8 @@ TEST(CompareReportInput, SectionsFromSidecarOrSayWhy) {
   t.Put(e);
   table::Sidecar sc;
   sc.method.name = "entropy2";
-  sc.data.source = R"({"inputs":[{"name":"","source":{"kind":"idx","path":"/d/t-idx3-ubyte.gz","files":["t-idx3-ubyte.gz"],"gzip":true,"samples":5,"samples_available":100,"sample_shape":[1,2,2],"dtype":"float32","preprocessing":{"text":"mean=0,std=1,scale=1"}}}],"samples":5})";
+  sc.data.source =
+      R"({"inputs":[{"name":"","source":{"kind":"idx","path":"/d/t-idx3-ubyte.gz","files":["t-idx3-ubyte.gz"],"gzip":true,"samples":5,"samples_available":100,"sample_shape":[1,2,2],"dtype":"float32","preprocessing":{"text":"mean=0,std=1,scale=1"}}}],"samples":5})";
   table::TensorStatistics ts;
   ts.name = "x";
   ts.min = -3;
@@ -218,11 +219,15 @@ TEST(CompareReportInput, SectionsFromSidecarOrSayWhy) {
   for (const auto& [k, v] : in.extra)
     if (k == "output logits") {
       found = true;
-      EXPECT_EQ(v, "SQNR 4.01 dB, top-1 agreement 89.21%, accuracy FP32 90.96% / INT8 86.41% "
-                   "(10 labelled samples)");
+      EXPECT_EQ(v,
+                "SQNR 4.01 dB, top-1 agreement 89.21%, accuracy FP32 90.96% / INT8 86.41% "
+                "(10 labelled samples)");
     } else if (k == "calibration data") {
       EXPECT_EQ(v.rfind("idx t-idx3-ubyte.gz (gzip): first 5 of 100 samples, each [1,2,2] float32; "
-                        "preprocessing mean=0,std=1,scale=1", 0), 0u) << v;
+                        "preprocessing mean=0,std=1,scale=1",
+                        0),
+                0u)
+          << v;
     }
   EXPECT_TRUE(found);
 

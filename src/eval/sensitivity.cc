@@ -11,13 +11,13 @@
 #include <optional>
 #include <sstream>
 
-#include "eval/compare_internal.h"
 #include "calib/calibrate.h"
-#include "runtime/engine.h"
 #include "core/file_util.h"
+#include "eval/compare_internal.h"
+#include "ir/op_traits.h"
+#include "runtime/engine.h"
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
-#include "ir/op_traits.h"
 
 namespace calib8::eval {
 
@@ -142,7 +142,9 @@ bool IsComputeOp(const std::string& op) { return ir::IsInt8Compute(op.substr(0, 
 std::vector<LoHi> Candidates(LoHi cur, const std::optional<LoHi>& seen) {
   std::vector<LoHi> out;
   auto add = [&](LoHi c) {
-    auto near = [](float a, float b) { return std::fabs(a - b) <= 0.01f * std::max(std::fabs(a), std::fabs(b)); };
+    auto near = [](float a, float b) {
+      return std::fabs(a - b) <= 0.01f * std::max(std::fabs(a), std::fabs(b));
+    };
     if (!(c.second > c.first)) return;
     if (near(c.first, cur.first) && near(c.second, cur.second)) return;
     for (const auto& o : out)
@@ -151,11 +153,14 @@ std::vector<LoHi> Candidates(LoHi cur, const std::optional<LoHi>& seen) {
   };
   for (float f : {0.5f, 0.7f, 1.4f, 2.0f}) {
     LoHi c{cur.first * f, cur.second * f};
-    if (seen) c = {std::max(c.first, std::min(seen->first, 0.0f)), std::min(c.second, std::max(seen->second, 0.0f))};
+    if (seen)
+      c = {std::max(c.first, std::min(seen->first, 0.0f)),
+           std::min(c.second, std::max(seen->second, 0.0f))};
     add(c);
   }
   if (seen)
-    for (float f : {0.5f, 0.7f, 1.0f}) add({f * std::min(seen->first, 0.0f), f * std::max(seen->second, 0.0f)});
+    for (float f : {0.5f, 0.7f, 1.0f})
+      add({f * std::min(seen->first, 0.0f), f * std::max(seen->second, 0.0f)});
   return out;
 }
 
@@ -213,8 +218,9 @@ Status TryRanges(SensitivityRunner& run, const SensitivityOptions& o, const std:
   std::optional<LoHi> seen;
   if (auto it = o.observed.find(tensor); it != o.observed.end()) seen = it->second;
   if (!run.Asymmetric(tensor)) {  // symmetric: the candidates are amax values
-    if (seen) seen = LoHi{-std::max(std::fabs(seen->first), std::fabs(seen->second)),
-                          std::max(std::fabs(seen->first), std::fabs(seen->second))};
+    if (seen)
+      seen = LoHi{-std::max(std::fabs(seen->first), std::fabs(seen->second)),
+                  std::max(std::fabs(seen->first), std::fabs(seen->second))};
   }
   double best = r.final_score;
   std::optional<LoHi> pick;
@@ -250,7 +256,8 @@ Result<SensitivityResult> AnalyzeSensitivity(const ir::Graph& graph,
     if (run.evaluations <= rank_runs)
       options.progress({"sensitivity ranking layers", run.evaluations, rank_runs, "runs", s});
     else
-      options.progress({"sensitivity choosing FP32 layers", run.evaluations - rank_runs, 0, "runs", s});
+      options.progress(
+          {"sensitivity choosing FP32 layers", run.evaluations - rank_runs, 0, "runs", s});
   };
   SensitivityResult r;
   r.samples = data.NumSamples();
@@ -365,7 +372,6 @@ std::string SensitivityPlanFile(const SensitivityResult& r, const SensitivityOpt
   }
   return os.str();
 }
-
 
 std::map<std::string, std::pair<float, float>> ObservedRanges(const std::string& table_path) {
   std::map<std::string, std::pair<float, float>> out;

@@ -63,7 +63,7 @@ struct SensitivityResult {
   std::vector<LayerSensitivity> layers;  // ranked, most harmful first
   std::vector<std::string> keep;         // output tensors of the layers kept FP32, in order
   double final_score = 0;
-  bool met = false;  // the bound holds with `keep` and `ranges`
+  bool met = false;                 // the bound holds with `keep` and `ranges`
   std::vector<RangeChange> ranges;  // try_ranges: ranges changed instead of keeping layers FP32
   int64_t samples = 0;
   int evaluations = 0;

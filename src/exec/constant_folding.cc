@@ -21,7 +21,9 @@ Result<int> FoldConstants(ir::Graph& g, const OpRegistry& registry) {
     auto it = g.opsets.find(n.domain);
     int64_t opset = it == g.opsets.end() ? g.DefaultOpset() : it->second;
     const KernelFactory* f =
-        all_const && !feeds_output ? registry.FindFactory(n.domain, n.op_type, opset, KernelFlavor::kReference) : nullptr;
+        all_const && !feeds_output
+            ? registry.FindFactory(n.domain, n.op_type, opset, KernelFlavor::kReference)
+            : nullptr;
     if (!f || !n.domain.empty()) {
       kept.push_back(std::move(n));
       continue;
@@ -33,7 +35,8 @@ Result<int> FoldConstants(ir::Graph& g, const OpRegistry& registry) {
       continue;
     }
     KernelContext ctx{n, {}, {}, 1};
-    for (const auto& in : n.inputs) ctx.inputs.push_back(in.empty() ? nullptr : g.FindInitializer(in));
+    for (const auto& in : n.inputs)
+      ctx.inputs.push_back(in.empty() ? nullptr : g.FindInitializer(in));
     ctx.outputs.resize(n.outputs.size());
     Status st = (*kernel)->Run(ctx);
     if (!st.ok()) return st.WithContext(g.source + ": constant folding node " + n.Describe());

@@ -21,10 +21,10 @@ enum class KernelFlavor { kFast, kReference };
 struct OpEntry {
   std::string domain;
   std::string op_type;
-  int64_t min_opset = 1;    // inclusive range of opsets this implementation follows
+  int64_t min_opset = 1;  // inclusive range of opsets this implementation follows
   int64_t max_opset = 1000;
-  KernelFactory reference;  // required: plain loops, the executable definition
-  KernelFactory fast;       // optional: oneDNN or otherwise optimised
+  KernelFactory reference;         // required: plain loops, the executable definition
+  KernelFactory fast;              // optional: oneDNN or otherwise optimised
   std::string origin = "builtin";  // "builtin" or the plugin that registered it
   uint32_t plugin_flags = 0;       // a plugin op's calib8_plugin_flags (include/calib8/plugin.h)
 };
@@ -50,8 +50,8 @@ class OpRegistry {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, std::deque<OpEntry>> entries_;  // deque: pointers stay valid
+  std::map<std::pair<std::string, std::string>, std::deque<OpEntry>>
+      entries_;  // deque: pointers stay valid
 };
-
 
 }  // namespace calib8::exec

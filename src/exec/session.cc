@@ -137,7 +137,8 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
                              // An init-capture: clang 14 (scripts/fuzz.sh) cannot capture a
                              // structured binding.
                              [&n = name](const ir::ValueInfo& v) { return v.name == n; });
-    if (!known) return InvalidArgument(graph_.source, ": '", name, "' is not an input of the model");
+    if (!known)
+      return InvalidArgument(graph_.source, ": '", name, "' is not an input of the model");
   }
   auto lookup = [&](const std::string& name) -> const Tensor* {
     if (name.empty()) return nullptr;
@@ -156,7 +157,8 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
       const std::string& in = node.inputs[j];
       const Tensor* t = lookup(in);
       if (!in.empty() && !t)
-        return Internal(graph_.source, ": node ", node.Describe(), ": input '", in, "' has no value");
+        return Internal(graph_.source, ": node ", node.Describe(), ": input '", in,
+                        "' has no value");
       if (t && t->channels_last() && !kernels_[i]->AcceptsChannelsLast(j)) {
         // Converted once: later consumers read the row-major value.
         Tensor& v = values[in];
@@ -177,9 +179,9 @@ Result<TensorMap> Session::Run(const TensorMap& feeds, TensorObserver* observer)
       if (!ctx.outputs[o].defined())
         return Internal(graph_.source, ": node ", node.Describe(), " did not produce output ", o);
       if (observer && ctx.outputs[o].dtype() == DataType::kFloat32)
-        observer->OnTensor(node.outputs[o], &node,
-                           observer->AcceptsChannelsLast() ? ctx.outputs[o]
-                                                           : ToRowMajor(ctx.outputs[o]));
+        observer->OnTensor(
+            node.outputs[o], &node,
+            observer->AcceptsChannelsLast() ? ctx.outputs[o] : ToRowMajor(ctx.outputs[o]));
       last_cl_values_ += ctx.outputs[o].channels_last();
       values[node.outputs[o]] = std::move(ctx.outputs[o]);
     }

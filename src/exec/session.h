@@ -53,7 +53,8 @@ class Session {
  public:
   // Plans a copy of the graph: one kernel per node. Fails, naming every
   // unsupported op, if any node has no kernel.
-  static Result<std::unique_ptr<Session>> Create(const ir::Graph& graph, SessionOptions options = {});
+  static Result<std::unique_ptr<Session>> Create(const ir::Graph& graph,
+                                                 SessionOptions options = {});
 
   // Runs the graph on `feeds` (one tensor per graph input, by name) and returns the graph outputs.
   // Checks feed names, types and ranks/known dims against the graph's inputs.

@@ -6,12 +6,12 @@
 #include <cmath>
 #include <random>
 
-#include "runtime/engine.h"
-#include "runtime/int8_engine.h"
 #include "int8/int8_test_util.h"
 #include "int8/qkernels.h"
 #include "quant/lowering.h"
 #include "quant/quant_params.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 
 namespace calib8::int8 {
 namespace {
@@ -437,8 +437,9 @@ TEST(Lowering, ReasonsKeepFp32CoverageAndBadScales) {
     auto p = quant::LowerToInt8(g, full, o);
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(p->nodes[0].precision, quant::Precision::kInt8) << p->nodes[0].reason;
-    EXPECT_NE(p->nodes[0].reason.find("output 'r' kept FP32 by the user (--keep-fp32): written as FP32"),
-              std::string::npos)
+    EXPECT_NE(
+        p->nodes[0].reason.find("output 'r' kept FP32 by the user (--keep-fp32): written as FP32"),
+        std::string::npos)
         << p->nodes[0].reason;
     EXPECT_NE(p->nodes[1].reason.find("excluded by the user"), std::string::npos);
     EXPECT_NE(p->nodes[2].reason.find("no speed benefit"), std::string::npos);
@@ -496,7 +497,8 @@ TEST(Lowering, CustomOpWithInt8Compute) {
   g.inputs.push_back({"x", DataType::kFloat32, {{1, ""}, {4, ""}, {8, ""}, {8, ""}}, true});
   g.outputs.push_back({"y", DataType::kFloat32, {}, false});
   Tensor w(DataType::kFloat32, {4, 4, 1, 1});
-  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+  for (int64_t i = 0; i < w.numel(); ++i)
+    w.data<float>()[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
   g.initializers["W1"] = w;
   g.initializers["W2"] = w;
   g.nodes = {ir::Node{"conv1", "Conv", "", {"x", "W1"}, {"c"}, {}},
@@ -535,7 +537,8 @@ TEST(Lowering, CustomOpWithInt8Compute) {
     EXPECT_EQ(op->op_type, quant::Int8PluginOpType("com.example", "Op"));
     ASSERT_EQ(op->GetFloats(quant::kPluginInScalesAttr).size(), 1u);
     EXPECT_EQ(op->GetFloats(quant::kPluginInScalesAttr)[0], 3.0f / 127.0f);
-    EXPECT_EQ(op->GetFloats(quant::kPluginOutScalesAttr)[0], same_scale ? 3.0f / 127.0f : 5.0f / 127.0f);
+    EXPECT_EQ(op->GetFloats(quant::kPluginOutScalesAttr)[0],
+              same_scale ? 3.0f / 127.0f : 5.0f / 127.0f);
     EXPECT_EQ(op->inputs[0], "c:s8");
     EXPECT_EQ(op->outputs[0], "m:s8");
     const ir::Node* conv1 = find(*p, "conv1");

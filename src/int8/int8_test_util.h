@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "int8/qkernels.h"
 #include "runtime/engine.h"
 #include "runtime/int8_engine.h"
-#include "int8/qkernels.h"
 #include "table/calibration_table.h"
 
 namespace calib8::int8::test_util {

@@ -7,12 +7,12 @@
 #include <cmath>
 #include <random>
 
-#include "runtime/engine.h"
-#include "runtime/int8_engine.h"
 #include "int8/int8_test_util.h"
 #include "int8/qkernels.h"
 #include "ops/conv_ref.h"
 #include "quant/lowering.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 
 namespace calib8::int8 {
 namespace {
@@ -132,7 +132,7 @@ struct NdCase {
   DataType in_dt;
   const char* out_type;
   const char* act;
-  bool residual, nhwc;  // nhwc: 4-D tensors held NHWC on both sides
+  bool residual, nhwc;            // nhwc: 4-D tensors held NHWC on both sides
   int32_t in_zp = 0, out_zp = 0;  // asymmetric u8 input / output zero points
 };
 

@@ -8,8 +8,8 @@
 // OneDnnFallbacks()).
 #include <algorithm>
 #include <array>
-#include <climits>
 #include <atomic>
+#include <climits>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -146,8 +146,8 @@ struct QConvPlan {
   dnnl::primitive prim;
   memory::desc src_md, dst_md, bias_md;
   memory packed_w;
-  QEpilogue e;    // the node's epilogue, in_zp cleared when folded
-  Tensor bias;    // b_, or the bias with the input zero point folded in
+  QEpilogue e;  // the node's epilogue, in_zp cleared when folded
+  Tensor bias;  // b_, or the bias with the input zero point folded in
   ZeroPointArgs zps;
 };
 

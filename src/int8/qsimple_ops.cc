@@ -120,8 +120,7 @@ void QuantizeSpan(const float* x, T* y, int64_t n, float scale, float zp) {
 // NCHW float -> NHWC 8-bit: each thread quantizes a tile of kTile pixels of every channel (reads
 // contiguous) into a buffer, then writes the tile's pixels channel-contiguous.
 template <typename T>
-void QuantizeToNhwc(const float* x, T* y, int64_t n, int64_t c, int64_t hw, float scale,
-                    float zp) {
+void QuantizeToNhwc(const float* x, T* y, int64_t n, int64_t c, int64_t hw, float scale, float zp) {
   constexpr int64_t kTile = 64;
   const int64_t tiles = (hw + kTile - 1) / kTile;
 #pragma omp parallel

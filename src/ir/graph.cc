@@ -49,7 +49,8 @@ std::string ValueInfo::ShapeString() const {
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i) {
     if (i) s += ",";
-    s += dims[i].known() ? std::to_string(dims[i].value) : (dims[i].param.empty() ? "?" : dims[i].param);
+    s += dims[i].known() ? std::to_string(dims[i].value)
+                         : (dims[i].param.empty() ? "?" : dims[i].param);
   }
   return s + "]";
 }
@@ -109,7 +110,8 @@ Status Graph::TopologicalSort() {
   if (sorted.size() != nodes.size()) {
     for (size_t i = 0; i < nodes.size(); ++i)
       if (pending[i] > 0)
-        return InvalidArgument(source, ": the graph has a cycle through node ", nodes[i].Describe());
+        return InvalidArgument(source, ": the graph has a cycle through node ",
+                               nodes[i].Describe());
   }
   nodes = std::move(sorted);
   return Status::Ok();

@@ -99,18 +99,18 @@ struct ValueInfo {
   std::string name;
   DataType dtype = DataType::kUndefined;
   std::vector<Dim> dims;
-  bool has_shape = false;  // false: rank unknown
+  bool has_shape = false;           // false: rank unknown
   std::string ShapeString() const;  // "[1,3,?,?]"
 };
 
 struct Graph {
   std::string name;
-  std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
+  std::vector<ValueInfo> inputs;  // graph inputs that are not initializers
   std::vector<ValueInfo> outputs;
-  std::vector<Node> nodes;         // topologically sorted after import
+  std::vector<Node> nodes;  // topologically sorted after import
   std::unordered_map<std::string, Tensor> initializers;
   std::unordered_map<std::string, ValueInfo> value_info;  // inferred types/shapes of values
-  std::map<std::string, int64_t> opsets;  // domain -> version ("" = ai.onnx)
+  std::map<std::string, int64_t> opsets;                  // domain -> version ("" = ai.onnx)
   std::string source;  // where it came from ("model 'x.onnx'"), used in messages
 
   int64_t DefaultOpset() const;

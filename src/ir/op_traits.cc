@@ -19,7 +19,8 @@ constexpr OpTraits Compute(std::string_view op, bool spatial) {
   return t;
 }
 // A row whose output passes values through from input 0: pools and data movement.
-constexpr OpTraits PassThrough(std::string_view op, Int8Role int8, bool pooling, bool carries_scale) {
+constexpr OpTraits PassThrough(std::string_view op, Int8Role int8, bool pooling,
+                               bool carries_scale) {
   OpTraits t = Row(op, int8);
   t.pooling = pooling;
   t.keeps_sign = true;

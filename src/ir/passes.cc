@@ -4,6 +4,7 @@
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
+
 #include "ir/op_traits.h"
 
 namespace calib8::ir {
@@ -23,13 +24,17 @@ int RemoveDeadNodes(Graph& g) {
   std::vector<Node> kept;
   int removed = 0;
   for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (keep[k]) kept.push_back(std::move(g.nodes[k]));
-    else ++removed;
+    if (keep[k])
+      kept.push_back(std::move(g.nodes[k]));
+    else
+      ++removed;
   }
   g.nodes = std::move(kept);
   for (auto it = g.initializers.begin(); it != g.initializers.end();) {
-    if (!live.count(it->first)) it = g.initializers.erase(it);
-    else ++it;
+    if (!live.count(it->first))
+      it = g.initializers.erase(it);
+    else
+      ++it;
   }
   return removed;
 }
@@ -191,7 +196,8 @@ int FuseEpilogues(Graph& g) {
         g.nodes[c].inputs.size() == 2) {
       Node& add = g.nodes[c];
       const std::string& other = add.inputs[0] == n.outputs[0] ? add.inputs[1] : add.inputs[0];
-      if (other != n.outputs[0] && !g.FindInitializer(other) && SameKnownShape(g, n.outputs[0], other)) {
+      if (other != n.outputs[0] && !g.FindInitializer(other) &&
+          SameKnownShape(g, n.outputs[0], other)) {
         size_t slot = n.op_type == "MatMul" ? 2 : 3;
         if (n.inputs.size() < slot) n.inputs.resize(slot);
         n.inputs.push_back(other);
@@ -209,8 +215,8 @@ int FuseEpilogues(Graph& g) {
     c = sole_consumer(n.outputs[0]);
     if (c < 0 || drop[c]) continue;
     Node& act = g.nodes[c];
-    static const std::unordered_set<std::string> kActs = {"Relu", "LeakyRelu", "Clip", "HardSwish",
-                                                          "HardSigmoid", "Sigmoid", "Tanh"};
+    static const std::unordered_set<std::string> kActs = {
+        "Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh"};
     if (!act.domain.empty() || !kActs.count(act.op_type) || act.outputs.size() != 1) continue;
     float alpha = 0, beta = 0;
     if (!ActivationParams(g, act, &alpha, &beta)) continue;
@@ -348,7 +354,8 @@ int FoldConvAffine(Graph& g) {
       if (!next.domain.empty() || (next.op_type != "Add" && next.op_type != "Mul") ||
           next.inputs.size() != 2 || next.outputs.size() != 1)
         continue;
-      const std::string& other = next.inputs[0] == conv.outputs[0] ? next.inputs[1] : next.inputs[0];
+      const std::string& other =
+          next.inputs[0] == conv.outputs[0] ? next.inputs[1] : next.inputs[0];
       const int64_t oc = w->dim(0);
       std::vector<float> k;
       if (!ChannelConstant(g, other, oc, w->rank(), &k)) continue;

@@ -31,7 +31,8 @@ TEST(FuseEpilogues, ResidualAddWithTwoConvInputsFusesOnce) {
   g.outputs.push_back(Known("z", {1, 4, 8, 8}));
   g.initializers["wa"] = Tensor(DataType::kFloat32, {4, 4, 1, 1});
   g.initializers["wb"] = Tensor(DataType::kFloat32, {4, 4, 1, 1});
-  g.nodes = {MakeNode("conv_a", "Conv", {"x", "wa"}, {"a"}), MakeNode("conv_b", "Conv", {"x", "wb"}, {"b"}),
+  g.nodes = {MakeNode("conv_a", "Conv", {"x", "wa"}, {"a"}),
+             MakeNode("conv_b", "Conv", {"x", "wb"}, {"b"}),
              MakeNode("add", "Add", {"a", "b"}, {"y"}), MakeNode("relu", "Relu", {"y"}, {"z"})};
   for (const char* v : {"a", "b", "y", "z"}) g.value_info[v] = Known(v, {1, 4, 8, 8});
   EXPECT_EQ(FuseEpilogues(g), 2);  // the Add into one conv, the Relu after it
@@ -125,8 +126,8 @@ TEST(FoldConvAffine, FoldsChannelMulThenAddIntoWeightsAndBias) {
   g.initializers["b"] = Tensor::FromVector<float>({2}, {0.5f, -1.0f});
   g.initializers["s"] = Tensor::FromVector<float>({1, 2, 1, 1}, {3.0f, -2.0f});
   g.initializers["c"] = Tensor::FromVector<float>({2, 1, 1}, {10.0f, 20.0f});
-  g.nodes = {MakeNode("conv", "Conv", {"x", "w", "b"}, {"y"}), MakeNode("mul", "Mul", {"y", "s"}, {"m"}),
-             MakeNode("add", "Add", {"c", "m"}, {"z"})};
+  g.nodes = {MakeNode("conv", "Conv", {"x", "w", "b"}, {"y"}),
+             MakeNode("mul", "Mul", {"y", "s"}, {"m"}), MakeNode("add", "Add", {"c", "m"}, {"z"})};
   const Tensor original_w = g.initializers.at("w");  // shares the buffer
   EXPECT_EQ(FoldConvAffine(g), 2);
   ASSERT_EQ(g.nodes.size(), 1u);
@@ -151,7 +152,8 @@ TEST(FoldConvAffine, LeavesLastAxisBroadcastAlone) {
   g.outputs.push_back(Known("z", {1, 2, 2, 2}));
   g.initializers["w"] = Tensor::FromVector<float>({2, 2, 1, 1}, {1, 0, 0, 1});
   g.initializers["c"] = Tensor::FromVector<float>({2}, {1.0f, 2.0f});
-  g.nodes = {MakeNode("conv", "Conv", {"x", "w"}, {"y"}), MakeNode("add", "Add", {"y", "c"}, {"z"})};
+  g.nodes = {MakeNode("conv", "Conv", {"x", "w"}, {"y"}),
+             MakeNode("add", "Add", {"y", "c"}, {"z"})};
   EXPECT_EQ(FoldConvAffine(g), 0);
   EXPECT_EQ(g.nodes.size(), 2u);
 }
@@ -166,7 +168,8 @@ Graph HardSwishSpelledOut(float clip_max) {
   g.initializers["six"] = Tensor::FromVector<float>({}, {6.0f});
   g.nodes = {MakeNode("add", "Add", {"x", "three"}, {"t"}),
              MakeNode("clip", "Clip", {"t", "zero", "max"}, {"u"}),
-             MakeNode("mul", "Mul", {"x", "u"}, {"v"}), MakeNode("div", "Div", {"v", "six"}, {"y"})};
+             MakeNode("mul", "Mul", {"x", "u"}, {"v"}),
+             MakeNode("div", "Div", {"v", "six"}, {"y"})};
   return g;
 }
 

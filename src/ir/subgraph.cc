@@ -50,8 +50,8 @@ Status ExtractSubgraph(Graph& g, const SubgraphSpec& spec) {
   auto check = [&](const std::string& name, const char* flag) -> Status {
     if (name.empty()) return InvalidArgument(flag, ": empty tensor name");
     if (g.FindInitializer(name))
-      return InvalidArgument(flag, " '", name, "': that is a constant (an initializer) of ", g.source,
-                             ", not an activation");
+      return InvalidArgument(flag, " '", name, "': that is a constant (an initializer) of ",
+                             g.source, ", not an activation");
     if (!producer.count(name) && !IsGraphInput(g, name))
       return NotFound(flag, " '", name, "': ", g.source, " has no tensor of that name (after ",
                       "calib8's load-time folding; `calib8 calibrate --save-stats` or `inspect "
@@ -93,8 +93,10 @@ Status ExtractSubgraph(Graph& g, const SubgraphSpec& spec) {
   for (size_t k = 0; k < g.nodes.size(); ++k)
     for (const auto& o : g.nodes[k].outputs)
       if (keep[k] && from.count(o))
-        return InvalidArgument("--from '", o, "': node ", g.nodes[k].Describe(), " computes it together "
-                               "with another output the subgraph needs; cut below that node instead");
+        return InvalidArgument(
+            "--from '", o, "': node ", g.nodes[k].Describe(),
+            " computes it together "
+            "with another output the subgraph needs; cut below that node instead");
   std::vector<ValueInfo> inputs;
   for (const auto& in : g.inputs)
     if (live.count(in.name)) inputs.push_back(in);
@@ -112,8 +114,10 @@ Status ExtractSubgraph(Graph& g, const SubgraphSpec& spec) {
   g.inputs = std::move(inputs);
   g.outputs = std::move(outputs);
   for (auto it = g.initializers.begin(); it != g.initializers.end();) {
-    if (!live.count(it->first)) it = g.initializers.erase(it);
-    else ++it;
+    if (!live.count(it->first))
+      it = g.initializers.erase(it);
+    else
+      ++it;
   }
   g.source += " (" + DescribeSubgraph(spec) + ")";
   return Status::Ok();

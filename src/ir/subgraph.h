@@ -1,7 +1,8 @@
 // ir/subgraph.h — cut a graph down to the part that calib8 should run: partial calibration of
 // networks with layers calib8 cannot run (docs/custom-layers.md).
 //
-//   --until T1,T2   the subgraph that computes T1, T2 from the graph inputs (they become the outputs)
+//   --until T1,T2   the subgraph that computes T1, T2 from the graph inputs (they become the
+//   outputs)
 //   --from  T=SPEC  the subgraph fed by T: T becomes a graph input whose values come from elsewhere
 //                   (the user's runtime with the custom layer, or `calib8 run --dump`)
 // Both can be given together. Nodes that no kept output needs are dropped, and so are graph inputs

@@ -34,8 +34,9 @@ Graph Residual() {
   g.outputs.push_back(V("y", {1, 4, 8, 8}));
   g.initializers["wa"] = Tensor(DataType::kFloat32, {4, 4, 1, 1});
   g.initializers["unused"] = Tensor(DataType::kFloat32, {1});
-  g.nodes = {N("conv_a", "Conv", {"x", "wa"}, {"a"}), N("mish", "Mish", {"a"}, {"m"}, "com.example"),
-             N("add", "Add", {"m", "a"}, {"s"}), N("relu", "Relu", {"s"}, {"y"})};
+  g.nodes = {N("conv_a", "Conv", {"x", "wa"}, {"a"}),
+             N("mish", "Mish", {"a"}, {"m"}, "com.example"), N("add", "Add", {"m", "a"}, {"s"}),
+             N("relu", "Relu", {"s"}, {"y"})};
   for (const char* v : {"a", "m", "s"}) g.value_info[v] = V(v, {1, 4, 8, 8});
   return g;
 }

@@ -42,11 +42,10 @@ Status LocateExternal(const onnx::TensorProto& p, const std::string& where, cons
     if (kv.key() == "location") location = kv.value();
     if ((kv.key() == "offset" && !ParseExternalNumber(kv.value(), offset)) ||
         (kv.key() == "length" && !ParseExternalNumber(kv.value(), &length)))
-      return InvalidArgument(where, ": external data '", kv.key(), "' is '", kv.value().substr(0, 40),
-                             "': expected a non-negative decimal number");
+      return InvalidArgument(where, ": external data '", kv.key(), "' is '",
+                             kv.value().substr(0, 40), "': expected a non-negative decimal number");
   }
-  if (location.empty())
-    return InvalidArgument(where, ": external data without a 'location' entry");
+  if (location.empty()) return InvalidArgument(where, ": external data without a 'location' entry");
   // As the ONNX checker requires: a relative path that stays beside the model.
   const fs::path loc(location);
   bool escapes = loc.is_absolute() || location.find('\0') != std::string::npos;
@@ -61,7 +60,8 @@ Status LocateExternal(const onnx::TensorProto& p, const std::string& where, cons
     return NotFound(where, ": external data file '", file->string(),
                     "' cannot be opened (it must sit beside the model, as the model says)");
   if (length >= 0 && static_cast<uint64_t>(length) != want)
-    return InvalidArgument(where, ": external data length ", length, " != ", want, " bytes expected");
+    return InvalidArgument(where, ": external data length ", length, " != ", want,
+                           " bytes expected");
   if (static_cast<uint64_t>(*offset) > size || want > size - static_cast<uint64_t>(*offset))
     return InvalidArgument(where, ": external data file '", file->string(), "' has ", size,
                            " bytes: too short for ", want, " bytes at offset ", *offset);
@@ -77,8 +77,8 @@ Status ReadExternal(const fs::path& file, int64_t offset, const std::string& whe
   in.seekg(offset);
   in.read(static_cast<char*>(t->raw()), static_cast<std::streamsize>(want));
   if (static_cast<size_t>(in.gcount()) != want)
-    return InvalidArgument(where, ": external data file '", file.string(), "' is too short at offset ",
-                           offset);
+    return InvalidArgument(where, ": external data file '", file.string(),
+                           "' is too short at offset ", offset);
   return Status::Ok();
 }
 
@@ -86,7 +86,8 @@ Result<ir::ValueInfo> ConvertValueInfo(const onnx::ValueInfoProto& v) {
   ir::ValueInfo vi;
   vi.name = v.name();
   if (v.has_type() && !v.type().has_tensor_type())
-    return Unimplemented("value '", v.name(), "' is not a tensor (sequence, map and optional types "
+    return Unimplemented("value '", v.name(),
+                         "' is not a tensor (sequence, map and optional types "
                          "are not supported by calib8)");
   if (v.type().has_tensor_type()) {
     const auto& tt = v.type().tensor_type();
@@ -109,9 +110,18 @@ Result<ir::Attribute> ConvertAttribute(const onnx::AttributeProto& a, const std:
   using K = ir::Attribute::Kind;
   ir::Attribute out;
   switch (a.type()) {
-    case onnx::AttributeProto::INT: out.kind = K::kInt; out.i = a.i(); break;
-    case onnx::AttributeProto::FLOAT: out.kind = K::kFloat; out.f = a.f(); break;
-    case onnx::AttributeProto::STRING: out.kind = K::kString; out.s = a.s(); break;
+    case onnx::AttributeProto::INT:
+      out.kind = K::kInt;
+      out.i = a.i();
+      break;
+    case onnx::AttributeProto::FLOAT:
+      out.kind = K::kFloat;
+      out.f = a.f();
+      break;
+    case onnx::AttributeProto::STRING:
+      out.kind = K::kString;
+      out.s = a.s();
+      break;
     case onnx::AttributeProto::INTS:
       out.kind = K::kInts;
       out.ints.assign(a.ints().begin(), a.ints().end());
@@ -126,7 +136,8 @@ Result<ir::Attribute> ConvertAttribute(const onnx::AttributeProto& a, const std:
       break;
     case onnx::AttributeProto::TENSOR: {
       out.kind = K::kTensor;
-      CALIB8_ASSIGN_OR_RETURN(out.t, TensorFromProto(a.t(), where + ": attribute '" + a.name() + "'", dir));
+      CALIB8_ASSIGN_OR_RETURN(
+          out.t, TensorFromProto(a.t(), where + ": attribute '" + a.name() + "'", dir));
       break;
     }
     case onnx::AttributeProto::GRAPH:
@@ -135,12 +146,22 @@ Result<ir::Attribute> ConvertAttribute(const onnx::AttributeProto& a, const std:
       break;
     default:
       // Older writers leave `type` unset; infer it from the populated field.
-      if (a.has_i()) { out.kind = K::kInt; out.i = a.i(); }
-      else if (a.has_f()) { out.kind = K::kFloat; out.f = a.f(); }
-      else if (a.has_s()) { out.kind = K::kString; out.s = a.s(); }
-      else if (a.ints_size()) { out.kind = K::kInts; out.ints.assign(a.ints().begin(), a.ints().end()); }
-      else if (a.floats_size()) { out.kind = K::kFloats; out.floats.assign(a.floats().begin(), a.floats().end()); }
-      else if (a.has_t()) {
+      if (a.has_i()) {
+        out.kind = K::kInt;
+        out.i = a.i();
+      } else if (a.has_f()) {
+        out.kind = K::kFloat;
+        out.f = a.f();
+      } else if (a.has_s()) {
+        out.kind = K::kString;
+        out.s = a.s();
+      } else if (a.ints_size()) {
+        out.kind = K::kInts;
+        out.ints.assign(a.ints().begin(), a.ints().end());
+      } else if (a.floats_size()) {
+        out.kind = K::kFloats;
+        out.floats.assign(a.floats().begin(), a.floats().end());
+      } else if (a.has_t()) {
         out.kind = K::kTensor;
         CALIB8_ASSIGN_OR_RETURN(out.t, TensorFromProto(a.t(), where, dir));
       } else if (a.strings_size()) {
@@ -219,6 +240,70 @@ bool ShapeInferenceWouldCrash(const onnx::GraphProto& g) {
   return false;
 }
 
+// Fills `t` (shape and type set) from the typed value field of `p` that ONNX uses for its type,
+// which must hold exactly one value per element.
+static Status CopyTypedField(const onnx::TensorProto& p, const std::string& where, Tensor& t) {
+  const int64_t n = t.numel();
+  auto count_error = [&](int64_t got) {
+    return InvalidArgument(where, ": tensor '", p.name(), "' has ", got, " values, expected ", n,
+                           " for shape ", ShapeToString(t.shape()));
+  };
+  switch (t.dtype()) {
+    case DataType::kFloat32:
+      if (p.float_data_size() != n) return count_error(p.float_data_size());
+      CopyField(p.float_data(), t.data<float>());
+      break;
+    case DataType::kFloat64:
+      if (p.double_data_size() != n) return count_error(p.double_data_size());
+      CopyField(p.double_data(), t.data<double>());
+      break;
+    case DataType::kInt64:
+      if (p.int64_data_size() != n) return count_error(p.int64_data_size());
+      CopyField(p.int64_data(), t.data<int64_t>());
+      break;
+    case DataType::kUint32:
+    case DataType::kUint64:
+      if (p.uint64_data_size() != n) return count_error(p.uint64_data_size());
+      if (t.dtype() == DataType::kUint32)
+        CopyField(p.uint64_data(), t.data<uint32_t>());
+      else
+        CopyField(p.uint64_data(), t.data<uint64_t>());
+      break;
+    case DataType::kInt32:
+    case DataType::kInt16:
+    case DataType::kInt8:
+    case DataType::kUint16:
+    case DataType::kUint8:
+    case DataType::kBool:
+    case DataType::kFloat16:
+      if (p.int32_data_size() != n) return count_error(p.int32_data_size());
+      switch (t.dtype()) {
+        case DataType::kInt32:
+          CopyField(p.int32_data(), t.data<int32_t>());
+          break;
+        case DataType::kInt16:
+          CopyField(p.int32_data(), t.data<int16_t>());
+          break;
+        case DataType::kInt8:
+          CopyField(p.int32_data(), t.data<int8_t>());
+          break;
+        case DataType::kUint8:
+          CopyField(p.int32_data(), t.data<uint8_t>());
+          break;
+        case DataType::kBool:
+          CopyField(p.int32_data(), t.data<bool>());
+          break;
+        default:
+          CopyField(p.int32_data(), t.data<uint16_t>());
+          break;
+      }
+      break;
+    default:
+      return Unimplemented(where, ": tensor '", p.name(), "': data type ", DataTypeName(t.dtype()));
+  }
+  return Status::Ok();
+}
+
 Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& where,
                                const std::string& dir) {
   DataType dt = DataTypeFromOnnx(p.data_type());
@@ -241,15 +326,15 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& wh
                                           &external_file, &external_offset));
   } else {
     // Typed fields hold one value per element; raw_data exactly the bytes (checked below).
-    const uint64_t present = p.has_raw_data() ? p.raw_data().size()
-                                              : 8 * static_cast<uint64_t>(
-                                                        p.float_data_size() + p.double_data_size() +
-                                                        p.int32_data_size() + p.int64_data_size() +
-                                                        p.uint64_data_size());
+    const uint64_t present =
+        p.has_raw_data() ? p.raw_data().size()
+                         : 8 * static_cast<uint64_t>(p.float_data_size() + p.double_data_size() +
+                                                     p.int32_data_size() + p.int64_data_size() +
+                                                     p.uint64_data_size());
     if (elems != 0 && bytes > present)
-      return InvalidArgument(where, ": tensor '", p.name(), "' declares shape ", ShapeToString(shape),
-                             " of ", DataTypeName(dt), " (", bytes, " bytes) but holds ", present,
-                             " bytes (truncated or not a tensor)");
+      return InvalidArgument(where, ": tensor '", p.name(), "' declares shape ",
+                             ShapeToString(shape), " of ", DataTypeName(dt), " (", bytes,
+                             " bytes) but holds ", present, " bytes (truncated or not a tensor)");
   }
   Tensor t(dt, shape);
   const int64_t n = t.numel();
@@ -261,49 +346,12 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& wh
   if (p.has_raw_data()) {
     if (p.raw_data().size() != t.nbytes())
       return InvalidArgument(where, ": tensor '", p.name(), "' has ", p.raw_data().size(),
-                             " bytes of raw data, expected ", t.nbytes(), " for ",
-                             DataTypeName(dt), ShapeToString(shape));
+                             " bytes of raw data, expected ", t.nbytes(), " for ", DataTypeName(dt),
+                             ShapeToString(shape));
     if (n) std::memcpy(t.raw(), p.raw_data().data(), t.nbytes());
     return t;
   }
-  auto count_error = [&](int64_t got) {
-    return InvalidArgument(where, ": tensor '", p.name(), "' has ", got, " values, expected ", n,
-                           " for shape ", ShapeToString(shape));
-  };
-  switch (dt) {
-    case DataType::kFloat32:
-      if (p.float_data_size() != n) return count_error(p.float_data_size());
-      CopyField(p.float_data(), t.data<float>());
-      break;
-    case DataType::kFloat64:
-      if (p.double_data_size() != n) return count_error(p.double_data_size());
-      CopyField(p.double_data(), t.data<double>());
-      break;
-    case DataType::kInt64:
-      if (p.int64_data_size() != n) return count_error(p.int64_data_size());
-      CopyField(p.int64_data(), t.data<int64_t>());
-      break;
-    case DataType::kUint32:
-    case DataType::kUint64:
-      if (p.uint64_data_size() != n) return count_error(p.uint64_data_size());
-      if (dt == DataType::kUint32) CopyField(p.uint64_data(), t.data<uint32_t>());
-      else CopyField(p.uint64_data(), t.data<uint64_t>());
-      break;
-    case DataType::kInt32: case DataType::kInt16: case DataType::kInt8: case DataType::kUint16:
-    case DataType::kUint8: case DataType::kBool: case DataType::kFloat16:
-      if (p.int32_data_size() != n) return count_error(p.int32_data_size());
-      switch (dt) {
-        case DataType::kInt32: CopyField(p.int32_data(), t.data<int32_t>()); break;
-        case DataType::kInt16: CopyField(p.int32_data(), t.data<int16_t>()); break;
-        case DataType::kInt8: CopyField(p.int32_data(), t.data<int8_t>()); break;
-        case DataType::kUint8: CopyField(p.int32_data(), t.data<uint8_t>()); break;
-        case DataType::kBool: CopyField(p.int32_data(), t.data<bool>()); break;
-        default: CopyField(p.int32_data(), t.data<uint16_t>()); break;
-      }
-      break;
-    default:
-      return Unimplemented(where, ": tensor '", p.name(), "': data type ", DataTypeName(dt));
-  }
+  CALIB8_RETURN_IF_ERROR(CopyTypedField(p, where, t));
   return t;
 }
 
@@ -312,8 +360,9 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
   onnx::ModelProto model;
   if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
   if (!model.ParseFromString(bytes))
-    return InvalidArgument(source, ": not a valid ONNX model (protobuf parsing failed: the file is "
-                                   "truncated, corrupt or not ONNX)");
+    return InvalidArgument(source,
+                           ": not a valid ONNX model (protobuf parsing failed: the file is "
+                           "truncated, corrupt or not ONNX)");
   if (!model.has_graph() || model.graph().node_size() == 0)
     return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
 

@@ -14,7 +14,7 @@
 namespace onnx {
 class GraphProto;
 class TensorProto;
-}
+}  // namespace onnx
 
 namespace calib8::onnx_io {
 

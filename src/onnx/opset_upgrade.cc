@@ -21,9 +21,18 @@ bool IsDefault(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 // that needs the rewrite (Upsample has none: deprecated at 10, replaced by Resize).
 const std::map<std::string, int64_t>& UpgradeTable() {
   static const std::map<std::string, int64_t> kTable = {
-      {"BatchNormalization", 9}, {"Clip", 11},      {"Hardmax", 13},  {"LogSoftmax", 13},
-      {"Pad", 11},               {"ReduceSum", 13}, {"Slice", 10},    {"Softmax", 13},
-      {"Split", 13},             {"Squeeze", 13},   {"Unsqueeze", 13}, {"Upsample", 1000},
+      {"BatchNormalization", 9},
+      {"Clip", 11},
+      {"Hardmax", 13},
+      {"LogSoftmax", 13},
+      {"Pad", 11},
+      {"ReduceSum", 13},
+      {"Slice", 10},
+      {"Softmax", 13},
+      {"Split", 13},
+      {"Squeeze", 13},
+      {"Unsqueeze", 13},
+      {"Upsample", 1000},
   };
   return kTable;
 }
@@ -110,7 +119,8 @@ using Rewrite = std::function<Status(Rewriter&, onnx::NodeProto*, std::vector<on
                                      const std::string&)>;
 
 // Clip-1/6: min and max attributes (defaults: the float range) -> Clip-11/13 optional inputs.
-Status ClipTo13(Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*, const std::string&) {
+Status ClipTo13(Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*,
+                const std::string&) {
   const auto* lo = Find(*n, "min");
   const auto* hi = Find(*n, "max");
   const std::string base = n->output(0);
@@ -292,24 +302,16 @@ const std::map<std::string, Rewrite>& Rewrites() {
       {"Hardmax", SoftmaxTo13},
       {"LogSoftmax", SoftmaxTo13},
       {"Pad", PadTo13},
-      {"ReduceSum",
-       [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*, const std::string& w) {
-         return AttrToInput(r, n, "axes", 1, false, w);
-       }},
+      {"ReduceSum", [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*,
+                       const std::string& w) { return AttrToInput(r, n, "axes", 1, false, w); }},
       {"Slice", SliceTo13},
       {"Softmax", SoftmaxTo13},
-      {"Split",
-       [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*, const std::string& w) {
-         return AttrToInput(r, n, "split", 1, false, w);
-       }},
-      {"Squeeze",
-       [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*, const std::string& w) {
-         return AttrToInput(r, n, "axes", 1, false, w);
-       }},
-      {"Unsqueeze",
-       [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*, const std::string& w) {
-         return AttrToInput(r, n, "axes", 1, true, w);
-       }},
+      {"Split", [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*,
+                   const std::string& w) { return AttrToInput(r, n, "split", 1, false, w); }},
+      {"Squeeze", [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*,
+                     const std::string& w) { return AttrToInput(r, n, "axes", 1, false, w); }},
+      {"Unsqueeze", [](Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*,
+                       const std::string& w) { return AttrToInput(r, n, "axes", 1, true, w); }},
       {"Upsample", UpsampleTo13},
   };
   return kRewrites;
@@ -342,7 +344,8 @@ Status UpgradeGraph(onnx::GraphProto* g, const onnx::GraphProto* inferred, int64
     onnx::NodeProto n = g->node(i);
     for (auto& a : *n.mutable_attribute()) {
       if (a.has_g())
-        CALIB8_RETURN_IF_ERROR(UpgradeGraph(a.mutable_g(), nullptr, from, where, counts, opset13_nodes));
+        CALIB8_RETURN_IF_ERROR(
+            UpgradeGraph(a.mutable_g(), nullptr, from, where, counts, opset13_nodes));
       for (auto& sg : *a.mutable_graphs())
         CALIB8_RETURN_IF_ERROR(UpgradeGraph(&sg, nullptr, from, where, counts, opset13_nodes));
     }

@@ -30,7 +30,7 @@ struct OpsetUpgradeReport {
   // First output of every node now in its opset-13 form (rewritten or added), so the caller can
   // check those nodes from 13 instead of from the model's opset.
   std::set<std::string> opset13_nodes;
-  std::vector<std::string> notes;       // "Clip: 28 node(s) rewritten to Clip-13 (...)"
+  std::vector<std::string> notes;  // "Clip: 28 node(s) rewritten to Clip-13 (...)"
 };
 
 // True when `op` at `from` (< 13) has another definition at 13 and this module rewrites it.

@@ -23,8 +23,8 @@ bool IsWeighted(const std::string& op) { return ir::IsInt8Compute(op); }
 
 // Parameter-name suffixes of torch.nn modules (state_dict keys): what follows the module path.
 bool IsParameterLeaf(const std::string& leaf) {
-  static const std::set<std::string> kLeaves = {
-      "weight", "bias", "running_mean", "running_var", "in_proj_weight", "in_proj_bias"};
+  static const std::set<std::string> kLeaves = {"weight",      "bias",           "running_mean",
+                                                "running_var", "in_proj_weight", "in_proj_bias"};
   return kLeaves.count(leaf) > 0;
 }
 
@@ -186,9 +186,9 @@ json TensorJson(const table::TableEntry& e, const onnx::GraphProto& g, const Gra
   t["quant_min"] = -128;
   t["quant_max"] = 127;
   t["zero_point"] = 0;
-  t["producer"] = p != producer.end() ? node_json(p->second)
-                                      : (graph_inputs.count(e.name) ? json("graph input")
-                                                                    : json(nullptr));
+  t["producer"] = p != producer.end()
+                      ? node_json(p->second)
+                      : (graph_inputs.count(e.name) ? json("graph input") : json(nullptr));
   json cons = json::array();
   auto c = consumers.find(e.name);
   bool any_module = !mod.empty();

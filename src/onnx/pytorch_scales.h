@@ -36,9 +36,9 @@ struct PytorchScalesOptions {
 };
 
 struct PytorchScalesReport {
-  int tensors = 0;            // table activation entries written
-  int with_module = 0;        // ... whose producer or a consumer has a module
-  int input_quantizers = 0;   // weighted modules that get an input quantizer
+  int tensors = 0;                        // table activation entries written
+  int with_module = 0;                    // ... whose producer or a consumer has a module
+  int input_quantizers = 0;               // weighted modules that get an input quantizer
   std::vector<std::string> not_in_model;  // table entries naming no tensor of the model
   std::vector<std::string> warnings;
 };

@@ -67,8 +67,8 @@ struct QdqImporter {
         if (t1 == std::string::npos || t2 == t1) continue;
         std::string q = line.substr(0, t1), entry = line.substr(t1 + 1, t2 - t1 - 1),
                     last = line.substr(t2 + 1);
-        const bool hex = last.size() == 8 &&
-                         last.find_first_not_of("0123456789abcdef") == std::string::npos;
+        const bool hex =
+            last.size() == 8 && last.find_first_not_of("0123456789abcdef") == std::string::npos;
         if (entry == "-") {
           carried[q] = last;
         } else if (entry == "@asym") {
@@ -132,7 +132,8 @@ struct QdqImporter {
       bool ok = z.dtype() == DataType::kInt8 ? zv == 0 : (zv == 0 || zv == 128);
       auto as = asym_scale.find(x);
       const bool own_asym = z.dtype() == DataType::kUint8 && as != asym_scale.end() &&
-                            sources.count(x) && as->second == table::FloatToBits(scale.data<float>()[0]);
+                            sources.count(x) &&
+                            as->second == table::FloatToBits(scale.data<float>()[0]);
       if (own_asym) {
         // calib8's own asymmetric pair (zero point from the sidecar's range): the table entry
         // is the export's record.

@@ -9,10 +9,10 @@
 #include <set>
 #include <sstream>
 
+#include "ir/op_traits.h"
 #include "onnx/onnx_import.h"
 #include "onnx/qdq_util.h"
 #include "quant/quant_params.h"
-#include "ir/op_traits.h"
 
 namespace calib8::onnx_io::qdq_detail {
 
@@ -389,10 +389,10 @@ struct OrtPlacement {
       float s = table::BitsToFloat(q.bits);
       q.scale = s;
       auto range = options.ranges.find(t);
-      const quant::QParams asym = range == options.ranges.end()
-                                      ? quant::QParams{}
-                                      : quant::AsymmetricParams(range->second.first,
-                                                                range->second.second);
+      const quant::QParams asym =
+          range == options.ranges.end()
+              ? quant::QParams{}
+              : quant::AsymmetricParams(range->second.first, range->second.second);
       if (mode == OrtActivations::kU8 && asym.scale > 0.0f) {
         q.zp = asym.zero_point == 0 ? ZeroPoint::kU8Zero : ZeroPoint::kU8Range;
         q.u8_value = static_cast<uint8_t>(asym.zero_point);

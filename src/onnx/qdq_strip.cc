@@ -56,7 +56,8 @@ class Constants {
   bool Has(const std::string& name) const { return protos_.count(name) > 0; }
   Result<Tensor> Get(const std::string& name, const std::string& where) const {
     auto it = protos_.find(name);
-    if (it == protos_.end()) return InvalidArgument(source_, ": ", where, ": '", name, "' is not a constant");
+    if (it == protos_.end())
+      return InvalidArgument(source_, ": ", where, ": '", name, "' is not a constant");
     return TensorFromProto(*it->second, source_ + ": " + where + ": '" + name + "'", dir_);
   }
 
@@ -68,8 +69,7 @@ class Constants {
 Result<QParams> ReadQParams(const onnx::NodeProto& n, int index, const Constants& c,
                             const std::string& source) {
   const std::string where = Label(n, index);
-  if (n.input_size() < 2)
-    return InvalidArgument(source, ": ", where, ": expected a scale input");
+  if (n.input_size() < 2) return InvalidArgument(source, ": ", where, ": expected a scale input");
   QParams p;
   CALIB8_ASSIGN_OR_RETURN(Tensor s, c.Get(n.input(1), where + " scale"));
   if (s.dtype() != DataType::kFloat32 || s.numel() == 0 || s.shape().size() > 1)
@@ -146,8 +146,8 @@ Result<onnx::TensorProto> DequantizedWeight(const Constants& constants, const st
     if (w.dtype() != DataType::kFloat32)
       return InvalidArgument(source, ": ", Label(*q, qi), ": input '", src, "' is ",
                              DataTypeName(w.dtype()), ", expected float32");
-    CALIB8_ASSIGN_OR_RETURN(auto ch,
-                            ChannelOf(w.shape(), qp.axis, qp.scale.size(), source + ": " + Label(*q, qi)));
+    CALIB8_ASSIGN_OR_RETURN(
+        auto ch, ChannelOf(w.shape(), qp.axis, qp.scale.size(), source + ": " + Label(*q, qi)));
     const float* wv = w.data<float>();
     for (int64_t k = 0; k < n; ++k) {
       size_t c = qp.scale.size() == 1 ? 0 : static_cast<size_t>(ch[k]);
@@ -215,7 +215,9 @@ void RemoveUnused(onnx::GraphProto* g, const Constants& constants,
   for (const auto& n : g->node())
     for (const auto& in : n.input()) read.insert(in);
   for (const auto& o : g->output()) read.insert(o.name());
-  auto unused = [&](const std::string& name) { return maybe_unused.count(name) && !read.count(name); };
+  auto unused = [&](const std::string& name) {
+    return maybe_unused.count(name) && !read.count(name);
+  };
   // Constant nodes, and Identity copies of constants (torch), that nothing reads any more. An
   // Identity removed may leave its source unread: repeat until nothing changes.
   for (const auto& n : g->node())
@@ -269,11 +271,12 @@ Status WritePlainModel(onnx::ModelProto& model, const std::string& source,
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
-    return InvalidArgument(source, ": the model without its Q/DQ pairs fails the onnx checker: ",
-                           e.what());
+    return InvalidArgument(source,
+                           ": the model without its Q/DQ pairs fails the onnx checker: ", e.what());
   }
   std::string out;
-  if (!model.SerializeToString(&out)) return Internal(source, ": serializing the plain model failed");
+  if (!model.SerializeToString(&out))
+    return Internal(source, ": serializing the plain model failed");
   return core::WriteFileAtomic(out_path, out);
 }
 
@@ -303,10 +306,10 @@ Status StripQdqFile(const std::string& qdq_path, const std::string& out_path,
   for (const auto& o : g->output()) graph_outputs.insert(o.name());
 
   std::set<int> removed;
-  std::map<std::string, std::string> rename;           // DQ output -> the Q's input
-  std::vector<onnx::TensorProto> new_weights;          // DQ output -> dequantized values
-  std::map<int, onnx::NodeProto> identities;           // graph outputs written by a removed DQ
-  std::set<std::string> maybe_unused;                  // constants the removed nodes read
+  std::map<std::string, std::string> rename;   // DQ output -> the Q's input
+  std::vector<onnx::TensorProto> new_weights;  // DQ output -> dequantized values
+  std::map<int, onnx::NodeProto> identities;   // graph outputs written by a removed DQ
+  std::set<std::string> maybe_unused;          // constants the removed nodes read
   for (int i = 0; i < g->node_size(); ++i) {
     const auto& d = g->node(i);
     if (d.op_type() != "DequantizeLinear" || !IsQdqDomain(d.domain())) continue;
@@ -333,9 +336,8 @@ Status StripQdqFile(const std::string& qdq_path, const std::string& out_path,
       for (int r : readers[x]) {
         const auto& rn = g->node(r);
         if (rn.op_type() != "DequantizeLinear")
-          return InvalidArgument(source, ": ", Label(*q, qi), ": its output '", x,
-                                 "' is read by ", Label(rn, r),
-                                 ", expected only DequantizeLinear nodes");
+          return InvalidArgument(source, ": ", Label(*q, qi), ": its output '", x, "' is read by ",
+                                 Label(rn, r), ", expected only DequantizeLinear nodes");
       }
       if (graph_outputs.count(x))
         return InvalidArgument(source, ": ", Label(*q, qi), ": its output '", x,

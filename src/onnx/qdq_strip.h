@@ -22,7 +22,7 @@ namespace calib8::onnx_io {
 
 struct QdqStripReport {
   int activation_pairs = 0;  // Q/DQ pairs on activations removed
-  int weight_pairs = 0;      // constants (weights, int32 biases) replaced by their dequantized values
+  int weight_pairs = 0;  // constants (weights, int32 biases) replaced by their dequantized values
   std::vector<std::string> warnings;
 };
 

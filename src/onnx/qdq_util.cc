@@ -6,8 +6,8 @@
 #include <cmath>
 #include <map>
 
-#include "quant/quant_params.h"
 #include "ir/op_traits.h"
+#include "quant/quant_params.h"
 
 namespace calib8::onnx_io::qdq_detail {
 

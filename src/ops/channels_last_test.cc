@@ -36,7 +36,8 @@ ir::Graph Network(std::mt19937& rng) {
   ir::Graph g;
   g.source = "channels-last test network";
   g.opsets[""] = 13;
-  g.inputs.push_back(ir::ValueInfo{"x", DataType::kFloat32, {{1, ""}, {8, ""}, {20, ""}, {20, ""}}, true});
+  g.inputs.push_back(
+      ir::ValueInfo{"x", DataType::kFloat32, {{1, ""}, {8, ""}, {20, ""}, {20, ""}}, true});
   auto node = [&](std::string name, std::string op, std::vector<std::string> in, std::string out,
                   std::map<std::string, ir::Attribute> attrs = {}) {
     ir::Node n;
@@ -59,15 +60,15 @@ ir::Graph Network(std::mt19937& rng) {
   const auto pad1 = Ints({1, 1, 1, 1});
   node("conv1", "Conv", {"x", "W1", "B1"}, "c1", {{"pads", pad1}});
   node("relu1", "Relu", {"c1"}, "r1");
-  node("pool1", "MaxPool", {"r1"}, "p", {{"kernel_shape", Ints({2, 2})}, {"strides", Ints({2, 2})}});
+  node("pool1", "MaxPool", {"r1"}, "p",
+       {{"kernel_shape", Ints({2, 2})}, {"strides", Ints({2, 2})}});
   node("conv2", "Conv", {"p", "W2"}, "c2", {{"pads", pad1}});
   node("sig", "Sigmoid", {"c2"}, "out_sig");
   node("conv3", "Conv", {"c2", "W3", "B3"}, "c3");
   node("add", "Add", {"c3", "p"}, "s");
   node("conv4", "Conv", {"s", "W4"}, "c4", {{"pads", pad1}, {"group", Int(16)}});
   node("gap", "GlobalAveragePool", {"c4"}, "out_gap");
-  node("pool2", "MaxPool", {"c4"}, "out_pool",
-       {{"kernel_shape", Ints({3, 3})}, {"pads", pad1}});
+  node("pool2", "MaxPool", {"c4"}, "out_pool", {{"kernel_shape", Ints({3, 3})}, {"pads", pad1}});
   node("se", "Mul", {"c4", "out_gap"}, "m");
   node("addh", "Add", {"m", "Bh"}, "q");
   node("reluq", "Relu", {"q"}, "out_q");

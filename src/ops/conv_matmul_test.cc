@@ -96,8 +96,8 @@ void ExpectSame(const exec::KernelFactory& ref, const exec::KernelFactory& fast,
 }
 
 // "+affine": a fused scalar affine after the activation (PaddleOCR's Mul/Add by constants).
-const char* kActs[] = {"Relu",    "LeakyRelu", "Clip",          "HardSwish",     "HardSigmoid",
-                       "Sigmoid", "Tanh",      "Relu+affine",   "HardSwish+affine"};
+const char* kActs[] = {"Relu",    "LeakyRelu", "Clip",        "HardSwish",       "HardSigmoid",
+                       "Sigmoid", "Tanh",      "Relu+affine", "HardSwish+affine"};
 
 std::map<std::string, ir::Attribute> WithAct(std::map<std::string, ir::Attribute> attrs,
                                              std::string act, bool sum) {
@@ -272,9 +272,8 @@ TEST(ConvKernels, ReferenceMatchesOneDnn) {
 TEST(ConvKernels, FusedActivationAndSum) {
   std::mt19937 rng(7);
   Shape x = {1, 16, 12, 12}, w = {16, 16, 3, 3}, y = {1, 16, 12, 12};
-  for (std::string act :
-       {"", "Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "Tanh", "+affine",
-        "HardSwish+affine"}) {
+  for (std::string act : {"", "Relu", "LeakyRelu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid",
+                          "Tanh", "+affine", "HardSwish+affine"}) {
     for (bool sum : {false, true}) {
       for (bool bias : {false, true}) {
         std::vector<Tensor> in = {Random(x, rng), Random(w, rng),

@@ -90,8 +90,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void DepthwisePlane
       for (int64_t i = 0; i < n; ++i) acc[i] += wk * src[i];
     }
   for (int64_t oh = 0; oh < oh_n; ++oh)
-    EpilogueRow(e, acc + oh * cols, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n,
-                      ow_n);
+    EpilogueRow(e, acc + oh * cols, residual ? residual + oh * ow_n : nullptr, y + oh * ow_n, ow_n);
 }
 
 // The strided case, row by row on the unpadded input. For each output row and kernel tap

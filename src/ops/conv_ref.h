@@ -55,7 +55,8 @@ Result<ConvGeometry> ConvTransposeGeometryFor(const ConvAttrs& a, const Shape& x
 // The definition of the convolution for one (image, output channel), in accumulator type Acc;
 // the float32 reference (Acc = double) and the INT8 reference (Acc = int32) both follow it.
 // x_group: the group's cg = c_per_group() input planes, in_size() apart; w_m: W[m, :, k...].
-//   plane[o] = init + sum_{c, k inside the input} x[c, o * stride - pad_begin + k * dilation] * w_m[c, k]
+//   plane[o] = init + sum_{c, k inside the input} x[c, o * stride - pad_begin + k * dilation] *
+//   w_m[c, k]
 template <typename Acc, typename X, typename W>
 void ConvPlaneRef(const ConvGeometry& g, const X* x_group, const W* w_m, Acc init, Acc* plane) {
   const int64_t cg = g.c_per_group(), isz = g.in_size(), ksz = g.k_size();

@@ -6,8 +6,8 @@
 //   _calib8_act_beta   Clip max; HardSigmoid beta
 //   _calib8_sum = 1    one extra input after the op's normal inputs, shaped like the output
 //   _calib8_post_mul, _calib8_post_add   a scalar affine after the activation (defaults 1, 0)
-// y = act(op(...) + residual) * post_mul + post_add. Reference kernels apply it with ApplyEpilogue; the oneDNN kernels
-// translate it into post-ops (onednn_util.h).
+// y = act(op(...) + residual) * post_mul + post_add. Reference kernels apply it with ApplyEpilogue;
+// the oneDNN kernels translate it into post-ops (onednn_util.h).
 #pragma once
 
 #include <algorithm>
@@ -89,14 +89,22 @@ inline void EpilogueRow(const Epilogue& e, const float* acc, const float* res, f
                         int64_t n) {
   using A = Epilogue::Act;
   switch (e.act) {
-    case A::kNone: return EpilogueRowAs<A::kNone>(e, acc, res, y, n);
-    case A::kRelu: return EpilogueRowAs<A::kRelu>(e, acc, res, y, n);
-    case A::kLeakyRelu: return EpilogueRowAs<A::kLeakyRelu>(e, acc, res, y, n);
-    case A::kClip: return EpilogueRowAs<A::kClip>(e, acc, res, y, n);
-    case A::kHardSwish: return EpilogueRowAs<A::kHardSwish>(e, acc, res, y, n);
-    case A::kHardSigmoid: return EpilogueRowAs<A::kHardSigmoid>(e, acc, res, y, n);
-    case A::kSigmoid: return EpilogueRowAs<A::kSigmoid>(e, acc, res, y, n);
-    case A::kTanh: return EpilogueRowAs<A::kTanh>(e, acc, res, y, n);
+    case A::kNone:
+      return EpilogueRowAs<A::kNone>(e, acc, res, y, n);
+    case A::kRelu:
+      return EpilogueRowAs<A::kRelu>(e, acc, res, y, n);
+    case A::kLeakyRelu:
+      return EpilogueRowAs<A::kLeakyRelu>(e, acc, res, y, n);
+    case A::kClip:
+      return EpilogueRowAs<A::kClip>(e, acc, res, y, n);
+    case A::kHardSwish:
+      return EpilogueRowAs<A::kHardSwish>(e, acc, res, y, n);
+    case A::kHardSigmoid:
+      return EpilogueRowAs<A::kHardSigmoid>(e, acc, res, y, n);
+    case A::kSigmoid:
+      return EpilogueRowAs<A::kSigmoid>(e, acc, res, y, n);
+    case A::kTanh:
+      return EpilogueRowAs<A::kTanh>(e, acc, res, y, n);
   }
 }
 

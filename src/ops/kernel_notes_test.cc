@@ -21,7 +21,8 @@ ir::Graph PoolGraph(bool ceil) {
   ir::Graph g;
   g.source = "kernel notes test";
   g.opsets[""] = 13;
-  g.inputs.push_back(ir::ValueInfo{"x", DataType::kFloat32, {{1, ""}, {2, ""}, {10, ""}, {10, ""}}, true});
+  g.inputs.push_back(
+      ir::ValueInfo{"x", DataType::kFloat32, {{1, ""}, {2, ""}, {10, ""}, {10, ""}}, true});
   ir::Node n;
   n.name = "pool";
   n.op_type = "AveragePool";

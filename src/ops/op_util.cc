@@ -26,7 +26,10 @@ Result<Shape> BroadcastShapes(const std::vector<Shape>& shapes, const ir::Node& 
       int64_t d = s[i];
       int64_t& o = out[off + i];
       if (d == o || d == 1) continue;
-      if (o == 1) { o = d; continue; }
+      if (o == 1) {
+        o = d;
+        continue;
+      }
       std::string list;
       for (const auto& x : shapes) list += ShapeToString(x) + " ";
       return InvalidArgument("shapes ", list, "cannot be broadcast together");
@@ -49,7 +52,8 @@ std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out) {
   return s;
 }
 
-Result<std::vector<int64_t>> ReadInts(const Tensor& t, const std::string& what, const ir::Node& node) {
+Result<std::vector<int64_t>> ReadInts(const Tensor& t, const std::string& what,
+                                      const ir::Node& node) {
   std::vector<int64_t> v(static_cast<size_t>(t.numel()));
   if (t.dtype() == DataType::kInt64) {
     for (size_t i = 0; i < v.size(); ++i) v[i] = t.data<int64_t>()[i];
@@ -64,11 +68,20 @@ Result<std::vector<int64_t>> ReadInts(const Tensor& t, const std::string& what, 
 std::vector<float> ReadFloats(const Tensor& t) {
   std::vector<float> v(static_cast<size_t>(t.numel()));
   switch (t.dtype()) {
-    case DataType::kFloat32: for (size_t i = 0; i < v.size(); ++i) v[i] = t.data<float>()[i]; break;
-    case DataType::kFloat64: for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(t.data<double>()[i]); break;
-    case DataType::kInt64: for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(t.data<int64_t>()[i]); break;
-    case DataType::kInt32: for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(t.data<int32_t>()[i]); break;
-    default: break;
+    case DataType::kFloat32:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = t.data<float>()[i];
+      break;
+    case DataType::kFloat64:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(t.data<double>()[i]);
+      break;
+    case DataType::kInt64:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(t.data<int64_t>()[i]);
+      break;
+    case DataType::kInt32:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(t.data<int32_t>()[i]);
+      break;
+    default:
+      break;
   }
   return v;
 }

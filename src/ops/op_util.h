@@ -29,7 +29,8 @@ std::vector<int64_t> BroadcastStrides(const Shape& in, const Shape& out);
 std::vector<int64_t> Strides(const Shape& shape);
 
 // Reads an int tensor (int32 or int64) as int64 values (shape inputs: Reshape, Slice, ...).
-Result<std::vector<int64_t>> ReadInts(const Tensor& t, const std::string& what, const ir::Node& node);
+Result<std::vector<int64_t>> ReadInts(const Tensor& t, const std::string& what,
+                                      const ir::Node& node);
 // Reads a float-like tensor (float32/64, ints) as float values.
 std::vector<float> ReadFloats(const Tensor& t);
 
@@ -37,16 +38,36 @@ std::vector<float> ReadFloats(const Tensor& t);
 template <typename F>
 Status DispatchNumeric(DataType dt, const ir::Node& node, F&& fn) {
   switch (dt) {
-    case DataType::kFloat32: fn(float{}); return Status::Ok();
-    case DataType::kFloat64: fn(double{}); return Status::Ok();
-    case DataType::kInt32: fn(int32_t{}); return Status::Ok();
-    case DataType::kInt64: fn(int64_t{}); return Status::Ok();
-    case DataType::kInt8: fn(int8_t{}); return Status::Ok();
-    case DataType::kUint8: fn(uint8_t{}); return Status::Ok();
-    case DataType::kInt16: fn(int16_t{}); return Status::Ok();
-    case DataType::kUint16: fn(uint16_t{}); return Status::Ok();
-    case DataType::kUint32: fn(uint32_t{}); return Status::Ok();
-    case DataType::kUint64: fn(uint64_t{}); return Status::Ok();
+    case DataType::kFloat32:
+      fn(float{});
+      return Status::Ok();
+    case DataType::kFloat64:
+      fn(double{});
+      return Status::Ok();
+    case DataType::kInt32:
+      fn(int32_t{});
+      return Status::Ok();
+    case DataType::kInt64:
+      fn(int64_t{});
+      return Status::Ok();
+    case DataType::kInt8:
+      fn(int8_t{});
+      return Status::Ok();
+    case DataType::kUint8:
+      fn(uint8_t{});
+      return Status::Ok();
+    case DataType::kInt16:
+      fn(int16_t{});
+      return Status::Ok();
+    case DataType::kUint16:
+      fn(uint16_t{});
+      return Status::Ok();
+    case DataType::kUint32:
+      fn(uint32_t{});
+      return Status::Ok();
+    case DataType::kUint64:
+      fn(uint64_t{});
+      return Status::Ok();
     default:
       return Unimplemented("data type ", DataTypeName(dt), " is not supported by ", node.op_type);
   }
@@ -56,8 +77,12 @@ Status DispatchNumeric(DataType dt, const ir::Node& node, F&& fn) {
 template <typename F>
 Status DispatchFloat(DataType dt, const ir::Node& node, F&& fn) {
   switch (dt) {
-    case DataType::kFloat32: fn(float{}); return Status::Ok();
-    case DataType::kFloat64: fn(double{}); return Status::Ok();
+    case DataType::kFloat32:
+      fn(float{});
+      return Status::Ok();
+    case DataType::kFloat64:
+      fn(double{});
+      return Status::Ok();
     default:
       return Unimplemented("data type ", DataTypeName(dt), " is not supported by ", node.op_type,
                            " (float32/float64 only)");
@@ -68,10 +93,18 @@ Status DispatchFloat(DataType dt, const ir::Node& node, F&& fn) {
 template <typename F>
 Status DispatchBySize(DataType dt, const ir::Node& node, F&& fn) {
   switch (DataTypeSize(dt)) {
-    case 1: fn(uint8_t{}); return Status::Ok();
-    case 2: fn(uint16_t{}); return Status::Ok();
-    case 4: fn(uint32_t{}); return Status::Ok();
-    case 8: fn(uint64_t{}); return Status::Ok();
+    case 1:
+      fn(uint8_t{});
+      return Status::Ok();
+    case 2:
+      fn(uint16_t{});
+      return Status::Ok();
+    case 4:
+      fn(uint32_t{});
+      return Status::Ok();
+    case 8:
+      fn(uint64_t{});
+      return Status::Ok();
     default:
       return Unimplemented("data type ", DataTypeName(dt), " is not supported by ", node.op_type);
   }

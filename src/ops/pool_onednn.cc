@@ -19,7 +19,7 @@ using dnnl::memory;
 struct PoolPlan {
   bool use_reference = false;
   const char* reference_reason = "";  // why, when use_reference (KernelContext::Note)
-  bool cl = false;  // X (and Y, unless global) in Layout::kChannelsLast
+  bool cl = false;                    // X (and Y, unless global) in Layout::kChannelsLast
   PoolGeometry g;
   memory::desc src_md, dst_md;
   dnnl::pooling_v2_forward prim;
@@ -91,7 +91,8 @@ class PoolOneDnnKernel : public exec::Kernel {
         if (!a_.is_max && a_.count_include_pad) {
           p.use_reference = true;
           p.reference_reason =
-              "reference kernel: ceil_mode with count_include_pad (oneDNN would count the extra pad)";
+              "reference kernel: ceil_mode with count_include_pad (oneDNN would count the extra "
+              "pad)";
           return;
         }
         pr[i] = need;

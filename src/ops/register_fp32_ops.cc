@@ -24,15 +24,16 @@ struct Registrar {
 void RegisterBuiltinOps(exec::OpRegistry& registry) {
   Registrar r{registry};
   // Unary math and activations.
-  for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs",
-                         "Reciprocal", "Erf", "LeakyRelu", "HardSigmoid", "HardSwish", "Floor",
-                         "Ceil", "Elu", "Selu", "Softplus", "Sin", "Cos", "Not", "Sign"})
+  for (const char* op :
+       {"Relu",       "Sigmoid",  "Tanh",      "Exp",         "Log",       "Sqrt",  "Neg",  "Abs",
+        "Reciprocal", "Erf",      "LeakyRelu", "HardSigmoid", "HardSwish", "Floor", "Ceil", "Elu",
+        "Selu",       "Softplus", "Sin",       "Cos",         "Not",       "Sign"})
     r.Add(op, UnaryKernel(op), AnyLayoutElementwise(UnaryKernel(op)));
   // Binary arithmetic and comparison (numpy broadcasting). The fast flavour of the unary ops and
   // of these is the same kernel, taking channels-last tensors as well (AnyLayoutElementwise).
-  for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "Greater",
-                         "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Max", "Min", "Sum",
-                         "Mean", "Mod"})
+  for (const char* op :
+       {"Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "Greater", "LessOrEqual",
+        "GreaterOrEqual", "And", "Or", "Xor", "Max", "Min", "Sum", "Mean", "Mod"})
     r.Add(op, BinaryKernel(op), AnyLayoutElementwise(BinaryKernel(op)));
   r.Add("Where", WhereKernel());
   r.Add("Clip", ClipKernel(), AnyLayoutElementwise(ClipKernel()));

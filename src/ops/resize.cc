@@ -275,8 +275,7 @@ Status ResizeTo(exec::KernelContext& ctx, const Tensor& x, const std::vector<flo
     ctx.outputs[0] = std::move(y);
     return Status::Ok();
   }
-  CALIB8_RETURN_IF_ERROR(
-      ResizeLinear(ctx, x, maps, out_shape, spec, in_st, inner, rows, grain, y));
+  CALIB8_RETURN_IF_ERROR(ResizeLinear(ctx, x, maps, out_shape, spec, in_st, inner, rows, grain, y));
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }

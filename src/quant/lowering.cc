@@ -14,9 +14,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ir/op_traits.h"
 #include "ir/passes.h"
 #include "quant/lowering_internal.h"
-#include "ir/op_traits.h"
 
 namespace calib8::quant {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "quant/lowering_internal.h"
 #include "ir/op_traits.h"
+#include "quant/lowering_internal.h"
 
 namespace calib8::quant::lowering_detail {
 
@@ -327,9 +327,10 @@ Status Lowerer::CheckFiniteParams(size_t i) const {
     const float* v = t->data<float>();
     for (int64_t j = 0; j < t->numel(); ++j)
       if (!std::isfinite(v[j]))
-        return InvalidArgument(g_.source, ": node '", n.name, "' (", op, "): ",
-                               k == 1 ? "weight" : "bias", " '", n.input(k), "' value ", j,
-                               " is ", v[j], ": expected finite values for INT8 (fix the model, "
+        return InvalidArgument(g_.source, ": node '", n.name, "' (", op,
+                               "): ", k == 1 ? "weight" : "bias", " '", n.input(k), "' value ", j,
+                               " is ", v[j],
+                               ": expected finite values for INT8 (fix the model, "
                                "or keep the node FP32 with --keep-fp32)");
   }
   return Status::Ok();

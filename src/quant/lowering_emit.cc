@@ -73,8 +73,7 @@ Lowerer::QWeights Lowerer::QuantizeWeights(const Tensor& w, WeightLayout layout,
   const float* p = w.data<float>();
   int8_t* q = r.q.data<int8_t>();
   // Flat index (in w, and in the stored tensor) of element k of channel c.
-  const int64_t ks =
-      layout == WeightLayout::kConvTranspose ? w.numel() / (w.dim(0) * w.dim(1)) : 1;
+  const int64_t ks = layout == WeightLayout::kConvTranspose ? w.numel() / (w.dim(0) * w.dim(1)) : 1;
   const int64_t mg = layout == WeightLayout::kConvTranspose ? w.dim(1) : 1;
   auto src = [&](int64_t c, int64_t k) -> int64_t {
     switch (layout) {

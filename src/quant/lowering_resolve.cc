@@ -135,13 +135,12 @@ bool Lowerer::ApplySpeedRule() {
     auto users = int8_users_.find(x);
     if (users != int8_users_.end() && users->second.size() > 1) continue;  // shared Quantize
     Work w = WorkOf(i);
-    const double min = inf.kind == Kind::kConv ? opt_.min_conv_macs_per_element
-                                               : opt_.min_matmul_macs_per_element;
+    const double min =
+        inf.kind == Kind::kConv ? opt_.min_conv_macs_per_element : opt_.min_matmul_macs_per_element;
     if (w.macs_per_element >= min) continue;
     std::ostringstream why;
-    why << std::setprecision(3) << "no speed benefit: " << w.what
-        << " between FP32 nodes (input '" << x
-        << "' FP32, output read as FP32): " << w.macs_per_element
+    why << std::setprecision(3) << "no speed benefit: " << w.what << " between FP32 nodes (input '"
+        << x << "' FP32, output read as FP32): " << w.macs_per_element
         << " MACs per element crossing its borders < " << min
         << ", so quantizing its input and dequantizing its output cost more than INT8 saves";
     inf = NodeInfo{};

@@ -16,9 +16,9 @@ TEST(QuantParams, QuantizeS8RoundsHalfToEvenAndSaturates) {
   EXPECT_EQ(QuantizeS8(1.25f, s), 2);
   EXPECT_EQ(QuantizeS8(-0.25f, s), 0);
   EXPECT_EQ(QuantizeS8(-0.75f, s), -2);
-  EXPECT_EQ(QuantizeS8(1000.0f, s), 127);   // 2000 -> 127
-  EXPECT_EQ(QuantizeS8(-1000.0f, s), -128); // -2000 -> -128
-  EXPECT_EQ(QuantizeS8(63.5f, s), 127);     // exactly amax
+  EXPECT_EQ(QuantizeS8(1000.0f, s), 127);    // 2000 -> 127
+  EXPECT_EQ(QuantizeS8(-1000.0f, s), -128);  // -2000 -> -128
+  EXPECT_EQ(QuantizeS8(63.5f, s), 127);      // exactly amax
 }
 
 TEST(QuantParams, ZeroScaleMapsToZeroWithoutDividing) {
@@ -29,10 +29,10 @@ TEST(QuantParams, ZeroScaleMapsToZeroWithoutDividing) {
 
 TEST(QuantParams, UnsignedUsesAmaxOver255) {
   EXPECT_FLOAT_EQ(ScaleFromAmax(2.55f, true), 0.01f);
-  EXPECT_EQ(QuantizeU8(0.005f, 0.01f), 0);   // 0.5 -> 0 (even)
-  EXPECT_EQ(QuantizeU8(0.015f, 0.01f), 2);   // 1.5 -> 2
-  EXPECT_EQ(QuantizeU8(-1.0f, 0.01f), 0);    // saturates low
-  EXPECT_EQ(QuantizeU8(9.0f, 0.01f), 255);   // saturates high
+  EXPECT_EQ(QuantizeU8(0.005f, 0.01f), 0);  // 0.5 -> 0 (even)
+  EXPECT_EQ(QuantizeU8(0.015f, 0.01f), 2);  // 1.5 -> 2
+  EXPECT_EQ(QuantizeU8(-1.0f, 0.01f), 0);   // saturates low
+  EXPECT_EQ(QuantizeU8(9.0f, 0.01f), 255);  // saturates high
 }
 
 TEST(QuantParams, ScaleFromAmaxMatchesTableDecode) {

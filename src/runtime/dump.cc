@@ -1,15 +1,15 @@
 // runtime/dump.cc — see dump.h.
 #include "runtime/dump.h"
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
-#include "runtime/engine.h"
 #include "data/data_source.h"
 #include "data/npy.h"
 #include "ir/subgraph.h"
+#include "runtime/engine.h"
 
 namespace calib8::runtime {
 
@@ -54,9 +54,11 @@ Result<std::vector<DumpedTensor>> DumpTensors(const ir::Graph& full, const DumpO
   for (size_t i = 0; i < o.tensors.size(); ++i) {
     Sink& s = sinks[i];
     s.info.name = o.tensors[i];
-    s.info.path = (std::filesystem::path(o.dir) / (SanitizeFileName(o.tensors[i]) + ".npy")).string();
+    s.info.path =
+        (std::filesystem::path(o.dir) / (SanitizeFileName(o.tensors[i]) + ".npy")).string();
     s.tmp = (std::filesystem::path(o.dir) /
-             ("." + SanitizeFileName(o.tensors[i]) + ".npy.tmp." + std::to_string(getpid()))).string();
+             ("." + SanitizeFileName(o.tensors[i]) + ".npy.tmp." + std::to_string(getpid())))
+                .string();
   }
   const int64_t total = d.NumSamples();
   for (int64_t first = 0; first < total; first += o.batch) {
@@ -78,8 +80,9 @@ Result<std::vector<DumpedTensor>> DumpTensors(const ir::Graph& full, const DumpO
       const Tensor& t = out->at(s.info.name);
       if (t.shape().empty() || t.shape()[0] != count) {
         cleanup();
-        return InvalidArgument("--dump: tensor '", s.info.name, "' has shape ", ShapeToString(t.shape()),
-                               " for a batch of ", count, " sample(s): its first axis is not the batch "
+        return InvalidArgument("--dump: tensor '", s.info.name, "' has shape ",
+                               ShapeToString(t.shape()), " for a batch of ", count,
+                               " sample(s): its first axis is not the batch "
                                "axis, so it cannot be stored per sample");
       }
       if (!s.started) {
@@ -94,8 +97,9 @@ Result<std::vector<DumpedTensor>> DumpTensors(const ir::Graph& full, const DumpO
         want[0] = got[0] = 0;
         if (want != got) {
           cleanup();
-          return InvalidArgument("--dump: tensor '", s.info.name, "' changes shape between batches (",
-                                 ShapeToString(t.shape()), "); .npy needs one sample shape");
+          return InvalidArgument("--dump: tensor '", s.info.name,
+                                 "' changes shape between batches (", ShapeToString(t.shape()),
+                                 "); .npy needs one sample shape");
         }
       }
       s.out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));

@@ -24,7 +24,8 @@ Result<PassReport> Optimize(ir::Graph& graph) {
   return r;
 }
 
-Result<ir::Graph> LoadModel(const std::string& path, const LoadOptions& options, PassReport* report) {
+Result<ir::Graph> LoadModel(const std::string& path, const LoadOptions& options,
+                            PassReport* report) {
   CALIB8_ASSIGN_OR_RETURN(ir::Graph g, onnx_io::LoadModel(path));
   if (options.optimize) {
     CALIB8_ASSIGN_OR_RETURN(PassReport r, Optimize(g));
@@ -40,7 +41,8 @@ std::vector<UnknownOp> UnknownOps(const ir::Graph& g, const exec::OpRegistry* re
   for (const auto& n : g.nodes) {
     std::string name = n.domain.empty() ? n.op_type : n.domain + "::" + n.op_type;
     if (std::find(names.begin(), names.end(), name) == names.end()) continue;
-    auto it = std::find_if(out.begin(), out.end(), [&](const UnknownOp& u) { return u.Name() == name; });
+    auto it =
+        std::find_if(out.begin(), out.end(), [&](const UnknownOp& u) { return u.Name() == name; });
     if (it == out.end()) it = out.insert(out.end(), UnknownOp{n.domain, n.op_type, {}});
     it->nodes.push_back(&n);
   }
@@ -69,12 +71,13 @@ Status CheckRunnable(const ir::Graph& g, const exec::OpRegistry* registry) {
       const ir::Node* n = u.nodes[i];
       ++total;
       for (const auto& in : n->inputs)
-        if (!in.empty() && !g.FindInitializer(in) && !produced_by_unknown.count(in)) until.insert(in);
+        if (!in.empty() && !g.FindInitializer(in) && !produced_by_unknown.count(in))
+          until.insert(in);
       for (const auto& o : n->outputs)
         if (!o.empty()) from.insert(o);
       if (i < 3) {
-        list += (i ? ", " : "") + std::string("node '") + n->name + "': " + join(n->inputs) + " -> " +
-                join(n->outputs);
+        list += (i ? ", " : "") + std::string("node '") + n->name + "': " + join(n->inputs) +
+                " -> " + join(n->outputs);
       }
     }
     if (u.nodes.size() > 3) list += " and " + std::to_string(u.nodes.size() - 3) + " more node(s)";
@@ -85,10 +88,12 @@ Status CheckRunnable(const ir::Graph& g, const exec::OpRegistry* registry) {
     for (const auto& x : s) out += (out.empty() ? "" : ",") + x + suffix;
     return out;
   };
-  std::string hint = "give calib8 the layer with `--plugin LIB.so` (include/calib8/plugin.h), or "
-                     "calibrate the parts calib8 can run and join them: ";
+  std::string hint =
+      "give calib8 the layer with `--plugin LIB.so` (include/calib8/plugin.h), or "
+      "calibrate the parts calib8 can run and join them: ";
   if (!until.empty()) hint += "`calibrate --until " + csv(until, "") + "` for the part before, ";
-  hint += "`calibrate --from " + csv(from, "=SPEC") + "` with those tensors' values recorded by a " +
+  hint += "`calibrate --from " + csv(from, "=SPEC") +
+          "` with those tensors' values recorded by a " +
           "runtime that has the layer (or `calib8 run --dump`), then `calib8 merge` " +
           "(docs/custom-layers.md; `calib8 info` lists every node)";
   return Unimplemented(g.source, ": calib8 has no kernel for ", unknown.size(),
@@ -104,7 +109,8 @@ ModelInfo Describe(const ir::Graph& g) {
     if (!o.has_shape && it != g.value_info.end()) o = it->second;
   }
   std::map<std::string, int> counts;
-  for (const auto& n : g.nodes) ++counts[n.domain.empty() ? n.op_type : n.domain + "::" + n.op_type];
+  for (const auto& n : g.nodes)
+    ++counts[n.domain.empty() ? n.op_type : n.domain + "::" + n.op_type];
   info.op_counts.assign(counts.begin(), counts.end());
   info.unsupported_ops = exec::UnsupportedOps(g, ops::BuiltinRegistry());
   info.unknown_ops = UnknownOps(g);
@@ -138,7 +144,8 @@ Status CheckDataFitsModel(const ir::Graph& g, const data::MultiInputData& d, int
     const ir::ValueInfo* vi = nullptr;
     for (const auto& in : g.inputs)
       if (in.name == name) vi = &in;
-    if (!vi) return InvalidArgument("--data names input '", name, "', which the model does not have");
+    if (!vi)
+      return InvalidArgument("--data names input '", name, "', which the model does not have");
     const Shape& s = d.source(i).SampleShape();
     std::string want = vi->ShapeString();
     std::string got = "[N," + ShapeToString(s).substr(1);
@@ -147,15 +154,17 @@ Status CheckDataFitsModel(const ir::Graph& g, const data::MultiInputData& d, int
       for (size_t k = 0; ok && k < s.size(); ++k)
         if (vi->dims[k + 1].known() && vi->dims[k + 1].value != s[k]) ok = false;
       if (!ok)
-        return InvalidArgument("data for input '", name, "' has samples of shape ", ShapeToString(s),
-                               " (batches ", got, "), but the model expects ", want);
+        return InvalidArgument("data for input '", name, "' has samples of shape ",
+                               ShapeToString(s), " (batches ", got, "), but the model expects ",
+                               want);
       if (vi->dims[0].known() && vi->dims[0].value != batch)
         return InvalidArgument("input '", name, "' has a fixed batch size of ", vi->dims[0].value,
                                " (shape ", want, "): use --batch ", vi->dims[0].value);
     }
     if (vi->dtype != DataType::kUndefined && vi->dtype != d.source(i).SampleType())
-      return InvalidArgument("data for input '", name, "' is ", DataTypeName(d.source(i).SampleType()),
-                             ", the model expects ", DataTypeName(vi->dtype));
+      return InvalidArgument("data for input '", name, "' is ",
+                             DataTypeName(d.source(i).SampleType()), ", the model expects ",
+                             DataTypeName(vi->dtype));
     names->push_back(name);
   }
   for (const auto& in : g.inputs) {

@@ -20,8 +20,8 @@ struct LoadOptions {
 struct PassReport {
   int constants_folded = 0;
   int batchnorms_folded = 0;
-  int affine_folded = 0;     // per-channel Add/Mul after a Conv folded into its bias/weights
-  int hardswish_fused = 0;   // x * Clip(x + 3, 0, 6) / 6 spelled out, replaced by HardSwish
+  int affine_folded = 0;    // per-channel Add/Mul after a Conv folded into its bias/weights
+  int hardswish_fused = 0;  // x * Clip(x + 3, 0, 6) / 6 spelled out, replaced by HardSwish
   int dead_nodes_removed = 0;
 };
 
@@ -34,12 +34,13 @@ Result<PassReport> Optimize(ir::Graph& graph);
 
 // An operator type calib8 has no kernel for (a custom layer), with every node that uses it.
 struct UnknownOp {
-  std::string domain, op_type;  // domain "" = ai.onnx
+  std::string domain, op_type;         // domain "" = ai.onnx
   std::vector<const ir::Node*> nodes;  // point into the graph passed to UnknownOps
   std::string Name() const { return domain.empty() ? op_type : domain + "::" + op_type; }
 };
 // `registry`: the FP32 ops and plugins (nullptr) or another, such as the INT8 one.
-std::vector<UnknownOp> UnknownOps(const ir::Graph& graph, const exec::OpRegistry* registry = nullptr);
+std::vector<UnknownOp> UnknownOps(const ir::Graph& graph,
+                                  const exec::OpRegistry* registry = nullptr);
 
 // Ok when calib8 can run every node; else one error that names every unknown operator, its nodes
 // and the tensors around them, and the two ways on: a plugin (--plugin) or the --until / --from

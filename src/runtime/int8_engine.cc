@@ -67,8 +67,8 @@ Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symm
   }
   mode->asymmetric = true;
   mode->note = "asymmetric u8 activations with zero points (ranges of " +
-               std::to_string(options->lowering.ranges.size()) + " tensor(s) from " +
-               sidecar_path + "; --symmetric for TensorRT's symmetric s8)";
+               std::to_string(options->lowering.ranges.size()) + " tensor(s) from " + sidecar_path +
+               "; --symmetric for TensorRT's symmetric s8)";
   return t;
 }
 

@@ -31,9 +31,18 @@ struct NodeInfo {
       calib8_attribute c{};
       c.name = name.c_str();
       switch (a.kind) {
-        case ir::Attribute::Kind::kInt: c.kind = CALIB8_ATTR_INT; c.i = a.i; break;
-        case ir::Attribute::Kind::kFloat: c.kind = CALIB8_ATTR_FLOAT; c.f = a.f; break;
-        case ir::Attribute::Kind::kString: c.kind = CALIB8_ATTR_STRING; c.s = a.s.c_str(); break;
+        case ir::Attribute::Kind::kInt:
+          c.kind = CALIB8_ATTR_INT;
+          c.i = a.i;
+          break;
+        case ir::Attribute::Kind::kFloat:
+          c.kind = CALIB8_ATTR_FLOAT;
+          c.f = a.f;
+          break;
+        case ir::Attribute::Kind::kString:
+          c.kind = CALIB8_ATTR_STRING;
+          c.s = a.s.c_str();
+          break;
         case ir::Attribute::Kind::kInts:
           c.kind = CALIB8_ATTR_INTS;
           c.count = a.ints.size();
@@ -44,7 +53,9 @@ struct NodeInfo {
           c.count = a.floats.size();
           c.floats = a.floats.data();
           break;
-        default: c.kind = CALIB8_ATTR_OTHER; break;
+        default:
+          c.kind = CALIB8_ATTR_OTHER;
+          break;
       }
       attributes.push_back(c);
     }
@@ -87,7 +98,10 @@ class PluginKernel final : public exec::Kernel {
  public:
   PluginKernel(const calib8_op_def* def, std::string plugin, std::mutex* serial,
                const ir::Node& node, int64_t opset, bool int8)
-      : def_(def), plugin_(std::move(plugin)), serial_(serial), node_(PluginView(node), opset),
+      : def_(def),
+        plugin_(std::move(plugin)),
+        serial_(serial),
+        node_(PluginView(node), opset),
         int8_(int8) {
     if (int8) {
       in_scales_ = node.GetFloats(quant::kPluginInScalesAttr);
@@ -96,9 +110,9 @@ class PluginKernel final : public exec::Kernel {
   }
 
   Status Run(exec::KernelContext& ctx) override {
-    const std::string who = "node '" + ctx.node.name + "' (" + node_.node.domain + "::" +
-                            node_.node.op_type + (int8_ ? " INT8" : "") + ", plugin " + plugin_ +
-                            ")";
+    const std::string who = "node '" + ctx.node.name + "' (" + node_.node.domain +
+                            "::" + node_.node.op_type + (int8_ ? " INT8" : "") + ", plugin " +
+                            plugin_ + ")";
     if (int8_ && (in_scales_.size() != ctx.num_inputs() || out_scales_.size() != ctx.num_outputs()))
       return Internal(who, ": the INT8 plan gives ", in_scales_.size(), " input and ",
                       out_scales_.size(), " output scales for ", ctx.num_inputs(), " and ",
@@ -112,7 +126,7 @@ class PluginKernel final : public exec::Kernel {
         return Internal(who, ": input ", i, " is not s8 in the INT8 plan");
       CALIB8_ASSIGN_OR_RETURN(in_desc[i], DescOf(*t, who + ": input " + std::to_string(i)));
       in[i].desc = in_desc[i];
-      in[i].data = const_cast<void*>(t->raw());  // read-only by the ABI's contract
+      in[i].data = const_cast<void*>(t->raw());             // read-only by the ABI's contract
       if (int8_) in_desc[i].dtype = CALIB8_PLUGIN_FLOAT32;  // infer sees the float32 model
     }
     std::vector<calib8_tensor_desc> out_desc(ctx.num_outputs());
@@ -128,30 +142,34 @@ class PluginKernel final : public exec::Kernel {
       DataType dt = DataTypeFromOnnx(d.dtype);
       if (dt == DataType::kUndefined || d.rank < 0 || d.rank > CALIB8_PLUGIN_MAX_RANK)
         return InvalidArgument(who, ": output ", o, ": infer returned dtype ", d.dtype,
-                               " and rank ", d.rank, " (expected an ONNX element type and a rank "
-                               "0..", CALIB8_PLUGIN_MAX_RANK, ")");
+                               " and rank ", d.rank,
+                               " (expected an ONNX element type and a rank "
+                               "0..",
+                               CALIB8_PLUGIN_MAX_RANK, ")");
       Shape shape(d.dims, d.dims + d.rank);
       for (int64_t v : shape)
         if (v < 0) return InvalidArgument(who, ": output ", o, ": infer returned dimension ", v);
       if (int8_) {
         if (dt != DataType::kFloat32)
-          return InvalidArgument(who, ": output ", o, " is not float32 in the model; "
+          return InvalidArgument(who, ": output ", o,
+                                 " is not float32 in the model; "
                                  "compute_int8 writes s8 in place of float32 outputs only");
         dt = DataType::kInt8;
       }
       uint64_t elements = 0, bytes = 0;
       if (!CheckedSize(shape, dt, &elements, &bytes))
-        return InvalidArgument(who, ": output ", o, ": infer returned a shape whose size overflows");
+        return InvalidArgument(who, ": output ", o,
+                               ": infer returned a shape whose size overflows");
       ctx.outputs[o] = Tensor(dt, shape);
       out[o].desc = d;
       out[o].desc.dtype = static_cast<int32_t>(dt);
       out[o].data = ctx.outputs[o].raw();
     }
-    int rc = int8_ ? def_->compute_int8(&node_.info, in.data(), in_scales_.data(), in.size(),
-                                        out.data(), out_scales_.data(), out.size(), message,
-                                        sizeof message)
-                   : def_->compute_fp32(&node_.info, in.data(), in.size(), out.data(), out.size(),
-                                        message, sizeof message);
+    int rc =
+        int8_ ? def_->compute_int8(&node_.info, in.data(), in_scales_.data(), in.size(), out.data(),
+                                   out_scales_.data(), out.size(), message, sizeof message)
+              : def_->compute_fp32(&node_.info, in.data(), in.size(), out.data(), out.size(),
+                                   message, sizeof message);
     if (rc != CALIB8_PLUGIN_OK) return InvalidArgument(who, ": compute failed: ", Message(message));
     return Status::Ok();
   }
@@ -195,7 +213,8 @@ Result<LoadedPlugin> LoadPlugin(const std::string& path, exec::OpRegistry* regis
   if (!p) return InvalidArgument(where, ": ", CALIB8_PLUGIN_ENTRY, "() returned NULL");
   if (p->abi_version != CALIB8_PLUGIN_ABI_VERSION)
     return InvalidArgument(where, ": plugin ABI version ", p->abi_version, ", this calib8 has ",
-                           CALIB8_PLUGIN_ABI_VERSION, ": rebuild the plugin against this "
+                           CALIB8_PLUGIN_ABI_VERSION,
+                           ": rebuild the plugin against this "
                            "calib8's include/calib8/plugin.h");
   if (!Has(*p, offsetof(calib8_plugin, ops) + sizeof(p->ops)))
     return InvalidArgument(where, ": struct_size ", p->struct_size, " is too small for ABI ",
@@ -215,7 +234,8 @@ Result<LoadedPlugin> LoadPlugin(const std::string& path, exec::OpRegistry* regis
       return InvalidArgument(op, ": domain and op_type are required");
     const std::string name = std::string(d->domain) + "::" + d->op_type;
     if (!d->infer || !d->compute_fp32)
-      return InvalidArgument(where, ": ", name, ": infer and compute_fp32 are required (the "
+      return InvalidArgument(where, ": ", name,
+                             ": infer and compute_fp32 are required (the "
                              "observer calibrates every op's FP32 outputs)");
     exec::OpEntry e;
     e.domain = d->domain;
@@ -234,8 +254,8 @@ Result<LoadedPlugin> LoadPlugin(const std::string& path, exec::OpRegistry* regis
     }
     const std::string plugin_name = out.name;
     auto factory = [d, plugin_name, serial](bool int8) -> exec::KernelFactory {
-      return [d, plugin_name, serial, int8](const exec::KernelInit& init)
-                 -> Result<std::unique_ptr<exec::Kernel>> {
+      return [d, plugin_name, serial,
+              int8](const exec::KernelInit& init) -> Result<std::unique_ptr<exec::Kernel>> {
         return std::unique_ptr<exec::Kernel>(
             std::make_unique<PluginKernel>(d, plugin_name, serial, init.node, init.opset, int8));
       };

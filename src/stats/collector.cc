@@ -22,8 +22,9 @@ namespace {
 Result<DataRecord> MergeData(const DataRecord& a, const DataRecord& b) {
   if (a.shard_count == 0 && b.shard_count == 0) return DataRecord{};
   if (a.shard_count == 0 || b.shard_count == 0)
-    return InvalidArgument("cannot merge the statistics of a shard (calibrate --shard) with "
-                           "statistics of a whole data set");
+    return InvalidArgument(
+        "cannot merge the statistics of a shard (calibrate --shard) with "
+        "statistics of a whole data set");
   if (a.shard_count != b.shard_count)
     return InvalidArgument("cannot merge ", a.ShardText(), " with ", b.ShardText(),
                            ": the data were cut into a different number of shards");
@@ -46,7 +47,8 @@ Result<DataRecord> MergeData(const DataRecord& a, const DataRecord& b) {
 }
 
 bool SameRange(const RunningStats& a, const RunningStats& b) {
-  return a.count == b.count && a.absmax == b.absmax && (a.count == 0 || (a.min == b.min && a.max == b.max));
+  return a.count == b.count && a.absmax == b.absmax &&
+         (a.count == 0 || (a.min == b.min && a.max == b.max));
 }
 }  // namespace
 
@@ -54,19 +56,22 @@ Status StatsState::Merge(const StatsState& o) {
   if (o.num_bins != num_bins)
     return InvalidArgument("cannot merge statistics with ", o.num_bins, " bins into ", num_bins);
   if (o.given_ranges != given_ranges)
-    return InvalidArgument("cannot merge histograms collected on given ranges (calibrate --ranges) "
-                           "with statistics that have their own pass 1");
+    return InvalidArgument(
+        "cannot merge histograms collected on given ranges (calibrate --ranges) "
+        "with statistics that have their own pass 1");
   CALIB8_ASSIGN_OR_RETURN(DataRecord d, MergeData(data, o.data));
   for (const auto& [name, rec] : o.tensors) {
     auto it = tensors.find(name);
     if (it == tensors.end()) {
       if (given_ranges)
-        return InvalidArgument("tensor '", name, "' is in one part only: the parts were collected "
+        return InvalidArgument("tensor '", name,
+                               "' is in one part only: the parts were collected "
                                "on different --ranges files");
       continue;
     }
     if (given_ranges && !SameRange(it->second.range, rec.range))
-      return InvalidArgument("tensor '", name, "': the parts were collected on different --ranges "
+      return InvalidArgument("tensor '", name,
+                             "': the parts were collected on different --ranges "
                              "files (ranges differ)");
   }
   samples += o.samples;
@@ -91,7 +96,8 @@ void Collector::BeginPass(Pass pass) {
   state_->single_pass = pass == Pass::kSinglePass;
   if (pass != Pass::kHistogram) return;
   for (auto& [name, rec] : state_->tensors)
-    rec.hist = rec.range.absmax > 0 ? AbsHistogram(rec.range.absmax, state_->num_bins) : AbsHistogram();
+    rec.hist =
+        rec.range.absmax > 0 ? AbsHistogram(rec.range.absmax, state_->num_bins) : AbsHistogram();
 }
 
 void Collector::BeginBatch(int64_t first, int64_t count) {
@@ -116,7 +122,8 @@ void AddParallel(AbsHistogram& h, const float* p, int64_t n) {
     return;
   }
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<AbsHistogram> parts(static_cast<size_t>(omp_get_max_threads()), AbsHistogram(h.range(), h.num_bins()));
+  std::vector<AbsHistogram> parts(static_cast<size_t>(omp_get_max_threads()),
+                                  AbsHistogram(h.range(), h.num_bins()));
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     int64_t b = c * kChunk, e = std::min(n, b + kChunk);
@@ -174,7 +181,8 @@ void Collector::OnTensor(const std::string& name, const ir::Node* producer, cons
       std::string what = std::isnan(p[at]) ? "NaN" : "Inf";
       status_ = InvalidArgument(
           "tensor '", name, "'",
-          producer ? " (output of " + producer->op_type + " '" + producer->name + "')" : " (model input)",
+          producer ? " (output of " + producer->op_type + " '" + producer->name + "')"
+                   : " (model input)",
           ": sample ", sample, ": ", what, " found (", s.nonfinite,
           " non-finite values in this batch); calibration needs finite activations");
       return;

@@ -24,9 +24,9 @@
 namespace calib8::stats {
 
 struct TensorRecord {
-  std::string producer;     // producing node's op type ("" for graph inputs)
+  std::string producer;  // producing node's op type ("" for graph inputs)
   std::string producer_name;
-  Shape sample_shape;       // shape of one sample's slice (the tensor shape without the batch axis)
+  Shape sample_shape;  // shape of one sample's slice (the tensor shape without the batch axis)
   RunningStats range;
   AbsHistogram hist;
 };
@@ -34,12 +34,14 @@ struct TensorRecord {
 // Which data the statistics came from: what the sidecar of a table made from them records
 // (`calibrate --from-stats`), and, for shards (`calibrate --shard I/N`), which parts they hold.
 struct DataRecord {
-  std::string fingerprint;       // of the whole data set; "" unknown (merged from different data)
-  nlohmann::json description;    // data::MultiInputData::Describe() of the whole data set, or null
-  int shard_count = 0;           // > 0: statistics of the shards `shards` of the data cut in N
-  std::vector<int> shards;       // sorted
+  std::string fingerprint;     // of the whole data set; "" unknown (merged from different data)
+  nlohmann::json description;  // data::MultiInputData::Describe() of the whole data set, or null
+  int shard_count = 0;         // > 0: statistics of the shards `shards` of the data cut in N
+  std::vector<int> shards;     // sorted
 
-  bool complete() const { return shard_count == 0 || static_cast<int>(shards.size()) == shard_count; }
+  bool complete() const {
+    return shard_count == 0 || static_cast<int>(shards.size()) == shard_count;
+  }
   // "shards 0, 2 of 3" (for messages).
   std::string ShardText() const;
 };
@@ -47,7 +49,7 @@ struct DataRecord {
 // Everything calibration learned from the data; mergeable and saved as JSON (stats_io).
 struct StatsState {
   int num_bins = 2048;
-  int64_t samples = 0;      // samples that went through pass 1 (pass 2 with given_ranges)
+  int64_t samples = 0;  // samples that went through pass 1 (pass 2 with given_ranges)
   bool single_pass = false;
   // Pass 2 ran on pass-1 ranges given from elsewhere (`--ranges`, the merged ranges of all
   // shards): the ranges are the whole data set's, only the histograms and `samples` are this run's.

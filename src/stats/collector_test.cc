@@ -68,7 +68,8 @@ TEST(Collector, ShardMergeEqualsOneRun) {
   auto samples = Samples(30, 2);
   StatsState whole = Collect(samples, 4);
   // Shards: pass 1 on each, merge ranges, pass 2 of each on the merged ranges, merge histograms.
-  std::vector<std::vector<float>> s1(samples.begin(), samples.begin() + 13), s2(samples.begin() + 13, samples.end());
+  std::vector<std::vector<float>> s1(samples.begin(), samples.begin() + 13),
+      s2(samples.begin() + 13, samples.end());
   StatsState r1 = Collect(s1, 3), r2 = Collect(s2, 5);
   StatsState ranges = r1;
   for (auto& [n, rec] : ranges.tensors) rec.hist = AbsHistogram();
@@ -160,7 +161,8 @@ TEST(AbsHistogram, SignSplitIsExactlyPosPlusNeg) {
 }
 
 // Collects pass 2 only, on given pass-1 ranges (a shard of a sharded calibration).
-StatsState CollectPass2(const std::vector<std::vector<float>>& samples, int batch, StatsState ranges) {
+StatsState CollectPass2(const std::vector<std::vector<float>>& samples, int batch,
+                        StatsState ranges) {
   for (auto& [n, rec] : ranges.tensors) rec.hist = AbsHistogram();
   ranges.samples = 0;
   Collector c(&ranges);
@@ -180,7 +182,8 @@ StatsState CollectPass2(const std::vector<std::vector<float>>& samples, int batc
 TEST(Collector, SignedShardMergeEqualsOneRun) {
   auto samples = Samples(30, 5);
   StatsState whole = Collect(samples, 4);
-  std::vector<std::vector<float>> s1(samples.begin(), samples.begin() + 11), s2(samples.begin() + 11, samples.end());
+  std::vector<std::vector<float>> s1(samples.begin(), samples.begin() + 11),
+      s2(samples.begin() + 11, samples.end());
   // Pass 1 of each shard, merged; pass 2 of each shard on the merged ranges; histograms merged.
   StatsState ranges = Collect(s1, 3);
   for (auto& [n, rec] : ranges.tensors) rec.hist = AbsHistogram();

@@ -55,7 +55,9 @@ class AbsHistogram {
   double range() const { return range_; }
   int num_bins() const { return static_cast<int>(counts_.size()); }
   double bin_width() const { return counts_.empty() ? 0.0 : range_ / counts_.size(); }
-  double edge(int i) const { return i * bin_width(); }  // left edge of bin i; edge(num_bins) = range
+  double edge(int i) const {
+    return i * bin_width();
+  }  // left edge of bin i; edge(num_bins) = range
   // Counts as doubles: exact for integers up to 2^53 (no float32 saturation at 2^24).
   const std::vector<double>& counts() const { return counts_; }
   std::vector<double>& mutable_counts() { return counts_; }

@@ -20,8 +20,7 @@ Status CheckSame(Comm& comm, uint64_t value, const std::string& what) {
   const double hi = static_cast<double>(value >> 32), lo = static_cast<double>(value & 0xffffffffu);
   std::vector<double> v = {hi, lo, -hi, -lo};
   CALIB8_RETURN_IF_ERROR(comm.AllReduceMin(v));
-  if (v[0] != -v[2] || v[1] != -v[3])
-    return InvalidArgument("the ranks disagree on ", what);
+  if (v[0] != -v[2] || v[1] != -v[3]) return InvalidArgument("the ranks disagree on ", what);
   return Status::Ok();
 }
 
@@ -29,8 +28,9 @@ Result<int64_t> AllReduceRanges(Comm& comm, StatsState& s) {
   std::string names = std::to_string(s.num_bins);
   for (const auto& [name, rec] : s.tensors) names += '\n' + name;
   CALIB8_RETURN_IF_ERROR(CheckSame(comm, Fnv1a64(names),
-                                   "the tensors they observed (" + std::to_string(s.tensors.size()) +
-                                       " on rank " + std::to_string(comm.rank()) + ")"));
+                                   "the tensors they observed (" +
+                                       std::to_string(s.tensors.size()) + " on rank " +
+                                       std::to_string(comm.rank()) + ")"));
   std::vector<double> mins;
   std::vector<int64_t> sums;
   mins.reserve(3 * s.tensors.size());

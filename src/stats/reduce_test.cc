@@ -39,18 +39,22 @@ class FakeComm : public Comm {
     for (int r = 0; r < w_->size && out.ok(); ++r)
       if (!w_->statuses[r].ok())
         out = Status(w_->statuses[r].code(), "rank " + std::to_string(r) + " of " +
-                                                 std::to_string(w_->size) + ": " + w_->statuses[r].message());
+                                                 std::to_string(w_->size) + ": " +
+                                                 w_->statuses[r].message());
     w_->sync.arrive_and_wait();
     return out;
   }
   Status AllReduceMin(std::vector<double>& v) override {
-    return Collective(v, w_->doubles, [](double a, double b) { return std::min(a, b); }, true);
+    return Collective(
+        v, w_->doubles, [](double a, double b) { return std::min(a, b); }, true);
   }
   Status AllReduceSum(std::vector<int64_t>& v) override {
-    return Collective(v, w_->ints, [](int64_t a, int64_t b) { return a + b; }, true);
+    return Collective(
+        v, w_->ints, [](int64_t a, int64_t b) { return a + b; }, true);
   }
   Status ReduceSumToRoot(std::vector<double>& v) override {
-    return Collective(v, w_->doubles, [](double a, double b) { return a + b; }, false);
+    return Collective(
+        v, w_->doubles, [](double a, double b) { return a + b; }, false);
   }
 
  private:
@@ -62,7 +66,8 @@ class FakeComm : public Comm {
       std::vector<T> acc = slots[0];
       for (int r = 1; r < w_->size; ++r) {
         EXPECT_EQ(slots[r].size(), acc.size());
-        for (size_t i = 0; i < acc.size() && i < slots[r].size(); ++i) acc[i] = op(acc[i], slots[r][i]);
+        for (size_t i = 0; i < acc.size() && i < slots[r].size(); ++i)
+          acc[i] = op(acc[i], slots[r][i]);
       }
       v = acc;
     }
@@ -89,8 +94,8 @@ void Feed(Collector& c, const std::vector<std::vector<float>>& samples, size_t f
 }
 
 // One process's two passes over samples [first, end), reduced over `comm` when given.
-StatsState CollectPart(const std::vector<std::vector<float>>& samples, size_t first, size_t end, Comm* comm,
-               int64_t* bytes1 = nullptr, int64_t* bytes2 = nullptr) {
+StatsState CollectPart(const std::vector<std::vector<float>>& samples, size_t first, size_t end,
+                       Comm* comm, int64_t* bytes1 = nullptr, int64_t* bytes2 = nullptr) {
   StatsState st;
   st.num_bins = 128;
   Collector c(&st);
@@ -158,7 +163,8 @@ TEST(Reduce, DifferentTensorsOnTheRanksFailEverywhere) {
   for (auto& t : threads) t.join();
   for (const auto& s : st) {
     EXPECT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("the ranks disagree on the tensors"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("the ranks disagree on the tensors"), std::string::npos)
+        << s.message();
   }
 }
 

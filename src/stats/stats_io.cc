@@ -49,8 +49,8 @@ Result<TensorRecord> ParseTensorRecord(const nlohmann::json& t, const std::strin
   r.producer_name = t.value("producer_name", "");
   if (t.contains("sample_shape")) {
     CALIB8_ASSIGN_OR_RETURN(
-        r.sample_shape, IntegerArray(t.at("sample_shape"), 0,
-                                     std::numeric_limits<int64_t>::max(), where, "sample_shape"));
+        r.sample_shape, IntegerArray(t.at("sample_shape"), 0, std::numeric_limits<int64_t>::max(),
+                                     where, "sample_shape"));
   }
   const auto& jc = t.at("count");
   if (!jc.is_number_integer() || jc.get<int64_t>() < 0)
@@ -139,12 +139,12 @@ std::string SerializeStats(const StatsState& s) {
 Result<StatsState> ParseStats(const std::string& text, const std::string& source) {
   // No exceptions: a parse error (or a number too large for a double) gives a discarded value.
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return InvalidArgument(source, ": not valid JSON");
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument(source, ": not valid JSON");
   const auto format = j.find("format");  // value() would throw on a non-string
   if (format == j.end() || !format->is_string() || format->get<std::string>() != "calib8-stats")
-    return InvalidArgument(source, ": expected \"format\": \"calib8-stats\" (a file written by "
-                                   "calibrate --save-stats)");
+    return InvalidArgument(source,
+                           ": expected \"format\": \"calib8-stats\" (a file written by "
+                           "calibrate --save-stats)");
   StatsState s;
   // Every number is checked where it is read (issue 16): a histogram whose bin count does not
   // match num_bins, a NaN, infinite or negative count, range or extreme is refused, naming the
@@ -173,8 +173,8 @@ Result<StatsState> ParseStats(const std::string& text, const std::string& source
         s.data.shard_count = d.at("shard_count").get<int>();
       }
       if (s.data.shard_count > 0) {
-        CALIB8_ASSIGN_OR_RETURN(auto shards, IntegerArray(d.at("shards"), 0, kMaxShards,
-                                                          source + ": ", "data.shards"));
+        CALIB8_ASSIGN_OR_RETURN(
+            auto shards, IntegerArray(d.at("shards"), 0, kMaxShards, source + ": ", "data.shards"));
         s.data.shards.assign(shards.begin(), shards.end());
       }
       for (size_t i = 0; i < s.data.shards.size(); ++i)

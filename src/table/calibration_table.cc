@@ -29,8 +29,10 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 }  // namespace
@@ -251,9 +253,8 @@ Status CheckText(std::string_view bytes, std::string_view file_name) {
     }
     if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
       size_t end = bytes.find('\n', line_start);
-      std::string_view text = bytes.substr(line_start, end == std::string_view::npos
-                                                           ? std::string_view::npos
-                                                           : end - line_start);
+      std::string_view text = bytes.substr(
+          line_start, end == std::string_view::npos ? std::string_view::npos : end - line_start);
       return InvalidArgument(Where(file_name, line), "binary data (byte 0x", HexBits(c),
                              " at column ", i - line_start + 1,
                              "): expected a text calibration table, got ", Quote(text));

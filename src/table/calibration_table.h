@@ -29,13 +29,13 @@
 namespace calib8::table {
 
 // The formats, one list (R5). Names are what --from/--to accept and what calib8 JSON persists.
-#define CALIB8_TABLE_FORMATS(X)                                                     \
-  X(kTensorRt, "trt", "TensorRT calibration cache")                                 \
-  X(kCalib8Json, "json", "calib8 JSON table")                                       \
-  X(kNcnn, "ncnn", "ncnn int8 scale table")                                         \
-  X(kRange, "range", "sampleINT8API dynamic-range file")                            \
-  X(kOrtJson, "ort-json", "ONNX Runtime calibration.json")                          \
-  X(kOrtCache, "ort-cache", "ONNX Runtime calibration.cache")                       \
+#define CALIB8_TABLE_FORMATS(X)                               \
+  X(kTensorRt, "trt", "TensorRT calibration cache")           \
+  X(kCalib8Json, "json", "calib8 JSON table")                 \
+  X(kNcnn, "ncnn", "ncnn int8 scale table")                   \
+  X(kRange, "range", "sampleINT8API dynamic-range file")      \
+  X(kOrtJson, "ort-json", "ONNX Runtime calibration.json")    \
+  X(kOrtCache, "ort-cache", "ONNX Runtime calibration.cache") \
   X(kOrtFlatBuffers, "ort-flatbuffers", "ONNX Runtime calibration.flatbuffers")
 
 enum class TableFormat {
@@ -56,10 +56,10 @@ bool CanReadOrtFlatBuffers();
 // writer_version 8601 and algorithm "EntropyCalibration2"; the old header `1` gives legacy_header.
 struct TableHeader {
   TableFormat source_format = TableFormat::kTensorRt;
-  std::string raw;              // the header line as read ("" for headerless formats)
-  int64_t writer_version = 0;   // TensorRT's NV_TENSORRT_VERSION number; 0 = unknown
-  std::string algorithm;        // "EntropyCalibration2", "MinMaxCalibration", ... or ""
-  bool legacy_header = false;   // TensorRT <= 5.0 header `1` (entropy calibrator v1)
+  std::string raw;             // the header line as read ("" for headerless formats)
+  int64_t writer_version = 0;  // TensorRT's NV_TENSORRT_VERSION number; 0 = unknown
+  std::string algorithm;       // "EntropyCalibration2", "MinMaxCalibration", ... or ""
+  bool legacy_header = false;  // TensorRT <= 5.0 header `1` (entropy calibrator v1)
 };
 
 // "8.6.1" for 8601, "10.12.0" for 101200 (the numbering changed at TensorRT 10).
@@ -166,8 +166,7 @@ Result<CalibrationTable> ParseTable(std::string_view bytes, std::string_view fil
                                     TableFormat format, const ReadOptions& options = {},
                                     ReadReport* report = nullptr);
 Result<std::string> SerializeTable(const CalibrationTable& table, TableFormat format,
-                                   const WriteOptions& options = {},
-                                   WriteReport* report = nullptr);
+                                   const WriteOptions& options = {}, WriteReport* report = nullptr);
 
 // File helpers: read (detecting the format unless given) and write atomically.
 Result<CalibrationTable> ReadTableFile(const std::string& path, const TableFormat* format,

@@ -64,10 +64,18 @@ void HashAttribute(Hasher& h, const ir::Attribute& a) {
   using K = ir::Attribute::Kind;
   h.I64(static_cast<int64_t>(a.kind));
   switch (a.kind) {
-    case K::kInt: h.I64(a.i); break;
-    case K::kFloat: h.Raw(&a.f, sizeof a.f); break;
-    case K::kString: h.Str(a.s); break;
-    case K::kTensor: HashTensor(h, a.t); break;
+    case K::kInt:
+      h.I64(a.i);
+      break;
+    case K::kFloat:
+      h.Raw(&a.f, sizeof a.f);
+      break;
+    case K::kString:
+      h.Str(a.s);
+      break;
+    case K::kTensor:
+      HashTensor(h, a.t);
+      break;
     case K::kInts:
       h.U64(a.ints.size());
       for (int64_t v : a.ints) h.I64(v);
@@ -80,7 +88,9 @@ void HashAttribute(Hasher& h, const ir::Attribute& a) {
       h.U64(a.strings.size());
       for (const auto& s : a.strings) h.Str(s);
       break;
-    case K::kGraph: h.Tag('G'); break;  // sub-graphs are unsupported by calib8
+    case K::kGraph:
+      h.Tag('G');
+      break;  // sub-graphs are unsupported by calib8
   }
 }
 

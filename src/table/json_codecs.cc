@@ -31,8 +31,8 @@ Result<json> ParseJson(std::string_view bytes, std::string_view file_name) {
     for (size_t i = 0; i < byte && i < bytes.size(); ++i)
       if (bytes[i] == '\n') ++line, line_start = i + 1;
     std::string_view near = bytes.substr(byte < bytes.size() ? byte : bytes.size(), 20);
-    return InvalidArgument(Where(file_name, line), "invalid JSON at column ",
-                           byte - line_start + 1, ": got ", Quote(near));
+    return InvalidArgument(Where(file_name, line), "invalid JSON at column ", byte - line_start + 1,
+                           ": got ", Quote(near));
   }
 }
 
@@ -62,7 +62,8 @@ bool OrtMinMax(const json& v, double* lo, double* hi) {
 Result<uint32_t> ParseHexField(const json& v, const std::string& where) {
   if (!v.is_string()) return InvalidArgument(where, "expected \"bits\" as a hex string");
   std::string s = v.get<std::string>();
-  if (s.empty() || s.size() > 8 || s.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+  if (s.empty() || s.size() > 8 ||
+      s.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
     return InvalidArgument(where, "expected up to 8 hex digits in \"bits\", got ", Quote(s));
   return static_cast<uint32_t>(std::stoul(s, nullptr, 16));
 }
@@ -191,11 +192,13 @@ Status ReadCalib8Json(std::string_view bytes, std::string_view file_name, EntryS
       e.name = name;
       e.line = 0;
       std::string kind = je.value("kind", std::string("activation"));
-      if (kind == "weight") e.kind = EntryKind::kWeight;
+      if (kind == "weight")
+        e.kind = EntryKind::kWeight;
       else if (kind != "activation")
         return InvalidArgument(where, "kind ", Quote(kind), ": expected activation or weight");
       const json& jb = je["bits"];
-      std::vector<json> bits_list = jb.is_array() ? jb.get<std::vector<json>>() : std::vector<json>{jb};
+      std::vector<json> bits_list =
+          jb.is_array() ? jb.get<std::vector<json>>() : std::vector<json>{jb};
       if (bits_list.empty()) return InvalidArgument(where, "\"bits\" is empty");
       if (e.kind == EntryKind::kActivation && bits_list.size() != 1)
         return InvalidArgument(where, "expected one \"bits\" value for an activation, got ",
@@ -241,7 +244,8 @@ Result<std::string> Dump(const json& j, const std::string& what) {
   try {
     return j.dump();
   } catch (const json::type_error&) {
-    return InvalidArgument(what, " is not valid UTF-8, which a JSON table cannot hold; write trt, "
+    return InvalidArgument(what,
+                           " is not valid UTF-8, which a JSON table cannot hold; write trt, "
                            "ncnn or range instead");
   }
 }
@@ -282,10 +286,9 @@ Result<std::string> WriteCalib8Json(const CalibrationTable& table, WriteReport* 
       bits = "[" + bits + "]", scale = "[" + scale + "]", amax = "[" + amax + "]";
     line += ", \"bits\": " + bits + ", \"scale\": " + scale + ", \"amax\": " + amax;
     if (!e.source_text.empty() && e.source_text.size() == e.scale_bits.size()) {
-      CALIB8_ASSIGN_OR_RETURN(
-          std::string src,
-          Dump(json{{"format", FormatName(e.source_format)}, {"text", e.source_text}},
-               "tensor " + Quote(e.name) + ": source text"));
+      CALIB8_ASSIGN_OR_RETURN(std::string src, Dump(json{{"format", FormatName(e.source_format)},
+                                                         {"text", e.source_text}},
+                                                    "tensor " + Quote(e.name) + ": source text"));
       line += ", \"source\": " + src;
     }
     out += line + "}";

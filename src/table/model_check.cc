@@ -65,16 +65,19 @@ ModelCoverage CheckAgainstModel(const CalibrationTable& table, const ir::Graph& 
 
   auto count = [&](const std::string& name, bool known_float) {
     ++cov.float_tensors;
-    if (entry_names.count(name)) ++cov.covered;
-    else cov.uncovered.push_back(name);
+    if (entry_names.count(name))
+      ++cov.covered;
+    else
+      cov.uncovered.push_back(name);
   };
   // Shape inference stops at an op it does not know (a custom layer), leaving everything after it
   // untyped. So an untyped output counts as float when its node is a custom-domain op or reads a
   // float tensor, unless the op makes integers or booleans (its inputs' type decides otherwise;
   // models are topologically ordered). What stays untyped is counted apart.
   static const std::set<std::string> kNotFloat = {
-      "Shape", "Size", "ArgMax", "ArgMin", "NonZero", "Cast", "CastLike", "Equal", "Less",
-      "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf"};
+      "Shape",    "Size",  "ArgMax", "ArgMin",      "NonZero", "Cast",
+      "CastLike", "Equal", "Less",   "LessOrEqual", "Greater", "GreaterOrEqual",
+      "Not",      "And",   "Or",     "Xor",         "IsNaN",   "IsInf"};
   std::set<std::string> floats;
   for (const auto& v : g.inputs)
     if (IsFloat(v.dtype)) {
@@ -94,8 +97,8 @@ ModelCoverage CheckAgainstModel(const CalibrationTable& table, const ir::Graph& 
       bool is_float = false;
       if (vi && vi->dtype != DataType::kUndefined) {
         is_float = IsFloat(vi->dtype);
-      } else if (custom || (reads_float && !kNotFloat.count(n.op_type) &&
-                            !(n.op_type == "TopK" && k == 1))) {
+      } else if (custom ||
+                 (reads_float && !kNotFloat.count(n.op_type) && !(n.op_type == "TopK" && k == 1))) {
         is_float = true;
         cov.inferred_float.push_back(o);
       } else {
@@ -120,7 +123,8 @@ std::string InferredFloatNote(const ModelCoverage& c, size_t max_names) {
     names += " and " + std::to_string(c.inferred_float.size() - max_names) + " more";
   return "  " + std::to_string(c.inferred_float.size()) +
          " of them have no type from shape inference (it stops at a custom op) and are counted as "
-         "float: " + names;
+         "float: " +
+         names;
 }
 
 }  // namespace calib8::table

@@ -14,20 +14,20 @@ namespace calib8::table {
 struct EntryMatch {
   std::string name;
   bool matched = false;
-  std::string producer;  // "Conv 'conv1'", "graph input", "initializer", "" if unmatched
+  std::string producer;     // "Conv 'conv1'", "graph input", "initializer", "" if unmatched
   std::string shape = "?";  // "[1,64,56,56]", "?" when unknown
-  std::string dtype;     // "float32", "" when unknown
+  std::string dtype;        // "float32", "" when unknown
 };
 
 struct ModelCoverage {
-  std::vector<EntryMatch> entries;        // in table order
-  std::vector<std::string> unmatched;     // entries that name no tensor of the graph
-  std::vector<std::string> uncovered;     // float activations with no entry, in graph order
-  int float_tensors = 0;                  // graph inputs and node outputs of a float type
+  std::vector<EntryMatch> entries;     // in table order
+  std::vector<std::string> unmatched;  // entries that name no tensor of the graph
+  std::vector<std::string> uncovered;  // float activations with no entry, in graph order
+  int float_tensors = 0;               // graph inputs and node outputs of a float type
   int covered = 0;
   std::vector<std::string> inferred_float;  // untyped after shape inference, counted as float
                                             // (after a custom op; see CheckAgainstModel)
-  int unknown_type = 0;                   // node outputs whose type is unknown (not counted)
+  int unknown_type = 0;                     // node outputs whose type is unknown (not counted)
   double coverage_percent() const {
     return float_tensors ? 100.0 * covered / float_tensors : 100.0;
   }

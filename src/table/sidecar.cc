@@ -39,15 +39,20 @@ std::string SerializeSidecar(const Sidecar& s) {
                {"source", s.data.source}};
   j["tensors"] = json::array();
   for (const auto& t : s.tensors) {
-    json jt = {{"name", t.name},          {"min", t.min},
-               {"max", t.max},            {"absmax", t.absmax},
-               {"amax", ShortestDecimal(t.amax)}, {"amax_bits", HexBits(FloatToBits(t.amax))},
+    json jt = {{"name", t.name},
+               {"min", t.min},
+               {"max", t.max},
+               {"absmax", t.absmax},
+               {"amax", ShortestDecimal(t.amax)},
+               {"amax_bits", HexBits(FloatToBits(t.amax))},
                {"sample_count", t.sample_count}};
     if (!t.histogram.empty())
       jt["histogram"] = {{"range", t.histogram_range}, {"counts", t.histogram}};
     if (t.has_range)
-      jt["asym"] = {{"lo", ShortestDecimal(t.lo)}, {"lo_bits", HexBits(FloatToBits(t.lo))},
-                    {"hi", ShortestDecimal(t.hi)}, {"hi_bits", HexBits(FloatToBits(t.hi))}};
+      jt["asym"] = {{"lo", ShortestDecimal(t.lo)},
+                    {"lo_bits", HexBits(FloatToBits(t.lo))},
+                    {"hi", ShortestDecimal(t.hi)},
+                    {"hi_bits", HexBits(FloatToBits(t.hi))}};
     j["tensors"].push_back(jt);
   }
   j["weights"] = json::array();
@@ -65,8 +70,7 @@ namespace {
 // throw for anything but a JSON integer that fits int64_t. ParseSidecar turns the throw into
 // "malformed sidecar: ...".
 int64_t Integer(const json& v, const char* field) {
-  if (v.is_number_integer() &&
-      !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}))
+  if (v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}))
     return v.get<int64_t>();
   throw std::invalid_argument(std::string(field) + " is " + v.dump() + ": expected an integer");
 }
@@ -132,8 +136,8 @@ Result<Sidecar> ParseSidecar(std::string_view bytes, std::string_view file_name)
       t.max = jt.value("max", 0.0);
       t.absmax = jt.value("absmax", 0.0);
       if (jt.contains("amax_bits"))
-        t.amax = BitsToFloat(static_cast<uint32_t>(
-            std::stoul(jt["amax_bits"].get<std::string>(), nullptr, 16)));
+        t.amax = BitsToFloat(
+            static_cast<uint32_t>(std::stoul(jt["amax_bits"].get<std::string>(), nullptr, 16)));
       t.sample_count = IntegerField(jt, "sample_count");
       if (jt.contains("histogram")) {
         t.histogram_range = jt["histogram"].value("range", 0.0);

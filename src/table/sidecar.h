@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "calib8/status.h"
@@ -30,7 +30,7 @@ struct MethodSpec {
 };
 
 struct DataProvenance {
-  std::string fingerprint;    // DataFingerprintBuilder::Digest()
+  std::string fingerprint;  // DataFingerprintBuilder::Digest()
   int64_t num_samples = 0;
   std::string preprocessing;  // how the samples were turned into tensors
   std::string source;         // the folder or list the samples came from (informational)
@@ -39,8 +39,8 @@ struct DataProvenance {
 struct TensorStatistics {
   std::string name;
   double min = 0, max = 0, absmax = 0;
-  float amax = 0;             // the chosen clipping value; the table's scale is amax / 127
-  int64_t sample_count = 0;   // values observed
+  float amax = 0;                  // the chosen clipping value; the table's scale is amax / 127
+  int64_t sample_count = 0;        // values observed
   std::vector<int64_t> histogram;  // optional, bins over [-histogram_range, +histogram_range]
   double histogram_range = 0;
   // The asymmetric range [lo, hi] (lo <= 0 <= hi) chosen for 8-bit activations with a zero point

@@ -62,8 +62,7 @@ TEST(SidecarJson, IntegerFieldsRefuseFloats) {
     j["tensors"][0]["sample_count"] = nlohmann::json::parse(bad_value);
     auto r = ParseSidecar(j.dump(), "s.json");
     ASSERT_FALSE(r.ok()) << bad_value;
-    EXPECT_NE(r.status().message().find("sample_count"), std::string::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find("sample_count"), std::string::npos) << r.status().message();
   }
 }
 

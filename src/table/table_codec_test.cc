@@ -101,7 +101,8 @@ TEST(TableCorpus, HeadersDecode) {
   EXPECT_EQ(t->header.writer_version, 101200);
   EXPECT_EQ(DecodeTrtVersion(t->header.writer_version), "10.12.0");
   EXPECT_EQ(t->header.algorithm, "EntropyCalibration2");
-  auto old = ReadTableFile((CorpusDir() / "trt50-header1-chainer-trt-googlenet.dat").string(), nullptr);
+  auto old =
+      ReadTableFile((CorpusDir() / "trt50-header1-chainer-trt-googlenet.dat").string(), nullptr);
   ASSERT_TRUE(old.ok());
   EXPECT_TRUE(old->header.legacy_header);
   EXPECT_EQ(DecodeTrtVersion(8601), "8.6.1");
@@ -109,8 +110,10 @@ TEST(TableCorpus, HeadersDecode) {
 }
 
 TEST(TableCorpus, OrtFilesAgree) {
-  auto cache = ReadTableFile((CorpusDir() / "ort-writecaltable-resnet50v2-calibration.cache").string(), nullptr);
-  auto json = ReadTableFile((CorpusDir() / "ort-writecaltable-resnet50v2-calibration.json").string(), nullptr);
+  auto cache = ReadTableFile(
+      (CorpusDir() / "ort-writecaltable-resnet50v2-calibration.cache").string(), nullptr);
+  auto json = ReadTableFile(
+      (CorpusDir() / "ort-writecaltable-resnet50v2-calibration.json").string(), nullptr);
   ASSERT_TRUE(cache.ok()) << cache.status().message();
   ASSERT_TRUE(json.ok()) << json.status().message();
   ASSERT_EQ(cache->size(), json->size());
@@ -121,7 +124,8 @@ TEST(TableCorpus, OrtFilesAgree) {
     EXPECT_EQ(e.bits(), json->entries()[static_cast<size_t>(i)].bits()) << e.name;
   }
   if (!CanReadOrtFlatBuffers()) return;
-  auto fb = ReadTableFile((CorpusDir() / "ort-writecaltable-resnet50v2-calibration.flatbuffers").string(), nullptr);
+  auto fb = ReadTableFile(
+      (CorpusDir() / "ort-writecaltable-resnet50v2-calibration.flatbuffers").string(), nullptr);
   ASSERT_TRUE(fb.ok()) << fb.status().message();
   ASSERT_EQ(fb->size(), cache->size());
   for (const auto& e : fb->entries()) {
@@ -133,7 +137,11 @@ TEST(TableCorpus, OrtFilesAgree) {
 
 // R10: tiny goldens a reviewer can check by hand (scale = amax / 127).
 TEST(TableCodecDecode, HandCheckedValues) {
-  struct Case { const char* hex; double scale; double amax; };
+  struct Case {
+    const char* hex;
+    double scale;
+    double amax;
+  };
   const Case cases[] = {
       {"3c010a14", 0.0078759, 1.0002},  // 0 01111000 00000010000101000010100
       // The reference note says 0.0111089 / 1.4108; the bits give 0.01110952 / 1.41091.
@@ -162,8 +170,8 @@ TEST(TableCodecDecode, HandCheckedValues) {
 }
 
 TEST(TableCodecDecode, ScaleFromAmaxAndMultiplier) {
-  EXPECT_EQ(ScaleBitsFromAmax(127.0), 0x3f800000u);         // amax 127 -> scale 1
-  EXPECT_EQ(ScaleBitsFromMultiplier(1.0), 0x3f800000u);     // 127/amax = 1 -> scale 1
+  EXPECT_EQ(ScaleBitsFromAmax(127.0), 0x3f800000u);      // amax 127 -> scale 1
+  EXPECT_EQ(ScaleBitsFromMultiplier(1.0), 0x3f800000u);  // 127/amax = 1 -> scale 1
   EXPECT_EQ(ScaleBitsFromMultiplier(127.0), FloatToBits(1.0f / 127.0f));
   EXPECT_EQ(ScaleBitsFromAmax(0.0), 0u);
   EXPECT_EQ(ShortestDecimal(BitsToFloat(0x3c010a14u)), "0.007875938");
@@ -190,8 +198,8 @@ TEST(TableCodecTrt, AcceptsOdditiesAndNames) {
 }
 
 TEST(TableCodecTrt, HeaderChosenByOptions) {
-  auto t = ParseTable("TRT-8601-EntropyCalibration2\nx: 3c010a14\n", "h.cache",
-                      TableFormat::kTensorRt);
+  auto t =
+      ParseTable("TRT-8601-EntropyCalibration2\nx: 3c010a14\n", "h.cache", TableFormat::kTensorRt);
   ASSERT_TRUE(t.ok());
   WriteOptions o;
   o.trt_version = 101000;
@@ -216,29 +224,74 @@ struct BadCase {
 TEST(TableCodecBadInput, EveryCaseFromTheIssue) {
   const TableFormat trt = TableFormat::kTensorRt;
   const BadCase cases[] = {
-      {"wrong header", trt, "TRT8601-Entropy\nx: 1\n", {"x.cache': line 1", "wrong header", "'TRT8601-Entropy'"}},
+      {"wrong header",
+       trt,
+       "TRT8601-Entropy\nx: 1\n",
+       {"x.cache': line 1", "wrong header", "'TRT8601-Entropy'"}},
       {"missing header", trt, "conv1: 3c010a14\n", {"line 1", "header line is missing"}},
       {"unknown algorithm", trt, "TRT-8601-Magic\nx: 1\n", {"line 1", "'Magic'"}},
-      {"no separator", trt, "TRT-8601-EntropyCalibration2\nconv1 3c010a14\n", {"line 2", "': '", "'conv1 3c010a14'"}},
-      {"not hex", trt, "TRT-8601-EntropyCalibration2\nconv1_out: 3c01zz\n", {"line 2", "tensor 'conv1_out'", "expected up to 8 hex digits, got '3c01zz'"}},
-      {"too many digits", trt, "TRT-8601-EntropyCalibration2\nc: 13c010a14\n", {"line 2", "9 digits", "'13c010a14'"}},
+      {"no separator",
+       trt,
+       "TRT-8601-EntropyCalibration2\nconv1 3c010a14\n",
+       {"line 2", "': '", "'conv1 3c010a14'"}},
+      {"not hex",
+       trt,
+       "TRT-8601-EntropyCalibration2\nconv1_out: 3c01zz\n",
+       {"line 2", "tensor 'conv1_out'", "expected up to 8 hex digits, got '3c01zz'"}},
+      {"too many digits",
+       trt,
+       "TRT-8601-EntropyCalibration2\nc: 13c010a14\n",
+       {"line 2", "9 digits", "'13c010a14'"}},
       {"empty value", trt, "TRT-8601-EntropyCalibration2\nc: \n", {"line 2", "tensor 'c'"}},
-      {"NaN", trt, "TRT-8601-EntropyCalibration2\nc: 7fc00000\n", {"line 2", "tensor 'c'", "NaN", "7fc00000"}},
-      {"negative", trt, "TRT-8601-EntropyCalibration2\nc: bf800000\n", {"line 2", "negative", "bf800000"}},
-      {"duplicate", trt, "TRT-8601-EntropyCalibration2\nc: 1\nd: 2\nc: 3\n", {"line 4", "tensor 'c'", "duplicate", "line 2"}},
+      {"NaN",
+       trt,
+       "TRT-8601-EntropyCalibration2\nc: 7fc00000\n",
+       {"line 2", "tensor 'c'", "NaN", "7fc00000"}},
+      {"negative",
+       trt,
+       "TRT-8601-EntropyCalibration2\nc: bf800000\n",
+       {"line 2", "negative", "bf800000"}},
+      {"duplicate",
+       trt,
+       "TRT-8601-EntropyCalibration2\nc: 1\nd: 2\nc: 3\n",
+       {"line 4", "tensor 'c'", "duplicate", "line 2"}},
       {"empty file", trt, "", {"x.cache'", "empty"}},
       {"blank line", trt, "TRT-8601-EntropyCalibration2\nc: 1\n\nd: 2\n", {"line 3", "empty line"}},
-      {"binary", trt, std::string("TRT-8601-EntropyCalibration2\nc: 1\n\x7f" "ELF\x02\x01\x01\x00\x00", 40), {"line 3", "binary data", "\\x7fELF"}},
-      {"empty name", trt, "TRT-8601-EntropyCalibration2\n: 3c010a14\n", {"line 2", "empty tensor name"}},
-      {"ncnn not a number", TableFormat::kNcnn, "conv1 0.84\nfire2 abc\n", {"line 2", "tensor 'fire2'", "'abc'"}},
+      {"binary",
+       trt,
+       std::string("TRT-8601-EntropyCalibration2\nc: 1\n\x7f"
+                   "ELF\x02\x01\x01\x00\x00",
+                   40),
+       {"line 3", "binary data", "\\x7fELF"}},
+      {"empty name",
+       trt,
+       "TRT-8601-EntropyCalibration2\n: 3c010a14\n",
+       {"line 2", "empty tensor name"}},
+      {"ncnn not a number",
+       TableFormat::kNcnn,
+       "conv1 0.84\nfire2 abc\n",
+       {"line 2", "tensor 'fire2'", "'abc'"}},
       {"ncnn negative", TableFormat::kNcnn, "conv1 -0.84\n", {"line 1", "negative", "'-0.84'"}},
       {"ncnn no value", TableFormat::kNcnn, "conv1\n", {"line 1", "'conv1'"}},
-      {"range not a number", TableFormat::kRange, "in:1.0\nout:x1\n", {"line 2", "tensor 'out'", "'x1'"}},
+      {"range not a number",
+       TableFormat::kRange,
+       "in:1.0\nout:x1\n",
+       {"line 2", "tensor 'out'", "'x1'"}},
       {"range no colon", TableFormat::kRange, "in 1.0\n", {"line 1", "'in 1.0'"}},
-      {"ort-cache bad", TableFormat::kOrtCache, "a 1.5\nb 2..0\n", {"line 2", "tensor 'b'", "'2..0'"}},
-      {"ort-json bad", TableFormat::kOrtJson, "{\"a\": [0, 1], \"b\": \"x\"}", {"entry 2", "tensor 'b'"}},
-      {"json syntax", TableFormat::kOrtJson, "{\"a\": [0, 1],\n \"b\": }", {"line 2", "invalid JSON"}},
-      {"calib8 json bits/scale", TableFormat::kCalib8Json,
+      {"ort-cache bad",
+       TableFormat::kOrtCache,
+       "a 1.5\nb 2..0\n",
+       {"line 2", "tensor 'b'", "'2..0'"}},
+      {"ort-json bad",
+       TableFormat::kOrtJson,
+       "{\"a\": [0, 1], \"b\": \"x\"}",
+       {"entry 2", "tensor 'b'"}},
+      {"json syntax",
+       TableFormat::kOrtJson,
+       "{\"a\": [0, 1],\n \"b\": }",
+       {"line 2", "invalid JSON"}},
+      {"calib8 json bits/scale",
+       TableFormat::kCalib8Json,
        "{\"format\": \"calib8.table\", \"format_version\": 1, \"header\": {}, \"entries\": "
        "[{\"name\": \"a\", \"bits\": \"3f800000\", \"scale\": 2.0}]}",
        {"entry 1", "tensor 'a'", "disagrees"}},
@@ -266,7 +319,8 @@ TEST(TableCodecBadInput, LenientGoesOnAndCountsWarnings) {
   EXPECT_EQ(t->entries()[0].bits(), 3u);  // the later duplicate wins, at the first position
   // Negative scales stay errors even when lenient.
   EXPECT_FALSE(ParseTable("TRT-8601-EntropyCalibration2\nc: 80000000\n", "l.cache",
-                          TableFormat::kTensorRt, lenient).ok());
+                          TableFormat::kTensorRt, lenient)
+                   .ok());
 }
 
 }  // namespace

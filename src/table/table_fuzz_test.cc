@@ -18,8 +18,8 @@ struct Seed {
 };
 
 std::string Mutate(std::string s, std::mt19937& rng) {
-  static const char kInteresting[] = {':', ' ', '\n', '\r', '\0', '-', 'f', '0', '7', '{', '}',
-                                      '"', '[', ']', ',', '.', 'e', '\x7f', '\xff', '\t'};
+  static const char kInteresting[] = {':', ' ', '\n', '\r', '\0', '-', 'f', '0',    '7',    '{',
+                                      '}', '"', '[',  ']',  ',',  '.', 'e', '\x7f', '\xff', '\t'};
   int edits = 1 + static_cast<int>(rng() % 4);
   for (int k = 0; k < edits; ++k) {
     size_t pos = s.empty() ? 0 : rng() % (s.size() + 1);
@@ -78,8 +78,8 @@ TEST(TableCodecFuzz, TextParsersSurviveMutations) {
         continue;
       }
       ++parsed;
-      for (TableFormat out : {TableFormat::kTensorRt, TableFormat::kCalib8Json,
-                              TableFormat::kNcnn, TableFormat::kRange}) {
+      for (TableFormat out : {TableFormat::kTensorRt, TableFormat::kCalib8Json, TableFormat::kNcnn,
+                              TableFormat::kRange}) {
         auto bytes = SerializeTable(*t, out);
         if (!bytes.ok()) continue;  // e.g. a name ncnn cannot hold: refused, not crashed
         if (out == TableFormat::kTensorRt || out == TableFormat::kCalib8Json) {

@@ -41,9 +41,12 @@ std::vector<std::string> EntryFlags(const TableEntry& e) {
   for (uint32_t b : e.scale_bits) {
     float s = BitsToFloat(b);
     double amax = 127.0 * static_cast<double>(s);
-    if (std::isnan(s)) nan = true;
-    else if (std::isinf(s)) inf = true;
-    else if (s == 0) zero = true;
+    if (std::isnan(s))
+      nan = true;
+    else if (std::isinf(s))
+      inf = true;
+    else if (s == 0)
+      zero = true;
     else {
       if (std::fpclassify(s) == FP_SUBNORMAL) denormal = true;
       if (std::fabs(amax) < kTinyAmax) tiny = true;
@@ -160,8 +163,8 @@ Result<CalibrationTable> MergeTables(const std::vector<NamedTable>& inputs, Conf
   std::vector<std::string> owner;  // which input each output entry came from
   for (const auto& in : inputs) {
     const TableHeader& h = in.table.header;
-    if (&in != &inputs.front() && (h.writer_version != out.header.writer_version ||
-                                   h.algorithm != out.header.algorithm))
+    if (&in != &inputs.front() &&
+        (h.writer_version != out.header.writer_version || h.algorithm != out.header.algorithm))
       rep.notes.push_back("'" + in.name + "' has header " + codec::Quote(h.raw) + ", '" +
                           inputs.front().name + "' has " + codec::Quote(out.header.raw) +
                           ": the merged table keeps the first header");
@@ -201,8 +204,10 @@ Result<CalibrationTable> MergeTables(const std::vector<NamedTable>& inputs, Conf
           }
           if (changed) {
             // Channels now come from both inputs, so no single source text describes them.
-            if (have.scale_bits.size() > 1) merged.source_text.clear();
-            else merged = e;
+            if (have.scale_bits.size() > 1)
+              merged.source_text.clear();
+            else
+              merged = e;
             out.Put(merged);
             owner[static_cast<size_t>(i)] = in.name;
           }

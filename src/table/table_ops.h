@@ -50,8 +50,8 @@ struct NamedTable {
   CalibrationTable table;
 };
 struct MergeReport {
-  int conflicts = 0;                 // same name, different bits
-  std::vector<std::string> notes;    // one line per conflict resolved, header differences
+  int conflicts = 0;               // same name, different bits
+  std::vector<std::string> notes;  // one line per conflict resolved, header differences
 };
 // Entries keep first-seen order. The header is the first table's. kError fails on the first
 // conflict and names both files, both values and the policies that would resolve it.

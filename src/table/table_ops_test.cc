@@ -106,14 +106,15 @@ TEST(TableOps, MergePolicies) {
 }
 
 TEST(TableCodecCrossFormat, NcnnThroughTensorRtAndBack) {
-  std::string ncnn = "conv1_param_0 187.254501714 246.400983982\nconv1 0.84167606461\n"
-                     "fire2 127\nzero inf\n";
+  std::string ncnn =
+      "conv1_param_0 187.254501714 246.400983982\nconv1 0.84167606461\n"
+      "fire2 127\nzero inf\n";
   auto t = ParseTable(ncnn, "n.table", TableFormat::kNcnn);
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->entries()[0].kind, EntryKind::kWeight);
   EXPECT_EQ(t->entries()[0].scale_bits.size(), 2u);
-  EXPECT_EQ(t->entries()[2].bits(), FloatToBits(1.0f / 127.0f));  // multiplier 127 -> amax 1
-  EXPECT_EQ(t->entries()[3].bits(), 0u);                          // multiplier inf -> scale 0
+  EXPECT_EQ(t->entries()[2].bits(), FloatToBits(1.0f / 127.0f));    // multiplier 127 -> amax 1
+  EXPECT_EQ(t->entries()[3].bits(), 0u);                            // multiplier inf -> scale 0
   EXPECT_EQ(SerializeTable(*t, TableFormat::kNcnn).value(), ncnn);  // same format: exact text
   WriteReport rep;
   auto trt = SerializeTable(*t, TableFormat::kTensorRt, {}, &rep);
@@ -121,8 +122,8 @@ TEST(TableCodecCrossFormat, NcnnThroughTensorRtAndBack) {
   EXPECT_EQ(rep.warnings.size(), 1u);  // the weight line cannot go into a TensorRT cache
   auto back = ParseTable(*trt, "n.cache", TableFormat::kTensorRt);
   ASSERT_TRUE(back.ok());
-  auto ncnn2 = ParseTable(SerializeTable(*back, TableFormat::kNcnn).value(), "n2.table",
-                          TableFormat::kNcnn);
+  auto ncnn2 =
+      ParseTable(SerializeTable(*back, TableFormat::kNcnn).value(), "n2.table", TableFormat::kNcnn);
   ASSERT_TRUE(ncnn2.ok());
   for (const auto& e : ncnn2->entries()) {
     int i = t->Find(e.name);
@@ -134,7 +135,7 @@ TEST(TableCodecCrossFormat, NcnnThroughTensorRtAndBack) {
 TEST(TableCodecCrossFormat, RangeAndOrtThroughTensorRt) {
   auto r = ParseTable("input:1.0002441\nconv:0:254.66\n", "r.txt", TableFormat::kRange);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(r->entries()[1].name, "conv:0");  // split at the last ':'
+  EXPECT_EQ(r->entries()[1].name, "conv:0");                   // split at the last ':'
   EXPECT_FALSE(SerializeTable(*r, TableFormat::kRange).ok());  // 'conv:0' breaks sampleINT8API
   auto o = ParseTable("a 2.2047784328460693\nb 0.0\n", "calibration.cache", TableFormat::kOrtCache);
   ASSERT_TRUE(o.ok());

@@ -90,8 +90,9 @@ Status ReadNcnn(std::string_view bytes, std::string_view file_name, EntrySink& s
       e.source_text.emplace_back(tokens[k]);
     }
     if (e.kind == EntryKind::kActivation && e.scale_bits.size() > 1)
-      return InvalidArgument(what, "expected one multiplier for an activation (only '_param_0' "
-                                   "weight lines hold one per channel), got ",
+      return InvalidArgument(what,
+                             "expected one multiplier for an activation (only '_param_0' "
+                             "weight lines hold one per channel), got ",
                              e.scale_bits.size());
     CALIB8_RETURN_IF_ERROR(sink.Add(std::move(e)));
   }
@@ -105,7 +106,8 @@ Result<std::string> WriteNcnn(const CalibrationTable& table, WriteReport* report
       return InvalidArgument("tensor ", Quote(e.name),
                              ": ncnn tables separate fields with spaces, so a name with a space "
                              "or line break cannot be written");
-    bool keep = e.source_format == TableFormat::kNcnn && e.source_text.size() == e.scale_bits.size();
+    bool keep =
+        e.source_format == TableFormat::kNcnn && e.source_text.size() == e.scale_bits.size();
     out += e.name;
     for (size_t k = 0; k < e.scale_bits.size(); ++k) {
       out += ' ';

@@ -52,7 +52,8 @@ Status ParseHeader(const Line& line, std::string_view file_name, bool lenient, E
   header.algorithm = std::string(rest.substr(dash + 1));
   if (header.algorithm.empty()) return bad(" (no algorithm)");
   for (char c : header.algorithm)
-    if (!std::isalnum(static_cast<unsigned char>(c))) return bad(" (algorithm has '" + std::string(1, c) + "')");
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      return bad(" (algorithm has '" + std::string(1, c) + "')");
   if (!IsKnownTrtAlgorithm(header.algorithm)) {
     std::string m = Where(file_name, line.number) + "unknown calibration algorithm '" +
                     header.algorithm +
@@ -133,7 +134,8 @@ Result<std::string> WriteTensorRt(const CalibrationTable& table, const WriteOpti
     header = h.raw;
   } else {
     int64_t version = options.trt_version;
-    if (version == 0) version = from_trt && !h.legacy_header ? h.writer_version : kDefaultTrtVersion;
+    if (version == 0)
+      version = from_trt && !h.legacy_header ? h.writer_version : kDefaultTrtVersion;
     if (version == 1) {
       header = "1";
     } else {

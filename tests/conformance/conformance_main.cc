@@ -19,9 +19,9 @@
 #include <set>
 #include <sstream>
 
-#include "runtime/engine.h"
 #include "onnx/onnx_import.h"
 #include "ops/ops.h"
+#include "runtime/engine.h"
 
 namespace fs = std::filesystem;
 using namespace calib8;
@@ -44,29 +44,44 @@ std::map<std::string, std::string> ReadAllowlist(const std::string& path) {
 }
 
 template <typename T>
-double AsDouble(const Tensor& t, int64_t i) { return static_cast<double>(t.data<T>()[i]); }
+double AsDouble(const Tensor& t, int64_t i) {
+  return static_cast<double>(t.data<T>()[i]);
+}
 
 double ElementAt(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DataType::kFloat32: return AsDouble<float>(t, i);
-    case DataType::kFloat64: return AsDouble<double>(t, i);
-    case DataType::kInt8: return AsDouble<int8_t>(t, i);
-    case DataType::kUint8: return AsDouble<uint8_t>(t, i);
-    case DataType::kInt16: return AsDouble<int16_t>(t, i);
-    case DataType::kUint16: return AsDouble<uint16_t>(t, i);
-    case DataType::kInt32: return AsDouble<int32_t>(t, i);
-    case DataType::kUint32: return AsDouble<uint32_t>(t, i);
-    case DataType::kInt64: return AsDouble<int64_t>(t, i);
-    case DataType::kUint64: return AsDouble<uint64_t>(t, i);
-    case DataType::kBool: return t.data<bool>()[i] ? 1.0 : 0.0;
-    default: return NAN;
+    case DataType::kFloat32:
+      return AsDouble<float>(t, i);
+    case DataType::kFloat64:
+      return AsDouble<double>(t, i);
+    case DataType::kInt8:
+      return AsDouble<int8_t>(t, i);
+    case DataType::kUint8:
+      return AsDouble<uint8_t>(t, i);
+    case DataType::kInt16:
+      return AsDouble<int16_t>(t, i);
+    case DataType::kUint16:
+      return AsDouble<uint16_t>(t, i);
+    case DataType::kInt32:
+      return AsDouble<int32_t>(t, i);
+    case DataType::kUint32:
+      return AsDouble<uint32_t>(t, i);
+    case DataType::kInt64:
+      return AsDouble<int64_t>(t, i);
+    case DataType::kUint64:
+      return AsDouble<uint64_t>(t, i);
+    case DataType::kBool:
+      return t.data<bool>()[i] ? 1.0 : 0.0;
+    default:
+      return NAN;
   }
 }
 
 // Empty string: equal within tolerance; else a description of the first mismatch.
 std::string Compare(const Tensor& got, const Tensor& want, double rtol, double atol) {
   if (got.dtype() != want.dtype())
-    return std::string("dtype ") + DataTypeName(got.dtype()) + " != expected " + DataTypeName(want.dtype());
+    return std::string("dtype ") + DataTypeName(got.dtype()) + " != expected " +
+           DataTypeName(want.dtype());
   if (got.shape() != want.shape())
     return "shape " + ShapeToString(got.shape()) + " != expected " + ShapeToString(want.shape());
   for (int64_t i = 0; i < got.numel(); ++i) {
@@ -92,11 +107,18 @@ int main(int argc, char** argv) {
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) data_dir = argv[++i];
-    else if (a == "--allowlist" && i + 1 < argc) allow_path = argv[++i];
-    else if (a == "--filter" && i + 1 < argc) filter = argv[++i];
-    else if (a == "--verbose") verbose = true;
-    else { std::cerr << "unknown argument " << a << "\n"; return 2; }
+    if (a == "--data" && i + 1 < argc)
+      data_dir = argv[++i];
+    else if (a == "--allowlist" && i + 1 < argc)
+      allow_path = argv[++i];
+    else if (a == "--filter" && i + 1 < argc)
+      filter = argv[++i];
+    else if (a == "--verbose")
+      verbose = true;
+    else {
+      std::cerr << "unknown argument " << a << "\n";
+      return 2;
+    }
   }
   if (!fs::is_directory(data_dir)) {
     std::cerr << "conformance: '" << data_dir << "' not found: install Debian's libonnx-testdata\n";
@@ -115,7 +137,10 @@ int main(int argc, char** argv) {
     std::string name = dir.filename().string();
     auto g = onnx_io::LoadModel((dir / "model.onnx").string());
     if (!g.ok()) {
-      if (allow.count(name)) { ++skipped; continue; }
+      if (allow.count(name)) {
+        ++skipped;
+        continue;
+      }
       ++out_of_scope;
       if (verbose) std::cout << "OUT  " << name << ": " << g.status().message() << "\n";
       continue;
@@ -131,26 +156,40 @@ int main(int argc, char** argv) {
       so.flavor = flavor;
       so.num_threads = 1;
       auto session = runtime::CreateSession(*g, so);
-      if (!session.ok()) { failure = session.status().message(); break; }
+      if (!session.ok()) {
+        failure = session.status().message();
+        break;
+      }
       for (int k = 0; failure.empty(); ++k) {
         fs::path ds = dir / ("test_data_set_" + std::to_string(k));
         if (!fs::is_directory(ds)) break;
         exec::TensorMap feeds;
         for (size_t i = 0; i < g->inputs.size() && failure.empty(); ++i) {
-          auto t = onnx_io::LoadTensorProtoFile((ds / ("input_" + std::to_string(i) + ".pb")).string());
-          if (!t.ok()) failure = t.status().message();
-          else feeds[g->inputs[i].name] = std::move(t).value();
+          auto t =
+              onnx_io::LoadTensorProtoFile((ds / ("input_" + std::to_string(i) + ".pb")).string());
+          if (!t.ok())
+            failure = t.status().message();
+          else
+            feeds[g->inputs[i].name] = std::move(t).value();
         }
         if (!failure.empty()) break;
         auto out = (*session)->Run(feeds);
-        if (!out.ok()) { failure = out.status().message(); break; }
+        if (!out.ok()) {
+          failure = out.status().message();
+          break;
+        }
         for (size_t i = 0; i < g->outputs.size() && failure.empty(); ++i) {
-          auto want = onnx_io::LoadTensorProtoFile((ds / ("output_" + std::to_string(i) + ".pb")).string());
-          if (!want.ok()) { failure = want.status().message(); break; }
+          auto want =
+              onnx_io::LoadTensorProtoFile((ds / ("output_" + std::to_string(i) + ".pb")).string());
+          if (!want.ok()) {
+            failure = want.status().message();
+            break;
+          }
           std::string diff = Compare((*out)[g->outputs[i].name], *want, 1e-3, 1e-7);
           if (!diff.empty())
             failure = std::string(flavor == exec::KernelFlavor::kFast ? "fast" : "reference") +
-                      " kernels, " + ds.filename().string() + ", output '" + g->outputs[i].name + "': " + diff;
+                      " kernels, " + ds.filename().string() + ", output '" + g->outputs[i].name +
+                      "': " + diff;
         }
       }
       if (!failure.empty()) break;

@@ -11,16 +11,16 @@
 
 #include "calib/calibrate.h"
 #include "calib/table_files.h"
-#include "eval/sensitivity.h"
-#include "runtime/int8_engine.h"
-#include "runtime/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
 #include "core/progress.h"
 #include "data/data_source.h"
 #include "dist/mpi_comm.h"
-#include "ir/subgraph.h"
 #include "eval/calibration_report.h"
+#include "eval/sensitivity.h"
+#include "ir/subgraph.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "stats/stats_io.h"
 
 namespace calib8::cli {
@@ -47,13 +47,13 @@ struct CalibrateArgs {
   std::vector<std::string> exclude;
   std::string save_stats, from_stats, ranges;
   bool range_only = false;
-  bool mpi = false;     // --mpi: one rank of `mpiexec -n N calib8 calibrate ...`
-  std::string shard;    // --shard I/N
+  bool mpi = false;   // --mpi: one rank of `mpiexec -n N calib8 calibrate ...`
+  std::string shard;  // --shard I/N
   int64_t trt_version = 0;
   std::string algorithm;  // --trt-calibrator (alias --algorithm)
   bool force = false;
   bool quiet = false;
-  std::string report;  // --report FILE.html
+  std::string report;    // --report FILE.html
   double max_drop = -1;  // --max-drop: also write a keep-FP32 plan (sensitivity) that meets it
   std::string plan_out;  // --plan: where (default <table>.keep-fp32.txt)
   int64_t plan_samples = 200;
@@ -76,7 +76,8 @@ Status ApplyPartial(const CalibrateArgs& a, ir::Graph& g, std::vector<std::strin
   for (const auto& f : a.from) {
     size_t eq = f.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == f.size())
-      return InvalidArgument("--from '", f, "': expected TENSOR=SPEC (the tensor's recorded values, "
+      return InvalidArgument("--from '", f,
+                             "': expected TENSOR=SPEC (the tensor's recorded values, "
                              "e.g. a .npy from `calib8 run --dump`)");
     spec.from.push_back(f.substr(0, eq));
     data.push_back(f);
@@ -124,7 +125,8 @@ void PrintSummary(const calib::CalibrationResult& r, const std::string& table_pa
   size_t zero = 0;
   double lo = INFINITY, hi = 0;
   for (const auto& t : r.tensors) {
-    if (t.result.amax == 0) ++zero;
+    if (t.result.amax == 0)
+      ++zero;
     else {
       lo = std::min(lo, t.result.amax);
       hi = std::max(hi, t.result.amax);
@@ -132,7 +134,8 @@ void PrintSummary(const calib::CalibrationResult& r, const std::string& table_pa
   }
   std::cout << "calibrated " << r.tensors.size() << " tensors on " << r.stats.samples
             << " samples with " << r.method.name;
-  if (r.method.parameters.count("variant")) std::cout << " (" << r.method.parameters.at("variant") << ")";
+  if (r.method.parameters.count("variant"))
+    std::cout << " (" << r.method.parameters.at("variant") << ")";
   std::cout << std::fixed << std::setprecision(2) << " in " << (r.seconds_pass1 + r.seconds_pass2)
             << " s\n";
   if (!r.tensors.empty() && zero < r.tensors.size())
@@ -147,9 +150,9 @@ void PrintSummary(const calib::CalibrationResult& r, const std::string& table_pa
   if (!sorted.empty()) std::cout << "most clipped (amax / observed max|x|):\n";
   for (size_t i = 0; i < sorted.size() && i < 5; ++i)
     std::cout << "  " << std::setw(6) << std::setprecision(3)
-              << sorted[i]->result.amax / sorted[i]->record->range.absmax << "  "
-              << sorted[i]->name << "  (amax " << std::setprecision(4) << sorted[i]->result.amax
-              << ", max|x| " << sorted[i]->record->range.absmax << ")\n";
+              << sorted[i]->result.amax / sorted[i]->record->range.absmax << "  " << sorted[i]->name
+              << "  (amax " << std::setprecision(4) << sorted[i]->result.amax << ", max|x| "
+              << sorted[i]->record->range.absmax << ")\n";
   for (const auto& n : r.notes) std::cout << n << "\n";
   for (const auto& w : r.warnings) std::cout << "warning: " << w << "\n";
   std::cout << "table:   " << table_path << "\nsidecar: " << sidecar_path
@@ -161,7 +164,7 @@ void PrintSummary(const calib::CalibrationResult& r, const std::string& table_pa
 // calibrate --max-drop: the sensitivity plan for the table just written (or reused), measured
 // on the first --plan-samples calibration samples with the encoding `run --int8` will use.
 static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::string& table_path,
-              const std::vector<std::string>& data_specs, const std::string& preprocess) {
+                     const std::vector<std::string>& data_specs, const std::string& preprocess) {
   eval::SensitivityOptions so;
   so.max_drop = a.max_drop;
   so.compare.session.num_threads = a.threads;
@@ -193,16 +196,16 @@ static int WritePlan(const CalibrateArgs& a, const ir::Graph& g, const std::stri
   std::snprintf(score, sizeof score, "%.2f, FP32 %.2f", r->final_score, r->fp32_score);
   std::cout << "plan:    " << path << " (" << r->keep.size() << " tensor(s) kept FP32; "
             << r->metric << " " << score << (r->met ? ": meets" : ": does NOT meet")
-            << " --max-drop " << a.max_drop << "; " << mode.note
-            << "; use it with --keep-fp32)\n";
+            << " --max-drop " << a.max_drop << "; " << mode.note << "; use it with --keep-fp32)\n";
   return 0;
 }
 
 // Writes what a finished calibration produced: --save-stats, the sidecar then the table (each
 // atomically), --report; prints the summary (and, for a --until/--from part, what it left out).
-static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const calib::CalibrationResult& r,
-                           const calib::CalibrateOptions& o, const std::string& out,
-                           const std::string& sidecar_path, const ir::Graph* full_model) {
+static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g,
+                           const calib::CalibrationResult& r, const calib::CalibrateOptions& o,
+                           const std::string& out, const std::string& sidecar_path,
+                           const ir::Graph* full_model) {
   if (!a.save_stats.empty()) {
     CALIB8_RETURN_IF_ERROR(stats::SaveStats(r.stats, a.save_stats));
     std::cout << "statistics: " << a.save_stats << "\n";
@@ -215,11 +218,12 @@ static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const cal
   PrintSummary(r, out, sidecar_path);
   if (full_model) PrintPartialCoverage(*full_model, r);
   if (o.comm) {
-    std::printf("mpi:     %d ranks; rank 0 read samples %lld-%lld; per rank the pass-1 all-reduce "
-                "moved %lld bytes, the pass-2 reduction %lld bytes\n",
-                o.comm->size(), static_cast<long long>(r.shard_first),
-                static_cast<long long>(r.shard_end - 1), static_cast<long long>(r.reduce_bytes_pass1),
-                static_cast<long long>(r.reduce_bytes_pass2));
+    std::printf(
+        "mpi:     %d ranks; rank 0 read samples %lld-%lld; per rank the pass-1 all-reduce "
+        "moved %lld bytes, the pass-2 reduction %lld bytes\n",
+        o.comm->size(), static_cast<long long>(r.shard_first),
+        static_cast<long long>(r.shard_end - 1), static_cast<long long>(r.reduce_bytes_pass1),
+        static_cast<long long>(r.reduce_bytes_pass2));
     std::fflush(stdout);
   }
   if (!r.clip_warning.empty()) std::cerr << "calib8: warning: " << r.clip_warning << "\n";
@@ -236,9 +240,10 @@ static Status WriteOutputs(const CalibrateArgs& a, const ir::Graph& g, const cal
 // Declares the options of `calib8 calibrate` on `sub`, stored in `a`.
 static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
   sub->add_option("MODEL", a->model, "ONNX model file")->required();
-  sub->add_option("--data,-d", a->data,
-                  "Calibration data: FILE.npy (first axis = samples), DIR of .npy/.pb, "
-                  "idx:FILE[.gz], images:DIR[@PREPROCESS]; NAME=SPEC per input (docs/data-sources.md)");
+  sub->add_option(
+      "--data,-d", a->data,
+      "Calibration data: FILE.npy (first axis = samples), DIR of .npy/.pb, "
+      "idx:FILE[.gz], images:DIR[@PREPROCESS]; NAME=SPEC per input (docs/data-sources.md)");
   sub->add_option("-o,--output", a->output, "Table to write (default: MODEL with .cache)");
   {
     std::string names;
@@ -247,7 +252,8 @@ static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
                (c.name == calib::kDefaultMethod ? " (default)" : "");
     sub->add_option("--method,-m", a->method, "Symmetric method for the table: " + names);
   }
-  sub->add_option("--percentile", a->percentile, "Percentile for --method percentile (default 99.99)");
+  sub->add_option("--percentile", a->percentile,
+                  "Percentile for --method percentile (default 99.99)");
   sub->add_option("--floor-percentile", a->floor_percentile,
                   "entropy2/entropy/mse/entropy2-floored: amax is at least this percentile of |x| "
                   "(default: off; 99.9 for entropy2-floored)");
@@ -263,34 +269,41 @@ static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
   sub->add_option("--asym-percentile", a->asym_percentile,
                   "Asymmetric [lo, hi] in the sidecar: each tail clips at most (100 - P)% of the "
                   "values (default 99.99)");
-  sub->add_option("--entropy-threshold", a->threshold, "entropy2: edge (default) or centre (GTC 2017)");
+  sub->add_option("--entropy-threshold", a->threshold,
+                  "entropy2: edge (default) or centre (GTC 2017)");
   sub->add_option("--zero-bin", a->zero_bin, "entropy2: replace (default) or keep");
   sub->add_option("--num-bins", a->num_bins, "Histogram bins (default 2048)");
   sub->add_option("--batch", a->batch, "Samples per inference (default 1)");
   sub->add_option("--max-samples", a->max_samples, "Use at most N samples (the first ones)");
   sub->add_option("--threads", a->threads, "Threads (default: all cores)");
-  sub->add_option("--preprocess", a->preprocess, "Preprocessing for images:DIR, e.g. resize=256,crop=224,"
-                                                 "mean=0.485/0.456/0.406,std=0.229/0.224/0.225");
+  sub->add_option("--preprocess", a->preprocess,
+                  "Preprocessing for images:DIR, e.g. resize=256,crop=224,"
+                  "mean=0.485/0.456/0.406,std=0.229/0.224/0.225");
   sub->add_flag("--single-pass", a->single_pass,
                 "One pass over the data (for streams that cannot be read twice); order-dependent");
   sub->add_option("--exclude", a->exclude, "Regex of tensor names to leave out (repeatable)");
   sub->add_option("--save-stats", a->save_stats,
                   "Also save the statistics (histograms; for merge-stats and compare --stats); "
                   "always recalibrates");
-  sub->add_flag("--range-only", a->range_only, "Shards: run pass 1 only and save ranges (--save-stats)");
-  sub->add_option("--ranges", a->ranges, "Shards: use pass-1 ranges from this stats file, run pass 2");
+  sub->add_flag("--range-only", a->range_only,
+                "Shards: run pass 1 only and save ranges (--save-stats)");
+  sub->add_option("--ranges", a->ranges,
+                  "Shards: use pass-1 ranges from this stats file, run pass 2");
   sub->add_option("--from-stats", a->from_stats,
                   "Compute the table from a stats file; give the same --data too for the "
                   "asymmetric range search (without it the sidecar gets the fixed ranges)");
-  sub->add_flag("--mpi", a->mpi,
-                "Run as one rank of `mpiexec -n N calib8 calibrate ...`: rank r reads the r-th of N "
-                "contiguous blocks of batches, ranges and histograms are reduced over MPI, rank 0 "
-                "writes the table and sidecar (byte-identical to one process; docs/distributed.md)");
-  sub->add_option("--shard", a->shard,
-                  "I/N: read only shard I (0-based) of N contiguous blocks of batches and save its "
-                  "statistics (--save-stats): --range-only on every shard, merge-stats, --ranges on "
-                  "every shard, merge-stats, --from-stats (docs/distributed.md)");
-  sub->add_option("--trt-version", a->trt_version, "TensorRT version number for the header (default 8601)");
+  sub->add_flag(
+      "--mpi", a->mpi,
+      "Run as one rank of `mpiexec -n N calib8 calibrate ...`: rank r reads the r-th of N "
+      "contiguous blocks of batches, ranges and histograms are reduced over MPI, rank 0 "
+      "writes the table and sidecar (byte-identical to one process; docs/distributed.md)");
+  sub->add_option(
+      "--shard", a->shard,
+      "I/N: read only shard I (0-based) of N contiguous blocks of batches and save its "
+      "statistics (--save-stats): --range-only on every shard, merge-stats, --ranges on "
+      "every shard, merge-stats, --from-stats (docs/distributed.md)");
+  sub->add_option("--trt-version", a->trt_version,
+                  "TensorRT version number for the header (default 8601)");
   {
     std::string names;
     for (const auto& n : calib::TrtCalibratorNames()) names += (names.empty() ? "" : ", ") + n;
@@ -306,10 +319,13 @@ static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
                   "with the new table and write the keep-FP32 plan that keeps the top-1 "
                   "agreement drop within this many points (output SQNR >= 30 dB without a "
                   "classifier output): table + plan in one step");
-  sub->add_option("--plan", a->plan_out, "With --max-drop: the plan file (default TABLE.keep-fp32.txt)");
-  sub->add_option("--plan-samples", a->plan_samples, "With --max-drop: samples to measure on (default 200)");
-  sub->add_option("--report", a->report,
-                  "Also write a self-contained HTML report (histograms, thresholds, KL/MSE curves)");
+  sub->add_option("--plan", a->plan_out,
+                  "With --max-drop: the plan file (default TABLE.keep-fp32.txt)");
+  sub->add_option("--plan-samples", a->plan_samples,
+                  "With --max-drop: samples to measure on (default 200)");
+  sub->add_option(
+      "--report", a->report,
+      "Also write a self-contained HTML report (histograms, thresholds, KL/MSE curves)");
   sub->add_option("--until", a->until,
                   "Partial calibration: only the subgraph that computes these tensors (T1,T2; "
                   "e.g. the part before a custom layer; docs/custom-layers.md)");
@@ -321,9 +337,13 @@ static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
 // --mpi: refuses the options that cannot be combined with it.
 static Status CheckMpiOptions(const CalibrateArgs& a) {
   if (a.mpi) {
-    const char* clash = !a.shard.empty() ? "--shard" : a.range_only ? "--range-only"
-                        : !a.ranges.empty() ? "--ranges" : !a.from_stats.empty() ? "--from-stats"
-                        : a.single_pass ? "--single-pass" : a.max_drop >= 0 ? "--max-drop" : nullptr;
+    const char* clash = !a.shard.empty()        ? "--shard"
+                        : a.range_only          ? "--range-only"
+                        : !a.ranges.empty()     ? "--ranges"
+                        : !a.from_stats.empty() ? "--from-stats"
+                        : a.single_pass         ? "--single-pass"
+                        : a.max_drop >= 0       ? "--max-drop"
+                                                : nullptr;
     if (clash)
       return InvalidArgument("--mpi cannot be combined with ", clash,
                              a.max_drop >= 0 && std::string(clash) == "--max-drop"
@@ -349,11 +369,13 @@ static Status ParseShard(const CalibrateArgs& a, int* shard_index, int* shard_co
       *shard_count < 1 || *shard_index < 0 || *shard_index >= *shard_count)
     return InvalidArgument("--shard '", a.shard, "': expected I/N with 0 <= I < N, e.g. 0/4");
   if (a.save_stats.empty())
-    return InvalidArgument("--shard needs --save-stats FILE (a shard's statistics "
-                           "are merged with merge-stats; docs/distributed.md)");
+    return InvalidArgument(
+        "--shard needs --save-stats FILE (a shard's statistics "
+        "are merged with merge-stats; docs/distributed.md)");
   if (*shard_count > 1 && !a.range_only && a.ranges.empty())
     return InvalidArgument(
-        "--shard ", a.shard, " needs --range-only (round 1) or --ranges FILE (round 2): the "
+        "--shard ", a.shard,
+        " needs --range-only (round 1) or --ranges FILE (round 2): the "
         "histograms of every shard must be taken on the ranges of all shards merged "
         "(docs/distributed.md)");
   return Status::Ok();
@@ -401,8 +423,7 @@ static std::optional<int> ReuseExistingTable(const CalibrateArgs& a, const ir::G
                                              const std::string& sidecar_path,
                                              calib::CalibrateOptions& o) {
   if (!a.force && a.report.empty() && a.save_stats.empty() && a.from_stats.empty() &&
-      !a.range_only && !a.mpi &&
-      std::filesystem::exists(out)) {
+      !a.range_only && !a.mpi && std::filesystem::exists(out)) {
     auto check = calib::CheckReuse(g, o, out);
     if (!check.ok()) return ReportError(check.status());
     if (check->reusable) {
@@ -491,7 +512,8 @@ static int RunCalibrate(const CalibrateArgs& a) {
   if (!r.ok()) return ReportError(r.status().WithContext("calibrate '" + a.model + "'"));
   if (comm) {
     // Every rank has the same outcome so far; rank 0 writes, then all learn whether it could.
-    Status s = root ? WriteOutputs(a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr) : Status::Ok();
+    Status s = root ? WriteOutputs(a, *g, *r, o, out, sidecar_path, partial ? &full : nullptr)
+                    : Status::Ok();
     s = comm->Agree(s);
     return s.ok() ? 0 : ReportError(s);
   }
@@ -515,8 +537,9 @@ static int RunCalibrate(const CalibrateArgs& a) {
 
 Command AddCalibrateCommand(CLI::App& app) {
   auto* sub = app.add_subcommand(
-      "calibrate", "Run calibration data through a model and write a TensorRT calibration cache "
-                   "plus a JSON sidecar (fingerprints, method, statistics)");
+      "calibrate",
+      "Run calibration data through a model and write a TensorRT calibration cache "
+      "plus a JSON sidecar (fingerprints, method, statistics)");
   auto a = std::make_shared<CalibrateArgs>();
   DeclareCalibrateOptions(sub, a.get());
   return [a]() -> int { return RunCalibrate(*a); };

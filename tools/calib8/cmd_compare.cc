@@ -6,17 +6,17 @@
 #include <fstream>
 #include <iostream>
 
-#include "eval/compare.h"
-#include "eval/sensitivity.h"
-#include "runtime/engine.h"
 #include "commands.h"
 #include "core/file_util.h"
 #include "core/progress.h"
+#include "eval/compare.h"
 #include "eval/compare_report.h"
 #include "eval/report.h"
+#include "eval/sensitivity.h"
+#include "runtime/engine.h"
 #include "stats/stats_io.h"
-#include "table/sidecar.h"
 #include "table/calibration_table.h"
+#include "table/sidecar.h"
 
 namespace calib8::cli {
 namespace {
@@ -120,8 +120,10 @@ Command AddCompareCommand(CLI::App& app) {
       src.sidecar_path = table::SidecarPathFor(o->table);
       if (std::filesystem::exists(src.sidecar_path)) {
         sc = table::ReadSidecarFile(src.sidecar_path);
-        if (sc.ok()) src.sidecar = &*sc;
-        else src.sidecar_problem = sc.status().message();
+        if (sc.ok())
+          src.sidecar = &*sc;
+        else
+          src.sidecar_problem = sc.status().message();
       }
       if (!o->stats.empty()) {
         auto loaded = stats::LoadStats(o->stats);

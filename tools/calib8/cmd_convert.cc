@@ -16,8 +16,9 @@ namespace {
 template <typename Opts>
 int ConvertToPytorch(const Opts& o) {
   if (o.model.empty())
-    return ReportError(InvalidArgument("--to pytorch needs --model MODEL.onnx (the model the "
-                                       "table was calibrated on, exported from PyTorch)"));
+    return ReportError(
+        InvalidArgument("--to pytorch needs --model MODEL.onnx (the model the "
+                        "table was calibrated on, exported from PyTorch)"));
   int warnings = 0;
   auto t = o.in.Read(o.table, &warnings);
   if (!t.ok()) return ReportError(t.status());
@@ -87,7 +88,8 @@ Command AddConvertCommand(CLI::App& app) {
     auto to = table::ParseFormatName(o->to);
     if (!to.ok()) return ReportError(to.status());
     if (!table::CanWrite(*to))
-      return ReportError(InvalidArgument("--to ", o->to, ": calib8 reads this format but does "
+      return ReportError(InvalidArgument("--to ", o->to,
+                                         ": calib8 reads this format but does "
                                          "not write it; expected trt, json, ncnn or range"));
     int warnings = 0;
     auto t = o->in.Read(o->table, &warnings);

@@ -39,11 +39,14 @@ Command AddDiffCommand(CLI::App& app) {
         nlohmann::ordered_json jr = {{"name", r.name}, {"in", side}};
         if (r.side != Side::kOnlyB) jr["amax_a"] = num(r.amax_a);
         if (r.side != Side::kOnlyA) jr["amax_b"] = num(r.amax_b);
-        if (r.side == Side::kBoth) jr["ratio"] = num(r.ratio), jr["abs_log_ratio"] = num(r.abs_log_ratio);
+        if (r.side == Side::kBoth)
+          jr["ratio"] = num(r.ratio), jr["abs_log_ratio"] = num(r.abs_log_ratio);
         j["rows"].push_back(jr);
       }
-      j["summary"] = {{"in_both", d.in_both},       {"identical", d.identical},
-                      {"only_a", d.only_a},         {"only_b", d.only_b},
+      j["summary"] = {{"in_both", d.in_both},
+                      {"identical", d.identical},
+                      {"only_a", d.only_a},
+                      {"only_b", d.only_b},
                       {"median_ratio", num(d.median_ratio)},
                       {"max_abs_log_ratio", num(d.max_abs_log_ratio)}};
       std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
@@ -61,10 +64,11 @@ Command AddDiffCommand(CLI::App& app) {
     if (d.only_b) std::cout << "\nonly in B (" << o->b << "): " << d.only_b << "\n";
     for (const auto& r : d.rows)
       if (r.side == Side::kOnlyB) std::cout << "  " << r.name << "  amax " << num(r.amax_b) << "\n";
-    std::printf("\nsummary: %d in both (%d identical), %d only in A, %d only in B; median B/A %s, "
-                "largest |ln(B/A)| %s\n",
-                d.in_both, d.identical, d.only_a, d.only_b, num(d.median_ratio).c_str(),
-                num(d.max_abs_log_ratio).c_str());
+    std::printf(
+        "\nsummary: %d in both (%d identical), %d only in A, %d only in B; median B/A %s, "
+        "largest |ln(B/A)| %s\n",
+        d.in_both, d.identical, d.only_a, d.only_b, num(d.median_ratio).c_str(),
+        num(d.max_abs_log_ratio).c_str());
     return 0;
   };
 }

@@ -1,8 +1,8 @@
 // tools/calib8/cmd_info.cc — `calib8 info MODEL [--json]`.
 #include <nlohmann/json.hpp>
 
-#include "runtime/engine.h"
 #include "commands.h"
+#include "runtime/engine.h"
 
 namespace calib8::cli {
 
@@ -12,8 +12,10 @@ nlohmann::json ValueJson(const ir::ValueInfo& v) {
   if (v.has_shape) {
     nlohmann::json dims = nlohmann::json::array();
     for (const auto& d : v.dims) {
-      if (d.known()) dims.push_back(d.value);
-      else dims.push_back(d.param.empty() ? "?" : d.param);
+      if (d.known())
+        dims.push_back(d.value);
+      else
+        dims.push_back(d.param.empty() ? "?" : d.param);
     }
     j["shape"] = dims;
   } else {
@@ -24,12 +26,18 @@ nlohmann::json ValueJson(const ir::ValueInfo& v) {
 }  // namespace
 
 Command AddInfoCommand(CLI::App& app) {
-  auto* sub = app.add_subcommand("info", "Describe a model: inputs, outputs, op counts, unsupported ops");
-  struct Opts { std::string model; bool json = false; bool no_optimize = false; };
+  auto* sub =
+      app.add_subcommand("info", "Describe a model: inputs, outputs, op counts, unsupported ops");
+  struct Opts {
+    std::string model;
+    bool json = false;
+    bool no_optimize = false;
+  };
   auto o = std::make_shared<Opts>();
   sub->add_option("MODEL", o->model, "ONNX model file")->required();
   sub->add_flag("--json", o->json, "Print JSON instead of text");
-  sub->add_flag("--no-optimize", o->no_optimize, "Describe the graph as stored (no folding passes)");
+  sub->add_flag("--no-optimize", o->no_optimize,
+                "Describe the graph as stored (no folding passes)");
   return [o]() -> int {
     runtime::LoadOptions lo;
     lo.optimize = !o->no_optimize;
@@ -50,9 +58,11 @@ Command AddInfoCommand(CLI::App& app) {
       j["unsupported_ops"] = info.unsupported_ops;
       j["unknown_ops"] = nlohmann::json::array();
       for (const auto& u : info.unknown_ops) {
-        nlohmann::json ju = {{"domain", u.domain}, {"op_type", u.op_type}, {"nodes", nlohmann::json::array()}};
+        nlohmann::json ju = {
+            {"domain", u.domain}, {"op_type", u.op_type}, {"nodes", nlohmann::json::array()}};
         for (const ir::Node* n : u.nodes)
-          ju["nodes"].push_back({{"name", n->name}, {"inputs", n->inputs}, {"outputs", n->outputs}});
+          ju["nodes"].push_back(
+              {{"name", n->name}, {"inputs", n->inputs}, {"outputs", n->outputs}});
         j["unknown_ops"].push_back(std::move(ju));
       }
       j["passes"] = {{"constants_folded", passes.constants_folded},
@@ -62,15 +72,17 @@ Command AddInfoCommand(CLI::App& app) {
                      {"dead_nodes_removed", passes.dead_nodes_removed}};
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << "model: " << o->model << "\nopset: " << info.opset << "\nnodes: " << info.num_nodes
-                << " (after folding " << passes.constants_folded << " constant nodes and "
-                << passes.batchnorms_folded << " BatchNormalizations)\nparameters: "
-                << info.num_parameters << "\ninputs:\n";
+      std::cout << "model: " << o->model << "\nopset: " << info.opset
+                << "\nnodes: " << info.num_nodes << " (after folding " << passes.constants_folded
+                << " constant nodes and " << passes.batchnorms_folded
+                << " BatchNormalizations)\nparameters: " << info.num_parameters << "\ninputs:\n";
       for (const auto& v : info.inputs)
-        std::cout << "  " << v.name << "  " << DataTypeName(v.dtype) << " " << v.ShapeString() << "\n";
+        std::cout << "  " << v.name << "  " << DataTypeName(v.dtype) << " " << v.ShapeString()
+                  << "\n";
       std::cout << "outputs:\n";
       for (const auto& v : info.outputs)
-        std::cout << "  " << v.name << "  " << DataTypeName(v.dtype) << " " << v.ShapeString() << "\n";
+        std::cout << "  " << v.name << "  " << DataTypeName(v.dtype) << " " << v.ShapeString()
+                  << "\n";
       std::cout << "ops:\n";
       for (const auto& [op, n] : info.op_counts) std::cout << "  " << op << ": " << n << "\n";
       std::cout << "unsupported ops: ";
@@ -81,7 +93,8 @@ Command AddInfoCommand(CLI::App& app) {
       // Every node of every unknown op, with the tensors around it (issue 12): where to cut.
       auto shape = [&](const std::string& t) {
         auto it = g->value_info.find(t);
-        return it == g->value_info.end() ? std::string("[shape unknown]") : it->second.ShapeString();
+        return it == g->value_info.end() ? std::string("[shape unknown]")
+                                         : it->second.ShapeString();
       };
       for (const auto& u : info.unknown_ops) {
         std::cout << "  " << u.Name() << " (domain '" << (u.domain.empty() ? "ai.onnx" : u.domain)

@@ -1,10 +1,10 @@
 // tools/calib8/cmd_inspect.cc — `calib8 inspect TABLE [--model M] [--json]`: what the hex numbers
 // mean. Header decoded, one row per entry (hex, scale, amax = 127*scale, range, flags), a line
 // explaining each kind of TensorRT-internal name seen, and with --model the match against a graph.
-#include <cstdio>
-#include <nlohmann/json.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "runtime/engine.h"
@@ -66,7 +66,8 @@ static void CollectClips(const InspectArgs& o, const table::CalibrationTable& t,
                          const std::string& sidecar_path, std::vector<Clip>& clips,
                          std::string& clip_note) {
   if (!std::filesystem::exists(sidecar_path)) {
-    clip_note = "no sidecar " + sidecar_path + ": the observed ranges (and so the clipping) are unknown";
+    clip_note =
+        "no sidecar " + sidecar_path + ": the observed ranges (and so the clipping) are unknown";
   } else if (auto sc = table::ReadSidecarFile(sidecar_path); !sc.ok()) {
     clip_note = "sidecar unreadable: " + sc.status().message();
   } else {
@@ -75,7 +76,8 @@ static void CollectClips(const InspectArgs& o, const table::CalibrationTable& t,
       double amax = k >= 0 ? t.entries()[static_cast<size_t>(k)].amax() : ts.amax;
       if (ts.absmax > 0) clips.push_back({ts.name, amax / ts.absmax, amax, ts.absmax});
     }
-    std::stable_sort(clips.begin(), clips.end(), [](const Clip& a, const Clip& b) { return a.ratio < b.ratio; });
+    std::stable_sort(clips.begin(), clips.end(),
+                     [](const Clip& a, const Clip& b) { return a.ratio < b.ratio; });
     if (clips.size() > static_cast<size_t>(o.clipped)) clips.resize(static_cast<size_t>(o.clipped));
   }
 }
@@ -95,9 +97,12 @@ static void ListEntries(const InspectArgs& o, const table::CalibrationTable& t,
     std::string scale = table::ShortestDecimal(e.scale());
     std::string amax = table::ShortestDecimal(e.amax());
     if (o.json) {
-      ordered_json je = {{"name", e.name},  {"hex", hex},
-                         {"scale", scale},  {"amax", amax},
-                         {"range", {"-" + amax, amax}}, {"flags", flags}};
+      ordered_json je = {{"name", e.name},
+                         {"hex", hex},
+                         {"scale", scale},
+                         {"amax", amax},
+                         {"range", {"-" + amax, amax}},
+                         {"flags", flags}};
       if (e.kind == table::EntryKind::kWeight) {
         je["kind"] = "weight";
         je["channels"] = e.scale_bits.size();
@@ -141,7 +146,9 @@ static void PrintInspectJson(const InspectArgs& o, ordered_json& j, int flagged,
   if (o.clipped > 0) {
     j["most_clipped"] = ordered_json::array();
     for (const auto& c : clips)
-      j["most_clipped"].push_back({{"name", c.name}, {"amax", c.amax}, {"absmax", c.absmax},
+      j["most_clipped"].push_back({{"name", c.name},
+                                   {"amax", c.amax},
+                                   {"absmax", c.absmax},
                                    {"amax_over_absmax", c.ratio}});
     if (!clip_note.empty()) j["most_clipped_note"] = clip_note;
   }
@@ -175,8 +182,9 @@ static void PrintInspectText(const InspectArgs& o, const table::CalibrationTable
     if (e.kind == table::EntryKind::kActivation && e.scale() > 0) {
       std::cout << "example: '" << e.name << "': hex " << table::HexBits(e.bits())
                 << " is the IEEE-754 float32 bit pattern of the scale "
-                << table::ShortestDecimal(e.scale()) << "; amax = 127 x scale = "
-                << table::ShortestDecimal(e.amax()) << ", so INT8 value q means q x scale and "
+                << table::ShortestDecimal(e.scale())
+                << "; amax = 127 x scale = " << table::ShortestDecimal(e.amax())
+                << ", so INT8 value q means q x scale and "
                 << "values beyond +-amax are clipped to +-127\n";
       break;
     }
@@ -199,8 +207,7 @@ static void PrintInspectText(const InspectArgs& o, const table::CalibrationTable
     if (std::string note = table::InferredFloatNote(*cov); !note.empty()) std::cout << note << "\n";
     std::cout << "entries that match nothing in the model: " << cov->unmatched.size() << "\n";
     for (const auto& n : cov->unmatched) std::cout << "  " << n << "\n";
-    std::cout << "float tensors with no entry (they stay FP32): " << cov->uncovered.size()
-              << "\n";
+    std::cout << "float tensors with no entry (they stay FP32): " << cov->uncovered.size() << "\n";
     for (const auto& n : cov->uncovered) std::cout << "  " << n << "\n";
   }
 }

@@ -3,8 +3,8 @@
 // input has its current calib8 sidecar, the merged table gets one too (table::MergeSidecars).
 #include <filesystem>
 
-#include "runtime/engine.h"
 #include "core/file_util.h"
+#include "runtime/engine.h"
 #include "table/fingerprint.h"
 #include "table/sidecar.h"
 #include "table/table_ops.h"

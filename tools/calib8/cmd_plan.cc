@@ -4,9 +4,9 @@
 // border nodes inserted.
 #include <fstream>
 
+#include "commands.h"
 #include "runtime/engine.h"
 #include "runtime/int8_engine.h"
-#include "commands.h"
 #include "table/calibration_table.h"
 
 namespace calib8::cli {

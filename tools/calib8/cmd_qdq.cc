@@ -4,11 +4,11 @@
 // input (and, with --strict, on a table that does not cover the model).
 #include <iostream>
 
-#include "runtime/engine.h"
-#include "runtime/int8_engine.h"
 #include "commands.h"
 #include "onnx/qdq.h"
 #include "onnx/qdq_strip.h"
+#include "runtime/engine.h"
+#include "runtime/int8_engine.h"
 #include "table/calibration_table.h"
 
 namespace calib8::cli {
@@ -24,7 +24,7 @@ void PrintList(const char* title, const std::vector<std::string>& items, size_t 
 // The options of `calib8 export-qdq`.
 struct ExportQdqArgs {
   std::string model, table, out, keep_file, target = "tensorrt", ort_acts = "u8",
-              placement = "plan";
+                                            placement = "plan";
   int64_t opset = 0;
   bool strict = false, quiet = false, symmetric = false;
 };
@@ -143,7 +143,7 @@ static int RunExportQdq(const ExportQdqArgs& o, const CLI::Option* placement) {
   eo.target = o.target == "ort" ? onnx_io::QdqTarget::kOrt : onnx_io::QdqTarget::kTensorRt;
   eo.ort_activations = o.ort_acts == "s8"      ? onnx_io::OrtActivations::kS8
                        : o.ort_acts == "mixed" ? onnx_io::OrtActivations::kMixed
-                                                : onnx_io::OrtActivations::kU8;
+                                               : onnx_io::OrtActivations::kU8;
   eo.strict = o.strict;
   eo.table_header = table->header.raw;
   if (eo.target == onnx_io::QdqTarget::kTensorRt) eo.int8_custom_ops = runtime::Int8PluginOps();
@@ -160,8 +160,7 @@ static int RunExportQdq(const ExportQdqArgs& o, const CLI::Option* placement) {
     if (!placed.ok()) return ReportError(placed);
   }
   onnx_io::QdqExportReport rep;
-  Status s =
-      onnx_io::ExportQdqFile(o.model, *table, "table '" + o.table + "'", o.out, eo, &rep);
+  Status s = onnx_io::ExportQdqFile(o.model, *table, "table '" + o.table + "'", o.out, eo, &rep);
   for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
   if (s.ok() && !rep.uncovered.empty())
     std::cerr << "calib8: warning: table '" << o.table << "' covers " << rep.activations.size()

@@ -7,13 +7,13 @@
 #include <iomanip>
 #include <map>
 
+#include "commands.h"
+#include "data/npy.h"
+#include "int8/cpu_features.h"
 #include "runtime/dump.h"
 #include "runtime/engine.h"
 #include "runtime/int8_engine.h"
-#include "int8/cpu_features.h"
 #include "table/calibration_table.h"
-#include "commands.h"
-#include "data/npy.h"
 
 namespace calib8::cli {
 
@@ -40,8 +40,8 @@ void PrintProfile(const exec::Session& s, std::ostream& os) {
      << total / runs << " ms per run in " << nodes.size() << " nodes\n";
   os << "  op type                      nodes    ms/run   share\n";
   for (const auto& [t_ms, t] : types)
-    os << "  " << std::left << std::setw(28) << t << std::right << std::setw(6)
-       << by_type[t].second << std::setw(10) << t_ms / runs << std::setw(7) << std::setprecision(1)
+    os << "  " << std::left << std::setw(28) << t << std::right << std::setw(6) << by_type[t].second
+       << std::setw(10) << t_ms / runs << std::setw(7) << std::setprecision(1)
        << (total > 0 ? 100.0 * t_ms / total : 0.0) << "%" << std::setprecision(3) << "\n";
   std::vector<size_t> order(std::min(nodes.size(), ms.size()));
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -77,8 +77,9 @@ struct RunArgs {
 // `calib8 run --dump`: records --tensors over the whole --data set.
 static int DumpRunTensors(const RunArgs& o, const ir::Graph& g) {
   if (o.dump_dir.empty() || o.data.empty() || o.dump_tensors.empty() || !o.inputs.empty() || o.int8)
-    return ReportError(InvalidArgument("record tensors with --dump DIR --tensors T1,T2 --data SPEC "
-                                       "(all three; not with --input or --int8)"));
+    return ReportError(
+        InvalidArgument("record tensors with --dump DIR --tensors T1,T2 --data SPEC "
+                        "(all three; not with --input or --int8)"));
   runtime::DumpOptions dopt;
   dopt.data_specs = o.data;
   dopt.preprocess = o.preprocess;
@@ -118,12 +119,11 @@ static Result<exec::TensorMap> ReadFeeds(const RunArgs& o, const ir::Graph& g) {
 }
 
 // The FP32 session, or with --int8 the INT8 one (printing its table mode, warnings and plan).
-static Result<std::unique_ptr<exec::Session>> CreateRunSession(const RunArgs& o,
-                                                               const ir::Graph& g,
+static Result<std::unique_ptr<exec::Session>> CreateRunSession(const RunArgs& o, const ir::Graph& g,
                                                                const exec::SessionOptions& so) {
   if (!o.int8) {
-    if (!o.table.empty() || !o.keep_fp32.empty() || o.unsigned_act || o.strict ||
-        o.int8_all || o.symmetric)
+    if (!o.table.empty() || !o.keep_fp32.empty() || o.unsigned_act || o.strict || o.int8_all ||
+        o.symmetric)
       return InvalidArgument(
           "--table, --keep-fp32, --unsigned-activations, --int8-all, --symmetric and "
           "--strict need --int8");
@@ -146,8 +146,9 @@ static Result<std::unique_ptr<exec::Session>> CreateRunSession(const RunArgs& o,
   CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, runtime::PlanInt8(g, t, io));
   const quant::Coverage& c = plan.coverage;
   if (!c.missing.empty() || !c.zero.empty())
-    std::cerr << "calib8: warning: table '" << o.table << "' does not cover the model: "
-              << runtime::CoverageSummary(c) << "; those nodes run FP32 (--strict refuses)\n";
+    std::cerr << "calib8: warning: table '" << o.table
+              << "' does not cover the model: " << runtime::CoverageSummary(c)
+              << "; those nodes run FP32 (--strict refuses)\n";
   if (!int8::DetectCpuInt8Features().any_vnni())
     std::cerr << "calib8: warning: this CPU has no VNNI/AMX int8 instructions: INT8 runs, "
                  "but may not be faster than FP32 (see `calib8 doctor`)\n";
@@ -169,7 +170,8 @@ static Status BenchRuns(const RunArgs& o, exec::Session& session, const exec::Te
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  double median =
+      ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
   std::cout << std::fixed << std::setprecision(3) << "bench: runs=" << o.bench
             << " threads=" << session.num_threads() << " median_ms=" << median
             << " min_ms=" << ms.front() << "\n";
@@ -191,7 +193,9 @@ static Status PrintOutputs(const RunArgs& o, const exec::TensorMap& out) {
     if (!o.output_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(o.output_dir, ec);
-      std::string path = (std::filesystem::path(o.output_dir) / (runtime::SanitizeFileName(name) + ".npy")).string();
+      std::string path =
+          (std::filesystem::path(o.output_dir) / (runtime::SanitizeFileName(name) + ".npy"))
+              .string();
       Status s = data::SaveNpy(t, path);
       if (!s.ok()) return s;
     }
@@ -210,7 +214,8 @@ static void DeclareRunOptions(CLI::App* sub, RunArgs* o) {
                   "(for calibrate --from T=DIR/T.npy; docs/custom-layers.md)");
   sub->add_option("--tensors", o->dump_tensors, "With --dump: the tensors to record (T1,T2,...)")
       ->delimiter(',');
-  sub->add_option("--data,-d", o->data, "With --dump: data SPEC as for calibrate (NAME=SPEC for several inputs)");
+  sub->add_option("--data,-d", o->data,
+                  "With --dump: data SPEC as for calibrate (NAME=SPEC for several inputs)");
   sub->add_option("--batch", o->batch, "With --dump: samples per inference (default 1)");
   sub->add_option("--max-samples", o->max_samples, "With --dump: use at most N samples");
   sub->add_option("--preprocess", o->preprocess, "With --dump: preprocessing for images:DIR");
@@ -218,7 +223,8 @@ static void DeclareRunOptions(CLI::App* sub, RunArgs* o) {
                   "Write each output to DIR/<output name>.npy (characters other than "
                   "A-Z a-z 0-9 . _ - become '_')");
   sub->add_option("--threads", o->threads, "Threads (default: all cores)");
-  sub->add_option("--bench", o->bench, "Time N runs after one warm-up; prints median_ms and min_ms");
+  sub->add_option("--bench", o->bench,
+                  "Time N runs after one warm-up; prints median_ms and min_ms");
   sub->add_flag("--reference", o->reference, "Use the reference kernels (slow, for checking)");
   sub->add_flag("--profile", o->profile,
                 "Time every node; print the time per op type and the slowest nodes to stderr "
@@ -257,7 +263,8 @@ static int RunModel(const RunArgs& o) {
   if (!g.ok()) return ReportError(g.status());
   if (!o.dump_dir.empty() || !o.data.empty() || !o.dump_tensors.empty())
     return DumpRunTensors(o, *g);
-  if (o.inputs.empty()) return ReportError(InvalidArgument("run needs --input NAME=FILE (or --dump with --data)"));
+  if (o.inputs.empty())
+    return ReportError(InvalidArgument("run needs --input NAME=FILE (or --dump with --data)"));
   auto feeds = ReadFeeds(o, *g);
   if (!feeds.ok()) return ReportError(feeds.status());
   exec::SessionOptions so;

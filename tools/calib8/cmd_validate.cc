@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "runtime/engine.h"
 #include "core/file_util.h"
+#include "runtime/engine.h"
 #include "table/fingerprint.h"
 #include "table/model_check.h"
 #include "table/sidecar.h"
@@ -67,9 +67,10 @@ Command AddValidateCommand(CLI::App& app) {
       }
     }
     table::ModelCoverage cov = table::CheckAgainstModel(*t, *g);
-    std::printf("coverage: %d of %d float tensors have an entry (%.1f%%); %zu entries match "
-                "nothing in the model\n",
-                cov.covered, cov.float_tensors, cov.coverage_percent(), cov.unmatched.size());
+    std::printf(
+        "coverage: %d of %d float tensors have an entry (%.1f%%); %zu entries match "
+        "nothing in the model\n",
+        cov.covered, cov.float_tensors, cov.coverage_percent(), cov.unmatched.size());
     if (std::string note = table::InferredFloatNote(cov); !note.empty()) std::cout << note << "\n";
     if (cov.coverage_percent() < o->min_coverage) {
       std::fprintf(stderr, "calib8: error: coverage %.1f%% is below --min-coverage %g\n",

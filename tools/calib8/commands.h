@@ -29,10 +29,10 @@ Command AddConvertCommand(CLI::App& app);
 Command AddDiffCommand(CLI::App& app);
 Command AddMergeCommand(CLI::App& app);
 Command AddValidateCommand(CLI::App& app);
-Command AddPlanCommand(CLI::App& app);    // INT8 plan (issue 5)
-Command AddDoctorCommand(CLI::App& app);  // INT8 hardware check (issue 5)
-Command AddExportQdqCommand(CLI::App& app);  // Q/DQ ONNX export (issue 5)
-Command AddImportQdqCommand(CLI::App& app);  // Q/DQ ONNX -> table (issue 5)
+Command AddPlanCommand(CLI::App& app);         // INT8 plan (issue 5)
+Command AddDoctorCommand(CLI::App& app);       // INT8 hardware check (issue 5)
+Command AddExportQdqCommand(CLI::App& app);    // Q/DQ ONNX export (issue 5)
+Command AddImportQdqCommand(CLI::App& app);    // Q/DQ ONNX -> table (issue 5)
 Command AddCompareCommand(CLI::App& app);      // FP32 vs INT8 (issue 5 item 4)
 Command AddSensitivityCommand(CLI::App& app);  // layers to keep FP32 (issue 5 item 4)
 

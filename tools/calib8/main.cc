@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/plugin.h"
 #include "commands.h"
+#include "runtime/plugin.h"
 
 int main(int argc, char** argv) {
   // Every run allocates the same tensor sizes again; by default glibc serves large blocks with
