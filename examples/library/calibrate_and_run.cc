@@ -12,6 +12,7 @@
 // writes for the first output (tests/cli/library_example_test.sh checks both).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "calib8/calib8.h"
@@ -53,7 +54,10 @@ int main(int argc, char** argv) {
 
   calib8::CalibrateOptions options;  // the CLI's defaults: method, range search, batch 1
   options.data = {data};
-  options.max_samples = std::stoll(argv[3]);
+  char* end = nullptr;
+  options.max_samples = std::strtoll(argv[3], &end, 10);
+  if (end == argv[3] || *end != '\0' || options.max_samples < 0)
+    return Fail(calib8::InvalidArgument("MAX_SAMPLES '", argv[3], "': expected a count >= 0"));
   auto calibration = calib8::Calibrate(*model, options, table);
   if (!calibration.ok()) return Fail(calibration.status());
   std::printf("%s %s: %zu tensors, %s on %lld samples\n",

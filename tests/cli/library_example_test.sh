@@ -84,5 +84,10 @@ rc=$?
 [ $rc -eq 1 ] && grep -q "missing.gz" "$T/err" && [ ! -e "$T/bad.cache" ] && [ ! -e "$T/bad.cache.calib8.json" ] \
   && ok "missing data: exit 1, named, nothing written" || bad "missing data (rc $rc)"
 
+"$EXAMPLE" "$MODEL" "$TRAIN" lots "$T/bad.cache" "$T/x.npy" "$T/o.npy" >/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "MAX_SAMPLES 'lots'" "$T/err" && [ ! -e "$T/bad.cache" ] \
+  && ok "bad sample count: exit 1, named" || bad "bad sample count (rc $rc)"
+
 echo "library_example: $pass passed, $fail failed"
 [ $fail -eq 0 ]
