@@ -12,7 +12,8 @@ ctest --test-dir build --output-on-failure -j"$(nproc)"
 echo "== AddressSanitizer/UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCALIB8_SANITIZE=address,undefined \
   -DCALIB8_BUILD_BENCH=OFF -DCALIB8_WERROR="${CALIB8_WERROR:-OFF}" >/dev/null
-cmake --build build-asan -j"$(nproc)" --target calib8_unit_tests calib8_cli calib8_mish calib8_conformance fuzz_replay_all
+cmake --build build-asan -j"$(nproc)" --target calib8_unit_tests calib8_cli calib8_mish calib8_conformance \
+  calibrate_and_run fuzz_replay_all
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -L 'unit|cli|conformance' -LE heavy
 echo "== libFuzzer smoke (scripts/fuzz.sh ${CALIB8_FUZZ_SECONDS:-3})"
