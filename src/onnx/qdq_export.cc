@@ -313,24 +313,8 @@ Status PlacePluginsInt8(onnx::GraphProto* g, const table::CalibrationTable& tabl
 // One --target tensorrt placement (docs/qdq.md): which activation inputs ask for a pair, the pairs
 // of the activations, of the INT8 custom ops and of the weights, and the rewiring of the graph to
 // them. The graph is not changed before PlacePluginsInt8.
-struct TrtPlacement {
-  TrtPlacement(onnx::GraphProto* g, const ConstantMap& constants,
-               const std::map<std::string, int>& producer, const std::set<std::string>& tensors,
-               const std::set<int>& kept_nodes, const table::CalibrationTable& table,
-               const std::string& table_name, const std::string& source, const std::string& dir,
-               const QdqExportOptions& options, QdqExportReport& rep)
-      : g(g),
-        constants(constants),
-        producer(producer),
-        tensors(tensors),
-        kept_nodes(kept_nodes),
-        table(table),
-        table_name(table_name),
-        source(source),
-        dir(dir),
-        options(options),
-        rep(rep),
-        names(*g) {}
+struct TrtPlacement : PlacementInputs {
+  explicit TrtPlacement(const PlacementInputs& in) : PlacementInputs(in), names(*g) {}
 
   // Asks for a pair on activation `t` for input `input` of node `node`.
   void Ask(const std::string& t, int node, int input) {
@@ -463,18 +447,6 @@ struct TrtPlacement {
     EmitPairs(g, all);
   }
 
-  onnx::GraphProto* g;
-  const ConstantMap& constants;
-  const std::map<std::string, int>& producer;
-  const std::set<std::string>& tensors;
-  const std::set<int>& kept_nodes;
-  const table::CalibrationTable& table;
-  const std::string& table_name;
-  const std::string& source;
-  const std::string& dir;
-  const QdqExportOptions& options;
-  QdqExportReport& rep;
-
   UseMap uses;  // tensor -> (node, input)
   std::vector<std::string> order;
   std::vector<WeightedUse> weighted;
@@ -492,8 +464,8 @@ Status PlaceTensorRt(onnx::GraphProto* g, const ConstantMap& constants,
                      const table::CalibrationTable& table, const std::string& table_name,
                      const std::string& source, const std::string& dir,
                      const QdqExportOptions& options, QdqExportReport& rep) {
-  TrtPlacement p(g, constants, producer, tensors, kept_nodes, table, table_name, source, dir,
-                 options, rep);
+  TrtPlacement p(
+      {g, constants, producer, tensors, kept_nodes, table, table_name, source, dir, options, rep});
   p.ChooseInputs();
   CALIB8_RETURN_IF_ERROR(p.PairActivations());
   CALIB8_RETURN_IF_ERROR(p.PairWeights());

@@ -206,26 +206,9 @@ struct Q {
 // the consumers and non-negative tensors of the graph, the tensors that get a pair and where each
 // pair's scale comes from, the resolved scales, the activation, weight and bias pairs, and the
 // rewiring of the graph to them. The graph is not changed before the last step.
-struct OrtPlacement {
-  OrtPlacement(onnx::GraphProto* g, const ConstantMap& constants,
-               const std::map<std::string, int>& producer, const std::set<std::string>& tensors,
-               const std::set<int>& kept_nodes, const table::CalibrationTable& table,
-               const std::string& table_name, const std::string& source, const std::string& dir,
-               const QdqExportOptions& options, QdqExportReport& rep)
-      : g(g),
-        constants(constants),
-        producer(producer),
-        tensors(tensors),
-        kept_nodes(kept_nodes),
-        table(table),
-        table_name(table_name),
-        source(source),
-        dir(dir),
-        options(options),
-        rep(rep),
-        mode(options.ort_activations),
-        plan(options.from_plan),
-        names(*g) {}
+struct OrtPlacement : PlacementInputs {
+  explicit OrtPlacement(const PlacementInputs& in)
+      : PlacementInputs(in), mode(options.ort_activations), plan(options.from_plan), names(*g) {}
 
   // Indexes the consumers (node, input) of every tensor and the graph outputs.
   void IndexConsumers() {
@@ -541,17 +524,6 @@ struct OrtPlacement {
     *sources = meta.str();
   }
 
-  onnx::GraphProto* g;
-  const ConstantMap& constants;
-  const std::map<std::string, int>& producer;
-  const std::set<std::string>& tensors;
-  const std::set<int>& kept_nodes;
-  const table::CalibrationTable& table;
-  const std::string& table_name;
-  const std::string& source;
-  const std::string& dir;
-  const QdqExportOptions& options;
-  QdqExportReport& rep;
   const OrtActivations mode;
   const bool plan;
 
@@ -622,8 +594,8 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
                 const std::set<int>& kept_nodes, const table::CalibrationTable& table,
                 const std::string& table_name, const std::string& source, const std::string& dir,
                 const QdqExportOptions& options, QdqExportReport& rep, std::string* sources) {
-  OrtPlacement p(g, constants, producer, tensors, kept_nodes, table, table_name, source, dir,
-                 options, rep);
+  OrtPlacement p(
+      {g, constants, producer, tensors, kept_nodes, table, table_name, source, dir, options, rep});
   p.IndexConsumers();
   p.FindNonNegative();
   p.ChooseUnits();

@@ -139,4 +139,21 @@ Status PlaceOrt(onnx::GraphProto* g, const ConstantMap& constants,
                 const std::string& table_name, const std::string& source, const std::string& dir,
                 const QdqExportOptions& options, QdqExportReport& rep, std::string* sources);
 
+// What both placements (--target tensorrt and ort) read and fill: the graph, its constants and
+// producers, the model's tensors, the nodes kept FP32, the table and where it came from, the
+// options and the report. The placement structs derive from it.
+struct PlacementInputs {
+  onnx::GraphProto* g;
+  const ConstantMap& constants;
+  const std::map<std::string, int>& producer;
+  const std::set<std::string>& tensors;
+  const std::set<int>& kept_nodes;
+  const table::CalibrationTable& table;
+  const std::string& table_name;
+  const std::string& source;
+  const std::string& dir;
+  const QdqExportOptions& options;
+  QdqExportReport& rep;
+};
+
 }  // namespace calib8::onnx_io::qdq_detail
