@@ -39,7 +39,7 @@ Result<Model> Model::Load(const std::string& path) {
 const std::string& Model::path() const { return impl_->path; }
 std::vector<TensorInfo> Model::inputs() const { return ToInfos(impl_->graph.inputs); }
 std::vector<TensorInfo> Model::outputs() const { return ToInfos(impl_->graph.outputs); }
-int64_t Model::opset() const { return runtime::Describe(impl_->graph).opset; }
+int64_t Model::opset() const { return impl_->graph.DefaultOpset(); }
 size_t Model::num_nodes() const { return impl_->graph.nodes.size(); }
 
 std::vector<std::string> Model::unknown_ops() const {

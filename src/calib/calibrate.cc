@@ -185,7 +185,7 @@ static void FillMethodSpec(const std::string& method, const calib::CalibratorOpt
   auto at = params.find("asym_search_at");
   spec->name = method;
   spec->parameters.clear();
-  calib::Calibration probe;  // records come from a calibration; build the list from a dry run
+  // The record comes from a calibration: build the list from a dry run.
   stats::RunningStats rs;
   rs.absmax = 1;
   rs.count = 1;

@@ -355,14 +355,20 @@ Result<Tensor> TensorFromProto(const onnx::TensorProto& p, const std::string& wh
   return t;
 }
 
-Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string& source,
-                                     const std::string& dir, const ImportOptions& options) {
-  onnx::ModelProto model;
+Status ParseModelProto(const std::string& bytes, const std::string& source, onnx::ModelProto* model,
+                       bool need_graph) {
   if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
-  if (!model.ParseFromString(bytes))
+  if (!model->ParseFromString(bytes) || (need_graph && !model->has_graph()))
     return InvalidArgument(source,
                            ": not a valid ONNX model (protobuf parsing failed: the file is "
                            "truncated, corrupt or not ONNX)");
+  return Status::Ok();
+}
+
+Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string& source,
+                                     const std::string& dir, const ImportOptions& options) {
+  onnx::ModelProto model;
+  CALIB8_RETURN_IF_ERROR(ParseModelProto(bytes, source, &model, false));
   if (!model.has_graph() || model.graph().node_size() == 0)
     return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
 

@@ -13,6 +13,7 @@
 
 namespace onnx {
 class GraphProto;
+class ModelProto;
 class TensorProto;
 }  // namespace onnx
 
@@ -26,6 +27,11 @@ struct ImportOptions {
 // by zero: conv/pool nodes with a rank < 3 input, mismatched ranks, a stride of 0 or sizes near
 // 2^63, found by fuzz_onnx). Callers then skip the advisory shape inference.
 bool ShapeInferenceWouldCrash(const onnx::GraphProto& g);
+
+// Parses `bytes` into `model`: an error naming `source` when they are empty or not an ONNX
+// ModelProto (or, with `need_graph`, one without a graph). Every reader of ONNX files uses it.
+Status ParseModelProto(const std::string& bytes, const std::string& source, onnx::ModelProto* model,
+                       bool need_graph);
 
 // Reads and converts `path`. Errors name the file and, where it applies, the node or tensor.
 Result<ir::Graph> LoadModel(const std::string& path, const ImportOptions& options = {});

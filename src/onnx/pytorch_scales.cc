@@ -13,6 +13,7 @@
 
 #include "core/file_util.h"
 #include "ir/op_traits.h"
+#include "onnx/onnx_import.h"
 
 namespace calib8::onnx_io {
 
@@ -265,11 +266,7 @@ Result<std::string> PytorchScalesJson(const table::CalibrationTable& table,
   CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(model_path, "model"));
   const std::string source = "model '" + model_path + "'";
   onnx::ModelProto model;
-  if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
-  if (!model.ParseFromString(bytes) || !model.has_graph())
-    return InvalidArgument(source,
-                           ": not a valid ONNX model (protobuf parsing failed: the file is "
-                           "truncated, corrupt or not ONNX)");
+  CALIB8_RETURN_IF_ERROR(ParseModelProto(bytes, source, &model, true));
   const auto& g = model.graph();
   const GraphIndex ix = IndexGraph(g);
 

@@ -478,12 +478,7 @@ Status PlaceTensorRt(onnx::GraphProto* g, const ConstantMap& constants,
 Status LoadForExport(const std::string& model_bytes, const std::string& source,
                      const std::string& dir, const QdqExportOptions& options,
                      onnx::ModelProto& model, QdqExportReport& rep) {
-  if (model_bytes.empty())
-    return InvalidArgument(source, ": the file is empty, expected an ONNX model");
-  if (!model.ParseFromString(model_bytes))
-    return InvalidArgument(source,
-                           ": not a valid ONNX model (protobuf parsing failed: the file is "
-                           "truncated, corrupt or not ONNX)");
+  CALIB8_RETURN_IF_ERROR(ParseModelProto(model_bytes, source, &model, false));
   if (!model.has_graph() || model.graph().node_size() == 0)
     return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
   for (const auto& n : model.graph().node())

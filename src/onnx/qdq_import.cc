@@ -276,11 +276,7 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
   std::string dir = fs::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   onnx::ModelProto model;
-  if (bytes.empty()) return InvalidArgument(source, ": the file is empty, expected an ONNX model");
-  if (!model.ParseFromString(bytes) || !model.has_graph())
-    return InvalidArgument(source,
-                           ": not a valid ONNX model (protobuf parsing failed: the file is "
-                           "truncated, corrupt or not ONNX)");
+  CALIB8_RETURN_IF_ERROR(ParseModelProto(bytes, source, &model, true));
   const auto& g = model.graph();
   QdqImporter im(g, source, dir, rep);
   im.IndexConstants();
