@@ -81,6 +81,13 @@ struct Int8Options {
   // Fail, instead of running the uncovered nodes in FP32, when the table misses a tensor an INT8
   // node needs.
   bool strict = false;
+  // u8 (scale amax / 255) for tensors that are never negative (symmetric mode).
+  bool unsigned_activations = false;
+  // Run every layer that can run INT8 in INT8: no no-speed-benefit rule (isolated small layers
+  // stay FP32 otherwise; docs/int8.md).
+  bool int8_all = false;
+  // Keep 8-bit activations NCHW between layers (a measurement knob; the default is NHWC).
+  bool nchw = false;
 };
 
 // What an INT8 session runs in 8 bits (calib8 plan shows the same, node by node).

@@ -21,6 +21,7 @@ namespace calib8 {
 
 namespace detail {
 struct TableImpl;
+struct Access;
 }  // namespace detail
 
 enum class TableFormat {
@@ -64,6 +65,7 @@ class Table {
   Status Write(const std::string& path, TableFormat format) const;
 
  private:
+  friend struct detail::Access;
   Table() = default;
   std::shared_ptr<const detail::TableImpl> impl_;
 };

@@ -3,6 +3,7 @@
 #include "calib8/model.h"
 
 #include "api/access.h"
+#include "api/int8_setup.h"
 #include "data/npy.h"
 #include "quant/lowering.h"
 #include "runtime/engine.h"
@@ -64,17 +65,10 @@ Result<Session> Session::Create(const Model& model, const SessionOptions& option
 
 Result<Session> Session::CreateInt8(const Model& model, const std::string& table_path,
                                     const Int8Options& options) {
-  runtime::Int8Options io;
-  runtime::Int8TableMode mode;
-  CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable table,
-                          runtime::LoadInt8Table(table_path, options.symmetric, &io, &mode));
-  io.strict = options.strict;
-  io.lowering.table_source = "table '" + table_path + "'";
-  if (!options.keep_fp32_file.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(io.lowering.keep_fp32, quant::ReadKeepFp32File(options.keep_fp32_file));
-  }
-  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan,
-                          runtime::PlanInt8(detail::Access::GraphOf(model), table, io));
+  CALIB8_ASSIGN_OR_RETURN(detail::Int8Setup setup, detail::PrepareInt8(table_path, options));
+  const runtime::Int8TableMode& mode = setup.mode;
+  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, runtime::PlanInt8(detail::Access::GraphOf(model),
+                                                                  setup.table, setup.options));
   exec::SessionOptions so;
   so.num_threads = options.threads;
   Session s;

@@ -2,17 +2,11 @@
 // writers.
 #include "calib8/table.h"
 
+#include "api/access.h"
 #include "core/file_util.h"
 #include "table/calibration_table.h"
 
 namespace calib8 {
-
-namespace detail {
-struct TableImpl {
-  table::CalibrationTable table;
-  table::TableFormat format = table::TableFormat::kTensorRt;  // of the file read
-};
-}  // namespace detail
 
 namespace {
 
@@ -39,9 +33,7 @@ Result<Table> Table::Read(const std::string& path) {
   CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "table"));
   CALIB8_ASSIGN_OR_RETURN(impl->format, table::DetectFormat(bytes, path));
   CALIB8_ASSIGN_OR_RETURN(impl->table, table::ParseTable(bytes, path, impl->format));
-  Table t;
-  t.impl_ = std::move(impl);
-  return t;
+  return detail::Access::Wrap(std::shared_ptr<const detail::TableImpl>(std::move(impl)));
 }
 
 TableFormat Table::format() const { return ToPublic(impl_->format); }

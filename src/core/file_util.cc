@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace calib8::core {
+namespace calib8 {
 namespace fs = std::filesystem;
 
 Result<std::string> ReadFile(const std::string& path, const std::string& what) {
@@ -91,4 +91,4 @@ Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
   return Status::Ok();
 }
 
-}  // namespace calib8::core
+}  // namespace calib8

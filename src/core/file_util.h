@@ -1,20 +1,12 @@
-// core/file_util.h — whole-file reads with clear errors, and atomic writes (temp file + rename),
-// so a failed or interrupted write never leaves a half-written output behind.
+// core/file_util.h — the whole-file read and the atomic write live in the public header
+// calib8/files.h; this module implements them and keeps the core:: names.
 #pragma once
 
-#include <string>
-
-#include "calib8/status.h"
+#include "calib8/files.h"
 
 namespace calib8::core {
 
-// Reads all bytes of `path`. `what` names the file's role in messages ("model", "table").
-Result<std::string> ReadFile(const std::string& path, const std::string& what);
-
-// Writes `bytes` to `path` via a temporary file in the same directory (`.NAME.tmp.PID`) and a
-// rename: killed at any point (kill -9), the destination is the old file or the new one, never
-// a part. A temporary file a killed writer left behind is removed by the next write of the same
-// path (its PID no longer runs).
-Status WriteFileAtomic(const std::string& path, const std::string& bytes);
+using calib8::ReadFile;
+using calib8::WriteFileAtomic;
 
 }  // namespace calib8::core

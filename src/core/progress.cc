@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cmath>
 
-namespace calib8::core {
+namespace calib8 {
 
 ProgressMode DefaultProgressMode(bool quiet) {
   if (quiet) return ProgressMode::kQuiet;
@@ -128,4 +128,4 @@ ProgressCallback ProgressReporter::Callback() {
   return [this](const ProgressUpdate& u) { Update(u); };
 }
 
-}  // namespace calib8::core
+}  // namespace calib8

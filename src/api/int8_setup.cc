@@ -1,0 +1,24 @@
+// api/int8_setup.cc — public Int8Options -> runtime::Int8Options (api/int8_setup.h).
+#include "api/int8_setup.h"
+
+#include "quant/lowering.h"
+
+namespace calib8::detail {
+
+Result<Int8Setup> PrepareInt8(const std::string& table_path, const Int8Options& options) {
+  Int8Setup s;
+  CALIB8_ASSIGN_OR_RETURN(
+      s.table, runtime::LoadInt8Table(table_path, options.symmetric, &s.options, &s.mode));
+  s.options.strict = options.strict;
+  quant::LoweringOptions& lo = s.options.lowering;
+  lo.unsigned_activations = options.unsigned_activations;
+  lo.speed_rule = !options.int8_all;
+  lo.nhwc = !options.nchw;
+  lo.table_source = "table '" + table_path + "'";
+  if (!options.keep_fp32_file.empty()) {
+    CALIB8_ASSIGN_OR_RETURN(lo.keep_fp32, quant::ReadKeepFp32File(options.keep_fp32_file));
+  }
+  return s;
+}
+
+}  // namespace calib8::detail
