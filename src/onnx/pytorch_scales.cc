@@ -277,7 +277,7 @@ Result<std::string> PytorchScalesJson(const table::CalibrationTable& table,
   json doc = DocumentHeader(table, model_path, options);
 
   json tensors = json::array();
-  std::map<std::string, json> state_dict_amax;  // insertion order follows the graph below
+  std::map<std::string, json> state_dict_amax;  // by key, as the JSON object sorts them
   for (const auto& e : table.entries()) {
     if (e.kind != table::EntryKind::kActivation) continue;
     tensors.push_back(TensorJson(e, g, ix, stats, state_dict_amax, rep));
