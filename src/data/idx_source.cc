@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "data/idx_source.h"
 #include "data/source_impl.h"
 
 namespace calib8::data::internal {
@@ -83,6 +84,20 @@ class GzReader {
       if (!skip) sink(dst, static_cast<size_t>(step));
     }
     return Status::Ok();
+  }
+  // Appends every decompressed byte from the current position to the end of the stream (for a
+  // file read whole: nothing is cached). Fails when the gzip data is corrupt.
+  Status ReadToEnd(std::string* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    caching_ = false;
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+      int n = gzread(f_, buf.data(), static_cast<unsigned>(buf.size()));
+      if (n < 0) return Fail();
+      if (n == 0) return Status::Ok();
+      out->append(buf.data(), static_cast<size_t>(n));
+      pos_ += static_cast<uint64_t>(n);
+    }
   }
 
  private:
@@ -363,3 +378,37 @@ Result<std::unique_ptr<DataSource>> OpenIdx(const std::string& path, const Prepr
 }
 
 }  // namespace calib8::data::internal
+
+namespace calib8::data {
+
+Result<std::vector<int64_t>> ReadIdxLabels(const std::string& path) {
+  // The whole file through the gzip reader (gzread passes a plain file through unchanged).
+  internal::GzReader gz;
+  if (!gz.Open(path).ok()) return NotFound("cannot open IDX file '", path, "'");
+  std::string bytes;
+  if (!gz.ReadToEnd(&bytes).ok())
+    return InvalidArgument("IDX file '", path, "' is not readable (corrupt gzip?)");
+  // The header: magic 00 00 <type> 01 (one dimension), then the count as big-endian uint32.
+  auto u8 = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  if (bytes.size() < 8 || u8(0) != 0 || u8(1) != 0 || u8(3) != 1)
+    return InvalidArgument("'", path, "' is not an IDX label file (expected magic 00 00 ",
+                           "<type> 01: one dimension)");
+  const int type = u8(2);
+  const internal::IdxType* t = nullptr;
+  for (const auto& k : internal::kIdxTypes)
+    if (k.code == type && k.size == 1) t = &k;
+  if (!t)
+    return InvalidArgument("IDX file '", path, "' has element type 0x", type,
+                           "; labels must be unsigned or signed bytes (0x08/0x09)");
+  uint64_t n = uint64_t{u8(4)} << 24 | uint64_t{u8(5)} << 16 | uint64_t{u8(6)} << 8 | u8(7);
+  if (bytes.size() < 8 + n)
+    return InvalidArgument("IDX file '", path, "' is truncated: ", n, " labels need ", 8 + n,
+                           " bytes, it has ", bytes.size());
+  std::vector<int64_t> labels(n);
+  for (uint64_t i = 0; i < n; ++i)
+    labels[i] = t->dtype == DataType::kUint8 ? int64_t{u8(8 + i)}
+                                             : int64_t{static_cast<int8_t>(bytes[8 + i])};
+  return labels;
+}
+
+}  // namespace calib8::data

@@ -5,8 +5,6 @@
 // engine.
 #include "eval/compare.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
@@ -19,6 +17,7 @@
 
 #include "calib/calibrate.h"
 #include "core/file_util.h"
+#include "data/idx_source.h"
 #include "eval/compare_internal.h"
 #include "runtime/engine.h"
 
@@ -26,39 +25,6 @@ namespace calib8::eval {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-Result<std::vector<int64_t>> ReadIdxLabels(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");  // reads plain files too
-  if (!f) return NotFound("--labels: cannot open IDX file '", path, "'");
-  std::string bytes;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    int n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()));
-    if (n < 0) {
-      gzclose(f);
-      return InvalidArgument("--labels: IDX file '", path, "' is not readable (corrupt gzip?)");
-    }
-    if (n == 0) break;
-    bytes.append(buf.data(), static_cast<size_t>(n));
-  }
-  gzclose(f);
-  auto u8 = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
-  if (bytes.size() < 8 || u8(0) != 0 || u8(1) != 0 || u8(3) != 1)
-    return InvalidArgument("--labels: '", path, "' is not an IDX label file (expected magic 00 00 ",
-                           "<type> 01: one dimension)");
-  int type = u8(2);
-  if (type != 0x08 && type != 0x09)
-    return InvalidArgument("--labels: IDX file '", path, "' has element type 0x", type,
-                           "; labels must be unsigned or signed bytes (0x08/0x09)");
-  uint64_t n = uint64_t{u8(4)} << 24 | uint64_t{u8(5)} << 16 | uint64_t{u8(6)} << 8 | u8(7);
-  if (bytes.size() < 8 + n)
-    return InvalidArgument("--labels: IDX file '", path, "' is truncated: ", n, " labels need ",
-                           8 + n, " bytes, it has ", bytes.size());
-  std::vector<int64_t> labels(n);
-  for (uint64_t i = 0; i < n; ++i)
-    labels[i] = type == 0x08 ? int64_t{u8(8 + i)} : int64_t{static_cast<int8_t>(bytes[8 + i])};
-  return labels;
-}
 
 // Stores float copies of what an INT8 run produces.
 class CopyObserver : public exec::TensorObserver {
@@ -240,7 +206,11 @@ nlohmann::json MetricsJson(const eval::TensorMetrics& m) {
 using namespace detail;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 Result<std::vector<int64_t>> ReadLabels(const std::string& spec) {
-  if (spec.rfind("idx:", 0) == 0) return ReadIdxLabels(spec.substr(4));
+  if (spec.rfind("idx:", 0) == 0) {
+    auto labels = data::ReadIdxLabels(spec.substr(4));
+    if (!labels.ok()) return labels.status().WithContext("--labels");
+    return labels;
+  }
   CALIB8_ASSIGN_OR_RETURN(std::string text, core::ReadFile(spec, "--labels file"));
   std::vector<int64_t> labels;
   std::istringstream is(text);
