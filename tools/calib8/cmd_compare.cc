@@ -1,84 +1,72 @@
 // tools/calib8/cmd_compare.cc — `calib8 compare MODEL --table T --data SPEC [--labels FILE]
 // [--max-samples N] [--batch N] [--keep-fp32 F] [--json] [--report R.html]`: FP32 against INT8
-// on the same inputs, per tensor and per output. A thin layer over eval/compare.h (the work) and
-// eval/report.h (the HTML file); `calib8 sensitivity` (cmd_sensitivity.cc) shares the options.
-#include <filesystem>
-#include <fstream>
+// on the same inputs, per tensor and per output, and `calib8 sensitivity`, which shares the
+// options. A thin layer over calib8/evaluate.h; the INT8 options are the shared group
+// (int8_args.h).
+#include <algorithm>
 #include <iostream>
+#include <memory>
+#include <optional>
 
+#include "calib8/evaluate.h"
+#include "calib8/files.h"
+#include "calib8/model.h"
+#include "calib8/progress.h"
 #include "commands.h"
-#include "core/file_util.h"
-#include "core/progress.h"
-#include "eval/compare.h"
-#include "eval/compare_report.h"
-#include "eval/report.h"
-#include "eval/sensitivity.h"
-#include "runtime/engine.h"
-#include "stats/stats_io.h"
-#include "table/calibration_table.h"
-#include "table/sidecar.h"
+#include "int8_args.h"
 
 namespace calib8::cli {
 namespace {
 
 struct CompareOpts {
-  std::string model, table, labels, keep_fp32, report, stats;
-  std::vector<std::string> data;
-  int64_t max_samples = 0;
-  int batch = 32, threads = 0, top = 0;
-  bool json = false, unsigned_act = false, strict = false, int8_all = false, symmetric = false,
-       quiet = false;
+  std::string model;
+  Int8Args int8;
+  bool quiet = false;
 };
 
-void AddCommonOptions(CLI::App* sub, CompareOpts& o) {
+void AddCommonOptions(CLI::App* sub, CompareOpts& o, EvaluateOptions& e) {
   sub->add_option("MODEL", o.model, "ONNX model file")->required();
-  sub->add_option("--table,-t", o.table, "Calibration table (any format calib8 reads)")->required();
-  sub->add_option("--data,-d", o.data,
+  o.int8.Register(sub, "Calibration table (any format calib8 reads)");
+  sub->get_option("--table")->required();
+  sub->add_option("--data,-d", e.data,
                   "Input samples: SPEC or NAME=SPEC per input "
                   "(docs/data-sources.md)")
       ->required();
-  sub->add_option("--labels", o.labels,
+  sub->add_option("--labels", e.labels,
                   "Class labels: a text file with one integer per line, or idx:PATH (IDX file)");
-  sub->add_option("--batch", o.batch, "Samples per run (default 32)");
-  sub->add_option("--keep-fp32", o.keep_fp32, "File of tensor (or node) names to keep FP32");
-  sub->add_flag("--symmetric", o.symmetric,
-                "TensorRT mode: symmetric s8 from the table's scales, ignoring the sidecar's "
-                "asymmetric ranges");
-  sub->add_flag("--unsigned-activations", o.unsigned_act,
-                "u8 (scale amax/255) for tensors that are never negative");
-  sub->add_flag("--strict", o.strict, "Fail when the table does not cover the model");
-  sub->add_flag("--int8-all", o.int8_all,
-                "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
-                "(isolated small layers stay FP32 otherwise; docs/int8.md)");
-  sub->add_option("--threads", o.threads, "Threads (default: all cores)");
+  sub->add_option("--batch", e.batch, "Samples per run (default 32)");
+  sub->add_option("--threads", e.threads, "Threads (default: all cores)");
   sub->add_flag("--quiet,-q", o.quiet, "No progress output (stderr)");
 }
 
-// Loads what compare and sensitivity share; fills the options and returns the data.
-Result<data::MultiInputData> LoadCompareInputs(const CompareOpts& o, ir::Graph* graph,
-                                               table::CalibrationTable* table,
-                                               std::vector<int64_t>* labels,
-                                               eval::CompareOptions* co) {
-  CALIB8_ASSIGN_OR_RETURN(*graph, runtime::LoadModel(o.model));
-  runtime::Int8TableMode mode;
-  CALIB8_ASSIGN_OR_RETURN(*table, runtime::LoadInt8Table(o.table, o.symmetric, &co->int8, &mode));
-  if (!o.quiet) std::cerr << "int8: " << mode.note << "\n";
-  if (!o.labels.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(*labels, eval::ReadLabels(o.labels));
+// The progress reporter starts with the runs' first update, not while the inputs load.
+class Progress {
+ public:
+  explicit Progress(bool quiet) : quiet_(quiet) {}
+  ProgressCallback Callback() {
+    if (DefaultProgressMode(quiet_) == ProgressMode::kQuiet) return {};
+    return [this](const ProgressUpdate& u) {
+      if (!reporter_) reporter_.emplace(DefaultProgressStyle(quiet_));
+      reporter_->Update(u);
+    };
   }
-  data::OpenOptions oo = runtime::DataOptionsFor(*graph, {}, o.max_samples);
-  CALIB8_ASSIGN_OR_RETURN(data::MultiInputData d, data::MultiInputData::Open(o.data, oo));
-  co->batch = o.batch;
-  co->session.num_threads = o.threads;
-  co->table_name = "table '" + o.table + "'";
-  co->int8.strict = o.strict;
-  co->int8.lowering.unsigned_activations = o.unsigned_act;
-  co->int8.lowering.speed_rule = !o.int8_all;
-  co->int8.lowering.table_source = co->table_name;
-  if (!o.keep_fp32.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(co->int8.lowering.keep_fp32, quant::ReadKeepFp32File(o.keep_fp32));
+  void Finish() {
+    if (reporter_) reporter_->Finish();
   }
-  return d;
+
+ private:
+  bool quiet_;
+  std::optional<ProgressReporter> reporter_;
+};
+
+// Loads the model and fills what the option group and the command line give.
+Result<Model> Prepare(const CompareOpts& o, EvaluateOptions& e, Progress& progress) {
+  CALIB8_ASSIGN_OR_RETURN(Model m, Model::Load(o.model));
+  e.int8 = o.int8.options;
+  e.progress = progress.Callback();
+  if (!o.quiet)
+    e.on_int8_note = [](const std::string& note) { std::cerr << "int8: " << note << "\n"; };
+  return m;
 }
 
 }  // namespace
@@ -88,79 +76,39 @@ Command AddCompareCommand(CLI::App& app) {
                                  "Run FP32 and INT8 on the same inputs and compare "
                                  "every tensor and output");
   auto o = std::make_shared<CompareOpts>();
-  AddCommonOptions(sub, *o);
-  sub->add_option("--max-samples", o->max_samples, "Use at most N samples (default: all)");
-  sub->add_flag("--json", o->json, "Print JSON instead of text");
-  sub->add_option("--report", o->report, "Also write a self-contained HTML report here");
-  sub->add_option("--stats", o->stats,
+  auto co = std::make_shared<CompareOptions>();
+  auto report = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto top = std::make_shared<int>(0);
+  AddCommonOptions(sub, *o, *co);
+  sub->add_option("--max-samples", co->max_samples, "Use at most N samples (default: all)");
+  sub->add_flag("--json", *json, "Print JSON instead of text");
+  sub->add_option("--report", *report, "Also write a self-contained HTML report here");
+  sub->add_option("--stats", co->report_stats,
                   "Report: histograms and method curves from this statistics file "
                   "(calibrate --save-stats); without it the report shows the sidecar's "
                   "per-tensor statistics only");
-  sub->add_option("--top", o->top, "Text output: show only the N worst tensors");
-  return [o]() -> int {
-    if (!o->stats.empty() && o->report.empty())
+  sub->add_option("--top", *top, "Text output: show only the N worst tensors");
+  return [o, co, report, json, top]() -> int {
+    if (!co->report_stats.empty() && report->empty())
       return ReportError(InvalidArgument("--stats is for the report: give --report R.html too"));
-    ir::Graph g;
-    table::CalibrationTable t;
-    std::vector<int64_t> labels;
-    eval::CompareOptions co;
-    auto d = LoadCompareInputs(*o, &g, &t, &labels, &co);
-    if (!d.ok()) return ReportError(d.status());
-    // What the report needs besides the comparison, read first so that bad input fails early:
-    // the table's sidecar (per-tensor statistics, method) and, with --stats, the histograms.
-    eval::CompareReportSources src;
-    Result<table::Sidecar> sc = NotFound("no sidecar");
-    Result<calib::CalibrationResult> st = NotFound("no stats");
-    if (!o->report.empty()) {
-      src.model_file = o->model;
-      src.table_file = o->table;
-      src.graph = &g;
-      src.table = &t;
-      src.data_description = d->Describe();
-      src.sidecar_path = table::SidecarPathFor(o->table);
-      if (std::filesystem::exists(src.sidecar_path)) {
-        sc = table::ReadSidecarFile(src.sidecar_path);
-        if (sc.ok())
-          src.sidecar = &*sc;
-        else
-          src.sidecar_problem = sc.status().message();
-      }
-      if (!o->stats.empty()) {
-        auto loaded = stats::LoadStats(o->stats);
-        if (!loaded.ok()) return ReportError(loaded.status());
-        // Recompute the method's curves from the histograms with the sidecar's method.
-        calib::CalibrateOptions co2;
-        co2.method = src.sidecar ? src.sidecar->method.name : "minmax";
-        co2.want_curves = true;
-        if (src.sidecar)
-          for (const char* k : {"percentile", "threshold", "zero_bin", "start_bin"}) {
-            auto it = src.sidecar->method.parameters.find(k);
-            if (it != src.sidecar->method.parameters.end()) co2.params[k] = it->second;
-          }
-        if (!calib::MethodOptions(co2.method, co2.params, nullptr).ok()) co2.params.clear();
-        st = calib::CalibrateFromStats(g, std::move(loaded).value(), co2);
-        if (!st.ok()) return ReportError(st.status().WithContext("--stats '" + o->stats + "'"));
-        src.stats = &*st;
-        src.stats_path = o->stats;
-      }
-    }
-    core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
-    co.progress = progress.Callback();
-    auto r = eval::CompareFp32Int8(g, t, *d, labels, co);
+    Progress progress(o->quiet);
+    auto model = Prepare(*o, *co, progress);
+    if (!model.ok()) return ReportError(model.status());
+    co->html_report = !report->empty();
+    co->text_top = static_cast<size_t>(std::max(0, *top));
+    auto r = Compare(*model, o->int8.table, *co);
     progress.Finish();
     if (!r.ok()) return ReportError(r.status());
-    const quant::Coverage& c = r->plan.coverage;
-    if (!c.missing.empty() || !c.zero.empty())
-      std::cerr << "calib8: warning: table '" << o->table
-                << "' does not cover the model: " << runtime::CoverageSummary(c)
+    if (!r->uncovered.empty())
+      std::cerr << "calib8: warning: table '" << o->int8.table
+                << "' does not cover the model: " << r->uncovered
                 << "; those nodes run FP32 (--strict refuses)\n";
-    std::cout << (o->json ? eval::CompareToJson(*r)
-                          : eval::CompareToText(*r, static_cast<size_t>(std::max(0, o->top))));
-    if (!o->report.empty()) {
-      eval::ReportInput in = eval::CompareReportInput(*r, src);
-      Status s = core::WriteFileAtomic(o->report, eval::RenderHtmlReport(in));
+    std::cout << (*json ? r->json : r->text);
+    if (!report->empty()) {
+      Status s = WriteFileAtomic(*report, r->html_report);
       if (!s.ok()) return ReportError(s);
-      std::cerr << "report: " << o->report << "\n";
+      std::cerr << "report: " << *report << "\n";
     }
     return 0;
   };
@@ -171,45 +119,35 @@ Command AddSensitivityCommand(CLI::App& app) {
                                  "Rank layers by what INT8 costs and write the "
                                  "fewest FP32 layers that meet --max-drop");
   auto o = std::make_shared<CompareOpts>();
+  auto so = std::make_shared<SensitivityOptions>();  // max_samples 200
   auto out = std::make_shared<std::string>();
-  auto bounds = std::make_shared<eval::SensitivityOptions>();
-  o->max_samples = 200;
-  AddCommonOptions(sub, *o);
-  sub->add_option("--max-samples", o->max_samples, "Use at most N samples (default 200)");
-  sub->add_option("--max-drop", bounds->max_drop,
+  AddCommonOptions(sub, *o, *so);
+  sub->add_option("--max-samples", so->max_samples, "Use at most N samples (default 200)");
+  sub->add_option("--max-drop", so->max_drop,
                   "Allowed drop, in percentage points, of top-1 agreement with FP32 (of accuracy "
                   "with --labels); default 0.5");
-  sub->add_option("--min-sqnr", bounds->min_sqnr_db,
+  sub->add_option("--min-sqnr", so->min_sqnr_db,
                   "Bound for models without a classifier output: worst output SQNR in dB "
                   "(default 30)");
   sub->add_option("-o,--output", *out, "Write the plan (a --keep-fp32 file) here");
-  auto table_out = std::make_shared<std::string>();
-  sub->add_option("--table-out", *table_out,
+  sub->add_option("--table-out", so->table_out,
                   "Before keeping a layer FP32, try other ranges for its activations; write the "
                   "table (and sidecar) with the ranges that helped here (the plan is for it)");
-  return [o, out, bounds, table_out]() -> int {
-    ir::Graph g;
-    table::CalibrationTable t;
-    std::vector<int64_t> labels;
-    eval::SensitivityOptions so = *bounds;
-    auto d = LoadCompareInputs(*o, &g, &t, &labels, &so.compare);
-    if (!d.ok()) return ReportError(d.status());
-    so.try_ranges = !table_out->empty();
-    if (so.try_ranges) so.observed = eval::ObservedRanges(o->table);
-    core::ProgressReporter progress(core::DefaultProgressStyle(o->quiet));
-    so.progress = progress.Callback();
-    auto r = eval::AnalyzeSensitivity(g, t, *d, labels, so);
+  return [o, so, out]() -> int {
+    Progress progress(o->quiet);
+    auto model = Prepare(*o, *so, progress);
+    if (!model.ok()) return ReportError(model.status());
+    auto r = Sensitivity(*model, o->int8.table, *so);
     progress.Finish();
     if (!r.ok()) return ReportError(r.status());
-    std::cout << eval::SensitivityToText(*r, so);
-    if (!table_out->empty()) {
-      Status s = eval::ApplyRangeChanges(o->table, r->ranges, *table_out);
+    std::cout << r->text;
+    if (!so->table_out.empty()) {
+      Status s = WriteRangeChanges(o->int8.table, r->ranges, so->table_out);
       if (!s.ok()) return ReportError(s);
-      std::cout << "wrote " << *table_out << " (" << r->ranges.size() << " range(s) changed)\n";
+      std::cout << "wrote " << so->table_out << " (" << r->ranges.size() << " range(s) changed)\n";
     }
     if (!out->empty()) {
-      const std::string& planned = table_out->empty() ? o->table : *table_out;
-      Status s = core::WriteFileAtomic(*out, eval::SensitivityPlanFile(*r, so, o->model, planned));
+      Status s = WriteFileAtomic(*out, r->plan_file);
       if (!s.ok()) return ReportError(s);
       std::cout << "wrote " << *out << " (" << r->keep.size() << " tensor(s) to keep FP32)\n";
     }
