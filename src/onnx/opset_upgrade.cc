@@ -21,17 +21,9 @@ bool IsDefault(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 // that needs the rewrite (Upsample has none: deprecated at 10, replaced by Resize).
 const std::map<std::string, int64_t>& UpgradeTable() {
   static const std::map<std::string, int64_t> kTable = {
-      {"BatchNormalization", 9},
-      {"Clip", 11},
-      {"Hardmax", 13},
-      {"LogSoftmax", 13},
-      {"Pad", 11},
-      {"ReduceSum", 13},
-      {"Slice", 10},
-      {"Softmax", 13},
-      {"Split", 13},
-      {"Squeeze", 13},
-      {"Unsqueeze", 13},
+      {"BatchNormalization", 9}, {"Clip", 11},  {"Dropout", 12},   {"Hardmax", 13},
+      {"LogSoftmax", 13},        {"Pad", 11},   {"ReduceSum", 13}, {"Slice", 10},
+      {"Softmax", 13},           {"Split", 13}, {"Squeeze", 13},   {"Unsqueeze", 13},
       {"Upsample", 1000},
   };
   return kTable;
@@ -295,10 +287,21 @@ Status BatchNormTo13(Rewriter&, onnx::NodeProto* n, std::vector<onnx::NodeProto>
   return Status::Ok();
 }
 
+// Dropout-7/10: the ratio attribute became input 1 at 12 (a float scalar); inference ignores it,
+// but the opset-13 checker refuses the attribute. Dropout-6's is_test goes too.
+Status DropoutTo13(Rewriter& r, onnx::NodeProto* n, std::vector<onnx::NodeProto>*,
+                   const std::string&) {
+  if (const auto* ratio = Find(*n, "ratio"))
+    SetInput(n, 1, r.FloatScalar(n->output(0) + "/ratio", ratio->f()));
+  Drop(n, {"ratio", "is_test", "consumed_inputs"});
+  return Status::Ok();
+}
+
 const std::map<std::string, Rewrite>& Rewrites() {
   static const std::map<std::string, Rewrite> kRewrites = {
       {"BatchNormalization", BatchNormTo13},
       {"Clip", ClipTo13},
+      {"Dropout", DropoutTo13},
       {"Hardmax", SoftmaxTo13},
       {"LogSoftmax", SoftmaxTo13},
       {"Pad", PadTo13},

@@ -53,7 +53,7 @@ bool CompatibleUpTo13(const std::string& op, int64_t from) {
                                                         {"CumSum", 11},
                                                         {"DepthToSpace", 1},
                                                         {"Div", 7},
-                                                        {"Dropout", 7},
+                                                        {"Dropout", 12},
                                                         {"Einsum", 12},
                                                         {"Elu", 6},
                                                         {"Equal", 7},

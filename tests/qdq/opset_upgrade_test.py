@@ -76,6 +76,8 @@ CASES = [
                                           ("b", np.array([0.1, -0.2, 0.3], np.float32)),
                                           ("m", np.array([0.0, 0.5, -1.0], np.float32)),
                                           ("v", np.array([1.0, 2.0, 0.5], np.float32))]), None),
+    ("Dropout-10 ratio", model([N("Dropout", ["x"], ["y"], ratio=0.2)], [2, 3, 4], 11), None),
+    ("Dropout-7 no ratio", model([N("Dropout", ["x"], ["y"])], [2, 3, 4], 9), None),
     ("Relu + Clip-6 + Softmax-1 chain", model([N("Relu", ["x"], ["r"]), N("Clip", ["r"], ["c"], min=0.0, max=6.0),
                                               N("Softmax", ["c"], ["y"], axis=1)], [2, 3, 4], 9), None),
 ]
