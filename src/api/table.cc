@@ -3,7 +3,6 @@
 #include "calib8/table.h"
 
 #include "api/access.h"
-#include "core/file_util.h"
 #include "table/calibration_table.h"
 
 namespace calib8 {
@@ -28,17 +27,47 @@ CALIB8_SAME(kOrtFlatBuffers);
 
 std::string FormatName(TableFormat format) { return table::FormatName(ToInternal(format)); }
 
-Result<Table> Table::Read(const std::string& path) {
+Result<TableFormat> ParseFormatName(const std::string& name) {
+  CALIB8_ASSIGN_OR_RETURN(table::TableFormat f, table::ParseFormatName(name));
+  return ToPublic(f);
+}
+
+std::string FormatTitle(TableFormat format) { return table::FormatTitle(ToInternal(format)); }
+bool CanWrite(TableFormat format) { return table::CanWrite(ToInternal(format)); }
+
+Result<Table> Table::Read(const std::string& path, const TableReadOptions& options,
+                          std::vector<std::string>* warnings) {
   auto impl = std::make_shared<detail::TableImpl>();
-  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "table"));
-  CALIB8_ASSIGN_OR_RETURN(impl->format, table::DetectFormat(bytes, path));
-  CALIB8_ASSIGN_OR_RETURN(impl->table, table::ParseTable(bytes, path, impl->format));
-  return detail::Access::Wrap(std::shared_ptr<const detail::TableImpl>(std::move(impl)));
+  table::ReadOptions ro;
+  ro.lenient = options.lenient;
+  table::ReadReport report;
+  std::optional<table::TableFormat> given;
+  if (options.format) given = ToInternal(*options.format);
+  auto t = table::ReadTableFile(path, given ? &*given : nullptr, ro, &report, &impl->format);
+  if (warnings) warnings->insert(warnings->end(), report.warnings.begin(), report.warnings.end());
+  if (!t.ok()) return t.status();
+  impl->table = std::move(t).value();
+  Table out = detail::Access::Wrap(std::shared_ptr<const detail::TableImpl>(std::move(impl)));
+  out.path_ = path;
+  return out;
 }
 
 TableFormat Table::format() const { return ToPublic(impl_->format); }
+const std::string& Table::path() const { return path_; }
 std::string Table::header() const { return impl_->table.header.raw; }
 size_t Table::size() const { return impl_->table.size(); }
+
+TableHeaderInfo Table::header_info() const {
+  const table::TableHeader& h = impl_->table.header;
+  TableHeaderInfo info;
+  info.source_format = ToPublic(h.source_format);
+  info.raw = h.raw;
+  info.writer_version = h.writer_version;
+  info.tensorrt = table::DecodeTrtVersion(h.writer_version);
+  info.algorithm = h.algorithm;
+  info.legacy_header = h.legacy_header;
+  return info;
+}
 
 std::vector<TableEntryInfo> Table::entries() const {
   std::vector<TableEntryInfo> out;
@@ -62,8 +91,16 @@ std::optional<float> Table::Scale(const std::string& tensor) const {
   return e.scale();
 }
 
-Status Table::Write(const std::string& path, TableFormat format) const {
-  return table::WriteTableFile(impl_->table, path, ToInternal(format));
+Status Table::Write(const std::string& path, TableFormat format, const TableWriteOptions& options,
+                    std::vector<std::string>* warnings) const {
+  table::WriteOptions wo;
+  wo.trt_version = options.trt_version;
+  wo.algorithm = options.algorithm;
+  table::WriteReport report;
+  Status s = table::WriteTableFile(impl_->table, path, ToInternal(format), wo, &report);
+  if (s.ok() && warnings)
+    warnings->insert(warnings->end(), report.warnings.begin(), report.warnings.end());
+  return s;
 }
 
 }  // namespace calib8

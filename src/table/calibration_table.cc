@@ -432,7 +432,8 @@ Result<std::string> SerializeTable(const CalibrationTable& table, TableFormat fo
 }
 
 Result<CalibrationTable> ReadTableFile(const std::string& path, const TableFormat* format,
-                                       const ReadOptions& options, ReadReport* report) {
+                                       const ReadOptions& options, ReadReport* report,
+                                       TableFormat* detected) {
   CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "table"));
   TableFormat f;
   if (format) {
@@ -440,6 +441,7 @@ Result<CalibrationTable> ReadTableFile(const std::string& path, const TableForma
   } else {
     CALIB8_ASSIGN_OR_RETURN(f, DetectFormat(bytes, path));
   }
+  if (detected) *detected = f;
   return ParseTable(bytes, path, f, options, report);
 }
 

@@ -168,10 +168,12 @@ Result<CalibrationTable> ParseTable(std::string_view bytes, std::string_view fil
 Result<std::string> SerializeTable(const CalibrationTable& table, TableFormat format,
                                    const WriteOptions& options = {}, WriteReport* report = nullptr);
 
-// File helpers: read (detecting the format unless given) and write atomically.
+// File helpers: read (detecting the format unless given; `*detected`, when given, receives the
+// format the file was parsed as) and write atomically.
 Result<CalibrationTable> ReadTableFile(const std::string& path, const TableFormat* format,
                                        const ReadOptions& options = {},
-                                       ReadReport* report = nullptr);
+                                       ReadReport* report = nullptr,
+                                       TableFormat* detected = nullptr);
 Status WriteTableFile(const CalibrationTable& table, const std::string& path, TableFormat format,
                       const WriteOptions& options = {}, WriteReport* report = nullptr);
 

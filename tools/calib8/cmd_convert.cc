@@ -1,13 +1,9 @@
 // tools/calib8/cmd_convert.cc — `calib8 convert TABLE --to trt|json|ncnn|range -o OUT`.
 // Reads any known format, writes one calib8 can write, atomically (no partial OUT on failure).
 // `--to pytorch --model MODEL.onnx` writes the table mapped onto the PyTorch modules of the model
-// (onnx/pytorch_scales.h, docs/fine-tuning.md).
-#include <filesystem>
-
-#include "core/file_util.h"
-#include "onnx/pytorch_scales.h"
-#include "table/calibration_table.h"
-#include "table/sidecar.h"
+// (calib8::ToPytorchScales, docs/fine-tuning.md).
+#include "calib8/files.h"
+#include "calib8/table_tools.h"
 #include "table_args.h"
 
 namespace calib8::cli {
@@ -22,37 +18,15 @@ int ConvertToPytorch(const Opts& o) {
   int warnings = 0;
   auto t = o.in.Read(o.table, &warnings);
   if (!t.ok()) return ReportError(t.status());
-  onnx_io::PytorchScalesOptions po;
-  po.table_name = o.table;
-  // The sidecar, when there is one, gives each tensor's observed range (its signedness).
-  table::Sidecar sidecar;
-  const std::string sc_path = table::SidecarPathFor(o.table);
-  if (std::filesystem::exists(sc_path)) {
-    auto sc = table::ReadSidecarFile(sc_path);
-    if (sc.ok()) {
-      sidecar = std::move(*sc);
-      po.sidecar = &sidecar;
-    } else {
-      std::cerr << "calib8: warning: " << sc.status().message() << " (sidecar ignored)\n";
-      ++warnings;
-    }
-  }
-  onnx_io::PytorchScalesReport rep;
-  auto doc = onnx_io::PytorchScalesJson(*t, o.model, po, &rep);
-  if (!doc.ok()) return ReportError(doc.status().WithContext("convert '" + o.table + "'"));
-  for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
-  warnings += static_cast<int>(rep.warnings.size());
-  if (!rep.not_in_model.empty()) {
-    std::cerr << "calib8: warning: " << rep.not_in_model.size()
-              << " table entr(ies) name no tensor of '" << o.model
-              << "' (kept, with \"in_model\": false), first: '" << rep.not_in_model.front()
-              << "'\n";
-    ++warnings;
-  }
-  Status s = core::WriteFileAtomic(o.out, *doc);
+  std::vector<std::string> found;
+  auto scales = ToPytorchScales(*t, o.model, &found);
+  for (const auto& w : found) std::cerr << "calib8: warning: " << w << "\n";
+  warnings += static_cast<int>(found.size());
+  if (!scales.ok()) return ReportError(scales.status().WithContext("convert '" + o.table + "'"));
+  Status s = WriteFileAtomic(o.out, scales->json);
   if (!s.ok()) return ReportError(s);
-  std::cout << "wrote " << o.out << " (PyTorch scales, " << rep.tensors << " tensors, "
-            << rep.with_module << " with a module, " << rep.input_quantizers
+  std::cout << "wrote " << o.out << " (PyTorch scales, " << scales->tensors << " tensors, "
+            << scales->with_module << " with a module, " << scales->input_quantizers
             << " weighted module(s) with an input quantizer)";
   if (warnings) std::cout << ", " << warnings << " warnings";
   std::cout << "\n";
@@ -85,25 +59,25 @@ Command AddConvertCommand(CLI::App& app) {
     if (o->to == "pytorch") return ConvertToPytorch(*o);
     if (!o->model.empty())
       return ReportError(InvalidArgument("--model is only used with --to pytorch"));
-    auto to = table::ParseFormatName(o->to);
+    auto to = ParseFormatName(o->to);
     if (!to.ok()) return ReportError(to.status());
-    if (!table::CanWrite(*to))
+    if (!CanWrite(*to))
       return ReportError(InvalidArgument("--to ", o->to,
                                          ": calib8 reads this format but does "
                                          "not write it; expected trt, json, ncnn or range"));
     int warnings = 0;
     auto t = o->in.Read(o->table, &warnings);
     if (!t.ok()) return ReportError(t.status());
-    table::WriteOptions wo;
+    TableWriteOptions wo;
     wo.trt_version = o->trt_version;
     wo.algorithm = o->algorithm;
-    table::WriteReport rep;
-    Status s = table::WriteTableFile(*t, o->out, *to, wo, &rep);
+    std::vector<std::string> found;
+    Status s = t->Write(o->out, *to, wo, &found);
     if (!s.ok()) return ReportError(s.WithContext("convert '" + o->table + "'"));
-    for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
-    warnings += static_cast<int>(rep.warnings.size());
-    std::cout << "wrote " << o->out << " (" << table::FormatTitle(*to) << ", " << t->size()
-              << " entries from " << table::FormatTitle(t->header.source_format) << ")";
+    for (const auto& w : found) std::cerr << "calib8: warning: " << w << "\n";
+    warnings += static_cast<int>(found.size());
+    std::cout << "wrote " << o->out << " (" << FormatTitle(*to) << ", " << t->size()
+              << " entries from " << FormatTitle(t->header_info().source_format) << ")";
     if (warnings) std::cout << ", " << warnings << " warnings";
     std::cout << "\n";
     return 0;

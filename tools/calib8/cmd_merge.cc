@@ -1,13 +1,7 @@
 // tools/calib8/cmd_merge.cc — `calib8 merge A B ... -o OUT [--on-conflict first|last|max|error]`:
 // e.g. a backbone table plus a head (custom-layer) table into one; written atomically. When every
-// input has its current calib8 sidecar, the merged table gets one too (table::MergeSidecars).
-#include <filesystem>
-
-#include "core/file_util.h"
-#include "runtime/engine.h"
-#include "table/fingerprint.h"
-#include "table/sidecar.h"
-#include "table/table_ops.h"
+// input has its current calib8 sidecar, the merged table gets one too (calib8::MergeTables).
+#include "calib8/table_tools.h"
 #include "table_args.h"
 
 namespace calib8::cli {
@@ -30,76 +24,33 @@ Command AddMergeCommand(CLI::App& app) {
                   "merged sidecar (stale-table checks); without it the sidecar names no model");
   o->in.Register(sub);
   return [o]() -> int {
-    auto policy = table::ParseConflictPolicy(o->on_conflict);
+    auto policy = ParseConflictPolicy(o->on_conflict);
     if (!policy.ok()) return ReportError(policy.status());
-    std::vector<table::NamedTable> inputs;
+    std::vector<Table> inputs;
     for (const auto& path : o->tables) {
       auto t = o->in.Read(path);
       if (!t.ok()) return ReportError(t.status());
-      inputs.push_back({path, std::move(t).value()});
+      inputs.push_back(std::move(t).value());
     }
-    // The parts' sidecars: all current, or no merged sidecar (and the reason).
-    std::vector<table::SidecarPart> parts;
-    std::string no_sidecar;
-    for (const auto& in : inputs) {
-      auto bytes = core::ReadFile(in.name, "table");
-      if (!bytes.ok()) return ReportError(bytes.status());
-      auto sc = table::ReadCurrentSidecar(in.name, *bytes, &no_sidecar);
-      if (!sc.ok()) return ReportError(sc.status());
-      if (!*sc) break;
-      parts.push_back({in.name, &in.table, std::move(**sc)});
-    }
-    std::string model_fp;
-    if (!o->model.empty()) {
-      auto g = runtime::LoadModel(o->model);
-      if (!g.ok()) return ReportError(g.status());
-      model_fp = table::ModelFingerprint(*g);
-    }
-    table::TableFormat to = inputs.front().table.header.source_format;
-    if (!o->to.empty()) {
-      auto f = table::ParseFormatName(o->to);
-      if (!f.ok()) return ReportError(f.status());
-      to = *f;
-    }
-    if (!table::CanWrite(to)) to = table::TableFormat::kTensorRt;
-    table::MergeReport rep;
-    auto merged = table::MergeTables(inputs, *policy, &rep);
+    MergeOptions mo;
+    mo.on_conflict = *policy;
+    mo.format = o->to;
+    mo.model_path = o->model;
+    std::vector<std::string> messages;
+    auto merged = MergeTables(inputs, o->out, mo, &messages);
+    for (const auto& m : messages) std::cerr << "calib8: " << m << "\n";
     if (!merged.ok()) return ReportError(merged.status());
-    for (const auto& n : rep.notes) std::cerr << "calib8: note: " << n << "\n";
-    // The sidecar describes the table's bytes and is written first, as calibrate does: a kill -9
-    // between the two writes leaves the old table (with the new sidecar, which says it is stale),
-    // never the new table beside the old sidecar.
-    table::WriteReport wrep;
-    auto bytes = table::SerializeTable(*merged, to, {}, &wrep);
-    if (!bytes.ok()) return ReportError(bytes.status());
-    for (const auto& w : wrep.warnings) std::cerr << "calib8: warning: " << w << "\n";
-    const std::string sidecar_path = table::SidecarPathFor(o->out);
-    Status s = Status::Ok();
-    std::string sidecar_note;
-    if (parts.size() == inputs.size()) {
-      table::Sidecar sc = table::MergeSidecars(parts, *merged);
-      sc.table_file = std::filesystem::path(o->out).filename().string();
-      sc.table_fingerprint = table::BytesFingerprint(*bytes);
-      sc.model_file = o->model;
-      sc.model_fingerprint = model_fp;
-      s = table::WriteSidecarFile(sidecar_path, sc);
-      if (!s.ok()) return ReportError(s);
-      sidecar_note = "wrote " + sidecar_path + " (" + std::to_string(sc.tensors.size()) +
-                     " tensor record(s) from the parts' sidecars" +
-                     (model_fp.empty() ? "; no --model, so it names no model" : "") + ")\n";
+    std::cout << "wrote " << o->out << " (" << FormatTitle(merged->format) << ", "
+              << merged->entries << " entries from " << inputs.size() << " tables, "
+              << merged->conflicts << " conflicts resolved by '" << o->on_conflict << "')\n";
+    if (merged->wrote_sidecar) {
+      std::cout << "wrote " << merged->sidecar_path << " (" << merged->sidecar_tensors
+                << " tensor record(s) from the parts' sidecars"
+                << (o->model.empty() ? "; no --model, so it names no model" : "") << ")\n";
     } else {
-      std::error_code ec;
-      std::filesystem::remove(sidecar_path, ec);  // an old one would describe other bytes
-    }
-    s = core::WriteFileAtomic(o->out, *bytes);
-    if (!s.ok()) return ReportError(s);
-    std::cout << "wrote " << o->out << " (" << table::FormatTitle(to) << ", " << merged->size()
-              << " entries from " << inputs.size() << " tables, " << rep.conflicts
-              << " conflicts resolved by '" << o->on_conflict << "')\n"
-              << sidecar_note;
-    if (parts.size() != inputs.size())
-      std::cerr << "calib8: note: no sidecar for " << o->out << ": " << no_sidecar
+      std::cerr << "calib8: note: no sidecar for " << o->out << ": " << merged->no_sidecar
                 << " (run --int8 then uses the symmetric TensorRT encoding)\n";
+    }
     return 0;
   };
 }

@@ -5,9 +5,10 @@
 
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include "calib8/table.h"
 #include "commands.h"
-#include "table/calibration_table.h"
 
 namespace calib8::cli {
 
@@ -25,21 +26,18 @@ struct TableReadArgs {
   }
 
   // Reads `path`; prints each warning as "calib8: warning: ..." and adds them to *warnings.
-  Result<table::CalibrationTable> Read(const std::string& path, int* warnings = nullptr) const {
-    table::ReadOptions ro;
+  Result<Table> Read(const std::string& path, int* warnings = nullptr) const {
+    TableReadOptions ro;
     ro.lenient = lenient;
-    table::ReadReport rep;
-    Result<table::CalibrationTable> t = Status(StatusCode::kInternal, "unset");
-    if (from.empty()) {
-      t = table::ReadTableFile(path, nullptr, ro, &rep);
-    } else {
-      auto f = table::ParseFormatName(from);
+    if (!from.empty()) {
+      auto f = ParseFormatName(from);
       if (!f.ok()) return f.status();
-      table::TableFormat fmt = *f;
-      t = table::ReadTableFile(path, &fmt, ro, &rep);
+      ro.format = *f;
     }
-    for (const auto& w : rep.warnings) std::cerr << "calib8: warning: " << w << "\n";
-    if (warnings) *warnings += static_cast<int>(rep.warnings.size());
+    std::vector<std::string> found;
+    auto t = Table::Read(path, ro, &found);
+    for (const auto& w : found) std::cerr << "calib8: warning: " << w << "\n";
+    if (warnings) *warnings += static_cast<int>(found.size());
     return t;
   }
 };
