@@ -1,12 +1,14 @@
 // tools/calib8/cmd_doctor.cc — `calib8 doctor`: which INT8 instructions this machine has (CPU
-// flags via int8/cpu_features.h; CUDA devices through nvidia-smi when a driver is present) and
-// what speed-up INT8 can be expected to give on them.
+// flags via calib8::DetectCpuInt8Features, calib8/plan.h; CUDA devices through nvidia-smi when a
+// driver is present) and what speed-up INT8 can be expected to give on them.
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
+#include <string>
 
+#include "calib8/plan.h"
 #include "commands.h"
-#include "int8/cpu_features.h"
 
 namespace calib8::cli {
 
@@ -28,7 +30,7 @@ std::string RunCapture(const char* cmd, int* rc) {
 Command AddDoctorCommand(CLI::App& app) {
   app.add_subcommand("doctor", "Which INT8 instructions this CPU (and any CUDA GPU) has");
   return []() -> int {
-    int8::CpuInt8Features f = int8::DetectCpuInt8Features();
+    CpuInt8Features f = DetectCpuInt8Features();
     auto yn = [](bool b) { return b ? "yes" : "no"; };
     std::cout << "CPU: " << (f.model.empty() ? "unknown" : f.model) << "\n"
               << "  avx2         " << yn(f.avx2)
