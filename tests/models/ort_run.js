@@ -4,6 +4,7 @@
 //
 //   node tests/models/ort_run.js MODEL [--input [NAME=]FILE.npy ...] [--output-dir DIR]
 //                                [--threads N] [--bench N] [--warmup W] [--no-optim] [--profile PREFIX]
+//   node tests/models/ort_run.js --batch LIST.json   (many models in one process; see runBatch)
 //
 // Inputs are .npy files (little-endian, C order: float32/float64/int64/int32/int8/uint8/bool).
 // NAME= may be left out for a single-input model. Each output is written to
@@ -159,7 +160,41 @@ function median(sorted) {
   return n % 2 ? sorted[(n - 1) / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
 }
 
+// --batch LIST.json: runs many models in this one process. LIST is an array of
+// {"model": PATH, "inputs": [[NAME, FILE.npy], ...]}; for each, one JSON line
+// {"model", "ok", "error", "outputs": {NAME: {"type", "dims", "finite"}}} is printed ("finite":
+// every value of a float output is finite; true for other types). A model that fails to load or
+// run does not stop the others. Exit 0 when the list itself could be read.
+async function runBatch(listFile) {
+  const ort = loadOrt();
+  const list = JSON.parse(fs.readFileSync(listFile, 'utf8'));
+  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' };
+  for (const item of list) {
+    let error = null;
+    const outputs = {};
+    try {
+      const session = await ort.InferenceSession.create(item.model, opts);
+      const feeds = {};
+      for (const [name, file] of item.inputs) {
+        const t = readNpy(file);
+        feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      }
+      const out = await session.run(feeds);
+      for (const name of session.outputNames) {
+        const t = out[name];
+        const float = t.type === 'float32' || t.type === 'float64';
+        outputs[name] = { type: t.type, dims: Array.from(t.dims), finite: !float || t.data.every(Number.isFinite) };
+      }
+      if (typeof session.release === 'function') await session.release();
+    } catch (e) {
+      error = String(e && e.message ? e.message : e);
+    }
+    process.stdout.write(JSON.stringify({ model: item.model, ok: error === null, error, outputs }) + '\n');
+  }
+}
+
 async function main() {
+  if (process.argv[2] === '--batch') return runBatch(process.argv[3]);
   const o = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
   const opts = {
