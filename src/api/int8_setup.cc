@@ -6,9 +6,15 @@
 namespace calib8::detail {
 
 Result<Int8Setup> PrepareInt8(const std::string& table_path, const Int8Options& options) {
+  return PrepareInt8(table_path, options, nullptr);
+}
+
+Result<Int8Setup> PrepareInt8(const std::string& table_path, const Int8Options& options,
+                              runtime::Int8TableMode* mode) {
   Int8Setup s;
   CALIB8_ASSIGN_OR_RETURN(
       s.table, runtime::LoadInt8Table(table_path, options.symmetric, &s.options, &s.mode));
+  if (mode) *mode = s.mode;
   s.options.strict = options.strict;
   quant::LoweringOptions& lo = s.options.lowering;
   lo.unsigned_activations = options.unsigned_activations;

@@ -21,5 +21,9 @@ struct Int8Setup {
 // Reads the table at `table_path` for INT8 execution with `options` (calib8/model.h). The
 // lowering's table_source (how messages name the table) is "table '<table_path>'".
 Result<Int8Setup> PrepareInt8(const std::string& table_path, const Int8Options& options);
+// The same; `mode`, when given, gets the encoding as soon as the table is read, so that a caller
+// can name it also when a later step (the --keep-fp32 file) fails.
+Result<Int8Setup> PrepareInt8(const std::string& table_path, const Int8Options& options,
+                              runtime::Int8TableMode* mode);
 
 }  // namespace calib8::detail

@@ -1,19 +1,15 @@
 // tools/calib8/cmd_run.cc — `calib8 run MODEL --input NAME=FILE ... [--output-dir DIR]
 // [--threads N] [--bench N]`; with `--int8 --table T [--keep-fp32 FILE] [--unsigned-activations]
-// [--strict]` the model runs in INT8 (api/int8_engine.h) with FP32 fallback where needed.
+// [--strict]` the model runs in INT8 (calib8::Session::CreateInt8) with FP32 fallback where needed.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iomanip>
 #include <map>
 
+#include "calib8/model.h"
 #include "commands.h"
-#include "data/npy.h"
-#include "int8/cpu_features.h"
-#include "runtime/dump.h"
-#include "runtime/engine.h"
-#include "runtime/int8_engine.h"
-#include "table/calibration_table.h"
+#include "int8_args.h"
 
 namespace calib8::cli {
 
@@ -21,16 +17,15 @@ namespace {
 
 // Per op type (fused epilogues shown as Conv+Relu etc. by their node's op type) and the 15
 // slowest nodes, in ms per run.
-void PrintProfile(const exec::Session& s, std::ostream& os) {
-  const auto& nodes = s.graph().nodes;
-  const auto& ms = s.node_ms();
+void PrintProfile(const Session& s, std::ostream& os) {
+  const std::vector<NodeTime> nodes = s.NodeTimes();
   const double runs = static_cast<double>(std::max<int64_t>(1, s.profiled_runs()));
   double total = 0;
   std::map<std::string, std::pair<double, int>> by_type;
-  for (size_t i = 0; i < nodes.size() && i < ms.size(); ++i) {
-    total += ms[i];
-    auto& e = by_type[nodes[i].op_type];
-    e.first += ms[i];
+  for (const NodeTime& n : nodes) {
+    total += n.ms;
+    auto& e = by_type[n.op_type];
+    e.first += n.ms;
     e.second += 1;
   }
   std::vector<std::pair<double, std::string>> types;
@@ -43,13 +38,15 @@ void PrintProfile(const exec::Session& s, std::ostream& os) {
     os << "  " << std::left << std::setw(28) << t << std::right << std::setw(6) << by_type[t].second
        << std::setw(10) << t_ms / runs << std::setw(7) << std::setprecision(1)
        << (total > 0 ? 100.0 * t_ms / total : 0.0) << "%" << std::setprecision(3) << "\n";
-  std::vector<size_t> order(std::min(nodes.size(), ms.size()));
+  std::vector<size_t> order(nodes.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ms[a] > ms[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return nodes[a].ms > nodes[b].ms; });
   os << "  slowest nodes:\n";
-  for (size_t k = 0; k < order.size() && k < 15; ++k)
-    os << "  " << std::setw(10) << ms[order[k]] / runs << " ms  " << nodes[order[k]].Describe()
-       << "\n";
+  for (size_t k = 0; k < order.size() && k < 15; ++k) {
+    const NodeTime& n = nodes[order[k]];
+    os << "  " << std::setw(10) << n.ms / runs << " ms  '" << n.name << "' (" << n.op_type << ")\n";
+  }
 }
 
 // The options of `calib8 run`.
@@ -62,10 +59,9 @@ struct RunArgs {
   bool reference = false;
   bool profile = false;
   bool row_major = false;
-  bool int8 = false;  // INT8 options (issue 5)
-  std::string table, keep_fp32;
-  bool unsigned_act = false, strict = false, nchw = false, show_plan = false, int8_all = false,
-       symmetric = false;
+  bool int8 = false;  // INT8 options (issue 5; the shared group of int8_args.h)
+  Int8Args int8_args;
+  bool nchw = false, show_plan = false;
   std::string dump_dir, preprocess;  // --dump (issue 12: values for calibrate --from)
   std::vector<std::string> dump_tensors, data;
   int batch = 1;
@@ -75,20 +71,20 @@ struct RunArgs {
 }  // namespace
 
 // `calib8 run --dump`: records --tensors over the whole --data set.
-static int DumpRunTensors(const RunArgs& o, const ir::Graph& g) {
+static int DumpRunTensors(const RunArgs& o, const Model& model) {
   if (o.dump_dir.empty() || o.data.empty() || o.dump_tensors.empty() || !o.inputs.empty() || o.int8)
     return ReportError(
         InvalidArgument("record tensors with --dump DIR --tensors T1,T2 --data SPEC "
                         "(all three; not with --input or --int8)"));
-  runtime::DumpOptions dopt;
-  dopt.data_specs = o.data;
+  DumpOptions dopt;
+  dopt.data = o.data;
   dopt.preprocess = o.preprocess;
   dopt.max_samples = o.max_samples;
   dopt.batch = o.batch;
   dopt.threads = o.threads;
   dopt.tensors = o.dump_tensors;
   dopt.dir = o.dump_dir;
-  auto dumped = runtime::DumpTensors(g, dopt);
+  auto dumped = DumpTensors(model, dopt);
   if (!dumped.ok()) return ReportError(dumped.status().WithContext("run --dump"));
   for (const auto& d : *dumped)
     std::cout << "wrote " << d.path << " (" << d.name << ", " << ShapeToString(d.shape) << ")\n";
@@ -96,8 +92,9 @@ static int DumpRunTensors(const RunArgs& o, const ir::Graph& g) {
 }
 
 // The feeds of --input NAME=FILE (NAME may be left out for a single-input model).
-static Result<exec::TensorMap> ReadFeeds(const RunArgs& o, const ir::Graph& g) {
-  exec::TensorMap feeds;
+static Result<TensorMap> ReadFeeds(const RunArgs& o, const Model& model) {
+  const std::vector<TensorInfo> inputs = model.inputs();
+  TensorMap feeds;
   for (const auto& spec : o.inputs) {
     auto eq = spec.find('=');
     std::string name, file = spec;
@@ -106,12 +103,12 @@ static Result<exec::TensorMap> ReadFeeds(const RunArgs& o, const ir::Graph& g) {
       file = spec.substr(eq + 1);
     }
     if (name.empty()) {
-      if (g.inputs.size() != 1)
-        return InvalidArgument("--input '", spec, "': the model has ", g.inputs.size(),
+      if (inputs.size() != 1)
+        return InvalidArgument("--input '", spec, "': the model has ", inputs.size(),
                                " inputs; write NAME=FILE");
-      name = g.inputs[0].name;
+      name = inputs[0].name;
     }
-    auto t = runtime::LoadTensorFile(file);
+    auto t = LoadTensorFile(file);
     if (!t.ok()) return t.status();
     feeds[name] = std::move(t).value();
   }
@@ -119,47 +116,32 @@ static Result<exec::TensorMap> ReadFeeds(const RunArgs& o, const ir::Graph& g) {
 }
 
 // The FP32 session, or with --int8 the INT8 one (printing its table mode, warnings and plan).
-static Result<std::unique_ptr<exec::Session>> CreateRunSession(const RunArgs& o, const ir::Graph& g,
-                                                               const exec::SessionOptions& so) {
+static Result<Session> CreateRunSession(const RunArgs& o, const Model& model,
+                                        const SessionOptions& so) {
+  const Int8Args& a = o.int8_args;
   if (!o.int8) {
-    if (!o.table.empty() || !o.keep_fp32.empty() || o.unsigned_act || o.strict || o.int8_all ||
-        o.symmetric)
+    if (a.any())
       return InvalidArgument(
           "--table, --keep-fp32, --unsigned-activations, --int8-all, --symmetric and "
           "--strict need --int8");
-    return runtime::CreateSession(g, so);
+    return Session::Create(model, so);
   }
-  if (o.table.empty()) return InvalidArgument("--int8 needs --table T");
-  runtime::Int8Options io;
-  runtime::Int8TableMode mode;
-  CALIB8_ASSIGN_OR_RETURN(table::CalibrationTable t,
-                          runtime::LoadInt8Table(o.table, o.symmetric, &io, &mode));
-  std::cerr << "int8: " << mode.note << "\n";
-  io.strict = o.strict;
-  io.lowering.unsigned_activations = o.unsigned_act;
-  io.lowering.speed_rule = !o.int8_all;
-  io.lowering.nhwc = !o.nchw;
-  io.lowering.table_source = "table '" + o.table + "'";
-  if (!o.keep_fp32.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(io.lowering.keep_fp32, quant::ReadKeepFp32File(o.keep_fp32));
-  }
-  CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan plan, runtime::PlanInt8(g, t, io));
-  const quant::Coverage& c = plan.coverage;
-  if (!c.missing.empty() || !c.zero.empty())
-    std::cerr << "calib8: warning: table '" << o.table
-              << "' does not cover the model: " << runtime::CoverageSummary(c)
-              << "; those nodes run FP32 (--strict refuses)\n";
-  if (!int8::DetectCpuInt8Features().any_vnni())
-    std::cerr << "calib8: warning: this CPU has no VNNI/AMX int8 instructions: INT8 runs, "
-                 "but may not be faster than FP32 (see `calib8 doctor`)\n";
-  if (o.show_plan) std::cerr << quant::PlanToText(plan);
-  std::cerr << "int8: " << plan.num_int8 << " INT8 / " << plan.num_fp32 << " FP32 node(s), "
-            << runtime::CoverageSummary(c, 3) << "\n";
-  return runtime::CreateInt8Session(plan, so);
+  if (a.table.empty()) return InvalidArgument("--int8 needs --table T");
+  Int8Options io = a.options;
+  io.nchw = o.nchw;
+  Int8Summary sum;
+  auto session = Session::CreateInt8(model, a.table, io, so, &sum);
+  if (!sum.table_note.empty()) std::cerr << "int8: " << sum.table_note << "\n";
+  if (!session.ok()) return session.status();
+  for (const auto& w : sum.warnings) std::cerr << "calib8: warning: " << w << "\n";
+  if (o.show_plan) std::cerr << sum.plan_text;
+  std::cerr << "int8: " << sum.int8_nodes << " INT8 / " << sum.fp32_nodes << " FP32 node(s), "
+            << sum.coverage_brief << "\n";
+  return session;
 }
 
 // --bench N: times N runs after the warm-up and prints median_ms and min_ms.
-static Status BenchRuns(const RunArgs& o, exec::Session& session, const exec::TensorMap& feeds) {
+static Status BenchRuns(const RunArgs& o, Session& session, const TensorMap& feeds) {
   if (o.profile) session.EnableProfile();
   std::vector<double> ms;
   for (int i = 0; i < o.bench; ++i) {
@@ -179,7 +161,7 @@ static Status BenchRuns(const RunArgs& o, exec::Session& session, const exec::Te
 }
 
 // Prints each output (dtype, shape, first values); with --output-dir also writes it as .npy.
-static Status PrintOutputs(const RunArgs& o, const exec::TensorMap& out) {
+static Status PrintOutputs(const RunArgs& o, const TensorMap& out) {
   for (const auto& [name, t] : out) {
     std::cout << name << ": " << DataTypeName(t.dtype()) << ShapeToString(t.shape());
     if (t.dtype() == DataType::kFloat32 && t.numel() > 0) {
@@ -194,9 +176,8 @@ static Status PrintOutputs(const RunArgs& o, const exec::TensorMap& out) {
       std::error_code ec;
       std::filesystem::create_directories(o.output_dir, ec);
       std::string path =
-          (std::filesystem::path(o.output_dir) / (runtime::SanitizeFileName(name) + ".npy"))
-              .string();
-      Status s = data::SaveNpy(t, path);
+          (std::filesystem::path(o.output_dir) / (SanitizeFileName(name) + ".npy")).string();
+      Status s = SaveNpy(t, path);
       if (!s.ok()) return s;
     }
   }
@@ -233,55 +214,41 @@ static void DeclareRunOptions(CLI::App* sub, RunArgs* o) {
                 "Keep every FP32 tensor row-major (NCHW): no channels-last hand-over between "
                 "convolutions (a measurement knob)");
   sub->add_flag("--int8", o->int8, "Run in INT8 with the scales of --table (FP32 where needed)");
-  sub->add_option("--table,-t", o->table, "Calibration table (any format calib8 reads) for --int8");
-  sub->add_option("--keep-fp32", o->keep_fp32,
-                  "File of tensor (or node) names, one per line, '#' comments: a tensor named "
-                  "there is never 8-bit (its producer and consumers run FP32)");
-  sub->add_flag("--symmetric", o->symmetric,
-                "TensorRT mode: symmetric s8 from the table's scales, ignoring the sidecar's "
-                "asymmetric ranges");
-  sub->add_flag("--unsigned-activations", o->unsigned_act,
-                "u8 (scale amax/255) for tensors that are never negative");
-  sub->add_flag("--strict", o->strict, "Fail when the table does not cover the model");
-  sub->add_flag("--int8-all", o->int8_all,
-                "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
-                "(isolated small layers stay FP32 otherwise; docs/int8.md)");
+  o->int8_args.Register(sub, "Calibration table (any format calib8 reads) for --int8");
   sub->add_flag("--nchw", o->nchw, "Keep 8-bit activations NCHW between layers (measurement knob)");
   sub->add_flag("--show-plan", o->show_plan, "Print the INT8 plan (as `calib8 plan`) to stderr");
 }
 
 // `calib8 run`: runs the model on --input feeds (FP32 or --int8), or records tensors (--dump).
 // The nodes whose fast kernel handed the run to its reference twin, and why (stderr).
-static void PrintKernelNotes(const exec::Session& s, std::ostream& os) {
-  const auto& notes = s.kernel_notes();
-  for (size_t i = 0; i < notes.size(); ++i)
-    if (!notes[i].empty()) os << "kernel: " << s.graph().nodes[i].name << ": " << notes[i] << "\n";
+static void PrintKernelNotes(const Session& s, std::ostream& os) {
+  for (const auto& [node, note] : s.KernelNotes()) os << "kernel: " << node << ": " << note << "\n";
 }
 
 static int RunModel(const RunArgs& o) {
-  auto g = runtime::LoadModel(o.model);
-  if (!g.ok()) return ReportError(g.status());
+  auto model = Model::Load(o.model);
+  if (!model.ok()) return ReportError(model.status());
   if (!o.dump_dir.empty() || !o.data.empty() || !o.dump_tensors.empty())
-    return DumpRunTensors(o, *g);
+    return DumpRunTensors(o, *model);
   if (o.inputs.empty())
     return ReportError(InvalidArgument("run needs --input NAME=FILE (or --dump with --data)"));
-  auto feeds = ReadFeeds(o, *g);
+  auto feeds = ReadFeeds(o, *model);
   if (!feeds.ok()) return ReportError(feeds.status());
-  exec::SessionOptions so;
-  so.num_threads = o.threads;
-  so.flavor = o.reference ? exec::KernelFlavor::kReference : exec::KernelFlavor::kFast;
+  SessionOptions so;
+  so.threads = o.threads;
+  so.reference = o.reference;
   so.profile = o.profile && o.bench == 0;  // with --bench: turned on after the warm-up
-  so.channels_last = !o.row_major;
-  auto session = CreateRunSession(o, *g, so);
+  so.row_major = o.row_major;
+  auto session = CreateRunSession(o, *model, so);
   if (!session.ok()) return ReportError(session.status());
-  auto out = (*session)->Run(*feeds);
+  auto out = session->Run(*feeds);
   if (!out.ok()) return ReportError(out.status());
-  PrintKernelNotes(**session, std::cerr);
+  PrintKernelNotes(*session, std::cerr);
   if (o.bench > 0) {
-    Status s = BenchRuns(o, **session, *feeds);
+    Status s = BenchRuns(o, *session, *feeds);
     if (!s.ok()) return ReportError(s);
   }
-  if (o.profile) PrintProfile(**session, std::cerr);
+  if (o.profile) PrintProfile(*session, std::cerr);
   Status s = PrintOutputs(o, *out);
   if (!s.ok()) return ReportError(s);
   return 0;

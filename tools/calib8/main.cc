@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "calib8/model.h"
 #include "commands.h"
-#include "runtime/plugin.h"
 
 int main(int argc, char** argv) {
   // Every run allocates the same tensor sizes again; by default glibc serves large blocks with
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   for (const auto& path : plugins) {
-    auto loaded = calib8::runtime::LoadPlugin(path);
+    auto loaded = calib8::LoadPlugin(path);
     if (!loaded.ok()) return calib8::cli::ReportError(loaded.status());
   }
   for (auto& [sub, cmd] : commands)
