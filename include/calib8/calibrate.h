@@ -142,8 +142,9 @@ Result<CalibrationSummary> Calibrate(const Model& model, const CalibrateOptions&
                                      const std::string& table_path);
 // The same, for callers that report each step: `summary` is filled as far as the work got, also
 // on failure (the reuse check's outcome; the files written before a later step failed). Writes,
-// in order: save_stats, the sidecar and table, the report. Without data, says "no data" only
-// when neither data nor from_stats are given and the reuse check has nothing to say.
+// in order: save_stats, the sidecar and table, the report. Fails as the CLI does: a missing
+// statistics file is named alone; a calibration error ("no calibration data: give --data SPEC")
+// comes as "calibrate 'MODEL': ...".
 Status Calibrate(const Model& model, const CalibrateOptions& options, const std::string& table_path,
                  CalibrationSummary* summary);
 

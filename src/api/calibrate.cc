@@ -111,21 +111,19 @@ Result<bool> CheckReuse(const ir::Graph& graph, calib::CalibrateOptions& o,
   return false;
 }
 
-// Runs the data (or the statistics file) through the calibration.
-Result<calib::CalibrationResult> Compute(const ir::Graph& graph, const CalibrateOptions& options,
-                                         calib::CalibrateOptions& o) {
+// The statistics files: --from-stats into `from`, or the pass-1 --ranges into `ranges` (their
+// histograms dropped) and o.ranges.
+Status LoadStatsFiles(const CalibrateOptions& options, calib::CalibrateOptions& o,
+                      stats::StatsState* from, stats::StatsState* ranges) {
   if (!options.from_stats.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(stats::StatsState st, stats::LoadStats(options.from_stats));
-    return calib::CalibrateFromStats(graph, std::move(st), o);
+    CALIB8_ASSIGN_OR_RETURN(*from, stats::LoadStats(options.from_stats));
+  } else if (!options.ranges.empty()) {
+    CALIB8_ASSIGN_OR_RETURN(*ranges, stats::LoadStats(options.ranges));
+    for (auto& [n, rec] : ranges->tensors) rec.hist = stats::AbsHistogram();
+    ranges->samples = 0;
+    o.ranges = ranges;
   }
-  stats::StatsState ranges;
-  if (!options.ranges.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(ranges, stats::LoadStats(options.ranges));
-    for (auto& [n, rec] : ranges.tensors) rec.hist = stats::AbsHistogram();
-    ranges.samples = 0;
-    o.ranges = &ranges;
-  }
-  return calib::Calibrate(graph, o);
+  return Status::Ok();
 }
 
 void Summarize(const calib::CalibrationResult& r, CalibrationSummary* s) {
@@ -189,7 +187,10 @@ Status Calibrate(const Model& model, const CalibrateOptions& options, const std:
     CALIB8_ASSIGN_OR_RETURN(bool reused, CheckReuse(graph, o, table_path, &s));
     if (reused) return Status::Ok();
   }
-  auto r = Compute(graph, options, o);
+  stats::StatsState from, ranges;
+  CALIB8_RETURN_IF_ERROR(LoadStatsFiles(options, o, &from, &ranges));
+  auto r = options.from_stats.empty() ? calib::Calibrate(graph, o)
+                                      : calib::CalibrateFromStats(graph, std::move(from), o);
   if (!r.ok()) return r.status().WithContext("calibrate '" + model.path() + "'");
   Summarize(*r, &s);
   if (options.mpi) {

@@ -1,10 +1,12 @@
 // api/run_test.cc — the public run/info API of calib8/model.h (`calib8 run`, `info`, --plugin):
 // ShapeText and SanitizeFileName against hand-written values; Describe, load options, the INT8
 // summary (warnings, plan text, the table note on failure), profiling and DumpTensors on the
-// bundled Fashion-MNIST model and its golden TensorRT cache (tests/cli/golden).
+// bundled Fashion-MNIST model and its golden TensorRT cache (tests/cli/golden); calibrate.h's
+// steps (reuse, shards, merge, from-stats) with the input's scale computed by hand.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -172,6 +174,132 @@ TEST(RunApi, ProfileAndDumpMatchTheRun) {
   d.tensors = {"no such tensor"};
   EXPECT_FALSE(DumpTensors(*m, d).ok());
   fs::remove_all(dir);
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The first 96 training images, minmax, no range search: every setting fixed.
+CalibrateOptions Minmax96() {
+  CalibrateOptions o;
+  o.data = {"idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"};
+  o.max_samples = 96;
+  o.method = "minmax";
+  o.params["asym_search"] = "0";
+  o.threads = 1;
+  return o;
+}
+
+TEST(CalibrateApi, StepsReuseAndTheInputScaleByHand) {
+  auto m = Model::Load(Src(kModel));
+  ASSERT_TRUE(m.ok());
+  const std::string dir = TempDir("calibrate");
+  const std::string table = dir + "/t.cache";
+  CalibrationSummary s;
+  Status st = Calibrate(*m, Minmax96(), table, &s);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(s.table_written);
+  EXPECT_FALSE(s.reused);
+  EXPECT_FALSE(s.existed);
+  EXPECT_EQ(s.sidecar_path, table + ".calib8.json");
+  EXPECT_EQ(s.samples, 96);
+  EXPECT_EQ(s.method, "minmax");
+  ASSERT_EQ(s.ranges.size(), 11u);  // the 11 entries of tests/cli/golden's caches
+  // The input's pixels are byte/255 and the first 96 images reach 255: amax 1, scale 1/127,
+  // whose float32 bits are 0x3c010204 (2^-7 x 1.0078740...).
+  EXPECT_EQ(s.ranges[0].name, "image");
+  EXPECT_EQ(s.ranges[0].amax, 1.0);
+  EXPECT_EQ(s.ranges[0].observed_absmax, 1.0);
+  std::istringstream lines(ReadText(table));
+  std::string header, first;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  EXPECT_EQ(header, "TRT-8601-MinMaxCalibration");
+  EXPECT_EQ(first, "image: 3c010204");
+  for (const auto& r : s.ranges) EXPECT_LE(r.amax, r.observed_absmax) << r.name;  // minmax
+
+  CalibrationSummary again;
+  ASSERT_TRUE(Calibrate(*m, Minmax96(), table, &again).ok());
+  EXPECT_TRUE(again.reused);
+  EXPECT_EQ(again.tensors, 11u);
+  EXPECT_EQ(again.samples, 96);
+  CalibrateOptions other = Minmax96();
+  other.method = "entropy2";
+  CalibrationSummary changed;
+  ASSERT_TRUE(Calibrate(*m, other, table, &changed).ok());
+  EXPECT_TRUE(changed.existed && changed.sidecar_read && !changed.reused);
+  EXPECT_NE(changed.note.find("method"), std::string::npos) << changed.note;
+
+  // A missing statistics file: named, without a model context, nothing written.
+  CalibrateOptions missing = Minmax96();
+  missing.from_stats = dir + "/no-such.json";
+  CalibrationSummary f;
+  st = Calibrate(*m, missing, dir + "/f.cache", &f);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().rfind("statistics file '" + missing.from_stats + "'", 0), 0u)
+      << st.message();
+  EXPECT_FALSE(f.table_written);
+  EXPECT_FALSE(fs::exists(dir + "/f.cache"));
+  fs::remove_all(dir);
+}
+
+TEST(CalibrateApi, ShardsMergeAndFromStatsGiveTheSameTable) {
+  auto m = Model::Load(Src(kModel));
+  ASSERT_TRUE(m.ok());
+  const std::string dir = TempDir("shards");
+  CalibrateOptions whole = Minmax96();
+  whole.save_stats = dir + "/whole.json";
+  CalibrationSummary w;
+  ASSERT_TRUE(Calibrate(*m, whole, dir + "/whole.cache", &w).ok());
+  EXPECT_EQ(w.stats_path, whole.save_stats);
+
+  std::vector<std::string> parts;
+  for (int i = 0; i < 2; ++i) {
+    CalibrateOptions o = Minmax96();
+    o.shard_index = i;
+    o.shard_count = 2;
+    o.range_only = true;
+    o.save_stats = dir + "/r" + std::to_string(i) + ".json";
+    CalibrationSummary s;
+    Status st = Calibrate(*m, o, dir + "/unused.cache", &s);
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_FALSE(s.table_written);
+    // 96 batches of one sample in two contiguous blocks: [0, 48) and [48, 96).
+    EXPECT_EQ(s.shard_first, 48 * i);
+    EXPECT_EQ(s.shard_end, 48 * (i + 1));
+    parts.push_back(o.save_stats);
+  }
+  EXPECT_FALSE(fs::exists(dir + "/unused.cache"));
+  auto merged = MergeStats(parts, dir + "/ranges.json");
+  ASSERT_TRUE(merged.ok()) << merged.status().message();
+  EXPECT_TRUE(merged->sharded);
+  EXPECT_TRUE(merged->complete);
+  EXPECT_EQ(merged->tensors, 11u);
+  auto half = MergeStats({parts[0]}, dir + "/half.json");
+  ASSERT_TRUE(half.ok());
+  EXPECT_FALSE(half->complete);
+  EXPECT_FALSE(MergeStats({dir + "/no-such.json"}, dir + "/x.json").ok());
+
+  // The table computed from the saved statistics is the table computed from the data.
+  CalibrateOptions from;
+  from.method = "minmax";
+  from.from_stats = whole.save_stats;
+  CalibrationSummary fs_sum;
+  ASSERT_TRUE(Calibrate(*m, from, dir + "/from.cache", &fs_sum).ok());
+  EXPECT_EQ(ReadText(dir + "/from.cache"), ReadText(dir + "/whole.cache"));
+  fs::remove_all(dir);
+}
+
+TEST(CalibrateApi, TrtCalibratorNames) {
+  auto names = TrtCalibrators();
+  EXPECT_NE(std::find(names.begin(), names.end(), "EntropyCalibration2"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "MinMaxCalibration"), names.end());
+  EXPECT_TRUE(CheckTrtCalibrator("MinMaxCalibration").ok());
+  Status bad = CheckTrtCalibrator("Nope");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("EntropyCalibration2"), std::string::npos);
 }
 
 TEST(RunApi, PluginErrorsNameTheFile) {
