@@ -27,9 +27,10 @@ PYEOF
 
 cal() { "$CALIB8" calibrate "$MODEL" --quiet "$@" >"$T/out" 2>"$T/err"; }
 
-# amax values within one histogram bin (absmax/2048 from the sidecar) of each other.
+# amax values within one histogram bin (absmax/2048 from the sidecar) of each other; a third
+# argument sets another limit in bins.
 within_bin() {
-  $PY - "$1" "$2" <<'PYEOF'
+  $PY - "$1" "$2" "${3:-1.0}" <<'PYEOF'
 import json, struct, sys
 def load(p):
     lines = open(p).read().splitlines()[1:]
@@ -40,7 +41,7 @@ absmax = {t["name"]: t["absmax"] for t in side["tensors"]}
 assert a.keys() == b.keys(), "different tensors"
 worst = max(abs(a[k] - b[k]) / (absmax[k] / 2048) for k in a if absmax[k] > 0)
 print(f"max difference {worst:.3f} bins")
-sys.exit(0 if worst <= 1.0 else 1)
+sys.exit(0 if worst <= float(sys.argv[3]) else 1)
 PYEOF
 }
 
@@ -54,10 +55,14 @@ head -1 "$T/a.cache" | grep -qx "TRT-8601-EntropyCalibration2" && ok "entropy2 h
 cal --data "$T/x.npy" --method minmax -o "$T/m.cache" && head -1 "$T/m.cache" | grep -qx "TRT-8601-MinMaxCalibration" \
   && ok "minmax header" || bad "minmax header"
 
-# The sign-split statistics must not move any symmetric table by a byte: the goldens in
-# tests/cli/golden were written by the calib8 binary before the split (main at 2fd9892, this
-# machine, --threads 1) from the same 96 images. CALIB8_REFERENCE=/path/to/old/calib8 compares
-# against that binary live instead (e.g. on a machine whose oneDNN kernels round differently).
+# The sign-split statistics must not move any symmetric table: the goldens in tests/cli/golden
+# were written by the calib8 binary before the split (main at 2fd9892, an AVX-512 machine,
+# --threads 1) from the same 96 images. On a CPU whose oneDNN FP32 kernels take another code path
+# (AVX2: another summation order) the activations differ in their last bits, and so may the
+# scales: there each amax must be within 0.01 histogram bin of the golden (a real change of the
+# statistics moves a threshold by whole bins; measured on an AVX2 AMD EPYC: 0.002 bins, relative
+# 1e-6). Where the bytes are equal the line says so. CALIB8_REFERENCE=/path/to/old/calib8
+# compares against that binary live instead.
 for m in entropy2 entropy minmax percentile mse; do
   extra=(); [ $m = percentile ] && extra=(--percentile 99.99)
   want="$SRC/tests/cli/golden/fashion_mnist_cnn.train96.$m.cache"
@@ -66,9 +71,15 @@ for m in entropy2 entropy minmax percentile mse; do
       -o "$T/ref_$m.cache" >/dev/null 2>&1
     want="$T/ref_$m.cache"
   fi
-  cal --data "$T/x.npy" --method $m "${extra[@]}" --threads 1 -o "$T/golden_$m.cache" \
-    && cmp -s "$want" "$T/golden_$m.cache" && ok "$m table bytes unchanged by the sign split" \
-    || bad "$m table bytes differ from $want"
+  if ! cal --data "$T/x.npy" --method $m "${extra[@]}" --threads 1 -o "$T/golden_$m.cache"; then
+    bad "$m calibrate for the golden comparison"
+  elif cmp -s "$want" "$T/golden_$m.cache"; then
+    ok "$m table bytes unchanged by the sign split"
+  elif within_bin "$T/golden_$m.cache" "$want" 0.01 >"$T/err"; then
+    ok "$m table within 0.01 bin of the golden ($(cat "$T/err"); bytes differ: other FP32 kernels)"
+  else
+    bad "$m table differs from $want by more than 0.01 bin"
+  fi
 done
 grep -q '"asym"' "$T/golden_entropy2.cache.calib8.json" && grep -q '"asym_percentile": "99.99"' "$T/golden_entropy2.cache.calib8.json" \
   && ok "sidecar carries asym ranges and asym_percentile" || bad "sidecar asym"

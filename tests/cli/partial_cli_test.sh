@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/cli/partial_cli_test.sh CALIB8 SOURCE_DIR — partial calibration (issue 12, docs/custom-layers.md).
 #  1. On the bundled Fashion-MNIST model (no custom op): for every method and every split tensor T,
-#     `calibrate --until T` + `run --dump T` + `calibrate --from T=dump` + `merge` is byte for byte
-#     the full table, and each part's sidecar ranges are the full sidecar's.
+#     `calibrate --until T` + `run --dump T` + `calibrate --from T=dump` + `merge` is the full
+#     table, and each part's sidecar ranges are the full sidecar's: byte for byte, or within
+#     rounding where the CPU's kernels sum in another order (see close() below).
 #  2. A model with a custom-domain op (com.example::Mish, made here with the onnx package): `info`
 #     lists it with its node and tensors, `calibrate` fails naming it and the cut, and the two
 #     parts around it (Mish's output computed with numpy as the user's runtime would) merge into a
@@ -37,6 +38,35 @@ for t in json.load(open(sys.argv[1]))["tensors"]:
     a = t.get("asym") or {}
     print(t["name"], t["amax_bits"], a.get("lo_bits"), a.get("hi_bits"))' "$1" | sort; }
 
+# Not byte for byte but within rounding: the part runs compute the split tensors with other
+# kernels (a graph output is NCHW, a tensor between convolutions NHWC), which on some CPUs (AVX2
+# oneDNN) sum in another order, so activations differ in their last bits. Then every amax must be
+# within 0.05 histogram bin (absmax/2048) of the full table's, and every asymmetric lo/hi within
+# 1e-4 relative (of max(|lo|, |hi|)): a wrong cut or a lost sample moves them by far more.
+close() { $PY - "$1" "$2" <<'PYEOF'
+import json, struct, sys
+def table(p):
+    return {l.rsplit(": ", 1)[0]: 127 * struct.unpack(">f", bytes.fromhex(l.rsplit(": ", 1)[1].zfill(8)))[0]
+            for l in open(p).read().splitlines()[1:]}
+def side(p):
+    return {t["name"]: t for t in json.load(open(p + ".calib8.json"))["tensors"]}
+a, b, sa, sb = table(sys.argv[1]), table(sys.argv[2]), side(sys.argv[1]), side(sys.argv[2])
+assert a.keys() == b.keys() and sa.keys() == sb.keys(), "different tensors"
+bins = max(abs(a[k] - b[k]) / (sb[k]["absmax"] / 2048) for k in a if sb[k]["absmax"] > 0)
+rel = 0.0
+for k, t in sb.items():
+    x, y = sa[k].get("asym"), t.get("asym")
+    x, y = [{e: float(r[e]) for e in ("lo", "hi")} if r else None for r in (x, y)]
+    if (x is None) != (y is None):
+        sys.exit(f"{k}: asymmetric range in one sidecar only")
+    if x:
+        span = max(abs(y["lo"]), abs(y["hi"]), 1e-30)
+        rel = max(rel, abs(x["lo"] - y["lo"]) / span, abs(x["hi"] - y["hi"]) / span)
+print(f"max {bins:.4f} bin {rel:.1e} rel")
+sys.exit(0 if bins <= 0.05 and rel <= 1e-4 else 1)
+PYEOF
+}
+
 for i in "${!SPLITS[@]}"; do
   s="${SPLITS[$i]}"
   "$CALIB8" run "$MODEL" --data "$T/x.npy" --dump "$T/d$i" --tensors "$s" >"$T/out" 2>"$T/err" \
@@ -47,7 +77,7 @@ for m in entropy2-floored entropy2 entropy minmax percentile mse; do
   "$CALIB8" calibrate "$MODEL" --data "$T/x.npy" --method $m --asym-search 0 -o "$T/full_$m.cache" --quiet >/dev/null 2>"$T/err" \
     || { bad "full $m"; continue; }
   ranges "$T/full_$m.cache.calib8.json" > "$T/full_$m.ranges"
-  same=0
+  same=0; near=0; : >"$T/close_$m"
   for i in "${!SPLITS[@]}"; do
     s="${SPLITS[$i]}"; f="$T/d$i/$(echo "$s" | sed 's/[^A-Za-z0-9._-]/_/g').npy"
     "$CALIB8" calibrate "$MODEL" --data "$T/x.npy" --method $m --until "$s" -o "$T/a.cache" --quiet >/dev/null 2>"$T/err" \
@@ -60,13 +90,20 @@ for m in entropy2-floored entropy2 entropy minmax percentile mse; do
     ranges "$T/ab.cache.calib8.json" > "$T/ab.ranges" 2>/dev/null
     if cmp -s "$T/ab.cache" "$T/full_$m.cache" && cmp -s "$T/ab.ranges" "$T/full_$m.ranges"; then
       same=$((same+1))
+    elif close "$T/ab.cache" "$T/full_$m.cache" >>"$T/close_$m"; then
+      near=$((near+1))
     else
       echo "  $m split at $s differs:"; diff "$T/ab.cache" "$T/full_$m.cache" | head -6
-      diff "$T/ab.ranges" "$T/full_$m.ranges" | head -6
+      diff "$T/ab.ranges" "$T/full_$m.ranges" | head -6; tail -1 "$T/close_$m"
     fi
   done
-  [ "$same" -eq "${#SPLITS[@]}" ] && ok "$m: every split ($same) merges into the full table, and its sidecar into the full ranges" \
-    || bad "$m: $same of ${#SPLITS[@]} splits give the full table"
+  if [ "$same" -eq "${#SPLITS[@]}" ]; then
+    ok "$m: every split ($same) merges into the full table, and its sidecar into the full ranges"
+  elif [ $((same + near)) -eq "${#SPLITS[@]}" ]; then
+    ok "$m: $same split(s) byte for byte, $near within rounding ($(sort -t' ' -k3 -g "$T/close_$m" | tail -1))"
+  else
+    bad "$m: $same of ${#SPLITS[@]} splits give the full table, $near within rounding"
+  fi
 done
 
 # The merged sidecar belongs to the merged bytes: run --int8 uses its asymmetric ranges; with
