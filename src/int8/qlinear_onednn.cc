@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 
+#include "int8/cpu_features.h"
 #include "int8/qkernels.h"
 #include "ops/conv_ref.h"
 #include "ops/onednn_util.h"
@@ -22,6 +23,19 @@
 namespace calib8::int8 {
 
 namespace {
+
+// On x86 without VNNI or AMX, oneDNN's 8-bit convolution and matmul multiply u8 x s8 with
+// vpmaddubsw, which adds each pair of products into a saturating 16-bit lane (oneDNN's
+// "Nuances of int8 computations"): 2 x 255 x 127 exceeds 32767, so sums of large activations and
+// weights come out wrong (measured on an AVX2 AMD EPYC: up to 4 LSB on 44% of a layer's outputs).
+// There the fast kernels hand every case to their exact reference twin, with this note.
+bool OneDnnInt8IsExact() {
+  static const bool exact = DetectCpuInt8Features().any_vnni();
+  return exact;
+}
+constexpr const char* kNoVnniNote =
+    "reference kernel: this CPU has no VNNI/AMX, and oneDNN's 8-bit path there adds pairs of u8 x "
+    "s8 products in saturating 16-bit lanes (docs/int8.md)";
 
 using dnnl::memory;
 using ops::CpuEngine;
@@ -185,6 +199,11 @@ class QConvOneDnnKernel : public exec::Kernel {
               (!e_.sum || r != nullptr);
     if (!ok) {
       ctx.Note("reference kernel: the weights, bias or input are not the s8/u8 tensors planned");
+      return ref_->Run(ctx);
+    }
+    if (!OneDnnInt8IsExact()) {
+      ++g_fallbacks;
+      ctx.Note(kNoVnniNote);
       return ref_->Run(ctx);
     }
     bool f32_out = e_.out_type == QEpilogue::OutType::kF32;
@@ -377,6 +396,11 @@ class QMatMulOneDnnKernel : public exec::Kernel {
               a->dim(-1) == w_.dim(1) && (!e_.sum || r != nullptr);
     if (!ok) {
       ctx.Note("reference kernel: the weights, bias or input are not the s8/u8 tensors planned");
+      return ref_->Run(ctx);
+    }
+    if (!OneDnnInt8IsExact()) {
+      ++g_fallbacks;
+      ctx.Note(kNoVnniNote);
       return ref_->Run(ctx);
     }
     DataType rdt = r ? r->dtype() : e_.out_dtype();

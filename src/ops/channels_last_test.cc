@@ -4,7 +4,9 @@
 // reference kernels, and channels-last is really used when on.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "exec/session.h"
@@ -150,7 +152,7 @@ TEST(ChannelsLast, ElementwiseOpsPassItOnUnfused) {
 }
 
 // Calibration statistics (stats::Collector takes channels-last tensors as they are) are the same
-// with and without the hand-over: same ranges, same histogram counts.
+// with and without the hand-over: same ranges, same histogram counts (to the kernels' rounding).
 TEST(ChannelsLast, CalibrationStatisticsAreIdentical) {
   std::mt19937 rng(41);
   ir::Graph g = Network(rng);
@@ -180,11 +182,22 @@ TEST(ChannelsLast, CalibrationStatisticsAreIdentical) {
   for (const auto& [name, a] : states[0].tensors) {
     ASSERT_TRUE(states[1].tensors.count(name)) << name;
     const stats::TensorRecord& b = states[1].tensors.at(name);
-    EXPECT_EQ(a.range.min, b.range.min) << name;
-    EXPECT_EQ(a.range.max, b.range.max) << name;
-    EXPECT_EQ(a.range.absmax, b.range.absmax) << name;
+    // Equal where oneDNN sums both layouts in one order (an AVX-512 Xeon); where its channels-last
+    // convolution sums in another (AVX2: an AMD EPYC) values move in their last bits, so ranges
+    // agree to 1e-5 relative and at most 0.1% of the values change histogram bin.
+    const double tol = 1e-5 * std::max(1.0, static_cast<double>(a.range.absmax));
+    EXPECT_NEAR(a.range.min, b.range.min, tol) << name;
+    EXPECT_NEAR(a.range.max, b.range.max, tol) << name;
+    EXPECT_NEAR(a.range.absmax, b.range.absmax, tol) << name;
     EXPECT_EQ(a.range.count, b.range.count) << name;
-    EXPECT_EQ(a.hist.counts(), b.hist.counts()) << name;
+    ASSERT_EQ(a.hist.counts().size(), b.hist.counts().size()) << name;
+    int64_t moved = 0, total = 0;
+    for (size_t i = 0; i < a.hist.counts().size(); ++i) {
+      moved += std::llabs(static_cast<long long>(a.hist.counts()[i]) -
+                          static_cast<long long>(b.hist.counts()[i]));
+      total += static_cast<int64_t>(a.hist.counts()[i]);
+    }
+    EXPECT_LE(moved, 2 + total / 500) << name << ": histogram counts moved";
     EXPECT_EQ(a.sample_shape, b.sample_shape) << name;
   }
 }
