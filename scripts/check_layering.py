@@ -14,7 +14,8 @@ below api that included them would depend on its own client. The library example
 
 Each module's unit tests are one binary that links only that module and its DEPS
 (tests/CMakeLists.txt), plus the modules TEST_EXTRA below lists for it, with the reason; the same
-extras are linked there (CALIB8_TEST_EXTRA_<module>). tools/ (the CLI) sits above every module.
+extras are linked there (CALIB8_TEST_EXTRA_<module>). tools/calib8 (the CLI) is a client of the public API: it includes
+only calib8/ headers and its own option groups, and links only calib8::api.
 
 Usage: scripts/check_layering.py [REPO_ROOT]   (exit 0: clean; 1: violations, listed)
 """
@@ -56,6 +57,21 @@ def check_public(root, errors):
             if inc and not inc.group(1).startswith("calib8/"):
                 errors.append(f"examples/library/{f}:{n}: includes \"{inc.group(1)}\": the library "
                               f"example may use only the public headers (include/calib8/)")
+
+
+def check_cli(root, errors):
+    """tools/calib8 (the CLI) is a client of the public API: it includes only calib8/ headers and
+    its own (the option groups commands.h, int8_args.h, table_args.h)."""
+    cli = os.path.join(root, "tools", "calib8")
+    own = {f for f in os.listdir(cli) if f.endswith(".h")}
+    for f in sorted(os.listdir(cli)):
+        if not f.endswith((".cc", ".h")):
+            continue
+        for n, line in enumerate(open(os.path.join(cli, f), encoding="utf-8"), 1):
+            inc = INCLUDE_RE.match(line)
+            if inc and not inc.group(1).startswith("calib8/") and inc.group(1) not in own:
+                errors.append(f"tools/calib8/{f}:{n}: includes \"{inc.group(1)}\": the CLI may use "
+                              f"only the public headers (include/calib8/) and its own")
 
 
 def cmake_calls(text, name):
@@ -137,6 +153,7 @@ def main():
                               f"'{mod}' may not use '{target}' ({why}; declared: "
                               f"{', '.join(sorted(closure(graph, mod))) or 'nothing'})")
     check_public(root, errors)
+    check_cli(root, errors)
     for e in errors:
         print(e)
     if errors:
