@@ -27,15 +27,67 @@ namespace {
 // On x86 without VNNI or AMX, oneDNN's 8-bit convolution and matmul multiply u8 x s8 with
 // vpmaddubsw, which adds each pair of products into a saturating 16-bit lane (oneDNN's
 // "Nuances of int8 computations"): 2 x 255 x 127 exceeds 32767, so sums of large activations and
-// weights come out wrong (measured on an AVX2 AMD EPYC: up to 4 LSB on 44% of a layer's outputs).
-// There the fast kernels hand every case to their exact reference twin, with this note.
+// weights come out wrong (measured on an AVX2 AMD EPYC: up to 4 LSB on 44% of a random layer's
+// outputs).
+// There the kernels split every weight w into a = w / 2 (toward zero) and b = w - a, both within
+// [-64, 64], and run the primitive over the input channels twice, [x, x] against [a, b]: the same
+// integer sum, with every pair of products within 2 x 255 x 64 = 32640, so nothing saturates
+// (twice the multiplies, still oneDNN's speed class; docs/int8.md).
 bool OneDnnInt8IsExact() {
   static const bool exact = DetectCpuInt8Features().any_vnni();
   return exact;
 }
-constexpr const char* kNoVnniNote =
-    "reference kernel: this CPU has no VNNI/AMX, and oneDNN's 8-bit path there adds pairs of u8 x "
-    "s8 products in saturating 16-bit lanes (docs/int8.md)";
+
+// The split weights: along `axis` (the input-channel axis, of `groups` groups) each group's rows
+// are written twice, first a = w / 2, then b = w - a.
+Tensor SplitWeights(const Tensor& w, int axis, int64_t groups) {
+  Shape s = w.shape();
+  const int64_t outer = [&] {
+    int64_t o = 1;
+    for (int i = 0; i < axis; ++i) o *= s[static_cast<size_t>(i)];
+    return o * groups;
+  }();
+  const int64_t rows = s[static_cast<size_t>(axis)] / groups;
+  int64_t inner = 1;
+  for (size_t i = static_cast<size_t>(axis) + 1; i < s.size(); ++i) inner *= s[i];
+  s[static_cast<size_t>(axis)] *= 2;
+  Tensor out(DataType::kInt8, s);
+  const int8_t* src = w.data<int8_t>();
+  int8_t* dst = out.data<int8_t>();
+  const int64_t block = rows * inner;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < block; ++i) {
+      const int8_t v = src[o * block + i];
+      const auto a = static_cast<int8_t>(v / 2);
+      dst[o * 2 * block + i] = a;
+      dst[o * 2 * block + block + i] = static_cast<int8_t>(v - a);
+    }
+  return out;
+}
+
+// The input with each group's channels written twice ([.., C] -> [.., 2C]; channels last). An
+// int8 input becomes uint8 + 128 (the caller adds 128 to its zero point): oneDNN would halve the
+// weights of an s8 x s8 product on such a CPU, losing their last bit.
+Tensor DoubleChannels(const Tensor& x, int64_t groups) {
+  Shape s = x.shape();
+  const int64_t c = s.back(), cg = c / groups, pixels = x.numel() / c;
+  s.back() = 2 * c;
+  const bool shift = x.dtype() == DataType::kInt8;
+  Tensor out(shift ? DataType::kUint8 : x.dtype(), s);
+  const auto* src = static_cast<const uint8_t*>(x.raw());
+  auto* dst = static_cast<uint8_t*>(out.raw());
+#pragma omp parallel for
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t g = 0; g < groups; ++g) {
+      const uint8_t* from = src + p * c + g * cg;
+      uint8_t* to = dst + p * 2 * c + g * 2 * cg;
+      std::memcpy(to, from, static_cast<size_t>(cg));
+      std::memcpy(to + cg, from, static_cast<size_t>(cg));
+      if (shift)
+        for (int64_t i = 0; i < 2 * cg; ++i) to[i] ^= 0x80;  // s8 v -> u8 v + 128
+    }
+  return out;
+}
 
 using dnnl::memory;
 using ops::CpuEngine;
@@ -186,6 +238,8 @@ class QConvOneDnnKernel : public exec::Kernel {
       : a_(std::move(a)), e_(std::move(e)), ref_(std::move(ref)) {
     const Tensor* w = init.constant(init.node.input(1));
     if (w && w->dtype() == DataType::kInt8 && w->rank() >= 3 && w->rank() <= 5) w_ = *w;
+    if (w_.defined() && !OneDnnInt8IsExact())  // input channels: axis 1 (Conv), 0 (ConvTranspose)
+      w_split_ = a_.transposed ? SplitWeights(w_, 0, a_.group) : SplitWeights(w_, 1, 1);
     const Tensor* b = init.constant(init.node.input(2));
     if (b && b->dtype() == DataType::kInt32) b_ = *b;
     has_bias_input_ = !init.node.input(2).empty();
@@ -199,11 +253,6 @@ class QConvOneDnnKernel : public exec::Kernel {
               (!e_.sum || r != nullptr);
     if (!ok) {
       ctx.Note("reference kernel: the weights, bias or input are not the s8/u8 tensors planned");
-      return ref_->Run(ctx);
-    }
-    if (!OneDnnInt8IsExact()) {
-      ++g_fallbacks;
-      ctx.Note(kNoVnniNote);
       return ref_->Run(ctx);
     }
     bool f32_out = e_.out_type == QEpilogue::OutType::kF32;
@@ -238,6 +287,7 @@ class QConvOneDnnKernel : public exec::Kernel {
     }
     const ops::ConvGeometry& g = p.g;
     Tensor src = AsNhwc(*x, e_.in_nhwc);
+    if (w_split_.defined()) src = DoubleChannels(src, g.group);
     Shape dst_shape{g.n};
     for (int i = 3 - g.spatial; i < 3; ++i) dst_shape.push_back(g.out[i]);
     dst_shape.push_back(g.m);
@@ -277,28 +327,32 @@ class QConvOneDnnKernel : public exec::Kernel {
       }
     using tag = memory::format_tag;
     const int nd = g.spatial == 3 ? 3 : 2;
-    const int64_t G = g.group, cg = g.c_per_group(), mg = g.m_per_group();
-    memory::dims src_dims = Cat({g.n, g.c}, SpatialDims(g.in, nd));
+    // Split weights (no VNNI): twice the input channels, [x, x] against [a, b].
+    const int64_t twice = w_split_.defined() ? 2 : 1;
+    const int64_t G = g.group, cg = twice * g.c_per_group(), mg = g.m_per_group();
+    memory::dims src_dims = Cat({g.n, twice * g.c}, SpatialDims(g.in, nd));
     memory::dims dst_dims = Cat({g.n, g.m}, SpatialDims(g.out, nd));
     memory::dims kd = SpatialDims(g.k, nd);
     // oneDNN's logical weights are [(G,) O, I, k...] for both primitives. ONNX Conv stores
     // [M, C/G, k...] (oihw / goihw); ConvTranspose stores [C, M/G, k...] = [G, C/G, M/G, k...]
     // (iohw / giohw: inputs outside outputs).
-    memory::dims w_dims = G == 1 ? Cat({g.m, g.c}, kd) : Cat({G, mg, cg}, kd);
+    memory::dims w_dims = G == 1 ? Cat({g.m, twice * g.c}, kd) : Cat({G, mg, cg}, kd);
     tag w_tag;
     if (!a_.transposed)
       w_tag = G == 1 ? (nd == 3 ? tag::oidhw : tag::oihw) : (nd == 3 ? tag::goidhw : tag::goihw);
     else
       w_tag = G == 1 ? (nd == 3 ? tag::iodhw : tag::iohw) : (nd == 3 ? tag::giodhw : tag::giohw);
     tag act = nd == 3 ? tag::ndhwc : tag::nhwc;
-    p.src_md = memory::desc(src_dims, Dt(src_dt), act);
+    const bool shift = twice == 2 && src_dt == DataType::kInt8;  // DoubleChannels: u8 + 128
+    p.src_md = memory::desc(src_dims, Dt(shift ? DataType::kUint8 : src_dt), act);
     p.dst_md = memory::desc(dst_dims, Dt(e_.out_dtype()), act);
     p.e = e_;
+    if (shift) p.e.in_zp += 128;
     p.bias = b_;
     bool padded = false;
     for (int j = 0; j < 3; ++j) padded = padded || g.pad_b[j] != 0 || g.pad_e[j] != 0;
-    if (e_.in_zp != 0 && !padded && !a_.transposed) {
-      p.bias = FoldInputZeroPoint(w_, b_, g.m, e_.in_zp);
+    if (p.e.in_zp != 0 && !padded && !a_.transposed) {
+      p.bias = FoldInputZeroPoint(w_, b_, g.m, p.e.in_zp);
       p.e.in_zp = 0;
     }
     p.bias_md =
@@ -325,7 +379,7 @@ class QConvOneDnnKernel : public exec::Kernel {
       if (md == w_md) p.packed_w = m;
     if (!p.packed_w) {
       memory out(w_md, eng);
-      memory in(w_user, eng, w_.raw());
+      memory in(w_user, eng, const_cast<void*>((w_split_.defined() ? w_split_ : w_).raw()));
       dnnl::reorder(in, out).execute(CpuStream(), in, out);
       CpuStream().wait();
       packed_.emplace_back(w_md, out);
@@ -359,6 +413,7 @@ class QConvOneDnnKernel : public exec::Kernel {
   QEpilogue e_;
   std::unique_ptr<exec::Kernel> ref_;
   Tensor w_, b_;
+  Tensor w_split_;  // no VNNI: [a, b] along the input channels (SplitWeights)
   bool has_bias_input_ = false;
   std::mutex mu_;
   std::map<Shape, std::unique_ptr<QConvPlan>> plans_;
@@ -367,6 +422,7 @@ class QConvOneDnnKernel : public exec::Kernel {
 
 struct QMatMulPlan {
   dnnl::matmul prim;
+  Tensor bias;  // b_, or with an s8 input shifted to u8 (no VNNI) b_ - 128 x sum(w)
   memory::desc src_md, dst_md, bias_md;
   memory packed_w;
   ZeroPointArgs zps;
@@ -378,6 +434,7 @@ class QMatMulOneDnnKernel : public exec::Kernel {
       : e_(std::move(e)), ref_(std::move(ref)) {
     const Tensor* w = init.constant(init.node.input(1));
     if (w && w->dtype() == DataType::kInt8 && w->rank() == 2) w_ = *w;
+    if (w_.defined() && !OneDnnInt8IsExact()) w_split_ = SplitWeights(w_, 1, 1);  // [N, 2K]
     const Tensor* b = init.constant(init.node.input(2));
     if (b && b->dtype() == DataType::kInt32) b_ = *b;
     has_bias_input_ = !init.node.input(2).empty();
@@ -398,17 +455,13 @@ class QMatMulOneDnnKernel : public exec::Kernel {
       ctx.Note("reference kernel: the weights, bias or input are not the s8/u8 tensors planned");
       return ref_->Run(ctx);
     }
-    if (!OneDnnInt8IsExact()) {
-      ++g_fallbacks;
-      ctx.Note(kNoVnniNote);
-      return ref_->Run(ctx);
-    }
     DataType rdt = r ? r->dtype() : e_.out_dtype();
     if (r && DataTypeSize(rdt) != DataTypeSize(e_.out_dtype())) {
       ctx.Note("reference kernel: the residual's type differs in size from the output's");
       return ref_->Run(ctx);
     }
     const int64_t N = w_.dim(0), K = w_.dim(1), M = a->numel() / K;
+    const int64_t K2 = w_split_.defined() ? 2 * K : K;  // no VNNI: [A, A] against [a, b]
     Shape out = a->shape();
     out.back() = N;
     if (r && r->shape() != out)
@@ -422,11 +475,14 @@ class QMatMulOneDnnKernel : public exec::Kernel {
       CALIB8_RETURN_IF_ERROR(OneDnnCall("creating the int8 matmul", [&] {
         using tag = memory::format_tag;
         auto& eng = CpuEngine();
-        p->src_md = memory::desc({M, K}, Dt(a->dtype()), tag::ab);
+        const bool shift = w_split_.defined() && a->dtype() == DataType::kInt8;
+        // DoubleChannels makes an s8 input u8 + 128: 128 x sum(w) comes off the bias.
+        p->bias = shift ? FoldInputZeroPoint(w_, b_, N, 128) : b_;
+        p->src_md = memory::desc({M, K2}, Dt(shift ? DataType::kUint8 : a->dtype()), tag::ab);
         p->dst_md = memory::desc({M, N}, Dt(e_.out_dtype()), tag::ab);
-        p->bias_md =
-            b_.defined() ? memory::desc({1, N}, memory::data_type::s32, tag::ab) : memory::desc();
-        memory::desc w_user({K, N}, memory::data_type::s8, tag::ba);  // stored [N, K]
+        p->bias_md = p->bias.defined() ? memory::desc({1, N}, memory::data_type::s32, tag::ab)
+                                       : memory::desc();
+        memory::desc w_user({K2, N}, memory::data_type::s8, tag::ba);  // stored [N, K2]
         dnnl::primitive_attr attr = MakeAttr(e_, e_.out_dtype(), rdt);
         p->zps.Make(e_);
         auto make = [&](const memory::desc& w_req) {
@@ -437,27 +493,28 @@ class QMatMulOneDnnKernel : public exec::Kernel {
         };
         memory::desc w_md;
         try {
-          w_md = make(memory::desc({K, N}, memory::data_type::s8, tag::any));
+          w_md = make(memory::desc({K2, N}, memory::data_type::s8, tag::any));
         } catch (const dnnl::error&) {
           w_md = make(w_user);
         }
         p->packed_w = memory(w_md, eng);
-        memory in(w_user, eng, w_.raw());
+        memory in(w_user, eng, const_cast<void*>((w_split_.defined() ? w_split_ : w_).raw()));
         dnnl::reorder(in, p->packed_w).execute(CpuStream(), in, p->packed_w);
         CpuStream().wait();
       }));
       it = plans_.emplace(key, std::move(p)).first;
     }
     QMatMulPlan& p = *it->second;
+    const Tensor src = w_split_.defined() ? DoubleChannels(*a, 1) : *a;
     Tensor y(e_.out_dtype(), out);
     if (r) std::memcpy(y.raw(), r->raw(), y.nbytes());
     CALIB8_RETURN_IF_ERROR(OneDnnCall("executing the int8 matmul", [&] {
       auto& eng = CpuEngine();
       std::unordered_map<int, memory> args{
-          {DNNL_ARG_SRC, memory(p.src_md, eng, const_cast<void*>(a->raw()))},
+          {DNNL_ARG_SRC, memory(p.src_md, eng, const_cast<void*>(src.raw()))},
           {DNNL_ARG_WEIGHTS, p.packed_w},
           {DNNL_ARG_DST, memory(p.dst_md, eng, y.raw())}};
-      if (b_.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, b_.raw());
+      if (p.bias.defined()) args[DNNL_ARG_BIAS] = memory(p.bias_md, eng, p.bias.raw());
       p.zps.AddTo(args);
       p.prim.execute(CpuStream(), args);
       CpuStream().wait();
@@ -470,6 +527,7 @@ class QMatMulOneDnnKernel : public exec::Kernel {
   QEpilogue e_;
   std::unique_ptr<exec::Kernel> ref_;
   Tensor w_, b_;
+  Tensor w_split_;  // no VNNI: [a, b] along K (SplitWeights)
   bool has_bias_input_ = false;
   std::mutex mu_;
   std::map<Shape, std::unique_ptr<QMatMulPlan>> plans_;
