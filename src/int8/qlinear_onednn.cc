@@ -65,13 +65,13 @@ Tensor SplitWeights(const Tensor& w, int axis, int64_t groups) {
   return out;
 }
 
-// The input with each group's channels written twice ([.., C] -> [.., 2C]; channels last). An
-// int8 input becomes uint8 + 128 (the caller adds 128 to its zero point): oneDNN would halve the
-// weights of an s8 x s8 product on such a CPU, losing their last bit.
-Tensor DoubleChannels(const Tensor& x, int64_t groups) {
+// The input with each group's channels written `copies` times ([.., C] -> [.., copies x C];
+// channels last). An int8 input becomes uint8 + 128 (the caller adds 128 to its zero point):
+// oneDNN would halve the weights of an s8 x s8 product on such a CPU, losing their last bit.
+Tensor DoubleChannels(const Tensor& x, int64_t groups, int64_t copies = 2) {
   Shape s = x.shape();
   const int64_t c = s.back(), cg = c / groups, pixels = x.numel() / c;
-  s.back() = 2 * c;
+  s.back() = copies * c;
   const bool shift = x.dtype() == DataType::kInt8;
   Tensor out(shift ? DataType::kUint8 : x.dtype(), s);
   const auto* src = static_cast<const uint8_t*>(x.raw());
@@ -80,11 +80,10 @@ Tensor DoubleChannels(const Tensor& x, int64_t groups) {
   for (int64_t p = 0; p < pixels; ++p)
     for (int64_t g = 0; g < groups; ++g) {
       const uint8_t* from = src + p * c + g * cg;
-      uint8_t* to = dst + p * 2 * c + g * 2 * cg;
-      std::memcpy(to, from, static_cast<size_t>(cg));
-      std::memcpy(to + cg, from, static_cast<size_t>(cg));
+      uint8_t* to = dst + p * copies * c + g * copies * cg;
+      for (int64_t k = 0; k < copies; ++k) std::memcpy(to + k * cg, from, static_cast<size_t>(cg));
       if (shift)
-        for (int64_t i = 0; i < 2 * cg; ++i) to[i] ^= 0x80;  // s8 v -> u8 v + 128
+        for (int64_t i = 0; i < copies * cg; ++i) to[i] ^= 0x80;  // s8 v -> u8 v + 128
     }
   return out;
 }
@@ -238,7 +237,14 @@ class QConvOneDnnKernel : public exec::Kernel {
       : a_(std::move(a)), e_(std::move(e)), ref_(std::move(ref)) {
     const Tensor* w = init.constant(init.node.input(1));
     if (w && w->dtype() == DataType::kInt8 && w->rank() >= 3 && w->rank() <= 5) w_ = *w;
-    if (w_.defined() && !OneDnnInt8IsExact())  // input channels: axis 1 (Conv), 0 (ConvTranspose)
+    // Without VNNI: split weights over twice the input channels, except for a depthwise
+    // convolution (one input channel per group), whose oneDNN kernel widens to 32 bits itself
+    // (splitting it would leave oneDNN only its slow reference primitive).
+    no_vnni_ = !OneDnnInt8IsExact();
+    const bool depthwise =
+        w_.defined() &&
+        (a_.transposed ? w_.dim(0) / std::max<int64_t>(a_.group, 1) : w_.dim(1)) == 1;
+    if (w_.defined() && no_vnni_ && !depthwise)  // input channels: axis 1 (Conv), 0 (Transpose)
       w_split_ = a_.transposed ? SplitWeights(w_, 0, a_.group) : SplitWeights(w_, 1, 1);
     const Tensor* b = init.constant(init.node.input(2));
     if (b && b->dtype() == DataType::kInt32) b_ = *b;
@@ -287,7 +293,8 @@ class QConvOneDnnKernel : public exec::Kernel {
     }
     const ops::ConvGeometry& g = p.g;
     Tensor src = AsNhwc(*x, e_.in_nhwc);
-    if (w_split_.defined()) src = DoubleChannels(src, g.group);
+    if (w_split_.defined() || (no_vnni_ && src.dtype() == DataType::kInt8))
+      src = DoubleChannels(src, g.group, w_split_.defined() ? 2 : 1);
     Shape dst_shape{g.n};
     for (int i = 3 - g.spatial; i < 3; ++i) dst_shape.push_back(g.out[i]);
     dst_shape.push_back(g.m);
@@ -343,7 +350,7 @@ class QConvOneDnnKernel : public exec::Kernel {
     else
       w_tag = G == 1 ? (nd == 3 ? tag::iodhw : tag::iohw) : (nd == 3 ? tag::giodhw : tag::giohw);
     tag act = nd == 3 ? tag::ndhwc : tag::nhwc;
-    const bool shift = twice == 2 && src_dt == DataType::kInt8;  // DoubleChannels: u8 + 128
+    const bool shift = no_vnni_ && src_dt == DataType::kInt8;  // DoubleChannels: u8 + 128
     p.src_md = memory::desc(src_dims, Dt(shift ? DataType::kUint8 : src_dt), act);
     p.dst_md = memory::desc(dst_dims, Dt(e_.out_dtype()), act);
     p.e = e_;
@@ -414,6 +421,7 @@ class QConvOneDnnKernel : public exec::Kernel {
   std::unique_ptr<exec::Kernel> ref_;
   Tensor w_, b_;
   Tensor w_split_;  // no VNNI: [a, b] along the input channels (SplitWeights)
+  bool no_vnni_ = false;
   bool has_bias_input_ = false;
   std::mutex mu_;
   std::map<Shape, std::unique_ptr<QConvPlan>> plans_;
