@@ -41,17 +41,13 @@ quant::Int8Plan ToQuantPlan(const Int8PlanInfo& info) {
 Status PlanInt8(const Model& model, const std::string& table_path, const Int8Options& options,
                 Int8PlanInfo* plan) {
   *plan = Int8PlanInfo();
-  // The table first and alone, so that a bad keep-fp32 file fails with the table note already
-  // known (the CLI prints it before the error); then the file, as detail::PrepareInt8 reads it.
-  Int8Options table_only = options;
-  table_only.keep_fp32_file.clear();
-  CALIB8_ASSIGN_OR_RETURN(detail::Int8Setup setup, detail::PrepareInt8(table_path, table_only));
-  plan->table_note = setup.mode.note;
-  plan->asymmetric = setup.mode.asymmetric;
-  if (!options.keep_fp32_file.empty()) {
-    CALIB8_ASSIGN_OR_RETURN(setup.options.lowering.keep_fp32,
-                            quant::ReadKeepFp32File(options.keep_fp32_file));
-  }
+  // The table note is known even when the keep-fp32 file then fails (the CLI prints it first).
+  runtime::Int8TableMode mode;
+  auto prepared = detail::PrepareInt8(table_path, options, &mode);
+  plan->table_note = mode.note;
+  plan->asymmetric = mode.asymmetric;
+  if (!prepared.ok()) return prepared.status();
+  detail::Int8Setup setup = std::move(prepared).value();
   CALIB8_ASSIGN_OR_RETURN(quant::Int8Plan p, runtime::PlanInt8(detail::Access::GraphOf(model),
                                                                setup.table, setup.options));
   for (const quant::NodeDecision& d : p.nodes)
