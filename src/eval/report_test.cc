@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -118,20 +117,16 @@ TEST(RenderHtmlReport, CompareSectionsWhenFilled) {
   EXPECT_EQ(Count(html, "<svg"), 2u);
 }
 
-TEST(RenderHtmlReport, SmallAndFastFor150Tensors) {
+TEST(RenderHtmlReport, SmallFor150Tensors) {
   ReportInput in;
   for (int i = 0; i < 150; ++i) {
     std::string name = "t";  // not "t" + std::to_string(i): g++ 12's -Wrestrict false positive
     name += std::to_string(i);
     in.tensors.push_back(MakeTensor(name, true));
   }
-  auto t0 = std::chrono::steady_clock::now();
   std::string html = RenderHtmlReport(in);
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(Count(html, "<div class=\"plot\""), 150u);
   EXPECT_LT(html.size(), 3u << 20) << "report of 150 tensors is " << html.size() << " bytes";
-  EXPECT_LT(ms, 2000);
 }
 
 TEST(CalibrationReportInput, FromCalibrationResult) {
