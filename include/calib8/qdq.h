@@ -48,9 +48,16 @@ enum class QdqPlacement {
   kUnits,    // ONNX Runtime's node units on every weighted op, residual Add, pool and Concat
 };
 
+// Weight types of a kOrt export (`--ort-weights`): the same grid either way (q_u8 = q_s8 + 128).
+enum class QdqOrtWeights {
+  kS8,  // int8, zero point 0: ONNX Runtime's u8s8 kernels (saturating on x86 without VNNI)
+  kU8,  // uint8, zero point 128: its u8u8 kernels (exact on every CPU)
+};
+
 struct QdqExportOptions {
   QdqTarget target = QdqTarget::kTensorRt;
   QdqOrtActivations ort_activations = QdqOrtActivations::kU8;
+  QdqOrtWeights ort_weights = QdqOrtWeights::kS8;  // kOrt only
   // kOrt only; anything but kDefault with kTensorRt is an error.
   QdqPlacement placement = QdqPlacement::kDefault;
   // A file of tensor names (one a line, '#' comments) with no pair, nor on their producers.

@@ -100,6 +100,8 @@ Status ExportQdqTo(const std::string& model_path, const std::string& table_path,
   eo.opset = o.opset;
   eo.target = ort ? onnx_io::QdqTarget::kOrt : onnx_io::QdqTarget::kTensorRt;
   eo.ort_activations = ToOrt(o.ort_activations);
+  eo.ort_weights =
+      o.ort_weights == QdqOrtWeights::kU8 ? onnx_io::OrtWeights::kU8 : onnx_io::OrtWeights::kS8;
   eo.strict = o.strict;
   eo.table_header = table.header.raw;
   if (!ort) eo.int8_custom_ops = runtime::Int8PluginOps();
@@ -108,6 +110,9 @@ Status ExportQdqTo(const std::string& model_path, const std::string& table_path,
   }
   if (o.placement != QdqPlacement::kDefault && !ort)
     return InvalidArgument("--placement applies to --target ort only");
+  if (o.ort_weights != QdqOrtWeights::kS8 && !ort)
+    return InvalidArgument(
+        "--ort-weights applies to --target ort only (TensorRT takes int8 weights)");
   if (ort && o.placement != QdqPlacement::kUnits) {
     CALIB8_RETURN_IF_ERROR(
         PlaceFromPlan(model_path, table, io, o.placement == QdqPlacement::kPlan, eo, sum));

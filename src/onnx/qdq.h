@@ -47,9 +47,20 @@ enum class OrtActivations {
   kS8,
 };
 
+// Weight types of a --target ort export.
+enum class OrtWeights {
+  // int8, zero point 0 (ONNX Runtime's QInt8, its u8s8 kernels).
+  kS8,
+  // uint8 with zero point 128 on the same grid (q_u8 = q_s8 + 128: identical values; ORT's
+  // QUInt8, its u8u8 kernels). On x86 CPUs without VNNI ORT's u8s8 kernels saturate 16-bit pair
+  // sums; its u8u8 kernels do not (docs/qdq.md).
+  kU8,
+};
+
 struct QdqExportOptions {
   QdqTarget target = QdqTarget::kTensorRt;
   OrtActivations ort_activations = OrtActivations::kU8;
+  OrtWeights ort_weights = OrtWeights::kS8;
   // --target ort with kU8: asymmetric ranges [lo, hi] per activation (from the table's calib8
   // sidecar, as `calib8 run --int8` uses them): those tensors get uint8 with the zero point and
   // scale of quant::AsymmetricParams instead of the table's symmetric scale.

@@ -453,8 +453,9 @@ struct OrtPlacement : PlacementInputs {
         CALIB8_ASSIGN_OR_RETURN(Tensor t, TensorFromProto(*constants.at(w.weight), where, dir));
         CALIB8_ASSIGN_OR_RETURN(std::vector<float> scales, WeightScales(t, w.axis, where));
         auto pw = producer.find(w.weight);
-        Pair p =
-            BuildPair(w.weight, scales, w.axis, pw != producer.end() ? pw->second : -1, &names);
+        Pair p = BuildPair(
+            w.weight, scales, w.axis, pw != producer.end() ? pw->second : -1, &names,
+            options.ort_weights == OrtWeights::kU8 ? ZeroPoint::kU8Mid : ZeroPoint::kS8Zero);
         weight_done[key] = {p.dq_output, scales};
         extra.push_back(std::move(p));
         rep.weights.push_back(w.weight);

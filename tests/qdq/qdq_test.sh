@@ -348,6 +348,46 @@ else
   bad "calib8 run --int8 (asymmetric)"
 fi
 
+# 8b. --ort-weights u8: weights uint8 with zero point 128 (the same values as int8 with 0), which
+# ONNX Runtime runs with its u8u8 kernels. Those do not saturate on CPUs without VNNI, so here the
+# agreement with calib8's exact INT8 run is held on every CPU (a saturating run falls to ~98.9 %
+# agreement with the sidecar's ranges and to ~83 % with symmetric ones on an AVX2 EPYC). The
+# symmetric case is the one that exposes saturation: calib8 `run --int8 --symmetric` vs the ORT
+# export of the same symmetric scales (u8 activations on the int8 grid).
+if exp "$MODEL" --table "$T/T.cache" -o "$T/qw.onnx" --target ort --symmetric --ort-weights u8 \
+   && grep -q "target:   ort (u8, u8 weights)" "$T/out"; then
+  ok "export-qdq --target ort --ort-weights u8"
+else
+  bad "export-qdq --ort-weights u8"
+fi
+$PY - "$T/qw.onnx" >"$T/out" 2>&1 <<'PYEOF' && ok "u8 weights: $(cat "$T/out")" || bad "u8 weights structure: $(cat "$T/out")"
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1]); onnx.checker.check_model(m)
+inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+w = [n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] in inits]
+assert len(w) == 4, [n.input[0] for n in w]
+for n in w:
+    zp = inits[n.input[2]]
+    assert zp.dtype == np.uint8 and zp.size > 1 and (zp == 128).all(), (n.input[0], zp.dtype, zp)
+print("%d per-channel weight pairs, uint8 zero point 128" % len(w))
+PYEOF
+imp "$T/qw.onnx" -o "$T/W2.cache" && grep -q "weight Q/DQ (reported, not in the table) (4)" "$T/out" \
+  && [ "$(comm -13 <(body "$T/T.cache") <(body "$T/W2.cache") | wc -l)" -eq 0 ] \
+  && ok "u8-weight export -> import: the table's lines, 4 weight pairs reported" || bad "u8-weight import"
+$PY "$CHECK" accuracy "$MODEL" "$T/qw.onnx" "$ORT_RUN" "$T/ortw" $N --min-agree 80 >"$T/out" 2>"$T/err" \
+  && ok "ORT on the u8-weight export: $(head -1 "$T/out")" || bad "ORT on the u8-weight export"
+if "$CALIB8" run "$MODEL" -i "$T/ort/test_images.npy" -o "$T/int8w" --int8 -t "$T/T.cache" --symmetric >/dev/null 2>"$T/err"; then
+  $PY "$CHECK" agree "$T/int8w/logits.npy" "$T/ortw/out_qdq/logits.npy" $N 98 >"$T/out" 2>"$T/err" \
+    && ok "calib8 --int8 --symmetric vs ORT on the u8-weight export (any CPU): $(cat "$T/out")" \
+    || bad "calib8 --int8 --symmetric vs ORT u8 weights: $(cat "$T/out")"
+else
+  bad "calib8 run --int8 --symmetric"
+fi
+exp "$MODEL" --table "$T/T.cache" -o "$T/qx.onnx" --ort-weights u8
+[ $? -eq 1 ] && grep -q "applies to --target ort only" "$T/err" && [ ! -e "$T/qx.onnx" ] \
+  && ok "--ort-weights with --target tensorrt refused" || bad "--ort-weights with tensorrt not refused"
+
 # 9. --target ort --placement plan: pairs only where calib8's own INT8 plan holds a tensor in 8 bits.
 # A HardSwish-style block (Conv -> x * HardSigmoid(x) -> Conv) that calib8 runs with the first
 # conv's output in float: the units placement quantizes that output, the plan placement must not,

@@ -52,7 +52,12 @@ Command AddDoctorCommand(CLI::App& app) {
       std::cout << "AVX-VNNI (256-bit): about 2x-3x over FP32.\n";
     else if (f.avx512bw || f.avx2)
       std::cout << "warning: no VNNI. INT8 works, but 8-bit dot products take 3 instructions; "
-                   "expect 1x-1.5x over FP32, and INT8 may not be faster at all.\n";
+                   "expect 1x-1.5x over FP32, and INT8 may not be faster at all.\n"
+                   "  vpmaddubsw adds pairs of u8 x s8 products in saturating 16-bit lanes: calib8 "
+                   "splits each weight in two halves there so its INT8 results stay exact "
+                   "(docs/int8.md). ONNX Runtime's u8 x s8 kernels do saturate on this CPU: for "
+                   "ORT here, export with `export-qdq --target ort --ort-weights u8` "
+                   "(docs/qdq.md).\n";
     else
       std::cout << "warning: no AVX2: INT8 runs on reference or SSE paths and will likely be "
                    "slower than FP32.\n";

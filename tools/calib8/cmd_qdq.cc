@@ -22,7 +22,7 @@ void PrintList(const char* title, const std::vector<std::string>& items, size_t 
 // The options of `calib8 export-qdq`.
 struct ExportQdqArgs {
   std::string model, table, out, keep_file, target = "tensorrt", ort_acts = "u8",
-                                            placement = "plan";
+                                            ort_weights = "s8", placement = "plan";
   int64_t opset = 0;
   bool strict = false, quiet = false, symmetric = false;
 };
@@ -50,6 +50,11 @@ static CLI::Option* DeclareExportQdqOptions(CLI::App* sub, ExportQdqArgs* o) {
                   "point 0, scale amax/255; signed ones uint8 zero point 128), mixed (signed ones "
                   "int8) or s8 (all int8 zero point 0; Relus stay FP32 in ORT)")
       ->check(CLI::IsMember({"u8", "mixed", "s8"}));
+  sub->add_option("--ort-weights", o->ort_weights,
+                  "--target ort weight type: s8 (default: int8 zero point 0, ONNX Runtime's u8s8 "
+                  "kernels, which saturate on x86 CPUs without VNNI) or u8 (uint8 zero point 128, "
+                  "the same values; its u8u8 kernels, exact on every CPU)")
+      ->check(CLI::IsMember({"s8", "u8"}));
   auto* placement =
       sub->add_option("--placement", o->placement,
                       "--target ort: plan (default: pairs on the tensors calib8's own INT8 plan "
@@ -80,8 +85,8 @@ static void PrintExportSummary(const ExportQdqArgs& o, const QdqExportSummary& r
             << " activation pair(s) (per tensor), " << rep.weights.size()
             << " weight pair(s) (per output channel)\n";
   if (o.target == "ort")
-    std::cout << "target:   ort (" << o.ort_acts << "): " << rep.unsigned_pairs
-              << " activation pair(s) uint8, " << rep.carried.size()
+    std::cout << "target:   ort (" << o.ort_acts << (o.ort_weights == "u8" ? ", u8 weights" : "")
+              << "): " << rep.unsigned_pairs << " activation pair(s) uint8, " << rep.carried.size()
               << " with a carried-over scale, " << rep.biases.size() << " int32 bias(es)\n";
   PrintList("activations with Q/DQ", rep.activations);
   PrintList("pairs with a carried-over scale", rep.carried);
@@ -98,6 +103,7 @@ static int RunExportQdq(const ExportQdqArgs& o, const CLI::Option* placement) {
   eo.ort_activations = o.ort_acts == "s8"      ? QdqOrtActivations::kS8
                        : o.ort_acts == "mixed" ? QdqOrtActivations::kMixed
                                                : QdqOrtActivations::kU8;
+  eo.ort_weights = o.ort_weights == "u8" ? QdqOrtWeights::kU8 : QdqOrtWeights::kS8;
   if (placement->count() > 0)
     eo.placement = o.placement == "units" ? QdqPlacement::kUnits : QdqPlacement::kPlan;
   eo.keep_fp32_file = o.keep_file;
