@@ -1,4 +1,4 @@
-// onnx/onnx_import.h — the only code in calib8 that touches ONNX protobuf (with onnx_export).
+// onnx/onnx_import.h — the only code in calib8 that touches ONNX protobuf (with onnx_write).
 //
 // Loads an ONNX model file into calib8's ir::Graph: initializers (raw and typed fields, external
 // data next to the model), Constant nodes turned into initializers, attributes, opset imports,
