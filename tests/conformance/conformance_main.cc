@@ -6,7 +6,13 @@
 // the ONNX backend's tolerance (rtol 1e-3, atol 1e-7; a case may need a looser one, see below).
 // Cases listed in allowlist.txt (one "name  reason" per line) are expected to fail and are skipped.
 //
+// With --upgrade-to-13, only the in-scope cases whose model opset is below 13 run, each after
+// ir::UpgradeOpsTo13 (src/ir/opset_upgrade.h) has rewritten it into its opset-13 form: the same
+// expected outputs and tolerances check that the rewrite kept the meaning. A case the pass
+// refuses is reported (not a failure) with the reason; the summary counts cases by op.
+//
 // Usage: calib8_conformance [--data DIR] [--allowlist FILE] [--filter REGEX] [--verbose]
+//                           [--upgrade-to-13]
 // Prints one line per failure and "N passed, M failed, K skipped"; exit 1 if anything failed.
 #include "core/std_regex.h"  // first: see there (g++ 12 + ASan false positive in <regex>)
 
@@ -19,6 +25,7 @@
 #include <set>
 #include <sstream>
 
+#include "ir/opset_upgrade.h"
 #include "onnx/onnx_import.h"
 #include "ops/ops.h"
 #include "runtime/engine.h"
@@ -97,6 +104,51 @@ std::string Compare(const Tensor& got, const Tensor& want, double rtol, double a
   return "";
 }
 
+// --upgrade-to-13: the case's model, if its default opset is below 13, rewritten by
+// ir::UpgradeOpsTo13. False when the case is not for this mode (opset >= 13: *skip set) or the
+// pass refused it (*why set, counted under the op types of its nodes in *refused).
+struct UpgradeTally {
+  std::map<std::string, int> passed;   // op type -> upgraded cases that pass
+  std::map<std::string, int> refused;  // op type -> cases the pass refuses
+  int not_old = 0;                     // cases at opset >= 13
+};
+
+std::string CaseOps(const ir::Graph& g) {
+  std::set<std::string> ops;
+  for (const auto& n : g.nodes) ops.insert(n.op_type);
+  std::string s;
+  for (const auto& op : ops) s += (s.empty() ? "" : "+") + op;
+  return s;
+}
+
+bool UpgradeCase(ir::Graph* g, UpgradeTally* tally, std::string* why) {
+  if (g->DefaultOpset() >= 13) {
+    ++tally->not_old;
+    return false;
+  }
+  const std::string ops = CaseOps(*g);
+  Status s = ir::UpgradeOpsTo13(g, nullptr);
+  if (!s.ok()) {
+    ++tally->refused[ops];
+    *why = s.message();
+  }
+  return s.ok();
+}
+
+void PrintTally(const UpgradeTally& t) {
+  int passed = 0, refused = 0;
+  for (const auto& [ops, n] : t.passed) {
+    std::cout << "upgraded+passed  " << ops << ": " << n << "\n";
+    passed += n;
+  }
+  for (const auto& [ops, n] : t.refused) {
+    std::cout << "not upgradable   " << ops << ": " << n << "\n";
+    refused += n;
+  }
+  std::cout << "upgrade-to-13: " << passed << " upgraded cases pass, " << refused
+            << " not upgradable, " << t.not_old << " already at opset >= 13\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,7 +156,8 @@ int main(int argc, char** argv) {
   std::string src = getenv("CALIB8_SOURCE_DIR") ? getenv("CALIB8_SOURCE_DIR") : ".";
   std::string allow_path = src + "/tests/conformance/allowlist.txt";
   std::string filter = ".*";
-  bool verbose = false;
+  bool verbose = false, upgrade = false;
+  UpgradeTally tally;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--data" && i + 1 < argc)
@@ -115,6 +168,8 @@ int main(int argc, char** argv) {
       filter = argv[++i];
     else if (a == "--verbose")
       verbose = true;
+    else if (a == "--upgrade-to-13")
+      upgrade = true;
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -147,6 +202,11 @@ int main(int argc, char** argv) {
     }
     if (!exec::UnsupportedOps(*g, registry).empty()) {
       ++out_of_scope;
+      continue;
+    }
+    std::string ops = CaseOps(*g), why;
+    if (upgrade && !UpgradeCase(&*g, &tally, &why)) {
+      if (!why.empty()) std::cout << "NOT UPGRADABLE " << name << ": " << why << "\n";
       continue;
     }
     bool allowlisted = allow.count(name) > 0;
@@ -204,6 +264,7 @@ int main(int argc, char** argv) {
     }
     if (failure.empty()) {
       ++passed;
+      if (upgrade) ++tally.passed[ops];
       if (verbose) std::cout << "PASS " << name << "\n";
     } else {
       ++failed;
@@ -213,6 +274,7 @@ int main(int argc, char** argv) {
   std::cout << "conformance: " << cases.size() << " cases, " << out_of_scope
             << " use ops calib8 does not register, " << allowlisted_pass
             << " allowlisted cases now pass\n";
+  if (upgrade) PrintTally(tally);
   std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped\n";
   return failed ? 1 : 0;
 }
