@@ -109,6 +109,15 @@ Result<Change> AttrToInput(Upgrader& u, Node& n, int64_t version, const char* at
   return Change::kRewrite;
 }
 
+// Relabelled from version `first` on; an earlier definition (a different form) is refused.
+Rule RelabelSince(int64_t first) {
+  return [first](Upgrader& u, Node& n, int64_t v) -> Result<Change> {
+    if (v < first)
+      return CannotUpgrade(u, n, v, "its form changed at ", first, " and calib8 has no rewrite");
+    return Relabel(u, n, v);
+  };
+}
+
 Rule AxesRule(const char* attr, size_t index, bool required) {
   return [attr, index, required](Upgrader& u, Node& n, int64_t v) {
     return AttrToInput(u, n, v, attr, index, required);
@@ -173,9 +182,9 @@ Result<Change> SoftmaxTo13(Upgrader& u, Node& n, int64_t version) {
     if (axis < -rank || axis >= std::max(rank, 1))
       return CannotUpgrade(u, n, version, "axis ", axis, " is out of range for rank ", rank);
     if (axis < 0) axis += rank;
-    if (axis == rank - 1 || rank == 0) {
+    if (axis == rank - 1 || rank == 0) {  // same form, but the definition changed: a rewrite
       n.attrs["axis"] = Attribute::Int(-1);
-      return Change::kRelabel;
+      return Change::kRewrite;
     }
   } else if (axis < 0) {
     return CannotUpgrade(u, n, version, "a negative axis on an input of unknown rank");
@@ -486,6 +495,25 @@ const std::map<std::string, OpRule>& Table() {
     t["MaxPool"] = {{1, 8, 10, 11, 12}, Relabel};
     t["AveragePool"] = {{1, 7, 10, 11}, Relabel};
     t["Constant"] = {{1, 9, 11, 12, 13}, Relabel};
+    // Operators calib8 has no kernel for but a model may still hold (a part run elsewhere, or an
+    // export of a model calib8 only partially runs): same form up to 13 from the first version
+    // listed in RelabelSince (types, negative axes and optional parts added since).
+    for (const char* op : {"ArgMax", "ArgMin"}) t[op] = {{1, 11, 12, 13}, Relabel};
+    for (const char* op :
+         {"ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceProd", "ReduceSumSquare"})
+      t[op] = {{1, 11, 13}, Relabel};
+    t["DepthToSpace"] = {{1, 11, 13}, Relabel};
+    t["SpaceToDepth"] = {{1, 13}, Relabel};
+    t["LRN"] = {{1, 13}, Relabel};
+    t["Softsign"] = {{1}, Relabel};
+    t["ConstantOfShape"] = {{9}, Relabel};
+    for (const char* op : {"CumSum", "Range", "Round"}) t[op] = {{11}, Relabel};
+    t["Einsum"] = {{12}, Relabel};
+    t["GatherElements"] = {{11, 13}, Relabel};
+    t["GatherND"] = {{11, 12, 13}, Relabel};
+    t["ScatterND"] = {{11, 13}, Relabel};
+    t["Tile"] = {{1, 6, 13}, RelabelSince(6)};
+    t["TopK"] = {{1, 10, 11}, RelabelSince(11)};
     return t;
   }();
   return kTable;
@@ -567,11 +595,15 @@ Status UpgradeOpsTo13(Graph* g, OpsetUpgradeReport* report) {
     report->notes.push_back(op + ": " + std::to_string(count) + " node(s) rewritten to " +
                             (op == "Upsample" ? "Resize" : op) + "-13");
   }
+  int relabelled = 0;
   for (const auto& [op, count] : counts.relabelled) {
     report->relabelled[op] += count;
-    report->notes.push_back(op + ": " + std::to_string(count) +
-                            " node(s) relabelled (same form at 13)");
+    relabelled += count;
   }
+  if (relabelled)  // one line: a model has dozens of such operators
+    report->notes.push_back(std::to_string(relabelled) + " node(s) of " +
+                            std::to_string(counts.relabelled.size()) +
+                            " other operator(s) keep their form at 13");
   return Status::Ok();
 }
 

@@ -369,6 +369,11 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
                                      const std::string& dir, const ImportOptions& options) {
   onnx::ModelProto model;
   CALIB8_RETURN_IF_ERROR(ParseModelProto(bytes, source, &model, false));
+  return GraphFromModel(std::move(model), source, dir, options);
+}
+
+Result<ir::Graph> GraphFromModel(onnx::ModelProto model, const std::string& source,
+                                 const std::string& dir, const ImportOptions& options) {
   if (!model.has_graph() || model.graph().node_size() == 0)
     return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
 

@@ -40,6 +40,10 @@ Result<ir::Graph> LoadModel(const std::string& path, const ImportOptions& option
 Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string& source,
                                      const std::string& dir, const ImportOptions& options = {});
 
+// Same from a parsed model (shape inference, when asked for, runs on this copy).
+Result<ir::Graph> GraphFromModel(onnx::ModelProto model, const std::string& source,
+                                 const std::string& dir, const ImportOptions& options = {});
+
 // A TensorProto -> Tensor. `where` names it in messages; `dir` resolves external data.
 Result<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std::string& where,
                                const std::string& dir);

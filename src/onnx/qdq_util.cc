@@ -112,27 +112,6 @@ Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int6
   return p;
 }
 
-Result<std::vector<float>> WeightScales(const Tensor& w, int64_t axis, const std::string& where) {
-  const auto& shape = w.shape();
-  int64_t channels = axis < 0 ? 1 : shape[axis];
-  int64_t inner = 1;
-  if (axis >= 0)
-    for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  std::vector<float> amax(channels, 0.0f);
-  const float* v = w.data<float>();
-  for (int64_t i = 0; i < w.numel(); ++i) {
-    float a = std::fabs(v[i]);
-    if (!std::isfinite(a))
-      return InvalidArgument(where, ": value ", i, " is ", v[i], ": expected finite weights");
-    int64_t c = axis < 0 ? 0 : (i / inner) % channels;
-    if (a > amax[c]) amax[c] = a;
-  }
-  std::vector<float> scales(channels);
-  for (int64_t c = 0; c < channels; ++c)
-    scales[c] = amax[c] > 0.0f ? quant::ScaleFromAmax(amax[c]) : 1.0f;
-  return scales;
-}
-
 int CheckWeighted(const onnx::NodeProto& n, int i, const ConstantMap& constants,
                   const std::set<int>& kept_nodes, const std::set<std::string>& keep_fp32,
                   int64_t* axis, QdqExportReport* rep) {
@@ -165,73 +144,6 @@ int CheckWeighted(const onnx::NodeProto& n, int i, const ConstantMap& constants,
     return 0;
   }
   return 1;
-}
-
-Result<Lookup> LookupActivation(const table::CalibrationTable& table, const std::string& table_name,
-                                const std::string& t, uint32_t* bits, QdqExportReport* rep) {
-  int idx = table.Find(t);
-  if (idx < 0 || table.entries()[idx].kind != table::EntryKind::kActivation ||
-      table.entries()[idx].scale_bits.empty())
-    return Lookup::kMissing;
-  *bits = table.entries()[idx].bits();
-  float scale = table::BitsToFloat(*bits);
-  std::string where = table_name + ": tensor '" + t + "'";
-  if (std::isnan(scale) || std::isinf(scale))
-    return InvalidArgument(where, ": scale bits ", table::HexBits(*bits), " are ",
-                           std::isnan(scale) ? "NaN" : "inf",
-                           ": expected a finite positive scale (amax / 127)");
-  if (table::BitsAreNegative(*bits) && scale != 0.0f)
-    return InvalidArgument(where, ": scale ", table::ShortestDecimal(scale),
-                           " is negative: expected a finite positive scale (amax / 127)");
-  if (!std::isnormal(scale)) {  // 0, or denormal (1/scale overflows; TensorRT flushes it to 0)
-    std::string m = where + ": scale is ";
-    if (scale == 0.0f) {
-      m += "0 (amax 0)";
-    } else {
-      m += "denormal (";
-      m += table::ShortestDecimal(scale);
-      m += ")";
-    }
-    m += ": no Q/DQ on it, its consumers read FP32 (QuantizeLinear cannot take a zero scale)";
-    rep->warnings.push_back(m);
-    return Lookup::kZero;
-  }
-  return Lookup::kFound;
-}
-
-Status FinishCoverage(const table::CalibrationTable& table, const std::string& table_name,
-                      const std::string& source, const std::set<std::string>& tensors,
-                      const std::set<std::string>& paired, const std::set<std::string>& asked,
-                      const QdqExportOptions& options, QdqExportReport& rep,
-                      const std::map<std::string, std::string>& carried_from) {
-  for (const auto& e : table.entries()) {
-    if (e.kind != table::EntryKind::kActivation || paired.count(e.name)) continue;
-    auto c = carried_from.find(e.name);
-    std::string why = c != carried_from.end()  ? "its pair carries the scale of '" + c->second + "'"
-                      : !tensors.count(e.name) ? "not a tensor of the model"
-                      : options.keep_fp32.count(e.name) ? "in --keep-fp32"
-                      : asked.count(e.name)             ? "zero scale"
-                                            : "no op the placement rule quantizes reads it";
-    rep.unused_entries.push_back(e.name + ": " + why);
-  }
-  int matching = 0;
-  for (const auto& e : table.entries()) matching += tensors.count(e.name) ? 1 : 0;
-  if (matching == 0)
-    return InvalidArgument(table_name, ": none of its ", table.size(),
-                           " entries names a tensor of ", source,
-                           ": expected the table calibrated for this model");
-  if (options.strict) {
-    if (!rep.uncovered.empty())
-      return InvalidArgument("--strict: ", table_name, " has no usable entry for ",
-                             rep.uncovered.size(), " of ", rep.candidates,
-                             " activation(s) the placement rule quantizes, first '",
-                             rep.uncovered.front(), "'");
-    if (matching != static_cast<int>(table.size()))
-      return InvalidArgument("--strict: ", table.size() - matching, " entr",
-                             table.size() - matching == 1 ? "y" : "ies", " of ", table_name,
-                             " name no tensor of ", source);
-  }
-  return Status::Ok();
 }
 
 void EmitPairs(onnx::GraphProto* g, const std::vector<const Pair*>& all) {

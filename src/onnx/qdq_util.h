@@ -19,6 +19,12 @@
 
 namespace calib8::onnx_io::qdq_detail {
 
+// Shared with the IR placement pass (quant/qdq_placement.h).
+using quant::FinishCoverage;
+using quant::Lookup;
+using quant::LookupActivation;
+using quant::WeightScales;
+
 // Model metadata keys written by the export and read back by import-qdq.
 inline constexpr char kHeaderKey[] = "calib8.table_header";
 inline constexpr char kExportKey[] = "calib8.qdq_export";
@@ -74,10 +80,6 @@ struct Pair {
 Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int64_t axis, int after,
                NameSet* names, ZeroPoint zero_point = ZeroPoint::kS8Zero, uint8_t u8_value = 0);
 
-// Per-channel symmetric weight scales along `axis` (-1: one scale), scale_c = max|W_c| / 127.
-// An all-zero channel gets scale 1 (any positive scale maps 0 to 0 exactly; 0 is not allowed).
-Result<std::vector<float>> WeightScales(const Tensor& w, int64_t axis, const std::string& where);
-
 // A weighted node whose activation input asked for a pair.
 struct WeightedUse {
   int node = 0;
@@ -95,21 +97,6 @@ using ConstantMap = std::map<std::string, const onnx::TensorProto*>;
 int CheckWeighted(const onnx::NodeProto& n, int i, const ConstantMap& constants,
                   const std::set<int>& kept_nodes, const std::set<std::string>& keep_fp32,
                   int64_t* axis, QdqExportReport* rep);
-
-enum class Lookup { kFound, kMissing, kZero };
-
-// The table's scale bits for activation `t`. kMissing: no usable entry (the caller lists it as
-// uncovered); kZero: amax 0 (a warning is added: QuantizeLinear cannot take a zero scale); an
-// error for a NaN, infinite or negative scale.
-Result<Lookup> LookupActivation(const table::CalibrationTable& table, const std::string& table_name,
-                                const std::string& t, uint32_t* bits, QdqExportReport* rep);
-
-// After placement: unused table entries, "the table matches the model", --strict.
-Status FinishCoverage(const table::CalibrationTable& table, const std::string& table_name,
-                      const std::string& source, const std::set<std::string>& tensors,
-                      const std::set<std::string>& paired, const std::set<std::string>& asked,
-                      const QdqExportOptions& options, QdqExportReport& rep,
-                      const std::map<std::string, std::string>& carried_from = {});
 
 // Lays out the graph: every pair right after the node producing its tensor (graph inputs and
 // initializers: at the start), so the order stays topological; adds the pairs' initializers.
