@@ -1,10 +1,9 @@
 // onnx/qdq_export.cc — `calib8 export-qdq` (ExportQdq, ExportQdqFile; qdq.h): checks and prepares
 // the model (no Q/DQ yet, external data inlined, the onnx checker, the opset), then
-//  - --target tensorrt: imports it into calib8's IR, raises the opset there (ir::UpgradeOpsTo13),
-//    places the pairs with the IR pass quant::PlaceTensorRt and writes the graph back
-//    (onnx_write.h): the export is a serializer of the IR;
-//  - --target ort: still edits the ModelProto (qdq_ort.cc) — the next step of issue 11 item 1;
-// and writes the metadata that import-qdq reads back. CLI: tools/calib8/cmd_qdq.cc. The placement
+// imports it into calib8's IR, raises the opset there (ir::UpgradeOpsTo13), places the pairs with
+// the IR passes quant::PlaceTensorRt or (after quant::FoldIntoConvForOrt) quant::PlaceOrt and
+// writes the graph back (onnx_write.h): the export is a serializer of the IR; then it writes the
+// metadata that import-qdq reads back. CLI: tools/calib8/cmd_qdq.cc. The placement
 // rule and its sources: docs/qdq.md.
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -19,7 +18,6 @@
 #include "ir/opset_upgrade.h"
 #include "onnx/onnx_import.h"
 #include "onnx/onnx_write.h"
-#include "onnx/opset_upgrade.h"
 #include "onnx/qdq.h"
 #include "onnx/qdq_util.h"
 #include "quant/qdq_placement.h"
@@ -128,10 +126,6 @@ bool CompatibleUpTo13(const std::string& op, int64_t from) {
   return it != kFirst.end() && from >= it->second;
 }
 
-// Default-domain opset of the model, and raising it when every node's operator is the same
-// definition at both opsets (so nothing changes meaning). Subgraphs are checked too.
-// Nodes named in `opset13` (by first output) are already in their opset-13 form (UpgradeOpsTo13)
-// and are checked from 13.
 // The one check of an operator across the raise: `op` at opset `from` must mean the same at `to`
 // (one definition, or CompatibleUpTo13 when `to` is 13). `label` names the node in messages.
 Status CheckOpUnchanged(const std::string& op, const std::string& label, int64_t from, int64_t to,
@@ -155,28 +149,6 @@ Status CheckOpUnchanged(const std::string& op, const std::string& label, int64_t
         "(python3 -c \"import onnx, onnx.version_converter as v; onnx.save(v.convert_version("
         "onnx.load('IN.onnx'), ",
         to, "), 'OUT.onnx')\")");
-  return Status::Ok();
-}
-
-// Default-domain opset of the model, and raising it when every node's operator is the same
-// definition at both opsets (so nothing changes meaning). Subgraphs are checked too.
-// Nodes named in `opset13` (by first output) are already in their opset-13 form (UpgradeOpsTo13)
-// and are checked from 13.
-Status CheckOpsUnchanged(const onnx::GraphProto& g, int64_t model_from, int64_t to,
-                         const std::string& source, const std::set<std::string>& opset13) {
-  for (int i = 0; i < g.node_size(); ++i) {
-    const auto& n = g.node(i);
-    for (const auto& a : n.attribute()) {
-      if (a.has_g())
-        CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(a.g(), model_from, to, source, opset13));
-      for (const auto& sg : a.graphs())
-        CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(sg, model_from, to, source, opset13));
-    }
-    if (!IsDefaultDomain(n.domain())) continue;
-    const int64_t from =
-        n.output_size() > 0 && opset13.count(n.output(0)) ? kQdqMinOpset : model_from;
-    CALIB8_RETURN_IF_ERROR(CheckOpUnchanged(n.op_type(), NodeLabel(n, i), from, to, source));
-  }
   return Status::Ok();
 }
 
@@ -214,29 +186,6 @@ std::string OpsetRaisedNote(int64_t from, int64_t to, bool rewritten) {
                     : " (no operator of the model changed between the two)");
 }
 
-Status SetOpset(onnx::ModelProto* m, int64_t requested, const std::string& source,
-                QdqExportReport* rep) {
-  CALIB8_ASSIGN_OR_RETURN(int64_t from, DefaultOpsetOf(*m, source));
-  CALIB8_ASSIGN_OR_RETURN(int64_t to, TargetOpset(from, requested, source));
-  rep->opset_before = from;
-  rep->opset_after = to;
-  if (to != from) {
-    OpsetUpgradeReport upgrade;
-    if (from < kQdqMinOpset) CALIB8_RETURN_IF_ERROR(UpgradeOpsTo13(m, from, source, &upgrade));
-    CALIB8_RETURN_IF_ERROR(CheckOpsUnchanged(m->graph(), from, to, source, upgrade.opset13_nodes));
-    for (const auto& note : upgrade.notes) rep->notes.push_back(note);
-    for (auto& op : *m->mutable_opset_import())
-      if (IsDefaultDomain(op.domain())) op.set_version(to);
-    rep->notes.push_back(OpsetRaisedNote(from, to, !upgrade.notes.empty()));
-  }
-  if (m->ir_version() < kMinIrVersionForOpset13) {
-    rep->notes.push_back("IR version raised from " + std::to_string(m->ir_version()) + " to " +
-                         std::to_string(kMinIrVersionForOpset13));
-    m->set_ir_version(kMinIrVersionForOpset13);
-  }
-  return Status::Ok();
-}
-
 // Loads external initializer data into the model so that the result is one self-contained file.
 Status InlineExternalData(onnx::ModelProto* m, const std::string& source, const std::string& dir,
                           QdqExportReport* rep) {
@@ -266,10 +215,9 @@ Status InlineExternalData(onnx::ModelProto* m, const std::string& source, const 
 }
 
 // Parses `model_bytes` into `model` and prepares it for the export: refuses a model that already
-// has Q/DQ nodes, inlines external data, runs the onnx checker and sets the opset (SetOpset).
+// has Q/DQ nodes, inlines external data and runs the onnx checker.
 Status LoadForExport(const std::string& model_bytes, const std::string& source,
-                     const std::string& dir, const QdqExportOptions& options,
-                     onnx::ModelProto& model, QdqExportReport& rep) {
+                     const std::string& dir, onnx::ModelProto& model, QdqExportReport& rep) {
   CALIB8_RETURN_IF_ERROR(ParseModelProto(model_bytes, source, &model, false));
   if (!model.has_graph() || model.graph().node_size() == 0)
     return InvalidArgument(source, ": the ONNX model has no graph nodes (is this an ONNX file?)");
@@ -284,46 +232,7 @@ Status LoadForExport(const std::string& model_bytes, const std::string& source,
     return InvalidArgument(
         source, ": the input model fails the onnx checker before any change: ", e.what());
   }
-  // --target tensorrt raises the opset on calib8's IR (ExportTensorRt).
-  if (options.target == QdqTarget::kOrt)
-    CALIB8_RETURN_IF_ERROR(SetOpset(&model, options.opset, source, &rep));
   return Status::Ok();
-}
-
-// What the placement reads about the (prepared) graph.
-struct ModelIndex {
-  // Constants: initializers and Constant node outputs (name -> proto with the value).
-  std::map<std::string, const onnx::TensorProto*> constants;
-  std::map<std::string, int> producer;
-  std::set<std::string> tensors;  // activations: graph inputs and node outputs
-  std::set<int> kept_nodes;       // nodes whose output is in --keep-fp32
-};
-
-// Indexes `g` (ModelIndex); warns about --keep-fp32 names that are no tensor of the model.
-ModelIndex IndexModel(const onnx::GraphProto& g, const std::string& source,
-                      const QdqExportOptions& options, QdqExportReport& rep) {
-  ModelIndex ix;
-  for (const auto& i : g.initializer()) ix.constants[i.name()] = &i;
-  for (const auto& i : g.input())
-    if (!ix.constants.count(i.name())) ix.tensors.insert(i.name());
-  for (int i = 0; i < g.node_size(); ++i) {
-    const auto& n = g.node(i);
-    for (const auto& o : n.output()) {
-      ix.producer[o] = i;
-      if (n.op_type() == "Constant" && IsDefaultDomain(n.domain())) {
-        for (const auto& a : n.attribute())
-          if (a.name() == "value" && a.has_t()) ix.constants[o] = &a.t();
-      } else {
-        ix.tensors.insert(o);
-      }
-    }
-  }
-  for (const auto& k : options.keep_fp32)
-    if (!ix.tensors.count(k) && !ix.constants.count(k))
-      rep.warnings.push_back("--keep-fp32: '" + k + "' is not a tensor of " + source);
-  for (const auto& k : options.keep_fp32)
-    if (ix.producer.count(k)) ix.kept_nodes.insert(ix.producer[k]);
-  return ix;
 }
 
 // Writes the model's metadata: the table's header (for import-qdq), a line on what was
@@ -352,16 +261,17 @@ void WriteMetadata(onnx::ModelProto& model, const QdqExportOptions& options,
   }
 }
 
-// --target tensorrt as a serializer of calib8's IR: the model as calib8 imports it (Constant
-// nodes become initializers; no optimizing pass), raised to the target opset (ir::UpgradeOpsTo13
-// below 13, then every operator checked to mean the same at the target), the pairs placed by
-// quant::PlaceTensorRt, and the graph written back by WriteModel with the original model's
-// producer, domain, version, doc string and metadata.
-Result<onnx::ModelProto> ExportTensorRt(onnx::ModelProto original, const std::string& source,
-                                        const std::string& dir,
-                                        const table::CalibrationTable& table,
-                                        const std::string& table_name,
-                                        const QdqExportOptions& options, QdqExportReport& rep) {
+// The export as a serializer of calib8's IR (both targets): the model as calib8 imports it
+// (Constant nodes become initializers; no optimizing pass), raised to the target opset
+// (ir::UpgradeOpsTo13 below 13, then every operator checked to mean the same at the target),
+// for --target ort BatchNormalization and per-channel Mul/Add folded into the Conv before them
+// (quant::FoldIntoConvForOrt), the pairs placed by quant::PlaceTensorRt or quant::PlaceOrt
+// (`*ort_sources`: its calib8.qdq_sources lines), and the graph written back by WriteModel with
+// the original model's producer, domain, version, doc string and metadata.
+Result<onnx::ModelProto> ExportOnIr(onnx::ModelProto original, const std::string& source,
+                                    const std::string& dir, const table::CalibrationTable& table,
+                                    const std::string& table_name, const QdqExportOptions& options,
+                                    QdqExportReport& rep, std::string* ort_sources) {
   CALIB8_ASSIGN_OR_RETURN(int64_t from, DefaultOpsetOf(original, source));
   CALIB8_ASSIGN_OR_RETURN(int64_t to, TargetOpset(from, options.opset, source));
   rep.opset_before = from;
@@ -396,35 +306,27 @@ Result<onnx::ModelProto> ExportTensorRt(onnx::ModelProto original, const std::st
   }
   for (auto it = g.value_info.begin(); it != g.value_info.end();)
     it = declared.count(it->first) ? std::next(it) : g.value_info.erase(it);
-  CALIB8_RETURN_IF_ERROR(quant::PlaceTensorRt(&g, table, table_name, source, options, &rep));
+  const size_t ir_note_at = rep.notes.size();  // the IR version note follows the opset's
+  if (options.target == QdqTarget::kOrt) {
+    if (int folded = quant::FoldIntoConvForOrt(&g))
+      rep.notes.push_back(std::to_string(folded) +
+                          " BatchNormalization / per-channel Mul or Add node(s) folded into the "
+                          "Conv before them (as calib8's loader does), so that the Conv writes a "
+                          "tensor of the table and ORT can fuse it");
+    CALIB8_RETURN_IF_ERROR(
+        quant::PlaceOrt(&g, table, table_name, source, options, &rep, ort_sources));
+  } else {
+    CALIB8_RETURN_IF_ERROR(quant::PlaceTensorRt(&g, table, table_name, source, options, &rep));
+  }
   wo.ir_version = std::max<int64_t>({ir_before, kMinIrVersionForOpset13, AutoIrVersion(g)});
   if (wo.ir_version > ir_before)
-    rep.notes.push_back("IR version raised from " + std::to_string(ir_before) + " to " +
-                        std::to_string(wo.ir_version));
+    rep.notes.insert(rep.notes.begin() + static_cast<std::ptrdiff_t>(ir_note_at),
+                     "IR version raised from " + std::to_string(ir_before) + " to " +
+                         std::to_string(wo.ir_version));
   CALIB8_ASSIGN_OR_RETURN(onnx::ModelProto m, WriteModel(g, wo));
   m.set_domain(shell.domain());
   m.set_model_version(shell.model_version());
   return m;
-}
-
-// --target ort, still an edit of the protobuf: folds BatchNormalization and per-channel affines
-// into the Conv before them, then places ONNX Runtime's node units (PlaceOrt).
-Status PlaceOrtInModel(onnx::ModelProto* model, const std::string& source, const std::string& dir,
-                       const table::CalibrationTable& table, const std::string& table_name,
-                       const QdqExportOptions& options, QdqExportReport& rep,
-                       std::string* ort_sources) {
-  onnx::GraphProto* g = model->mutable_graph();
-  NameSet fold_names(*g);
-  std::set<std::string> replaced;
-  CALIB8_ASSIGN_OR_RETURN(int folded, FoldIntoConvForOrt(g, source, dir, &fold_names, &replaced));
-  if (folded)
-    rep.notes.push_back(std::to_string(folded) +
-                        " BatchNormalization / per-channel Mul or Add node(s) folded into the "
-                        "Conv before them (as calib8's loader does), so that the Conv writes a "
-                        "tensor of the table and ORT can fuse it");
-  ModelIndex ix = IndexModel(*g, source, options, rep);
-  return PlaceOrt(g, ix.constants, ix.producer, ix.tensors, ix.kept_nodes, table, table_name,
-                  source, dir, options, rep, ort_sources);
 }
 
 }  // namespace
@@ -452,16 +354,11 @@ Result<std::string> ExportQdq(const std::string& model_bytes, const std::string&
   QdqExportReport local;
   QdqExportReport& rep = report ? *report : local;
   onnx::ModelProto model;
-  CALIB8_RETURN_IF_ERROR(LoadForExport(model_bytes, source, dir, options, model, rep));
+  CALIB8_RETURN_IF_ERROR(LoadForExport(model_bytes, source, dir, model, rep));
 
   std::string ort_sources;
-  if (options.target == QdqTarget::kOrt) {
-    CALIB8_RETURN_IF_ERROR(
-        PlaceOrtInModel(&model, source, dir, table, table_name, options, rep, &ort_sources));
-  } else {
-    CALIB8_ASSIGN_OR_RETURN(
-        model, ExportTensorRt(std::move(model), source, dir, table, table_name, options, rep));
-  }
+  CALIB8_ASSIGN_OR_RETURN(model, ExportOnIr(std::move(model), source, dir, table, table_name,
+                                            options, rep, &ort_sources));
   WriteMetadata(model, options, ort_sources, rep);
 
   try {

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "ir/op_traits.h"
+#include "quant/qdq_placement_util.h"
 #include "quant/quant_params.h"
 
 namespace calib8::quant {
@@ -102,149 +103,7 @@ Status FinishCoverage(const table::CalibrationTable& table, const std::string& t
 
 namespace {
 
-bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
-
-std::string Label(const ir::Node& n) { return "node '" + n.name + "' (" + n.op_type + ")"; }
-
-// Every name in the graph (tensors, nodes, initializers), to make new names unique.
-class Names {
- public:
-  explicit Names(const ir::Graph& g) {
-    for (const auto& v : g.inputs) names_.insert(v.name);
-    for (const auto& v : g.outputs) names_.insert(v.name);
-    for (const auto& [name, t] : g.initializers) names_.insert(name);
-    for (const auto& [name, v] : g.value_info) names_.insert(name);
-    for (const auto& n : g.nodes) {
-      names_.insert(n.name);
-      names_.insert(n.inputs.begin(), n.inputs.end());
-      names_.insert(n.outputs.begin(), n.outputs.end());
-    }
-  }
-  std::string Unique(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; names_.count(name); ++i) name = base + "_" + std::to_string(i);
-    names_.insert(name);
-    return name;
-  }
-
- private:
-  std::set<std::string> names_;
-};
-
-// One Q/DQ pair to insert: nodes, initializers, and where it goes (after node `after`, or -1 at
-// the start of the graph).
-struct Pair {
-  std::vector<ir::Node> nodes;
-  std::vector<std::pair<std::string, Tensor>> inits;
-  std::string q_output, dq_output;
-  int after = -1;
-};
-
-Tensor Floats(const std::vector<float>& v, bool scalar) {
-  Tensor t(DataType::kFloat32, scalar ? Shape{} : Shape{static_cast<int64_t>(v.size())});
-  std::copy(v.begin(), v.end(), t.data<float>());
-  return t;
-}
-
-Tensor Int8Zeros(size_t n, bool scalar) {
-  Tensor t(DataType::kInt8, scalar ? Shape{} : Shape{static_cast<int64_t>(n)});
-  std::fill_n(t.data<int8_t>(), n, int8_t{0});
-  return t;
-}
-
-ir::Node QdqNode(const std::string& op, const std::string& name,
-                 const std::vector<std::string>& inputs, const std::string& output, int64_t axis) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = inputs;
-  n.outputs = {output};
-  if (axis >= 0) n.attrs["axis"] = ir::Attribute::Int(axis);
-  return n;
-}
-
-// A symmetric int8 pair on `tensor` (per channel along `axis`, or per tensor when -1).
-Pair BuildPair(const std::string& tensor, const std::vector<float>& scales, int64_t axis, int after,
-               Names* names) {
-  Pair p;
-  p.after = after;
-  const bool scalar = axis < 0;
-  std::string scale = names->Unique(tensor + "_scale");
-  std::string zp = names->Unique(tensor + "_zero_point");
-  p.q_output = names->Unique(tensor + "_quantized");
-  p.dq_output = names->Unique(tensor + "_dequantized");
-  p.inits.emplace_back(scale, Floats(scales, scalar));
-  p.inits.emplace_back(zp, Int8Zeros(scales.size(), scalar));
-  p.nodes.push_back(QdqNode("QuantizeLinear", names->Unique(tensor + "_QuantizeLinear"),
-                            {tensor, scale, zp}, p.q_output, axis));
-  p.nodes.push_back(QdqNode("DequantizeLinear", names->Unique(tensor + "_DequantizeLinear"),
-                            {p.q_output, scale, zp}, p.dq_output, axis));
-  return p;
-}
-
-// Lays out the graph: every pair right after the node producing its tensor (graph inputs and
-// initializers: at the start); adds the pairs' initializers.
-void EmitPairs(ir::Graph* g, const std::vector<Pair*>& all) {
-  std::map<int, std::vector<Pair*>> by_position;
-  for (Pair* p : all) by_position[p->after].push_back(p);
-  std::vector<ir::Node> nodes;
-  auto emit = [&](int position) {
-    for (Pair* p : by_position[position])
-      for (auto& n : p->nodes) nodes.push_back(std::move(n));
-  };
-  emit(-1);
-  for (size_t i = 0; i < g->nodes.size(); ++i) {
-    nodes.push_back(std::move(g->nodes[i]));
-    emit(static_cast<int>(i));
-  }
-  g->nodes = std::move(nodes);
-  for (Pair* p : all)
-    for (auto& [name, t] : p->inits) g->initializers[name] = std::move(t);
-}
-
-// A weighted op at node i: 1 when it can run INT8 (`*axis`: the axis of its per-channel weight
-// scales, -1 for one scale), 0 when it stays FP32 (the reason is appended to rep->fp32_nodes), -1
-// when there is nothing to quantize and nothing to say (no weight input, or a constant-only node
-// the runtimes fold).
-int CheckWeighted(const ir::Graph& g, int i, const std::set<int>& kept_nodes,
-                  const std::set<std::string>& keep_fp32, int64_t* axis, QdqExportReport* rep) {
-  const ir::Node& n = g.nodes[static_cast<size_t>(i)];
-  if (n.inputs.size() < 2) return -1;
-  const Tensor* w = g.FindInitializer(n.inputs[1]);
-  if (!w) {
-    if (n.op_type != "MatMul" || !g.FindInitializer(n.inputs[0])) {
-      rep->fp32_nodes.push_back(Label(n) + ": input 1 '" + n.inputs[1] +
-                                "' is not a constant weight");
-      return 0;
-    }
-    return -1;
-  }
-  if (kept_nodes.count(i)) {
-    rep->fp32_nodes.push_back(Label(n) + ": its output is in --keep-fp32");
-    return 0;
-  }
-  if (g.FindInitializer(n.inputs[0])) return -1;  // constant-only: folded by the runtimes
-  const int rank = w->rank();
-  *axis = ir::WeightAxis(n.op_type, n.GetInt("transB", 0) != 0, rank);
-  if (w->dtype() != DataType::kFloat32 || (*axis >= 0 && *axis >= rank)) {
-    rep->fp32_nodes.push_back(Label(n) + ": weight '" + n.inputs[1] +
-                              "' is not a float32 tensor of rank > " + std::to_string(*axis));
-    return 0;
-  }
-  if (keep_fp32.count(n.inputs[0])) {
-    rep->fp32_nodes.push_back(Label(n) + ": its input '" + n.inputs[0] + "' is in --keep-fp32");
-    return 0;
-  }
-  return 1;
-}
-
-// A weighted node whose activation input asked for a pair.
-struct WeightedUse {
-  int node = 0;
-  std::string activation;
-  std::string weight;
-  int64_t axis = -1;  // -1: per tensor
-};
+using namespace qdq_internal;  // NOLINT(google-build-using-namespace): the placements' helpers
 
 using UseMap = std::map<std::string, std::vector<std::pair<int, int>>>;
 
@@ -446,7 +305,7 @@ class TrtPlacement {
       const std::string yq = names_.Unique(y + "_quantized");
       const std::string scale = names_.Unique(y + "_scale"), zp = names_.Unique(y + "_zero_point");
       p.inits.emplace_back(scale, Floats({out_scales[k]}, true));
-      p.inits.emplace_back(zp, Int8Zeros(1, true));
+      p.inits.emplace_back(zp, ZeroPoints(1, true, ZeroPoint::kS8Zero));
       p.nodes.push_back(QdqNode("DequantizeLinear", names_.Unique(y + "_DequantizeLinear"),
                                 {yq, scale, zp}, y, -1));
       p.q_output = yq;

@@ -1,7 +1,8 @@
 // quant/qdq_placement.h — explicit Q/DQ placement as a pass on calib8's IR (issue 11 item 1):
 // the options and report of a Q/DQ export, the table look-ups and weight scales both placements
-// share, and the --target tensorrt placement, which inserts QuantizeLinear/DequantizeLinear nodes
-// (opset 13 form) and their initializers into an ir::Graph. Protobuf-free: onnx/ writes the graph.
+// share, and the --target tensorrt and --target ort placements (qdq_placement_ort.cc), which
+// insert QuantizeLinear/DequantizeLinear nodes (opset 13 form) and their initializers into an
+// ir::Graph. Protobuf-free: onnx/ writes the graph.
 //
 // Numeric contract (quant/quant_params.h, DESIGN §4): activations symmetric per tensor,
 // y_scale = the table's float32 scale bits unchanged (= amax / 127), int8 zero point 0; weights
@@ -139,5 +140,27 @@ Result<std::vector<float>> WeightScales(const Tensor& w, int64_t axis, const std
 Status PlaceTensorRt(ir::Graph* g, const table::CalibrationTable& table,
                      const std::string& table_name, const std::string& source,
                      const QdqExportOptions& options, QdqExportReport* rep);
+
+// --target ort (qdq_placement_ort.cc): folds a BatchNormalization, or a Mul/Add by a constant of
+// one value or one per channel, that is the only consumer of a Conv's output (not a graph output)
+// into that Conv's weights and bias: y' = y * scale + shift with, for BatchNormalization,
+// scale = gamma / sqrt(var + eps), shift = beta - mean * scale, and B' = B * scale + shift. The
+// Conv then writes the folded node's output, the tensor the table has an entry for; new
+// initializers are written, the old ones removed when nothing reads them. Dead nodes and other
+// unread initializers are left alone. Returns the number of nodes folded.
+int FoldIntoConvForOrt(ir::Graph* g);
+
+// --target ort (docs/qdq.md): ONNX Runtime's QDQ node units. Every activation input and the
+// output of a weighted op, residual Add, pooling or Concat gets a pair (all consumers of a paired
+// tensor read the DequantizeLinear, so the op's output feeds only the Q); a Relu that is the only
+// consumer of a weighted op's or Add's output is left inside the unit (the pair goes on the Relu
+// output: ORT removes a Relu in front of a uint8 Q with zero point 0); pooling and shape ops keep
+// their input's scale; biases become int32 (round(b / (s_in * s_w))); activations are uint8 or
+// int8 as options.ort_activations says, weights as options.ort_weights. `*sources` gets, one line
+// per activation Q, "<Q input>\t<table entry>\t<hex bits>" (plus "<Q input>\t@asym\t<hex scale>"
+// for an asymmetric range) or "<Q input>\t-\t<tensor its scale is carried from>", for import-qdq.
+Status PlaceOrt(ir::Graph* g, const table::CalibrationTable& table, const std::string& table_name,
+                const std::string& source, const QdqExportOptions& options, QdqExportReport* rep,
+                std::string* sources);
 
 }  // namespace calib8::quant
