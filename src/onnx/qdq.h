@@ -16,6 +16,7 @@
 
 #include "calib8/status.h"
 #include "quant/qdq_placement.h"
+#include "quant/qdq_read.h"
 #include "table/calibration_table.h"
 
 namespace calib8::onnx_io {
@@ -27,6 +28,7 @@ using quant::OrtActivations;
 using quant::OrtWeights;
 using quant::QdqExportOptions;
 using quant::QdqExportReport;
+using quant::QdqImportReport;  // import-qdq's report (quant/qdq_read.h)
 using quant::QdqTarget;
 
 // Exports `model_bytes` (an ONNX ModelProto; `source` names it in messages, `dir` resolves external
@@ -42,18 +44,11 @@ Status ExportQdqFile(const std::string& model_path, const table::CalibrationTabl
                      const std::string& table_name, const std::string& out_path,
                      const QdqExportOptions& options, QdqExportReport* report);
 
-struct QdqImportReport {
-  std::vector<std::string> weights;  // "tensor: N channel(s), axis A" (not put in the table)
-  std::vector<std::string> skipped;  // Q nodes that give no TensorRT entry, with the reason
-  // uint8 activations with zero point 0 and no calib8 export record: "tensor: how".
-  std::vector<std::string> converted;
-  std::vector<std::string> warnings;
-};
-
-// Reads every QuantizeLinear on an activation of `path` and returns the activation table: one entry
-// per quantized tensor, scale bits exactly as stored (amax = 127 * scale). uint8 with zero point
-// 128 is read as int8 with zero point 0 (same grid); uint8 with zero point 0 as amax = 255 * scale,
-// with the exact table bits taken from calib8's export metadata when it is there and consistent.
+// Reads every QuantizeLinear on an activation of `path` (quant::ReadQdqTable on its IR) and returns
+// the activation table: one entry per quantized tensor, scale bits exactly as stored (amax = 127 *
+// scale). uint8 with zero point 128 is read as int8 with zero point 0 (same grid); uint8 with zero
+// point 0 as amax = 255 * scale, with the exact table bits taken from calib8's export metadata
+// when it is there and consistent.
 Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImportReport* report);
 
 // Reads a --keep-fp32 file: one tensor name per line; '#' starts a comment; blank lines ignored;

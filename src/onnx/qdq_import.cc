@@ -1,7 +1,9 @@
-// onnx/qdq_import.cc — `calib8 import-qdq` (ImportQdqFile; qdq.h): reads every QuantizeLinear on
-// an activation of a Q/DQ model (calib8's own export, or another tool's) back into a TensorRT
-// calibration table, using calib8's export metadata when it is there and agrees with the graph,
-// and the DequantizeLinear after each INT8 custom op for that op's outputs.
+// onnx/qdq_import.cc — `calib8 import-qdq` (ImportQdqFile; qdq.h): parses the Q/DQ model, builds
+// calib8's IR (no shape inference) and reads the table with the IR pass quant::ReadQdqTable,
+// giving it the model's metadata and the file's node order and names. A model the IR cannot hold
+// (GraphFromModel refuses it: an initializer or attribute it cannot convert, a dangling input, a
+// cycle, no nodes, two nodes under one IR name) is read from the protobuf by the reader below, as
+// before the IR pass, so that import-qdq accepts every model it accepted before.
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "onnx/onnx_import.h"
 #include "onnx/qdq.h"
 #include "onnx/qdq_util.h"
+#include "quant/qdq_read.h"
 #include "quant/quant_params.h"
 
 namespace calib8::onnx_io {
@@ -21,8 +24,8 @@ using namespace qdq_detail;  // NOLINT(google-build-using-namespace): the Q/DQ f
 
 namespace {
 
-// One import (ImportQdqFile): the model's constants and calib8's export record in its metadata,
-// and the table built from its Q/DQ nodes.
+// The protobuf reader, for the models GraphFromModel refuses (ImportQdqFile): the model's
+// constants and calib8's export record in its metadata, and the table built from its Q/DQ nodes.
 struct QdqImporter {
   QdqImporter(const onnx::GraphProto& g, const std::string& source, const std::string& dir,
               QdqImportReport& rep)
@@ -266,17 +269,10 @@ struct QdqImporter {
   std::map<std::string, uint32_t> asym_scale;  // asymmetric pairs: their scale bits
 };
 
-}  // namespace
-
-Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImportReport* report) {
-  QdqImportReport local;
-  QdqImportReport& rep = report ? *report : local;
-  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "model"));
-  const std::string source = "model '" + path + "'";
-  std::string dir = fs::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  onnx::ModelProto model;
-  CALIB8_RETURN_IF_ERROR(ParseModelProto(bytes, source, &model, true));
+// The protobuf reader (QdqImporter) on `model`, for a model the IR cannot hold.
+Result<table::CalibrationTable> ImportFromProto(const onnx::ModelProto& model,
+                                                const std::string& path, const std::string& source,
+                                                const std::string& dir, QdqImportReport& rep) {
   const auto& g = model.graph();
   QdqImporter im(g, source, dir, rep);
   im.IndexConstants();
@@ -295,6 +291,52 @@ Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImport
   if (quantize_nodes == 0)
     return InvalidArgument(source, ": no QuantizeLinear node: expected a Q/DQ model");
   return std::move(im.out);
+}
+
+// What quant::ReadQdqTable needs from the file besides the graph: the metadata, each node's file
+// index and name under the name GraphFromModel gives it, and the Constant nodes it turned into
+// initializers. Sets *unique to false when two nodes end up with the same IR name (a renamed
+// duplicate that meets another node's name), which the pass could not tell apart.
+quant::QdqModelInfo ModelInfo(const onnx::ModelProto& model, const std::string& path,
+                              const std::string& source, bool* unique) {
+  quant::QdqModelInfo meta;
+  meta.source = source;
+  meta.path = path;
+  for (const auto& kv : model.metadata_props()) meta.metadata.emplace_back(kv.key(), kv.value());
+  std::map<std::string, int> name_count;
+  const auto& g = model.graph();
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    // GraphFromModel's naming: "<op>_<index>" when unnamed, "_<index>" added to a repeated name.
+    std::string ir_name = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
+    if (name_count[ir_name]++) ir_name += "_" + std::to_string(i);
+    *unique = meta.nodes.emplace(ir_name, std::make_pair(i, n.name())).second && *unique;
+    if (n.op_type() != "Constant" || !IsDefaultDomain(n.domain()) || n.output_size() != 1) continue;
+    bool value = false;
+    for (const auto& a : n.attribute()) value = value || (a.name() == "value" && a.has_t());
+    (value ? meta.constant_nodes : meta.other_constants)[n.output(0)] = i;
+  }
+  return meta;
+}
+
+}  // namespace
+
+Result<table::CalibrationTable> ImportQdqFile(const std::string& path, QdqImportReport* report) {
+  QdqImportReport local;
+  QdqImportReport& rep = report ? *report : local;
+  CALIB8_ASSIGN_OR_RETURN(std::string bytes, core::ReadFile(path, "model"));
+  const std::string source = "model '" + path + "'";
+  std::string dir = fs::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  onnx::ModelProto model;
+  CALIB8_RETURN_IF_ERROR(ParseModelProto(bytes, source, &model, true));
+  ImportOptions io;
+  io.infer_shapes = false;
+  auto g = GraphFromModel(model, source, dir, io);
+  bool unique = true;
+  quant::QdqModelInfo meta = ModelInfo(model, path, source, &unique);
+  if (!g.ok() || !unique) return ImportFromProto(model, path, source, dir, rep);
+  return quant::ReadQdqTable(*g, meta, &rep);
 }
 
 }  // namespace calib8::onnx_io

@@ -9,14 +9,15 @@
 #include <string>
 
 #include "onnx/qdq.h"
+#include "quant/qdq_read.h"
 
 namespace calib8::onnx_io::qdq_detail {
 
 // Model metadata keys written by the export and read back by import-qdq.
-inline constexpr char kHeaderKey[] = "calib8.table_header";
-inline constexpr char kExportKey[] = "calib8.qdq_export";
-// --target ort: where each activation Q's scale came from (quant::PlaceOrt), for import-qdq.
-inline constexpr char kSourcesKey[] = "calib8.qdq_sources";
+// Defined with the IR pass that reads them (quant/qdq_read.h).
+inline constexpr const char* kHeaderKey = quant::kQdqHeaderKey;
+inline constexpr const char* kExportKey = quant::kQdqExportKey;
+inline constexpr const char* kSourcesKey = quant::kQdqSourcesKey;
 
 bool IsDefaultDomain(const std::string& d);
 
