@@ -201,17 +201,10 @@ class OrtPlacement {
         mode_(options.ort_activations),
         plan_(options.from_plan),
         names_(*g) {
-    for (const auto& v : g->inputs) tensors_.insert(v.name);
-    for (size_t i = 0; i < g->nodes.size(); ++i)
-      for (const auto& o : g->nodes[i].outputs) {
-        producer_[o] = static_cast<int>(i);
-        tensors_.insert(o);
-      }
-    for (const auto& k : options.keep_fp32)
-      if (!tensors_.count(k) && !g->FindInitializer(k))
-        rep_.warnings.push_back("--keep-fp32: '" + k + "' is not a tensor of " + source);
-    for (const auto& k : options.keep_fp32)
-      if (producer_.count(k)) kept_nodes_.insert(producer_[k]);
+    GraphIndex ix = IndexGraph(*g, options.keep_fp32, source, &rep_.warnings);
+    producer_ = std::move(ix.producer);
+    tensors_ = std::move(ix.tensors);
+    kept_nodes_ = std::move(ix.kept_nodes);
   }
 
   // Indexes the consumers (node, input) of every tensor and the graph outputs.

@@ -12,25 +12,13 @@
 #include <string>
 
 #include "quant/qdq_placement.h"
+#include "quant/qdq_test_util.h"
 
 namespace calib8::quant {
 namespace {
 
-uint32_t Bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
-ir::Node MakeNode(const std::string& op, const std::string& name, std::vector<std::string> in,
-                  std::string out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = {std::move(out)};
-  return n;
-}
+using testing::Bits;
+using testing::MakeNode;
 
 // x -> conv1(w1, b1) -> c1 -> relu1 -> r1 -> pool -> p1 -> conv2(w2) -> y (graph output).
 ir::Graph Model() {

@@ -3,6 +3,7 @@
 // table's bits unchanged; per-channel max|W_c| / 127 computed by hand), the rewiring, the order,
 // --keep-fp32 and what the report says.
 #include "quant/qdq_placement.h"
+#include "quant/qdq_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -13,21 +14,8 @@
 namespace calib8::quant {
 namespace {
 
-uint32_t Bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
-ir::Node MakeNode(const std::string& op, const std::string& name, std::vector<std::string> in,
-                  std::string out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = {std::move(out)};
-  return n;
-}
+using testing::Bits;
+using testing::MakeNode;
 
 // x -> conv1(w1) -> c1 -> relu1 -> r1 -> pool -> p1 -> conv2(w2) -> c2; y = Add(c2, p1).
 // By docs/qdq.md: conv1 asks for x, pool for r1, conv2 and the Add for p1 (c2 comes straight out

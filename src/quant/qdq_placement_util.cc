@@ -130,4 +130,21 @@ int CheckWeighted(const ir::Graph& g, int i, const std::set<int>& kept_nodes,
   return 1;
 }
 
+GraphIndex IndexGraph(const ir::Graph& g, const std::set<std::string>& keep_fp32,
+                      const std::string& source, std::vector<std::string>* warnings) {
+  GraphIndex ix;
+  for (const auto& v : g.inputs) ix.tensors.insert(v.name);
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (const auto& o : g.nodes[i].outputs) {
+      ix.producer[o] = static_cast<int>(i);
+      ix.tensors.insert(o);
+    }
+  for (const auto& k : keep_fp32)
+    if (!ix.tensors.count(k) && !g.FindInitializer(k))
+      warnings->push_back("--keep-fp32: '" + k + "' is not a tensor of " + source);
+  for (const auto& k : keep_fp32)
+    if (ix.producer.count(k)) ix.kept_nodes.insert(ix.producer[k]);
+  return ix;
+}
+
 }  // namespace calib8::quant::qdq_internal

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -65,6 +66,17 @@ void EmitPairs(ir::Graph* g, const std::vector<Pair*>& all);
 // the runtimes fold).
 int CheckWeighted(const ir::Graph& g, int i, const std::set<int>& kept_nodes,
                   const std::set<std::string>& keep_fp32, int64_t* axis, QdqExportReport* rep);
+
+// What both placements index first: the producer of every tensor, the activations (graph inputs
+// and node outputs), and the nodes whose output is in --keep-fp32. A --keep-fp32 name that is no
+// tensor of the model is warned about ("... is not a tensor of <source>").
+struct GraphIndex {
+  std::map<std::string, int> producer;
+  std::set<std::string> tensors;
+  std::set<int> kept_nodes;
+};
+GraphIndex IndexGraph(const ir::Graph& g, const std::set<std::string>& keep_fp32,
+                      const std::string& source, std::vector<std::string>* warnings);
 
 // A weighted node whose activation input asked for a pair.
 struct WeightedUse {

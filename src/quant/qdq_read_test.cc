@@ -3,6 +3,7 @@
 // which are reported as weights or skipped (and why), calib8's export record in the metadata,
 // the file's node order and names, INT8 custom-op outputs and the errors.
 #include "quant/qdq_read.h"
+#include "quant/qdq_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -12,21 +13,8 @@
 namespace calib8::quant {
 namespace {
 
-uint32_t Bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
-ir::Node MakeNode(const std::string& op, const std::string& name, std::vector<std::string> in,
-                  std::string out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = name;
-  n.inputs = std::move(in);
-  n.outputs = {std::move(out)};
-  return n;
-}
+using testing::Bits;
+using testing::MakeNode;
 
 // Scalar initializers: a float scale, an int8 or uint8 zero point.
 void Scale(ir::Graph& g, const std::string& name, float s) {
