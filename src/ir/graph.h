@@ -19,8 +19,10 @@ namespace calib8::ir {
 
 struct Graph;
 
-// One ONNX attribute, typed. Sub-graphs (If/Loop bodies) are not supported by calib8 and are
-// kept only as a flag so that a clear "unsupported" message can be given.
+// One ONNX attribute, typed. Sub-graphs (If/Loop bodies) are not run by calib8 (a clear
+// "unsupported" message is given): kGraph keeps them opaque, as serialized ONNX GraphProto bytes
+// (`s` for a GRAPH attribute; `strings` with i = 1 for GRAPHS), so that a model calib8 cannot run
+// still exports (onnx_write gives them back unchanged).
 struct Attribute {
   enum class Kind { kInt, kFloat, kString, kTensor, kInts, kFloats, kStrings, kGraph };
   Kind kind = Kind::kInt;

@@ -141,8 +141,13 @@ Result<ir::Attribute> ConvertAttribute(const onnx::AttributeProto& a, const std:
       break;
     }
     case onnx::AttributeProto::GRAPH:
+      out.kind = K::kGraph;
+      out.s = a.g().SerializeAsString();
+      break;
     case onnx::AttributeProto::GRAPHS:
       out.kind = K::kGraph;
+      out.i = 1;
+      for (const auto& sg : a.graphs()) out.strings.push_back(sg.SerializeAsString());
       break;
     default:
       // Older writers leave `type` unset; infer it from the populated field.

@@ -89,9 +89,21 @@ Status FillAttribute(const ir::Node& n, const std::string& key, const ir::Attrib
       p->set_type(onnx::AttributeProto::STRINGS);
       for (const auto& v : a.strings) p->add_strings(v);
       break;
-    case K::kGraph:
-      return Unimplemented(where, ": node ", n.Describe(), " has a sub-graph attribute '", key,
-                           "': calib8 does not keep sub-graphs, so it cannot write this node");
+    case K::kGraph: {
+      // The sub-graph bytes onnx_import kept (ir::Attribute); a graph built without them has no
+      // body to write.
+      const bool list = a.i == 1;
+      bool ok = list ? !a.strings.empty() : !a.s.empty();
+      if (list)
+        for (const auto& b : a.strings) ok = ok && p->add_graphs()->ParseFromString(b);
+      else
+        ok = ok && p->mutable_g()->ParseFromString(a.s);
+      if (!ok)
+        return Unimplemented(where, ": node ", n.Describe(), " has a sub-graph attribute '", key,
+                             "' without its body: calib8 cannot write this node");
+      p->set_type(list ? onnx::AttributeProto::GRAPHS : onnx::AttributeProto::GRAPH);
+      break;
+    }
   }
   return Status::Ok();
 }

@@ -5,7 +5,8 @@
 // dims (known -> dim_value, symbolic -> dim_param, unknown -> an empty dim; no shape when the
 // rank is unknown, which libonnx's checker refuses on graph inputs and outputs, but ONNX Runtime
 // accepts), every initializer as raw little-endian data, and the nodes in order with every
-// attribute kind but sub-graphs (calib8 does not keep them: such a node is refused by name).
+// attribute kind; sub-graphs are written back from the bytes onnx_import kept (a kGraph
+// attribute without them is refused by name).
 //
 // Initializers are written as initializers only, never as graph inputs as well: ir::Graph keeps
 // no record of which initializers the source also listed as inputs (onnx_import drops them from
@@ -41,8 +42,8 @@ int64_t AutoIrVersion(const ir::Graph& g);
 // protobuf cannot serialize a message of 2 GiB or more; the writer refuses such models.
 inline constexpr uint64_t kMaxModelBytes = (uint64_t{1} << 31) - 1;
 
-// The model for `g`. Errors: a sub-graph attribute (naming the node), a tensor calib8 cannot
-// write, more than kMaxModelBytes of tensor data.
+// The model for `g`. Errors: a sub-graph attribute without its body (naming the node), a tensor
+// calib8 cannot write, more than kMaxModelBytes of tensor data.
 Result<onnx::ModelProto> WriteModel(const ir::Graph& g, const WriteOptions& o = {});
 
 // WriteModel, serialized and written atomically to `path` (temporary file + rename).

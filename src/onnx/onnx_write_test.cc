@@ -280,6 +280,43 @@ TEST(OnnxWrite, SubGraphIsRefusedNamingTheNode) {
   EXPECT_NE(m.status().message().find("sub-graph"), std::string::npos) << m.status().message();
 }
 
+// A sub-graph onnx_import kept (its GraphProto bytes) is written back unchanged, so a model with
+// If/Loop (which calib8 does not run) still exports.
+TEST(OnnxWrite, SubGraphBytesAreWrittenBack) {
+  onnx::GraphProto body;
+  body.set_name("then");
+  auto* id = body.add_node();
+  id->set_op_type("Identity");
+  id->add_input("x");
+  id->add_output("t");
+  ir::Graph g = KitchenSink();
+  Attribute one;
+  one.kind = Attribute::Kind::kGraph;
+  one.s = body.SerializeAsString();
+  Attribute list = one;
+  list.i = 1;
+  list.strings = {one.s, one.s};
+  g.nodes[1].attrs["then_branch"] = one;
+  g.nodes[1].attrs["bodies"] = list;
+  auto m = WriteModel(g);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const onnx::NodeProto& n = m->graph().node(1);
+  int seen = 0;
+  for (const auto& a : n.attribute()) {
+    if (a.name() == "then_branch") {
+      EXPECT_EQ(a.type(), onnx::AttributeProto::GRAPH);
+      EXPECT_EQ(a.g().SerializeAsString(), one.s);
+      ++seen;
+    } else if (a.name() == "bodies") {
+      EXPECT_EQ(a.type(), onnx::AttributeProto::GRAPHS);
+      ASSERT_EQ(a.graphs_size(), 2);
+      EXPECT_EQ(a.graphs(1).node(0).op_type(), "Identity");
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 2);
+}
+
 // HardSwish is an ai.onnx operator from opset 14 on (ONNX's operator list): an opset-11 graph
 // that holds one is not written (calib8's HardSwish fusion makes such graphs).
 TEST(OnnxWrite, OperatorNewerThanTheOpsetIsRefused) {

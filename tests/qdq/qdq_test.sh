@@ -442,6 +442,45 @@ print("pairs %s (units: %s); ORT vs calib8 --int8 max rel diff %.2g (units place
       % (plan, units, err["plan"], err["units"]))
 PYEOF
 
+# 5b. A model with a sub-graph (If), which calib8 does not run: the export keeps the If and its
+# branches as they were (onnx_import holds them as bytes, onnx_write gives them back), for both
+# targets; the checker passes and ORT runs the export on each branch.
+$PY - "$T" <<'PYEOF'
+import sys, numpy as np, onnx
+from onnx import helper as h, TensorProto as T, numpy_helper as nh
+d = sys.argv[1]
+branch = lambda name, op: h.make_graph([h.make_node(op, ["a"], [name + "_o"])], name, [],
+                                       [h.make_tensor_value_info(name + "_o", T.FLOAT, [1, 2, 4, 4])])
+nodes = [h.make_node("Conv", ["x", "w"], ["a"], name="conv"),
+         h.make_node("If", ["c"], ["y"], name="if", then_branch=branch("then", "Relu"),
+                     else_branch=branch("else", "Neg"))]
+g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", T.FLOAT, [1, 2, 4, 4]),
+                              h.make_tensor_value_info("c", T.BOOL, [])],
+                 [h.make_tensor_value_info("y", T.FLOAT, [1, 2, 4, 4])],
+                 [nh.from_array(np.random.RandomState(2).randn(2, 2, 1, 1).astype(np.float32), "w")])
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)]); m.ir_version = 7
+onnx.checker.check_model(m); onnx.save(m, d + "/if.onnx")
+np.save(d + "/if_x.npy", np.random.RandomState(3).randn(1, 2, 4, 4).astype(np.float32))
+np.save(d + "/if_t.npy", np.array(True)); np.save(d + "/if_f.npy", np.array(False))
+PYEOF
+printf 'TRT-8600-EntropyCalibration2\nx: 3c23d70a\na: 3c23d70a\n' > "$T/if.cache"
+for tgt in tensorrt ort; do
+  if exp "$T/if.onnx" --table "$T/if.cache" -o "$T/if.$tgt.onnx" --target $tgt \
+     && node "$ORT_RUN" "$T/if.$tgt.onnx" --input x="$T/if_x.npy" --input c="$T/if_t.npy" --output-dir "$T/if_t_$tgt" >/dev/null 2>"$T/err" \
+     && node "$ORT_RUN" "$T/if.$tgt.onnx" --input x="$T/if_x.npy" --input c="$T/if_f.npy" --output-dir "$T/if_f_$tgt" >/dev/null 2>"$T/err" \
+     && $PY - "$T" $tgt >"$T/out" 2>&1 <<'PYEOF'
+import sys, numpy as np, onnx
+d, tgt = sys.argv[1], sys.argv[2]
+m = onnx.load(d + "/if.%s.onnx" % tgt); onnx.checker.check_model(m)
+n = [x for x in m.graph.node if x.op_type == "If"][0]
+assert {a.name: a.g.node[0].op_type for a in n.attribute} == {"then_branch": "Relu", "else_branch": "Neg"}
+t, f = np.load(d + "/if_t_%s/y.npy" % tgt), np.load(d + "/if_f_%s/y.npy" % tgt)
+assert (t >= 0).all() and np.allclose(np.maximum(-f, 0), t), "branches"
+print("If kept with its branches; ORT runs both")
+PYEOF
+  then ok "model with an If sub-graph, --target $tgt: $(cat "$T/out")"; else bad "If sub-graph export ($tgt): $(cat "$T/out")"; fi
+done
+
 # 6. A graph output that the graph also reads (r2 below; an FP32 model may expose an inner tensor):
 # the ORT export keeps the name on the DequantizeLinear, and import-qdq --model-out must put the
 # Identity that writes r2 back where that DQ was, before its reader (the order once broke the
