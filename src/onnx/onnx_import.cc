@@ -377,6 +377,21 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
   return GraphFromModel(std::move(model), source, dir, options);
 }
 
+std::vector<std::string> IrNodeNames(const onnx::GraphProto& graph) {
+  std::vector<std::string> names;
+  std::set<std::string> taken;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto& np = graph.node(i);
+    // Built with append: `"_" + std::to_string(i)` trips GCC 12's -Wrestrict false positive.
+    const std::string suffix = std::string(1, '_').append(std::to_string(i));
+    std::string name = np.name().empty() ? np.op_type() + suffix : np.name();
+    while (taken.count(name)) name += suffix;
+    taken.insert(name);
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 Result<ir::Graph> GraphFromModel(onnx::ModelProto model, const std::string& source,
                                  const std::string& dir, const ImportOptions& options) {
   if (!model.has_graph() || model.graph().node_size() == 0)
@@ -422,15 +437,13 @@ Result<ir::Graph> GraphFromModel(onnx::ModelProto model, const std::string& sour
   for (const auto& v : g.outputs) g.value_info[v.name] = v;
   for (const auto& v : g.inputs) g.value_info[v.name] = v;
 
-  std::map<std::string, int> name_count;
-  int index = 0;
+  const std::vector<std::string> names = IrNodeNames(gp);
+  size_t index = 0;
   for (const auto& np : gp.node()) {
     ir::Node n;
     n.op_type = np.op_type();
     n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    n.name = np.name().empty() ? n.op_type + "_" + std::to_string(index) : np.name();
-    if (name_count[n.name]++) n.name += "_" + std::to_string(index);  // keep names unique
-    ++index;
+    n.name = names[index++];
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
     for (const auto& a : np.attribute()) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "calib8/status.h"
 #include "calib8/tensor.h"
@@ -43,6 +44,11 @@ Result<ir::Graph> LoadModelFromBytes(const std::string& bytes, const std::string
 // Same from a parsed model (shape inference, when asked for, runs on this copy).
 Result<ir::Graph> GraphFromModel(onnx::ModelProto model, const std::string& source,
                                  const std::string& dir, const ImportOptions& options = {});
+
+// The IR name of each node of `graph`, in file order: its own name, or "<op>_<index>" when it has
+// none; a name an earlier node already took gets "_<index>" appended (again, until it is free).
+// The names are unique; GraphFromModel gives its nodes these names.
+std::vector<std::string> IrNodeNames(const onnx::GraphProto& graph);
 
 // A TensorProto -> Tensor. `where` names it in messages; `dir` resolves external data.
 Result<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std::string& where,

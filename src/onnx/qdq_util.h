@@ -1,11 +1,8 @@
 // onnx/qdq_util.h — internal to the Q/DQ export and import (qdq_export.cc, qdq_import.cc; not a
 // public header): the metadata keys the export writes and import-qdq reads back, and the node
-// helpers they share. The placement itself is an IR pass (quant/qdq_placement.h).
+// domain test they share. The placement itself is an IR pass (quant/qdq_placement.h).
 #pragma once
 
-#include <onnx/onnx_pb.h>
-
-#include <cstdint>
 #include <string>
 
 #include "onnx/qdq.h"
@@ -20,9 +17,5 @@ inline constexpr const char* kExportKey = quant::kQdqExportKey;
 inline constexpr const char* kSourcesKey = quant::kQdqSourcesKey;
 
 bool IsDefaultDomain(const std::string& d);
-
-int64_t IntAttr(const onnx::NodeProto& n, const std::string& name, int64_t dflt);
-
-std::string NodeLabel(const onnx::NodeProto& n, int index);
 
 }  // namespace calib8::onnx_io::qdq_detail
