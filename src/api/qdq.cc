@@ -164,7 +164,7 @@ Status ImportQdq(const std::string& qdq_path, const std::string& table_path,
   sum.converted = rep.converted;
   // The plain model first: a Q/DQ structure it cannot strip fails before the table is written.
   if (!options.model_out.empty()) {
-    onnx_io::QdqStripReport sr;
+    quant::QdqStripReport sr;
     Status ms = onnx_io::StripQdqFile(qdq_path, options.model_out, &sr);
     Append(sum.warnings, sr.warnings);
     if (!ms.ok()) return ms;
