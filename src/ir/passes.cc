@@ -1,4 +1,5 @@
-// ir/passes.cc — dead-node removal and BatchNormalization folding.
+// ir/passes.cc — dead-node removal, folds into Conv (BatchNormalization, per-channel Mul/Add),
+// epilogue fusion and the HardSwish pattern.
 #include "ir/passes.h"
 
 #include <cmath>
@@ -37,75 +38,6 @@ int RemoveDeadNodes(Graph& g) {
       ++it;
   }
   return removed;
-}
-
-int FoldBatchNormIntoConv(Graph& g) {
-  std::unordered_map<std::string, int> uses;
-  for (const auto& n : g.nodes)
-    for (const auto& in : n.inputs) ++uses[in];
-  for (const auto& o : g.outputs) uses[o.name] += 1000;  // never fold away a graph output
-  std::unordered_map<std::string, size_t> producer;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    for (const auto& o : g.nodes[i].outputs) producer[o] = i;
-
-  auto f32 = [&g](const std::string& name) -> Tensor* {
-    auto it = g.initializers.find(name);
-    if (it == g.initializers.end() || it->second.dtype() != DataType::kFloat32) return nullptr;
-    return &it->second;
-  };
-  int folded = 0;
-  std::vector<bool> drop(g.nodes.size(), false);
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    Node& bn = g.nodes[i];
-    if (bn.op_type != "BatchNormalization" || !bn.domain.empty() || bn.inputs.size() < 5) continue;
-    if (bn.outputs.size() > 1) {
-      bool extra = false;
-      for (size_t k = 1; k < bn.outputs.size(); ++k) extra |= !bn.outputs[k].empty();
-      if (extra) continue;  // training-mode outputs requested
-    }
-    auto pit = producer.find(bn.inputs[0]);
-    if (pit == producer.end()) continue;
-    Node& conv = g.nodes[pit->second];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || uses[bn.inputs[0]] != 1) continue;
-    Tensor* w = f32(conv.input(1));
-    Tensor *gamma = f32(bn.inputs[1]), *beta = f32(bn.inputs[2]), *mean = f32(bn.inputs[3]),
-           *var = f32(bn.inputs[4]);
-    if (!w || !gamma || !beta || !mean || !var || w->rank() < 3) continue;
-    int64_t oc = w->dim(0);
-    if (gamma->numel() != oc || beta->numel() != oc || mean->numel() != oc || var->numel() != oc)
-      continue;
-    const Tensor* b = conv.input(2).empty() ? nullptr : f32(conv.input(2));
-    if (!conv.input(2).empty() && (!b || b->numel() != oc)) continue;
-    // New initializers are written (not the old ones modified): weights may be shared.
-    float eps = bn.GetFloat("epsilon", 1e-5f);
-    Tensor nw = w->Clone();
-    Tensor nb(DataType::kFloat32, {oc});
-    int64_t per = w->numel() / oc;
-    for (int64_t o = 0; o < oc; ++o) {
-      float s = gamma->data<float>()[o] / std::sqrt(var->data<float>()[o] + eps);
-      float* wp = nw.data<float>() + o * per;
-      for (int64_t k = 0; k < per; ++k) wp[k] *= s;
-      float bias = b ? b->data<float>()[o] : 0.0f;
-      nb.data<float>()[o] = (bias - mean->data<float>()[o]) * s + beta->data<float>()[o];
-    }
-    std::string wname = conv.name + "_bnfolded_W", bname = conv.name + "_bnfolded_B";
-    g.initializers[wname] = std::move(nw);
-    g.initializers[bname] = std::move(nb);
-    conv.inputs.resize(3);
-    conv.inputs[1] = wname;
-    conv.inputs[2] = bname;
-    conv.outputs[0] = bn.outputs[0];  // the folded conv now produces the BN's output name
-    drop[i] = true;
-    ++folded;
-  }
-  if (folded) {
-    std::vector<Node> kept;
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-    g.nodes = std::move(kept);
-    RemoveDeadNodes(g);
-  }
-  return folded;
 }
 
 }  // namespace calib8::ir
@@ -269,6 +201,8 @@ namespace calib8::ir {
 
 namespace {
 
+bool IsDefault(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
 struct Uses {
   std::unordered_map<std::string, std::vector<size_t>> consumers;
   std::unordered_set<std::string> outputs;
@@ -293,11 +227,12 @@ bool ChannelConstant(const Graph& g, const std::string& name, int64_t oc, int ra
   const Tensor* t = g.FindInitializer(name);
   if (!t || t->dtype() != DataType::kFloat32) return false;
   const float* p = t->data<float>();
+  if (t->rank() > rank) return false;  // would broadcast the output to a higher rank
   if (t->numel() == 1) {
     per_channel->assign(static_cast<size_t>(oc), p[0]);
     return true;
   }
-  if (t->numel() != oc || t->rank() > rank) return false;
+  if (t->numel() != oc) return false;
   // Right-aligned broadcasting: the channel axis is axis 1 of the output, so the constant's
   // non-1 dim must sit at position rank-1-... i.e. t's dims are [.., OC, 1, 1] with trailing ones
   // covering the spatial axes.
@@ -331,64 +266,180 @@ void DropNodes(Graph& g, const std::vector<bool>& drop) {
   g.nodes = std::move(kept);
 }
 
-}  // namespace
+// y' = (y - pre) * scale + post per output channel: the op after a Conv that FoldIntoConv folds.
+struct ChannelAffine {
+  std::vector<float> pre, scale, post;
+};
 
-int FoldConvAffine(Graph& g) {
-  int folded = 0;
-  bool changed = true;
-  while (changed) {  // a Conv may be followed by Mul then Add: fold one at a time
-    changed = false;
-    Uses uses(g);
-    std::vector<bool> drop(g.nodes.size(), false);
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      Node& conv = g.nodes[i];
-      if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
-      if (conv.HasAttr("_calib8_act") || conv.HasAttr("_calib8_sum")) continue;
-      const Tensor* w = g.FindInitializer(conv.input(1));
-      if (!w || w->dtype() != DataType::kFloat32 || w->rank() < 3) continue;
-      const Tensor* b = conv.input(2).empty() ? nullptr : g.FindInitializer(conv.input(2));
-      if (!conv.input(2).empty() && (!b || b->dtype() != DataType::kFloat32)) continue;
-      long c = uses.Sole(conv.outputs[0]);
-      if (c < 0 || drop[c]) continue;
-      Node& next = g.nodes[c];
-      if (!next.domain.empty() || (next.op_type != "Add" && next.op_type != "Mul") ||
-          next.inputs.size() != 2 || next.outputs.size() != 1)
-        continue;
-      const std::string& other =
-          next.inputs[0] == conv.outputs[0] ? next.inputs[1] : next.inputs[0];
-      const int64_t oc = w->dim(0);
-      std::vector<float> k;
-      if (!ChannelConstant(g, other, oc, w->rank(), &k)) continue;
-      Tensor nb(DataType::kFloat32, {oc});
-      for (int64_t o = 0; o < oc; ++o) nb.data<float>()[o] = b ? b->data<float>()[o] : 0.0f;
-      Tensor nw = *w;
-      if (next.op_type == "Add") {
-        for (int64_t o = 0; o < oc; ++o) nb.data<float>()[o] += k[o];
-      } else {
-        nw = w->Clone();
-        const int64_t per = w->numel() / oc;
-        for (int64_t o = 0; o < oc; ++o) {
-          for (int64_t e = 0; e < per; ++e) nw.data<float>()[o * per + e] *= k[o];
-          nb.data<float>()[o] *= k[o];
-        }
-      }
-      std::string tag = conv.name + "_affine" + std::to_string(folded);
-      g.initializers[tag + "_W"] = std::move(nw);
-      g.initializers[tag + "_B"] = std::move(nb);
-      conv.inputs.resize(3);
-      conv.inputs[1] = tag + "_W";
-      conv.inputs[2] = tag + "_B";
-      conv.outputs[0] = next.outputs[0];
-      drop[c] = true;
-      ++folded;
-      changed = true;
-    }
-    if (changed) {
-      DropNodes(g, drop);
-      RemoveDeadNodes(g);
+const Tensor* FloatInit(const Graph& g, const std::string& name) {
+  const Tensor* t = g.FindInitializer(name);
+  return t && t->dtype() == DataType::kFloat32 ? t : nullptr;
+}
+
+// BatchNormalization(y) in inference form: pre = mean, scale = gamma / sqrt(var + eps),
+// post = beta, all float32 initializers of `oc` values.
+bool BatchNormAffine(const Graph& g, const Node& bn, const std::string& y, int64_t oc,
+                     ChannelAffine* a) {
+  if (bn.op_type != "BatchNormalization" || bn.inputs.size() < 5 || bn.inputs[0] != y ||
+      bn.outputs.empty() || bn.outputs[0].empty())
+    return false;
+  for (size_t k = 1; k < bn.outputs.size(); ++k)
+    if (!bn.outputs[k].empty()) return false;  // training-mode outputs requested
+  const Tensor *gamma = FloatInit(g, bn.inputs[1]), *beta = FloatInit(g, bn.inputs[2]),
+               *mean = FloatInit(g, bn.inputs[3]), *var = FloatInit(g, bn.inputs[4]);
+  if (!gamma || !beta || !mean || !var || gamma->numel() != oc || beta->numel() != oc ||
+      mean->numel() != oc || var->numel() != oc)
+    return false;
+  const float eps = bn.GetFloat("epsilon", 1e-5f);
+  a->pre.assign(mean->data<float>(), mean->data<float>() + oc);
+  a->post.assign(beta->data<float>(), beta->data<float>() + oc);
+  a->scale.resize(static_cast<size_t>(oc));
+  for (int64_t o = 0; o < oc; ++o)
+    a->scale[o] = gamma->data<float>()[o] / std::sqrt(var->data<float>()[o] + eps);
+  return true;
+}
+
+// Mul(y, k): scale = k; Add(y, k): post = k (k a ChannelConstant). The neutral pre is +0 and the
+// neutral post -0: x - (+0) and x + (-0) are x for every float x, signed zeros included.
+bool MulAddAffine(const Graph& g, const Node& n, const std::string& y, int64_t oc, int rank,
+                  ChannelAffine* a) {
+  if ((n.op_type != "Mul" && n.op_type != "Add") || n.inputs.size() != 2 || n.outputs.size() != 1)
+    return false;
+  std::vector<float> k;
+  if (!ChannelConstant(g, n.inputs[0] == y ? n.inputs[1] : n.inputs[0], oc, rank, &k)) return false;
+  a->pre.assign(static_cast<size_t>(oc), 0.0f);
+  a->scale = n.op_type == "Mul" ? k : std::vector<float>(static_cast<size_t>(oc), 1.0f);
+  a->post = n.op_type == "Add" ? k : std::vector<float>(static_cast<size_t>(oc), -0.0f);
+  return true;
+}
+
+// One FoldIntoConv: the names in use (new ones are made unique against them) and, without
+// remove_dead, the initializers the folds replaced.
+class ConvFolder {
+ public:
+  ConvFolder(Graph& g, const ConvFoldOptions& o) : g_(g), o_(o) {
+    for (const auto* list : {&g.inputs, &g.outputs})
+      for (const auto& v : *list) used_.insert(v.name);
+    for (const auto& [name, t] : g.initializers) used_.insert(name);
+    for (const auto& [name, v] : g.value_info) used_.insert(name);
+    for (const auto& n : g.nodes) {
+      used_.insert(n.name);
+      used_.insert(n.inputs.begin(), n.inputs.end());
+      used_.insert(n.outputs.begin(), n.outputs.end());
     }
   }
+
+  // Folds every BatchNormalization (or every Mul/Add) that directly follows a Conv; the count.
+  int Round(bool batchnorm);
+  // Without remove_dead: removes the replaced initializers that nothing reads.
+  void DropReplaced();
+
+ private:
+  std::string Unique(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; !used_.insert(name).second; ++i) name = base + "_" + std::to_string(i);
+    return name;
+  }
+  void Fold(Node& conv, const Node& next, const Tensor& w, const Tensor* b, const ChannelAffine& a,
+            bool batchnorm);
+
+  Graph& g_;
+  const ConvFoldOptions& o_;
+  std::unordered_set<std::string> used_;
+  std::unordered_set<std::string> replaced_;
+  int mul_add_names_ = 0;  // the N of the loader's "<conv>_affine<N>" names
+};
+
+// W'[o] = W[o] * scale[o], B'[o] = (B[o] - pre[o]) * scale[o] + post[o] into new initializers
+// (weights may be shared); the Conv reads them and writes `next`'s output.
+void ConvFolder::Fold(Node& conv, const Node& next, const Tensor& w, const Tensor* b,
+                      const ChannelAffine& a, bool batchnorm) {
+  const int64_t oc = w.dim(0), per = w.numel() / oc;
+  Tensor nw = w.Clone();
+  Tensor nb(DataType::kFloat32, {oc});
+  for (int64_t o = 0; o < oc; ++o) {
+    float* wp = nw.data<float>() + o * per;
+    for (int64_t e = 0; e < per; ++e) wp[e] *= a.scale[o];
+    const float bias = b ? b->data<float>()[o] : 0.0f;
+    nb.data<float>()[o] = (bias - a.pre[o]) * a.scale[o] + a.post[o];
+  }
+  const std::string base = (conv.name.empty() ? conv.outputs[0] : conv.name) +
+                           (o_.export_names ? "_folded"
+                            : batchnorm     ? "_bnfolded"
+                                            : "_affine" + std::to_string(mul_add_names_++));
+  const std::string wname = Unique(base + "_W"), bname = Unique(base + "_B");
+  conv.inputs.resize(3);
+  const Node& old = conv;
+  for (const Node* n : {&old, &next})
+    for (const auto& in : n->inputs)
+      if (!in.empty() && g_.initializers.count(in)) replaced_.insert(in);
+  conv.inputs[1] = wname;
+  conv.inputs[2] = bname;
+  conv.outputs[0] = next.outputs[0];
+  g_.initializers[wname] = std::move(nw);
+  g_.initializers[bname] = std::move(nb);
+}
+
+int ConvFolder::Round(bool batchnorm) {
+  Uses uses(g_);
+  std::vector<bool> drop(g_.nodes.size(), false);
+  int folded = 0;
+  for (auto& conv : g_.nodes) {
+    if (conv.op_type != "Conv" || !IsDefault(conv.domain) || conv.outputs.size() != 1) continue;
+    if (conv.HasAttr("_calib8_act") || conv.HasAttr("_calib8_sum")) continue;
+    const Tensor* w = FloatInit(g_, conv.input(1));
+    if (!w || w->rank() < 3) continue;
+    const int64_t oc = w->dim(0);
+    const Tensor* b = conv.input(2).empty() ? nullptr : FloatInit(g_, conv.input(2));
+    if (!conv.input(2).empty() && (!b || b->numel() != oc)) continue;
+    const long c = uses.Sole(conv.outputs[0]);
+    if (c < 0 || drop[c] || !IsDefault(g_.nodes[c].domain)) continue;
+    const Node& next = g_.nodes[c];
+    ChannelAffine a;
+    if (batchnorm ? !BatchNormAffine(g_, next, conv.outputs[0], oc, &a)
+                  : !MulAddAffine(g_, next, conv.outputs[0], oc, w->rank(), &a))
+      continue;
+    Fold(conv, next, *w, b, a, batchnorm);
+    drop[c] = true;
+    ++folded;
+  }
+  if (folded) {
+    DropNodes(g_, drop);
+    if (o_.remove_dead) RemoveDeadNodes(g_);
+  }
   return folded;
+}
+
+void ConvFolder::DropReplaced() {
+  std::unordered_set<std::string> read;
+  for (const auto& n : g_.nodes) read.insert(n.inputs.begin(), n.inputs.end());
+  for (const auto* list : {&g_.inputs, &g_.outputs})
+    for (const auto& v : *list) read.insert(v.name);
+  for (const auto& t : replaced_)
+    if (!read.count(t)) g_.initializers.erase(t);
+}
+
+}  // namespace
+
+int FoldIntoConv(Graph& g, const ConvFoldOptions& o, ConvFoldCounts* counts) {
+  ConvFolder folder(g, o);
+  ConvFoldCounts n;
+  // BatchNormalization first, then Mul/Add, the order the loader always folded in (its graphs, and
+  // so the model fingerprints in table sidecars, stay the same); again while either folds.
+  auto rounds = [&folder](bool enabled, bool batchnorm) {
+    int total = 0;
+    for (int k = enabled ? 1 : 0; k > 0; total += k) k = folder.Round(batchnorm);
+    return total;
+  };
+  for (bool again = true; again;) {
+    const int bn = rounds(o.batchnorm, true), mul_add = rounds(o.mul_add, false);
+    n.batchnorm += bn;
+    n.mul_add += mul_add;
+    again = bn + mul_add > 0;
+  }
+  if (!o.remove_dead) folder.DropReplaced();
+  if (counts) *counts = n;
+  return n.batchnorm + n.mul_add;
 }
 
 int FuseHardSwishPattern(Graph& g) {

@@ -1,5 +1,6 @@
 // ir/passes_test.cc — graph passes on hand-built graphs: epilogue fusion of a residual block whose
-// Add has two Conv inputs (the ResNet downsample shape that once fused twice), BN folding.
+// Add has two Conv inputs (the ResNet downsample shape that once fused twice), the Conv fold
+// (BatchNormalization, Mul, Add; values worked out by hand in the comments).
 #include "ir/passes.h"
 
 #include <gtest/gtest.h>
@@ -89,63 +90,74 @@ TEST(FuseEpilogues, LeavesSharedOutputsAlone) {
   EXPECT_EQ(g.nodes.size(), 2u);
 }
 
-TEST(FoldBatchNormIntoConv, ScalesWeightsAndBiasPerChannel) {
+// x [1, 2, 1, 1] -> Conv(W = {1, 2} (one per channel), B = {0.5, -1}) -> c; `out` is the graph
+// output the caller's nodes write.
+Graph TwoChannelConv(const std::string& out) {
   Graph g;
   g.inputs.push_back(Known("x", {1, 2, 1, 1}));
-  g.outputs.push_back(Known("y", {1, 2, 1, 1}));
+  g.outputs.push_back(Known(out, {1, 2, 1, 1}));
   g.initializers["w"] = Tensor::FromVector<float>({2, 1, 1, 1}, {1.0f, 2.0f});
   g.initializers["b"] = Tensor::FromVector<float>({2}, {0.5f, -1.0f});
-  g.initializers["gamma"] = Tensor::FromVector<float>({2}, {2.0f, 1.0f});
-  g.initializers["beta"] = Tensor::FromVector<float>({2}, {0.0f, 3.0f});
-  g.initializers["mean"] = Tensor::FromVector<float>({2}, {0.5f, 1.0f});
-  g.initializers["var"] = Tensor::FromVector<float>({2}, {4.0f, 0.25f});
-  Node bn = MakeNode("bn", "BatchNormalization", {"c", "gamma", "beta", "mean", "var"}, {"y"});
-  bn.attrs["epsilon"] = Attribute::Float(0.0f);
   Node conv = MakeNode("conv", "Conv", {"x", "w", "b"}, {"c"});
   conv.attrs["group"] = Attribute::Int(2);
-  g.nodes = {conv, bn};
-  EXPECT_EQ(FoldBatchNormIntoConv(g), 1);
-  ASSERT_EQ(g.nodes.size(), 1u);
-  const Node& n = g.nodes[0];
-  EXPECT_EQ(n.outputs[0], "y");
-  // s = gamma / sqrt(var): {2/2, 1/0.5} = {1, 2}; W' = {1, 4}; B' = (b - mean) * s + beta
-  //   = {(0.5 - 0.5) * 1 + 0, (-1 - 1) * 2 + 3} = {0, -1}.
-  const Tensor& w = g.initializers.at(n.inputs[1]);
-  const Tensor& b = g.initializers.at(n.inputs[2]);
-  EXPECT_FLOAT_EQ(w.data<float>()[0], 1.0f);
-  EXPECT_FLOAT_EQ(w.data<float>()[1], 4.0f);
-  EXPECT_FLOAT_EQ(b.data<float>()[0], 0.0f);
-  EXPECT_FLOAT_EQ(b.data<float>()[1], -1.0f);
+  g.nodes = {conv};
+  return g;
 }
 
-TEST(FoldConvAffine, FoldsChannelMulThenAddIntoWeightsAndBias) {
-  Graph g;
-  g.inputs.push_back(Known("x", {1, 2, 1, 1}));
-  g.outputs.push_back(Known("z", {1, 2, 1, 1}));
-  g.initializers["w"] = Tensor::FromVector<float>({2, 1, 1, 1}, {1.0f, 2.0f});
-  g.initializers["b"] = Tensor::FromVector<float>({2}, {0.5f, -1.0f});
-  g.initializers["s"] = Tensor::FromVector<float>({1, 2, 1, 1}, {3.0f, -2.0f});
-  g.initializers["c"] = Tensor::FromVector<float>({2, 1, 1}, {10.0f, 20.0f});
-  g.nodes = {MakeNode("conv", "Conv", {"x", "w", "b"}, {"y"}),
-             MakeNode("mul", "Mul", {"y", "s"}, {"m"}), MakeNode("add", "Add", {"c", "m"}, {"z"})};
-  const Tensor original_w = g.initializers.at("w");  // shares the buffer
-  EXPECT_EQ(FoldConvAffine(g), 2);
+// BatchNormalization(in) -> out with epsilon 0 and parameters {gamma, beta, mean, var} per channel.
+void AddBatchNorm(Graph& g, const std::string& in, const std::string& out,
+                  const std::vector<std::vector<float>>& params) {
+  const char* names[] = {"gamma", "beta", "mean", "var"};
+  for (size_t k = 0; k < 4; ++k)
+    g.initializers[names[k]] = Tensor::FromVector<float>({2}, params[k]);
+  Node bn = MakeNode("bn", "BatchNormalization", {in, "gamma", "beta", "mean", "var"}, {out});
+  bn.attrs["epsilon"] = Attribute::Float(0.0f);
+  g.nodes.push_back(bn);
+}
+
+// The graph is one Conv writing `out` with weights `w` and bias `b` (exact: hand-computed values
+// that are exact in float).
+void ExpectOneConv(const Graph& g, const std::string& out, const std::vector<float>& w,
+                   const std::vector<float>& b) {
   ASSERT_EQ(g.nodes.size(), 1u);
   const Node& n = g.nodes[0];
-  EXPECT_EQ(n.outputs[0], "z");
-  // W' = W * s = {3, -4}; B' = b * s + c = {1.5 + 10, 2 + 20} = {11.5, 22}.
-  const Tensor& w = g.initializers.at(n.inputs[1]);
-  const Tensor& b = g.initializers.at(n.inputs[2]);
-  EXPECT_FLOAT_EQ(w.data<float>()[0], 3.0f);
-  EXPECT_FLOAT_EQ(w.data<float>()[1], -4.0f);
-  EXPECT_FLOAT_EQ(b.data<float>()[0], 11.5f);
-  EXPECT_FLOAT_EQ(b.data<float>()[1], 22.0f);
+  EXPECT_EQ(n.outputs[0], out);
+  const Tensor& nw = g.initializers.at(n.inputs[1]);
+  const Tensor& nb = g.initializers.at(n.inputs[2]);
+  EXPECT_EQ(std::vector<float>(nw.data<float>(), nw.data<float>() + nw.numel()), w);
+  EXPECT_EQ(std::vector<float>(nb.data<float>(), nb.data<float>() + nb.numel()), b);
+}
+
+TEST(FoldIntoConv, ScalesWeightsAndBiasPerChannel) {
+  Graph g = TwoChannelConv("y");
+  AddBatchNorm(g, "c", "y", {{2.0f, 1.0f}, {0.0f, 3.0f}, {0.5f, 1.0f}, {4.0f, 0.25f}});
+  ConvFoldCounts counts;
+  EXPECT_EQ(FoldIntoConv(g, {}, &counts), 1);
+  EXPECT_EQ(counts.batchnorm, 1);
+  EXPECT_EQ(counts.mul_add, 0);
+  // s = gamma / sqrt(var): {2/2, 1/0.5} = {1, 2}; W' = {1, 4}; B' = (b - mean) * s + beta
+  //   = {(0.5 - 0.5) * 1 + 0, (-1 - 1) * 2 + 3} = {0, -1}.
+  ExpectOneConv(g, "y", {1.0f, 4.0f}, {0.0f, -1.0f});
+}
+
+TEST(FoldIntoConv, FoldsChannelMulThenAddIntoWeightsAndBias) {
+  Graph g = TwoChannelConv("z");
+  g.initializers["s"] = Tensor::FromVector<float>({1, 2, 1, 1}, {3.0f, -2.0f});
+  g.initializers["k"] = Tensor::FromVector<float>({2, 1, 1}, {10.0f, 20.0f});
+  g.nodes.push_back(MakeNode("mul", "Mul", {"c", "s"}, {"m"}));
+  g.nodes.push_back(MakeNode("add", "Add", {"k", "m"}, {"z"}));
+  const Tensor original_w = g.initializers.at("w");  // shares the buffer
+  ConvFoldCounts counts;
+  EXPECT_EQ(FoldIntoConv(g, {}, &counts), 2);
+  EXPECT_EQ(counts.mul_add, 2);
+  // W' = W * s = {3, -4}; B' = b * s + k = {1.5 + 10, 2 + 20} = {11.5, 22}.
+  ExpectOneConv(g, "z", {3.0f, -4.0f}, {11.5f, 22.0f});
   // The original weight buffer is untouched (it may be shared with other nodes).
   EXPECT_FLOAT_EQ(original_w.data<float>()[0], 1.0f);
   EXPECT_FLOAT_EQ(original_w.data<float>()[1], 2.0f);
 }
 
-TEST(FoldConvAffine, LeavesLastAxisBroadcastAlone) {
+TEST(FoldIntoConv, LeavesLastAxisBroadcastAlone) {
   // A [OC] constant broadcasts over the last (width) axis, not the channels: must not fold.
   Graph g;
   g.inputs.push_back(Known("x", {1, 2, 2, 2}));
@@ -154,8 +166,57 @@ TEST(FoldConvAffine, LeavesLastAxisBroadcastAlone) {
   g.initializers["c"] = Tensor::FromVector<float>({2}, {1.0f, 2.0f});
   g.nodes = {MakeNode("conv", "Conv", {"x", "w"}, {"y"}),
              MakeNode("add", "Add", {"y", "c"}, {"z"})};
-  EXPECT_EQ(FoldConvAffine(g), 0);
+  EXPECT_EQ(FoldIntoConv(g), 0);
   EXPECT_EQ(g.nodes.size(), 2u);
+}
+
+TEST(FoldIntoConv, LeavesRankRaisingScalarAlone) {
+  // A one-value [1, 1, 1, 1, 1] constant makes Add's output 5-D: folding it would change a shape.
+  Graph g;
+  g.inputs.push_back(Known("x", {1, 2, 2, 2}));
+  g.outputs.push_back(Known("z", {1, 1, 2, 2, 2}));
+  g.initializers["w"] = Tensor::FromVector<float>({2, 2, 1, 1}, {1, 0, 0, 1});
+  g.initializers["c"] = Tensor::FromVector<float>({1, 1, 1, 1, 1}, {1.0f});
+  g.nodes = {MakeNode("conv", "Conv", {"x", "w"}, {"y"}),
+             MakeNode("add", "Add", {"y", "c"}, {"z"})};
+  EXPECT_EQ(FoldIntoConv(g), 0);
+  EXPECT_EQ(g.nodes.size(), 2u);
+}
+
+TEST(FoldIntoConv, FoldsBatchNormAfterAMul) {
+  // Conv -> Mul -> BatchNormalization: the Mul first, then the BatchNormalization on the result
+  // (the loader's two passes before left this BatchNormalization unfolded).
+  Graph g = TwoChannelConv("y");
+  g.initializers["s"] = Tensor::FromVector<float>({1, 2, 1, 1}, {2.0f, -1.0f});
+  g.nodes.push_back(MakeNode("mul", "Mul", {"c", "s"}, {"m"}));
+  AddBatchNorm(g, "m", "y", {{1.0f, 2.0f}, {1.0f, 0.0f}, {3.0f, 1.0f}, {0.25f, 4.0f}});
+  ConvFoldCounts counts;
+  EXPECT_EQ(FoldIntoConv(g, {}, &counts), 2);
+  EXPECT_EQ(counts.batchnorm, 1);
+  EXPECT_EQ(counts.mul_add, 1);
+  // Per channel: ((x * w + b) * s - mean) * gamma / sqrt(var) + beta
+  //   ch 0: ((x + 0.5) * 2 - 3) * 2 + 1 = 4x - 3;   ch 1: ((2x - 1) * -1 - 1) * 1 + 0 = -2x + 0.
+  ExpectOneConv(g, "y", {4.0f, -2.0f}, {-3.0f, 0.0f});
+  for (const char* gone : {"w", "b", "s", "gamma", "beta", "mean", "var"})
+    EXPECT_EQ(g.initializers.count(gone), 0u) << gone;  // the loader drops unread initializers
+}
+
+TEST(FoldIntoConv, NeverOverwritesAnExistingInitializer) {
+  // The model already has an initializer with the name the fold would write, read by another node.
+  Graph g;
+  g.inputs.push_back(Known("x", {1, 1, 1, 1}));
+  g.outputs.push_back(Known("y", {1, 1, 1, 1}));
+  g.outputs.push_back(Known("z", {1, 1, 1, 1}));
+  g.initializers["w"] = Tensor::FromVector<float>({1, 1, 1, 1}, {2.0f});
+  g.initializers["k"] = Tensor::FromVector<float>({}, {3.0f});
+  g.initializers["conv_affine0_W"] = Tensor::FromVector<float>({1, 1, 1, 1}, {7.0f});
+  g.nodes = {MakeNode("conv", "Conv", {"x", "w"}, {"c"}), MakeNode("mul", "Mul", {"c", "k"}, {"y"}),
+             MakeNode("other", "Add", {"x", "conv_affine0_W"}, {"z"})};
+  EXPECT_EQ(FoldIntoConv(g), 1);
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[0].inputs[1], "conv_affine0_W_1");
+  EXPECT_EQ(g.initializers.at("conv_affine0_W_1").data<float>()[0], 6.0f);  // 2 * 3
+  EXPECT_EQ(g.initializers.at("conv_affine0_W").data<float>()[0], 7.0f);
 }
 
 Graph HardSwishSpelledOut(float clip_max) {

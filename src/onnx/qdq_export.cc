@@ -1,7 +1,7 @@
 // onnx/qdq_export.cc — `calib8 export-qdq` (ExportQdq, ExportQdqFile; qdq.h): checks and prepares
 // the model (no Q/DQ yet, external data inlined, the onnx checker, the opset), then
 // imports it into calib8's IR, raises the opset there (ir::UpgradeOpsTo13), places the pairs with
-// the IR passes quant::PlaceTensorRt or (after quant::FoldIntoConvForOrt) quant::PlaceOrt and
+// the IR passes quant::PlaceTensorRt or (after ir::FoldIntoConv) quant::PlaceOrt and
 // writes the graph back (onnx_write.h): the export is a serializer of the IR; then it writes the
 // metadata that import-qdq reads back. CLI: tools/calib8/cmd_qdq.cc. The placement
 // rule and its sources: docs/qdq.md.
@@ -16,6 +16,7 @@
 
 #include "core/file_util.h"
 #include "ir/opset_upgrade.h"
+#include "ir/passes.h"
 #include "onnx/onnx_import.h"
 #include "onnx/onnx_write.h"
 #include "onnx/qdq.h"
@@ -265,7 +266,7 @@ void WriteMetadata(onnx::ModelProto& model, const QdqExportOptions& options,
 // (Constant nodes become initializers; no optimizing pass), raised to the target opset
 // (ir::UpgradeOpsTo13 below 13, then every operator checked to mean the same at the target),
 // for --target ort BatchNormalization and per-channel Mul/Add folded into the Conv before them
-// (quant::FoldIntoConvForOrt), the pairs placed by quant::PlaceTensorRt or quant::PlaceOrt
+// (ir::FoldIntoConv, export form), the pairs placed by quant::PlaceTensorRt or quant::PlaceOrt
 // (`*ort_sources`: its calib8.qdq_sources lines), and the graph written back by WriteModel with
 // the original model's producer, domain, version, doc string and metadata.
 Result<onnx::ModelProto> ExportOnIr(onnx::ModelProto original, const std::string& source,
@@ -308,7 +309,10 @@ Result<onnx::ModelProto> ExportOnIr(onnx::ModelProto original, const std::string
     it = declared.count(it->first) ? std::next(it) : g.value_info.erase(it);
   const size_t ir_note_at = rep.notes.size();  // the IR version note follows the opset's
   if (options.target == QdqTarget::kOrt) {
-    if (int folded = quant::FoldIntoConvForOrt(&g))
+    ir::ConvFoldOptions fold;
+    fold.remove_dead = false;  // a serializer: dead nodes stay
+    fold.export_names = true;
+    if (int folded = ir::FoldIntoConv(g, fold))
       rep.notes.push_back(std::to_string(folded) +
                           " BatchNormalization / per-channel Mul or Add node(s) folded into the "
                           "Conv before them (as calib8's loader does), so that the Conv writes a "

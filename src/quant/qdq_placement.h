@@ -141,15 +141,6 @@ Status PlaceTensorRt(ir::Graph* g, const table::CalibrationTable& table,
                      const std::string& table_name, const std::string& source,
                      const QdqExportOptions& options, QdqExportReport* rep);
 
-// --target ort (qdq_placement_ort.cc): folds a BatchNormalization, or a Mul/Add by a constant of
-// one value or one per channel, that is the only consumer of a Conv's output (not a graph output)
-// into that Conv's weights and bias: y' = y * scale + shift with, for BatchNormalization,
-// scale = gamma / sqrt(var + eps), shift = beta - mean * scale, and B' = B * scale + shift. The
-// Conv then writes the folded node's output, the tensor the table has an entry for; new
-// initializers are written, the old ones removed when nothing reads them. Dead nodes and other
-// unread initializers are left alone. Returns the number of nodes folded.
-int FoldIntoConvForOrt(ir::Graph* g);
-
 // --target ort (docs/qdq.md): ONNX Runtime's QDQ node units. Every activation input and the
 // output of a weighted op, residual Add, pooling or Concat gets a pair (all consumers of a paired
 // tensor read the DequantizeLinear, so the op's output feeds only the Q); a Relu that is the only

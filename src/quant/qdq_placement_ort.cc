@@ -1,8 +1,6 @@
 // quant/qdq_placement_ort.cc — the --target ort Q/DQ placement as a pass on calib8's IR
-// (qdq_placement.h, docs/qdq.md): BatchNormalization and per-channel Mul/Add folded into the Conv
-// before them (FoldIntoConvForOrt), then ONNX Runtime's QDQ node units with uint8/int8
-// activations, carried scales and int32 biases (PlaceOrt).
-#include <cmath>
+// (qdq_placement.h, docs/qdq.md), run after ir::FoldIntoConv: ONNX Runtime's QDQ node units with
+// uint8/int8 activations, carried scales and int32 biases (PlaceOrt).
 #include <map>
 #include <set>
 #include <sstream>
@@ -27,121 +25,6 @@ void DropUnread(ir::Graph* g, const std::set<std::string>& names) {
   for (const auto& i : g->inputs) read.insert(i.name);
   for (const auto& t : names)
     if (!read.count(t)) g->initializers.erase(t);
-}
-
-// The float32 initializer `name`; null when it is none.
-const Tensor* F32(const ir::Graph& g, const std::string& name) {
-  const Tensor* t = g.FindInitializer(name);
-  return t && t->dtype() == DataType::kFloat32 ? t : nullptr;
-}
-
-// The per-channel affine y' = y * scale + shift that node `next` applies to the output `y` of a
-// Conv with weight `w` and `oc` output channels: a BatchNormalization, or a Mul/Add by a constant
-// that is one value or one per channel. False when `next` is none of these (nothing is folded).
-bool FoldableAffine(const ir::Graph& g, const ir::Node& next, const std::string& y, const Tensor& w,
-                    int64_t oc, std::vector<float>& scale, std::vector<float>& shift) {
-  if (next.op_type == "BatchNormalization" && next.inputs.size() >= 5) {
-    for (size_t k = 1; k < next.outputs.size(); ++k)
-      if (!next.outputs[k].empty()) return false;
-    const Tensor *gamma = F32(g, next.inputs[1]), *beta = F32(g, next.inputs[2]),
-                 *mean = F32(g, next.inputs[3]), *var = F32(g, next.inputs[4]);
-    if (!gamma || !beta || !mean || !var || gamma->numel() != oc || beta->numel() != oc ||
-        mean->numel() != oc || var->numel() != oc)
-      return false;
-    const float eps = next.GetFloat("epsilon", 1e-5f);
-    for (int64_t o = 0; o < oc; ++o) {
-      scale[o] = gamma->data<float>()[o] / std::sqrt(var->data<float>()[o] + eps);
-      shift[o] = beta->data<float>()[o] - mean->data<float>()[o] * scale[o];
-    }
-    return true;
-  }
-  if ((next.op_type != "Mul" && next.op_type != "Add") || next.inputs.size() != 2 ||
-      next.outputs.size() != 1)
-    return false;
-  const Tensor* k = F32(g, next.inputs[0] == y ? next.inputs[1] : next.inputs[0]);
-  if (!k) return false;
-  // One value, or one per channel shaped [..., OC, 1, ..., 1] (the spatial axes are 1).
-  const size_t spatial = w.shape().size() - 2;
-  const auto& ks = k->shape();
-  bool ok = k->numel() == 1;
-  if (!ok && k->numel() == oc && ks.size() >= spatial + 1 && ks.size() <= spatial + 2) {
-    ok = true;
-    for (size_t d = 0; d < ks.size(); ++d)
-      ok = ok && (d == ks.size() - spatial - 1 ? ks[d] == oc : ks[d] == 1);
-  }
-  if (!ok) return false;
-  for (int64_t o = 0; o < oc; ++o) {
-    const float v = k->data<float>()[k->numel() == 1 ? 0 : o];
-    (next.op_type == "Mul" ? scale[o] : shift[o]) = v;
-  }
-  return true;
-}
-
-// Folds y' = y * scale + shift into Conv `ci` (weight `w`, bias `b` if any): new weight and bias
-// initializers, the Conv reads them and writes the output of node `ni`, `ni` is removed, and the
-// initializers these two nodes read before go to `*replaced`.
-void FoldIntoConv(ir::Graph* g, size_t ci, size_t ni, const Tensor& w, const Tensor* b, int64_t oc,
-                  const std::vector<float>& scale, const std::vector<float>& shift, Names* names,
-                  std::set<std::string>* replaced) {
-  const int64_t per = w.numel() / oc;
-  Tensor nw = w.Clone();
-  Tensor nb(DataType::kFloat32, {oc});
-  for (int64_t o = 0; o < oc; ++o) {
-    for (int64_t e = 0; e < per; ++e) nw.data<float>()[o * per + e] *= scale[o];
-    nb.data<float>()[o] = (b ? b->data<float>()[o] : 0.0f) * scale[o] + shift[o];
-  }
-  ir::Node& conv = g->nodes[ci];
-  const std::string base = conv.name.empty() ? conv.outputs[0] : conv.name;
-  const std::string wname = names->Unique(base + "_folded_W");
-  const std::string bname = names->Unique(base + "_folded_B");
-  replaced->insert(conv.inputs[1]);
-  if (conv.inputs.size() > 2) replaced->insert(conv.inputs[2]);
-  conv.inputs[1] = wname;
-  if (conv.inputs.size() > 2)
-    conv.inputs[2] = bname;
-  else
-    conv.inputs.push_back(bname);
-  const ir::Node& next = g->nodes[ni];
-  conv.outputs[0] = next.outputs[0];
-  for (const auto& in : next.inputs) replaced->insert(in);
-  g->initializers[wname] = std::move(nw);
-  g->initializers[bname] = std::move(nb);
-  g->nodes.erase(g->nodes.begin() + static_cast<std::ptrdiff_t>(ni));
-}
-
-// Folds the first foldable Conv -> BatchNormalization/Mul/Add of the graph; false when none.
-bool FoldOne(ir::Graph* g, Names* names, std::set<std::string>* replaced) {
-  std::set<std::string> graph_outputs;
-  for (const auto& o : g->outputs) graph_outputs.insert(o.name);
-  std::map<std::string, std::vector<size_t>> consumers;
-  for (size_t i = 0; i < g->nodes.size(); ++i)
-    for (const auto& in : g->nodes[i].inputs)
-      if (!in.empty()) consumers[in].push_back(i);
-  for (size_t ci = 0; ci < g->nodes.size(); ++ci) {
-    const ir::Node& conv = g->nodes[ci];
-    if (conv.op_type != "Conv" || !IsDefaultDomain(conv.domain) || conv.outputs.size() != 1 ||
-        conv.inputs.size() < 2)
-      continue;
-    const std::string& y = conv.outputs[0];
-    auto cit = consumers.find(y);
-    if (graph_outputs.count(y) || cit == consumers.end() || cit->second.size() != 1) continue;
-    const size_t ni = cit->second[0];
-    const ir::Node& next = g->nodes[ni];
-    if (!IsDefaultDomain(next.domain) || next.outputs.empty()) continue;
-    const Tensor* w = F32(*g, conv.inputs[1]);
-    if (!w || w->shape().size() < 3) continue;
-    const int64_t oc = w->shape()[0];
-    const Tensor* b = nullptr;
-    if (conv.inputs.size() > 2 && !conv.inputs[2].empty()) {
-      b = F32(*g, conv.inputs[2]);
-      if (!b || b->numel() != oc) continue;
-    }
-    std::vector<float> scale(oc, 1.0f), shift(oc, 0.0f);  // y' = y * scale + shift
-    if (!FoldableAffine(*g, next, y, *w, oc, scale, shift)) continue;
-    FoldIntoConv(g, ci, ni, *w, b, oc, scale, shift, names, replaced);
-    return true;
-  }
-  return false;
 }
 
 // Clip's lower bound when it is a constant (input 1, or the `min` attribute before opset 11).
@@ -567,15 +450,6 @@ void OrtPlacement::RewireAndEmit(std::string* sources) {
 }
 
 }  // namespace
-
-int FoldIntoConvForOrt(ir::Graph* g) {
-  Names names(*g);
-  std::set<std::string> replaced;
-  int folded = 0;
-  while (FoldOne(g, &names, &replaced)) ++folded;
-  DropUnread(g, replaced);
-  return folded;
-}
 
 Status PlaceOrt(ir::Graph* g, const table::CalibrationTable& table, const std::string& table_name,
                 const std::string& source, const QdqExportOptions& options, QdqExportReport* rep,

@@ -1,5 +1,5 @@
 // quant/qdq_placement_ort_test.cc — the --target ort placement pass (quant::PlaceOrt) and its
-// Conv fold (quant::FoldIntoConvForOrt) on hand-built IR graphs: the u8 node unit around
+// Conv fold in its export form (ir::FoldIntoConv) on hand-built IR graphs: the u8 node unit around
 // Conv + Relu (pair on the Relu output, zero point 0, scale amax / 255), the scale a pooling
 // output carries from its input, the int32 bias round(b / (s_in * s_w)), the s8 mode's carried
 // Conv output, and a BatchNormalization folded by hand. Expected values are worked out below from
@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "ir/passes.h"
 #include "quant/qdq_placement.h"
 #include "quant/qdq_test_util.h"
 
@@ -130,7 +131,7 @@ TEST(PlaceOrt, S8CarriesTheReluScaleToTheConvOutput) {
   EXPECT_EQ(rep.unsigned_pairs, 0);
 }
 
-TEST(FoldIntoConvForOrt, BatchNormFoldedByHand) {
+TEST(FoldIntoConvForExport, BatchNormFoldedByHand) {
   ir::Graph g;
   g.opsets[""] = 13;
   g.inputs.push_back({"x", DataType::kFloat32, {{1, ""}, {1, ""}, {2, ""}, {2, ""}}, true});
@@ -141,17 +142,28 @@ TEST(FoldIntoConvForOrt, BatchNormFoldedByHand) {
   g.initializers["beta"] = Tensor::FromVector<float>({1}, {0.5f});
   g.initializers["mean"] = Tensor::FromVector<float>({1}, {1});
   g.initializers["var"] = Tensor::FromVector<float>({1}, {3});
+  g.initializers["spare"] = Tensor::FromVector<float>({1}, {9});  // read by nothing, not replaced
   g.nodes.push_back(MakeNode("Conv", "conv", {"x", "w", "b"}, "c"));
   g.nodes.push_back(
       MakeNode("BatchNormalization", "bn", {"c", "gamma", "beta", "mean", "var"}, "bn_out"));
   g.nodes.back().attrs["epsilon"] = ir::Attribute::Float(1.0f);
   g.nodes.push_back(MakeNode("Relu", "relu", {"bn_out"}, "z"));
-  ASSERT_EQ(FoldIntoConvForOrt(&g), 1);
-  ASSERT_EQ(g.nodes.size(), 2u);
-  // s = 3 / sqrt(3 + 1) = 1.5: W' = 2 * 1.5 = 3, B' = 1 * 1.5 + (0.5 - 1 * 1.5) = 0.5; the Conv
-  // writes the BatchNormalization's output, and the old parameters are gone.
+  g.nodes.push_back(MakeNode("Relu", "dead", {"x"}, "unused"));  // reaches no output
+  ir::ConvFoldOptions fold;
+  fold.remove_dead = false;
+  fold.export_names = true;
+  ASSERT_EQ(ir::FoldIntoConv(g, fold), 1);
+  // The export is a serializer: the dead node and the unrelated initializer stay.
+  ASSERT_EQ(g.nodes.size(), 3u);
+  EXPECT_EQ(g.nodes[2].name, "dead");
+  EXPECT_NE(g.FindInitializer("spare"), nullptr);
+  // s = 3 / sqrt(3 + 1) = 1.5: W' = 2 * 1.5 = 3, B' = (1 - 1) * 1.5 + 0.5 = 0.5; the Conv writes
+  // the BatchNormalization's output, under the names docs/qdq.md gives, and the old parameters
+  // are gone.
   const ir::Node& conv = g.nodes[0];
   EXPECT_EQ(conv.outputs[0], "bn_out");
+  EXPECT_EQ(conv.inputs[1], "conv_folded_W");
+  EXPECT_EQ(conv.inputs[2], "conv_folded_B");
   EXPECT_EQ(g.FindInitializer(conv.inputs[1])->data<float>()[0], 3.0f);
   EXPECT_EQ(g.FindInitializer(conv.inputs[2])->data<float>()[0], 0.5f);
   for (const char* gone : {"w", "b", "gamma", "beta", "mean", "var"})

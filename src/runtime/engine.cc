@@ -17,8 +17,10 @@ namespace calib8::runtime {
 Result<PassReport> Optimize(ir::Graph& graph) {
   PassReport r;
   CALIB8_ASSIGN_OR_RETURN(r.constants_folded, exec::FoldConstants(graph, ops::BuiltinRegistry()));
-  r.batchnorms_folded = ir::FoldBatchNormIntoConv(graph);
-  r.affine_folded = ir::FoldConvAffine(graph);
+  ir::ConvFoldCounts folds;
+  ir::FoldIntoConv(graph, {}, &folds);
+  r.batchnorms_folded = folds.batchnorm;
+  r.affine_folded = folds.mul_add;
   r.hardswish_fused = ir::FuseHardSwishPattern(graph);
   r.dead_nodes_removed = ir::RemoveDeadNodes(graph);
   return r;
