@@ -5,12 +5,19 @@
         [--models cls,rec,det] [--methods entropy2,percentile,mse] [--threads 2] [--seed 2026]
         [--sens-method cls:entropy2,rec:percentile,det:percentile] [--rec-min-sqnr 30] [--det-min-sqnr 30]
         [--cls-max-drop 0.5] [--sens auto|always|never] [--bare-cache] [--qdq-ort]
+        [--scale-jitter K[:SIGMA]]
 
 --methods: METHOD, METHOD@P (percentile P: percentile@99.999) or METHOD+ARG+ARG (extra calibrate
 options: entropy2+--floor-percentile=99.9). --bare-cache moves each table's sidecar aside before
 the INT8 run: the TensorRT case (symmetric bare cache; calib8's runtime would otherwise use the
 sidecar's asymmetric ranges). --qdq-ort also exports each table with `calib8 export-qdq` (--target
-tensorrt with --bare-cache, else --target ort) and evaluates the Q/DQ model in onnxruntime-node.
+tensorrt with --bare-cache, else --target ort, with each --qdq-placement and --qdq-ort-weights) and
+evaluates the Q/DQ model in onnxruntime-node (with each --qdq-ort-optim); with --bare-cache and a
+sensitivity plan, also the tensorrt export with that plan (--keep-fp32). --scale-jitter K[:SIGMA]
+(with --bare-cache --qdq-ort) repeats that comparison on K copies of the table whose scales are each
+multiplied by (1 + SIGMA N(0,1)), SIGMA 1e-4 by default: where INT8 costs many points, one run's
+accuracy moves by several points under such a change, so the two runtimes are compared by their
+means over the copies (docs/qdq.md, "Accuracy against calib8's own run").
 
 Renders, with fixed seeds, separate CALIBRATION and EVALUATION sets (never evaluated on the
 calibration images):
@@ -34,6 +41,7 @@ import json
 import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -328,7 +336,8 @@ class Calib8:
 
     def run(self, model, x, chunk, extra=(), ort=False):
         """Runs x [N, ...] through the model in chunks of `chunk` samples; returns the output.
-        ort=True runs it in onnxruntime-node (tests/models/ort_run.js) instead of calib8."""
+        ort=True runs it in onnxruntime-node (tests/models/ort_run.js) instead of calib8; `extra`
+        are options of calib8 run, or of ort_run.js with ort=True."""
         tmp = os.path.join(self.work, "run_tmp")
         outs = []
         for i in range(0, len(x), chunk):
@@ -338,7 +347,8 @@ class Calib8:
             np.save(inp, x[i:i + chunk])
             if ort:
                 r = subprocess.run(["node", ORT_RUN, model, "--input", inp, "--output-dir", tmp,
-                                    "--threads", str(self.threads)], capture_output=True, text=True)
+                                    "--threads", str(self.threads)] + list(extra),
+                                   capture_output=True, text=True)
                 if r.returncode != 0:
                     sys.exit("onnxruntime-node failed on %s: %s" % (model, r.stderr[-2000:]))
             else:
@@ -505,6 +515,48 @@ def evaluate(name, out, ref, truth, charset):
     return m
 
 
+def jitter_table(src, dst, sigma, seed):
+    """A copy of the TensorRT cache `src` with every scale multiplied by (1 + sigma * N(0, 1))."""
+    rng = np.random.default_rng(seed)
+    lines = open(src).read().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        key, bits = line.rsplit(": ", 1)
+        f = struct.unpack(">f", bytes.fromhex(bits))[0] * (1 + sigma * rng.standard_normal())
+        out.append(key + ": " + struct.pack(">f", np.float32(f)).hex())
+    open(dst, "w").write("\n".join(out) + "\n")
+
+
+def jitter_rows(c8, name, model, table, label, keep, k_runs, sigma, x, chunk, ref, truth, charset, work):
+    """The noise floor of the tensorrt comparison: k_runs copies of the bare cache with jittered
+    scales (jitter_table), each run in calib8 (symmetric) and, exported with --target tensorrt, in
+    onnxruntime-node. Returns the mean/sd rows and prints each run."""
+    res = []
+    for k in range(k_runs):
+        t = os.path.join(work, "%s_jitter%d.cache" % (name, k))
+        jitter_table(table, t, sigma, 1000 + k)
+        kf = ["--keep-fp32", keep] if keep else []
+        q = os.path.join(work, "%s_jitter%d.qdq.onnx" % (name, k))
+        c8.call(["export-qdq", model, "--table", t, "--target", "tensorrt", "-o", q, "-q"] + kf)
+        a = c8.run(model, x, chunk, ["--int8", "--table", t, "--symmetric"] + kf)
+        b = c8.run(q, x, chunk, ort=True)
+        ma, mb = evaluate(name, a, ref, truth, charset), evaluate(name, b, ref, truth, charset)
+        res.append((ma["metric"], mb["metric"], evaluate(name, b, a, truth, charset)["agree"]))
+        print("%s jitter %d (%s): calib8 %.2f, ORT %.2f, agreement %.2f" % ((name, k, label) + res[-1]),
+              file=sys.stderr)
+    r = np.array(res)
+    d = r[:, 1] - r[:, 0]
+    print("%s jitter (%s): calib8 %.2f sd %.2f, ORT %.2f sd %.2f, ORT - calib8 %+.2f (standard error %.2f)" % (
+        name, label, r[:, 0].mean(), r[:, 0].std(ddof=1), r[:, 1].mean(), r[:, 1].std(ddof=1), d.mean(),
+        d.std(ddof=1) / math.sqrt(len(d))), file=sys.stderr)
+    sd = lambda v: " (sd %.2f, min %.2f, max %.2f; %d tables, scales x (1 + %g N(0,1)))" % (
+        v.std(ddof=1), v.min(), v.max(), len(v), sigma)
+    return [dict(config="calib8 INT8 (%s), mean%s" % (label, sd(r[:, 0])), fp32_layers="—", metric=r[:, 0].mean()),
+            dict(config="ORT on export-qdq --target tensorrt (%s), mean%s; ORT − calib8 %+.2f ± %.2f" % (
+                label, sd(r[:, 1]), d.mean(), d.std(ddof=1) / math.sqrt(len(d))), fp32_layers="—",
+                 metric=r[:, 1].mean(), agree=r[:, 2].mean())]
+
+
 def count_plan(path):
     return sum(1 for l in open(path) if l.strip() and not l.strip().startswith("#"))
 
@@ -540,6 +592,18 @@ def main():
     ap.add_argument("--qdq-placement", default="units",
                     help="with --qdq-ort and --target ort: export-qdq --placement values to "
                          "evaluate, comma-separated (units, plan)")
+    ap.add_argument("--qdq-ort-weights", default="s8",
+                    help="with --qdq-ort and --target ort: export-qdq --ort-weights values to "
+                         "evaluate, comma-separated (s8, u8: exact in ORT on CPUs without VNNI)")
+    ap.add_argument("--qdq-ort-optim", default="all",
+                    help="with --qdq-ort: ONNX Runtime graph optimization to evaluate each export with, "
+                         "comma-separated: all (ORT's int8 kernels), disabled (QuantizeLinear, "
+                         "DequantizeLinear and float ops as the graph says: the Q/DQ arithmetic "
+                         "without the int8 kernels of this CPU)")
+    ap.add_argument("--scale-jitter", default="",
+                    help="with --bare-cache --qdq-ort: K[:SIGMA] (SIGMA default 1e-4): also K copies of each table "
+                         "(and of the sensitivity plan's) with every scale times (1 + SIGMA N(0,1)), each run in "
+                         "calib8 and exported to ORT: the noise floor of the comparison (docs/qdq.md)")
     a = ap.parse_args()
     global SCRIPT
     SCRIPT = a.script
@@ -552,6 +616,10 @@ def main():
         c, e = map(int, getattr(a, "n_" + k).split(","))
         n[k + "_calib"], n[k + "_eval"] = c, e
     d = make_sets(work, a.seed, n)
+    jitter_k, _, jitter_sigma = a.scale_jitter.partition(":")
+    jitter_k, jitter_sigma = int(jitter_k or 0), float(jitter_sigma or 1e-4)
+    if jitter_k and not (a.bare_cache and a.qdq_ort):
+        sys.exit("--scale-jitter needs --bare-cache and --qdq-ort")
     c8 = Calib8(os.path.abspath(a.calib8), a.threads, work)
     charset = load_keys()
     sens_samples = dict((k, int(v)) for k, v in (s.split(":") for s in a.sens_samples.split(",")))
@@ -605,19 +673,29 @@ def main():
                 # tensorrt for the bare cache (symmetric, as TensorRT runs it), --target ort with
                 # the sidecar's asymmetric ranges otherwise (issue 11).
                 target = "tensorrt" if a.bare_cache else "ort"
-                for placement in (a.qdq_placement.split(",") if target == "ort" else ["units"]):
-                    qdq = os.path.join(work, "%s_%s.%s.%s.qdq.onnx" % (name, method, target, placement))
+                variants = [(p, w) for p in a.qdq_placement.split(",")
+                            for w in a.qdq_ort_weights.split(",")] if target == "ort" else [("units", "s8")]
+                for placement, weights in variants:
+                    qdq = os.path.join(work, "%s_%s.%s.%s.%s.qdq.onnx" % (name, method, target, placement,
+                                                                           weights))
                     c8.call(["export-qdq", model, "--table", table, "--target", target, "-o", qdq, "-q"] +
-                            (["--placement", placement] if target == "ort" else []))
-                    t0 = time.time()
-                    qout = c8.run(qdq, x, chunk[name], ort=True)
-                    mq = evaluate(name, qout, ref, truth, charset)
-                    mc = evaluate(name, qout, out, truth, charset)
-                    label = target + (" --placement " + placement if target == "ort" else "")
-                    rows.append(dict(config="ORT on export-qdq --target %s (%s)" % (label, method),
-                                     fp32_layers="—", seconds=time.time() - t0, **mq))
-                    print("%s ORT Q/DQ %s %s: %s; agreement with calib8 INT8: %.2f" % (
-                        name, label, method, mq, mc["agree"]), file=sys.stderr)
+                            (["--placement", placement, "--ort-weights", weights] if target == "ort" else []))
+                    for optim in a.qdq_ort_optim.split(","):
+                        t0 = time.time()
+                        qout = c8.run(qdq, x, chunk[name], ort=True,
+                                      extra=(["--no-optim"] if optim == "disabled" else []))
+                        mq = evaluate(name, qout, ref, truth, charset)
+                        mc = evaluate(name, qout, out, truth, charset)
+                        label = target + (" --placement %s --ort-weights %s" % (placement, weights)
+                                          if target == "ort" else "")
+                        where = "ORT" if optim == "all" else "ORT (optimization disabled)"
+                        rows.append(dict(config="%s on export-qdq --target %s (%s)" % (where, label, method),
+                                         fp32_layers="—", seconds=time.time() - t0, **mq))
+                        print("%s %s Q/DQ %s %s: %s; agreement with calib8 INT8: %.2f" % (
+                            name, where, label, method, mq, mc["agree"]), file=sys.stderr)
+                if jitter_k and target == "tensorrt":
+                    rows += jitter_rows(c8, name, model, table, method, None, jitter_k, jitter_sigma,
+                                        x, chunk[name], ref, truth, charset, work)
         base = rows[0]["metric"]
         sm = dict(v.split(":") for v in a.sens_method.split(",")) if ":" in a.sens_method else {}
         sm = sm.get(name, "entropy2") if sm else a.sens_method
@@ -637,6 +715,21 @@ def main():
             rows.append(dict(config="INT8 %s + sensitivity plan (%s)" % (sm, " ".join(bound[:2])),
                              fp32_layers=count_plan(plan), seconds=time.time() - t0, sens_seconds=ts, **m))
             print("%s sensitivity: %s" % (name, m), file=sys.stderr)
+            if a.qdq_ort and a.bare_cache:
+                # The plan travels with the table: export-qdq --keep-fp32 leaves the same layers FP32.
+                qdq = os.path.join(work, "%s_%s.tensorrt.plan.qdq.onnx" % (name, sm))
+                c8.call(["export-qdq", model, "--table", table, "--target", "tensorrt", "--keep-fp32", plan,
+                         "-o", qdq, "-q"])
+                qout = c8.run(qdq, x, chunk[name], ort=True)
+                mq = evaluate(name, qout, ref, truth, charset)
+                mc = evaluate(name, qout, out, truth, charset)
+                rows.append(dict(config="ORT on export-qdq --target tensorrt --keep-fp32 (the plan above)",
+                                 fp32_layers=count_plan(plan), **mq))
+                print("%s ORT Q/DQ tensorrt + plan: %s; agreement with calib8 INT8: %.2f" % (
+                    name, mq, mc["agree"]), file=sys.stderr)
+                if jitter_k:
+                    rows += jitter_rows(c8, name, model, table, "%s + sensitivity plan" % sm, plan, jitter_k,
+                                        jitter_sigma, x, chunk[name], ref, truth, charset, work)
         results[name] = rows
 
     metric_name = {"rec": "exact-match accuracy %", "cls": "accuracy %", "det": "hmean %"}
