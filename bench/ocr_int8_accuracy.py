@@ -5,7 +5,7 @@
         [--models cls,rec,det] [--methods entropy2,percentile,mse] [--threads 2] [--seed 2026]
         [--sens-method cls:entropy2,rec:percentile,det:percentile] [--rec-min-sqnr 30] [--det-min-sqnr 30]
         [--cls-max-drop 0.5] [--sens auto|always|never] [--bare-cache] [--qdq-ort]
-        [--scale-jitter K[:SIGMA]]
+        [--scale-jitter K[:SIGMA]] [--int8-all]
 
 --methods: METHOD, METHOD@P (percentile P: percentile@99.999) or METHOD+ARG+ARG (extra calibrate
 options: entropy2+--floor-percentile=99.9). --bare-cache moves each table's sidecar aside before
@@ -17,7 +17,9 @@ sensitivity plan, also the tensorrt export with that plan (--keep-fp32). --scale
 (with --bare-cache --qdq-ort) repeats that comparison on K copies of the table whose scales are each
 multiplied by (1 + SIGMA N(0,1)), SIGMA 1e-4 by default: where INT8 costs many points, one run's
 accuracy moves by several points under such a change, so the two runtimes are compared by their
-means over the copies (docs/qdq.md, "Accuracy against calib8's own run").
+means over the copies (docs/qdq.md, "Accuracy against calib8's own run"). --int8-all runs calib8's
+INT8 and sensitivity without the CPU's no-speed-benefit rule, which TensorRT does not have: the
+configuration to compare a --target tensorrt export with.
 
 Renders, with fixed seeds, separate CALIBRATION and EVALUATION sets (never evaluated on the
 calibration images):
@@ -94,6 +96,7 @@ CJK_FONTS = ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
              "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
              "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc"]
 SCRIPT = "latin"  # set from --script in main()
+INT8_ALL = []  # ["--int8-all"] with --int8-all (main())
 HANZI = []        # --script cjk: common hanzi (GB 2312 level 1) that the rec dictionary holds
 
 
@@ -538,11 +541,11 @@ def jitter_rows(c8, name, model, table, label, keep, k_runs, sigma, x, chunk, re
         kf = ["--keep-fp32", keep] if keep else []
         q = os.path.join(work, "%s_jitter%d.qdq.onnx" % (name, k))
         c8.call(["export-qdq", model, "--table", t, "--target", "tensorrt", "-o", q, "-q"] + kf)
-        a = c8.run(model, x, chunk, ["--int8", "--table", t, "--symmetric"] + kf)
+        a = c8.run(model, x, chunk, ["--int8", "--table", t, "--symmetric"] + kf + INT8_ALL)
         b = c8.run(q, x, chunk, ort=True)
         ma, mb = evaluate(name, a, ref, truth, charset), evaluate(name, b, ref, truth, charset)
-        res.append((ma["metric"], mb["metric"], evaluate(name, b, a, truth, charset)["agree"]))
-        print("%s jitter %d (%s): calib8 %.2f, ORT %.2f, agreement %.2f" % ((name, k, label) + res[-1]),
+        res.append((ma["metric"], mb["metric"], evaluate(name, b, a, truth, charset)["agree"], mb["agree"]))
+        print("%s jitter %d (%s): calib8 %.2f, ORT %.2f, agreement %.2f" % ((name, k, label) + res[-1][:3]),
               file=sys.stderr)
     r = np.array(res)
     d = r[:, 1] - r[:, 0]
@@ -552,9 +555,10 @@ def jitter_rows(c8, name, model, table, label, keep, k_runs, sigma, x, chunk, re
     sd = lambda v: " (sd %.2f, min %.2f, max %.2f; %d tables, scales x (1 + %g N(0,1)))" % (
         v.std(ddof=1), v.min(), v.max(), len(v), sigma)
     return [dict(config="calib8 INT8 (%s), mean%s" % (label, sd(r[:, 0])), fp32_layers="—", metric=r[:, 0].mean()),
-            dict(config="ORT on export-qdq --target tensorrt (%s), mean%s; ORT − calib8 %+.2f ± %.2f" % (
-                label, sd(r[:, 1]), d.mean(), d.std(ddof=1) / math.sqrt(len(d))), fp32_layers="—",
-                 metric=r[:, 1].mean(), agree=r[:, 2].mean())]
+            dict(config="ORT on export-qdq --target tensorrt (%s), mean%s; ORT − calib8 %+.2f ± %.2f, "
+                        "agreement with calib8 %.2f %%" % (label, sd(r[:, 1]), d.mean(),
+                                                           d.std(ddof=1) / math.sqrt(len(d)), r[:, 2].mean()),
+                 fp32_layers="—", metric=r[:, 1].mean(), agree=r[:, 3].mean())]
 
 
 def count_plan(path):
@@ -604,8 +608,12 @@ def main():
                     help="with --bare-cache --qdq-ort: K[:SIGMA] (SIGMA default 1e-4): also K copies of each table "
                          "(and of the sensitivity plan's) with every scale times (1 + SIGMA N(0,1)), each run in "
                          "calib8 and exported to ORT: the noise floor of the comparison (docs/qdq.md)")
+    ap.add_argument("--int8-all", action="store_true",
+                    help="run calib8's INT8 (and sensitivity) with --int8-all: no CPU no-speed-benefit rule, every "
+                         "layer that can run INT8 does, as TensorRT runs a --target tensorrt export")
     a = ap.parse_args()
-    global SCRIPT
+    global SCRIPT, INT8_ALL
+    INT8_ALL = ["--int8-all"] if a.int8_all else []
     SCRIPT = a.script
     HANZI.extend(common_hanzi(load_keys()))
 
@@ -663,9 +671,9 @@ def main():
                 os.replace(table + ".calib8.json", table + ".sidecar.json")
             tables[method] = table
             t0 = time.time()
-            out = c8.run(model, x, chunk[name], ["--int8", "--table", table])
+            out = c8.run(model, x, chunk[name], ["--int8", "--table", table] + INT8_ALL)
             m = evaluate(name, out, ref, truth, charset)
-            rows.append(dict(config="INT8 %s" % method, fp32_layers=0, seconds=time.time() - t0,
+            rows.append(dict(config="INT8 %s%s" % (method, " (--int8-all)" if INT8_ALL else ""), fp32_layers=0, seconds=time.time() - t0,
                              calib_seconds=tc, **m))
             print("%s INT8 %s: %s" % (name, method, m), file=sys.stderr)
             if a.qdq_ort:
@@ -699,18 +707,18 @@ def main():
         base = rows[0]["metric"]
         sm = dict(v.split(":") for v in a.sens_method.split(",")) if ":" in a.sens_method else {}
         sm = sm.get(name, "entropy2") if sm else a.sens_method
-        need = any(r["metric"] < base - 1.0 for r in rows[1:] if r["config"] == "INT8 " + sm)
+        need = any(r["metric"] < base - 1.0 for r in rows[1:] if r["config"] in ("INT8 " + sm, "INT8 " + sm + " (--int8-all)"))
         if sm in tables and (a.sens == "always" or (a.sens == "auto" and need)):
             table = tables[sm]
             plan = os.path.join(work, "%s_%s.plan.txt" % (name, sm))
             bound = (["--max-drop", str(a.cls_max_drop), "--labels", os.path.join(d, "cls_calib_labels.txt")]
                      if name == "cls" else
                      ["--min-sqnr", str(a.rec_min_sqnr if name == "rec" else a.det_min_sqnr)])
-            r, ts = c8.call(["sensitivity", model, "--table", table, "--data", calib, "-o", plan,
+            r, ts = c8.call(["sensitivity", model, "--table", table, "--data", calib, "-o", plan] + INT8_ALL + [
                              "--max-samples", str(sens_samples[name]), "--batch", str(min(32, sens_samples[name])),
                              "--threads", str(a.threads)] + bound)
             t0 = time.time()
-            out = c8.run(model, x, chunk[name], ["--int8", "--table", table, "--keep-fp32", plan])
+            out = c8.run(model, x, chunk[name], ["--int8", "--table", table, "--keep-fp32", plan] + INT8_ALL)
             m = evaluate(name, out, ref, truth, charset)
             rows.append(dict(config="INT8 %s + sensitivity plan (%s)" % (sm, " ".join(bound[:2])),
                              fp32_layers=count_plan(plan), seconds=time.time() - t0, sens_seconds=ts, **m))
