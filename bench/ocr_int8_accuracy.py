@@ -549,15 +549,15 @@ def jitter_rows(c8, name, model, table, label, keep, k_runs, sigma, x, chunk, re
               file=sys.stderr)
     r = np.array(res)
     d = r[:, 1] - r[:, 0]
+    se = d.std(ddof=1) / math.sqrt(len(d))
     print("%s jitter (%s): calib8 %.2f sd %.2f, ORT %.2f sd %.2f, ORT - calib8 %+.2f (standard error %.2f)" % (
-        name, label, r[:, 0].mean(), r[:, 0].std(ddof=1), r[:, 1].mean(), r[:, 1].std(ddof=1), d.mean(),
-        d.std(ddof=1) / math.sqrt(len(d))), file=sys.stderr)
+        name, label, r[:, 0].mean(), r[:, 0].std(ddof=1), r[:, 1].mean(), r[:, 1].std(ddof=1), d.mean(), se),
+        file=sys.stderr)
     sd = lambda v: " (sd %.2f, min %.2f, max %.2f; %d tables, scales x (1 + %g N(0,1)))" % (
         v.std(ddof=1), v.min(), v.max(), len(v), sigma)
     return [dict(config="calib8 INT8 (%s), mean%s" % (label, sd(r[:, 0])), fp32_layers="—", metric=r[:, 0].mean()),
             dict(config="ORT on export-qdq --target tensorrt (%s), mean%s; ORT − calib8 %+.2f ± %.2f, "
-                        "agreement with calib8 %.2f %%" % (label, sd(r[:, 1]), d.mean(),
-                                                           d.std(ddof=1) / math.sqrt(len(d)), r[:, 2].mean()),
+                        "agreement with calib8 %.2f %%" % (label, sd(r[:, 1]), d.mean(), se, r[:, 2].mean()),
                  fp32_layers="—", metric=r[:, 1].mean(), agree=r[:, 3].mean())]
 
 
@@ -673,8 +673,8 @@ def main():
             t0 = time.time()
             out = c8.run(model, x, chunk[name], ["--int8", "--table", table] + INT8_ALL)
             m = evaluate(name, out, ref, truth, charset)
-            rows.append(dict(config="INT8 %s%s" % (method, " (--int8-all)" if INT8_ALL else ""), fp32_layers=0, seconds=time.time() - t0,
-                             calib_seconds=tc, **m))
+            rows.append(dict(config="INT8 %s%s" % (method, " (--int8-all)" if INT8_ALL else ""), method=method,
+                             fp32_layers=0, seconds=time.time() - t0, calib_seconds=tc, **m))
             print("%s INT8 %s: %s" % (name, method, m), file=sys.stderr)
             if a.qdq_ort:
                 # The same table exported as explicit Q/DQ ONNX and run in ONNX Runtime: --target
@@ -707,16 +707,16 @@ def main():
         base = rows[0]["metric"]
         sm = dict(v.split(":") for v in a.sens_method.split(",")) if ":" in a.sens_method else {}
         sm = sm.get(name, "entropy2") if sm else a.sens_method
-        need = any(r["metric"] < base - 1.0 for r in rows[1:] if r["config"] in ("INT8 " + sm, "INT8 " + sm + " (--int8-all)"))
+        need = any(r["metric"] < base - 1.0 for r in rows[1:] if r.get("method") == sm)
         if sm in tables and (a.sens == "always" or (a.sens == "auto" and need)):
             table = tables[sm]
             plan = os.path.join(work, "%s_%s.plan.txt" % (name, sm))
             bound = (["--max-drop", str(a.cls_max_drop), "--labels", os.path.join(d, "cls_calib_labels.txt")]
                      if name == "cls" else
                      ["--min-sqnr", str(a.rec_min_sqnr if name == "rec" else a.det_min_sqnr)])
-            r, ts = c8.call(["sensitivity", model, "--table", table, "--data", calib, "-o", plan] + INT8_ALL + [
+            r, ts = c8.call(["sensitivity", model, "--table", table, "--data", calib, "-o", plan,
                              "--max-samples", str(sens_samples[name]), "--batch", str(min(32, sens_samples[name])),
-                             "--threads", str(a.threads)] + bound)
+                             "--threads", str(a.threads)] + bound + INT8_ALL)
             t0 = time.time()
             out = c8.run(model, x, chunk[name], ["--int8", "--table", table, "--keep-fp32", plan] + INT8_ALL)
             m = evaluate(name, out, ref, truth, charset)
