@@ -33,7 +33,8 @@ if [ ! -d /root/calib8 ]; then
   update-ca-certificates >/dev/null
   git clone -q /mnt/src /root/calib8
 fi
-cd /root/calib8 && git log --oneline -1 && test ! -e ../shared && echo "no ../shared next to the clone"'
+cd /root/calib8 && git log --oneline -1
+test -z "$(find .. -mindepth 1 -maxdepth 1 -type d ! -name calib8 ! -name ".*")" && echo "no folder beside the clone"'
 rc=0
 if [ "$STEP" = demo ] || [ "$STEP" = both ]; then
   run_in_root 'cd /root/calib8 && time scripts/demo.sh' || rc=$?
