@@ -148,7 +148,8 @@ struct Int8Options {
   // u8 (scale amax / 255) for tensors that are never negative (symmetric mode).
   bool unsigned_activations = false;
   // Run every layer that can run INT8 in INT8: no no-speed-benefit rule (isolated small layers
-  // stay FP32 otherwise; docs/int8.md).
+  // stay FP32 otherwise; docs/int8.md). The rule applies to the asymmetric mode only: TensorRT
+  // mode (symmetric) runs every covered layer INT8 whatever this says, as TensorRT does.
   bool int8_all = false;
   // Keep 8-bit activations NCHW between layers (a measurement knob; the default is NHWC).
   bool nchw = false;

@@ -6,6 +6,7 @@
 
 #include "calib/range_search.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -101,14 +102,24 @@ Status RunPass(exec::Session& session, const data::MultiInputData& d,
 
 }  // namespace
 
-// asym_search: the samples the asymmetric range search scores (0: no search).
-static Result<int> AsymSearchSamples(const std::map<std::string, std::string>& params) {
-  auto it = params.find("asym_search");
-  if (it == params.end()) return kDefaultAsymSearchSamples;
-  CALIB8_ASSIGN_OR_RETURN(int n, ParseInt("asym_search", it->second));
-  if (n < 0)
-    return InvalidArgument("--asym-search must be 0 (off) or a number of samples, got ", n);
+// asym_search / sym_search: the samples each output search scores (0: no search).
+static Result<int> SearchSamples(const std::map<std::string, std::string>& params,
+                                 const std::string& key, int default_samples) {
+  auto it = params.find(key);
+  if (it == params.end()) return default_samples;
+  CALIB8_ASSIGN_OR_RETURN(int n, ParseInt(key, it->second));
+  if (n < 0) {
+    std::string option = "--" + key;
+    std::replace(option.begin(), option.end(), '_', '-');
+    return InvalidArgument(option, " must be 0 (off) or a number of samples, got ", n);
+  }
   return n;
+}
+static Result<int> AsymSearchSamples(const std::map<std::string, std::string>& params) {
+  return SearchSamples(params, "asym_search", kDefaultAsymSearchSamples);
+}
+static Result<int> SymSearchSamples(const std::map<std::string, std::string>& params) {
+  return SearchSamples(params, "sym_search", kDefaultSymSearchSamples);
 }
 
 // Sets the method's own parameters (percentile, threshold, zero_bin, floor_percentile,
@@ -180,7 +191,7 @@ static Status ApplyMethodParams(const std::map<std::string, std::string>& params
 // table (so that a change invalidates reuse).
 static void FillMethodSpec(const std::string& method, const calib::CalibratorOptions& opts,
                            const std::map<std::string, std::string>& params,
-                           const calib::AsymmetricRangeOptions& asym, int search,
+                           const calib::AsymmetricRangeOptions& asym, int search, int sym_search,
                            table::MethodSpec* spec) {
   auto at = params.find("asym_search_at");
   spec->name = method;
@@ -207,6 +218,7 @@ static void FillMethodSpec(const std::string& method, const calib::CalibratorOpt
     spec->parameters["asym_search"] = std::to_string(search);
     spec->parameters["asym_search_at"] = at != params.end() ? at->second : kDefaultAsymSearchAt;
   }
+  if (sym_search > 0) spec->parameters["sym_search"] = std::to_string(sym_search);
 }
 
 Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
@@ -225,6 +237,7 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
   calib::AsymmetricRangeOptions asym;
   CALIB8_ASSIGN_OR_RETURN(asym, AsymOptions(params));
   CALIB8_ASSIGN_OR_RETURN(int search, AsymSearchSamples(params));
+  CALIB8_ASSIGN_OR_RETURN(int sym_search, SymSearchSamples(params));
   auto at = params.find("asym_search_at");
   if (at != params.end()) {
     if (at->second != "consumers" && at->second != "output")
@@ -236,9 +249,9 @@ Result<calib::CalibratorOptions> MethodOptions(const std::string& method,
   }
   for (const auto& [k, v] : params)
     if (!used.count(k) && k != "num_bins" && k != "asym_percentile" && k != "asym_search" &&
-        k != "asym_search_at")
+        k != "asym_search_at" && k != "sym_search")
       return InvalidArgument("parameter '", k, "' does not apply to --method ", method);
-  if (spec) FillMethodSpec(method, opts, params, asym, search, spec);
+  if (spec) FillMethodSpec(method, opts, params, asym, search, sym_search, spec);
   return opts;
 }
 
@@ -316,6 +329,9 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
 static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
                            const std::vector<std::string>& names, int samples,
                            const CalibrateOptions& o, CalibrationResult& r);
+static Status SearchScales(const ir::Graph& graph, const data::MultiInputData& d,
+                           const std::vector<std::string>& names, int samples,
+                           const CalibrateOptions& o, CalibrationResult& r);
 
 Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::StatsState st,
                                              const CalibrateOptions& o) {
@@ -333,7 +349,8 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   r.model_fingerprint = table::ModelFingerprint(graph);
   CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
   CALIB8_ASSIGN_OR_RETURN(int samples, AsymSearchSamples(params));
-  if (samples == 0) {
+  CALIB8_ASSIGN_OR_RETURN(int sym_samples, SymSearchSamples(params));
+  if (samples == 0 && sym_samples == 0) {
     if (!o.data_specs.empty())
       r.notes.push_back(
           "--data not read: with --from-stats it is only for the asymmetric range "
@@ -344,10 +361,16 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
     // No data, no search: the sidecar must not claim one.
     r.method.parameters.erase("asym_search");
     r.method.parameters.erase("asym_search_at");
-    r.notes.push_back(
-        "no asymmetric range search (it needs the data: give --data with "
-        "--from-stats); the asymmetric ranges are the p" +
-        r.method.parameters["asym_percentile"] + " ones");
+    r.method.parameters.erase("sym_search");
+    if (samples > 0)
+      r.notes.push_back(
+          "no asymmetric range search (it needs the data: give --data with "
+          "--from-stats); the asymmetric ranges are the p" +
+          r.method.parameters["asym_percentile"] + " ones");
+    if (sym_samples > 0)
+      r.notes.push_back(
+          "no symmetric scale search (it needs the data: give --data with --from-stats); the "
+          "table holds the method's scales");
     return r;
   }
   data::OpenOptions oo = runtime::DataOptionsFor(graph, o.preprocess, o.max_samples);
@@ -363,7 +386,8 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
                              ": give the same data (and --preprocess, "
                              "--max-samples) as the runs that saved them");
   }
-  CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
+  if (sym_samples > 0) CALIB8_RETURN_IF_ERROR(SearchScales(graph, d, names, sym_samples, o, r));
+  if (samples > 0) CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
   return r;
 }
 
@@ -427,6 +451,49 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
       std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
       " sample(s) chosen by content:" + (at_output ? " moved from the fixed ranges:" : "");
   if (at_output && picked.empty()) summary += " none";
+  for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
+  r.notes.push_back(summary);
+  return Status::Ok();
+}
+
+// --sym-search N: each tensor's symmetric amax (the table's scale, what TensorRT runs) among the
+// method's own and the p99.9, p99.99, p99.999 and max of |x| of its statistics, scored on N
+// samples chosen by content at the model's outputs in calib8's symmetric INT8 runtime
+// (calib/range_search.h SearchScalesAtOutput). Runs before the asymmetric search, which then
+// starts from the table it leaves.
+static Status SearchScales(const ir::Graph& graph, const data::MultiInputData& d,
+                           const std::vector<std::string>& names, int samples,
+                           const CalibrateOptions& o, CalibrationResult& r) {
+  static const double kPercentiles[] = {99.9, 99.99, 99.999};
+  std::map<std::string, RangeCandidates> candidates;
+  for (const auto& tc : r.tensors) {
+    if (tc.record == nullptr || tc.result.all_zero) continue;
+    RangeCandidates& c = candidates[tc.name];
+    for (double p : kPercentiles) {
+      const auto amax = static_cast<float>(calib::AbsPercentile(tc.record->hist, p));
+      if (!(amax > 0)) continue;
+      c.labels.push_back("p" + table::ShortestDecimal(static_cast<float>(p)));
+      c.ranges.push_back({-amax, amax});
+    }
+    const auto max = static_cast<float>(tc.record->range.absmax);
+    c.labels.push_back("max");
+    c.ranges.push_back({-max, max});
+  }
+  CALIB8_ASSIGN_OR_RETURN(
+      auto choices, SearchScalesAtOutput(graph, MakeTable(r, ""), d, names, candidates, samples,
+                                         o.batch, o.threads, o.search_progress));
+  std::map<std::string, int> picked;
+  for (auto& tc : r.tensors) {
+    auto ch = choices.find(tc.name);
+    if (ch == choices.end() || ch->second.scores.empty()) continue;
+    const RangeCandidates& c = candidates[tc.name];
+    tc.result.amax = c.ranges[ch->second.index].second;
+    ++picked[c.labels[ch->second.index]];
+  }
+  std::string summary = "symmetric scale search at the model output on " +
+                        std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
+                        " sample(s) chosen by content: moved from the method's scales:";
+  if (picked.empty()) summary += " none";
   for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
   r.notes.push_back(summary);
   return Status::Ok();
@@ -593,6 +660,8 @@ Result<CalibrationResult> Calibrate(const ir::Graph& graph, const CalibrateOptio
   // The amax of every tensor, and --asym-search (rank 0 alone under --mpi: it has the sums).
   auto finish = [&]() -> Status {
     CALIB8_ASSIGN_OR_RETURN(r, Finish(graph, std::move(r), copts, o, params));
+    CALIB8_ASSIGN_OR_RETURN(int sym_samples, SymSearchSamples(params));
+    if (sym_samples > 0) CALIB8_RETURN_IF_ERROR(SearchScales(graph, d, names, sym_samples, o, r));
     CALIB8_ASSIGN_OR_RETURN(int samples, AsymSearchSamples(params));
     if (samples > 0) CALIB8_RETURN_IF_ERROR(SearchRanges(graph, d, names, samples, o, r));
     return Status::Ok();

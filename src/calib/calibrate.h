@@ -46,6 +46,9 @@ using CalibrateProgressFn = std::function<void(const CalibrateProgress&)>;
 // `--asym-search-at consumers` scores at each tensor's own Conv/Gemm/MatMul consumers instead.
 inline constexpr int kDefaultAsymSearchSamples = 32;
 inline constexpr const char* kDefaultAsymSearchAt = "output";
+// Samples the symmetric scale search (`--sym-search N`: the table's own scales, what TensorRT
+// runs, chosen at the model's outputs in TensorRT mode; calib/range_search.h) scores by default.
+inline constexpr int kDefaultSymSearchSamples = 0;
 
 struct CalibrateOptions {
   std::vector<std::string> data_specs;  // NAME=SPEC or SPEC (data/data_source.h)

@@ -285,12 +285,12 @@ namespace {
 // the partial sum (>= bound) is returned. The decision is the one the full sum gives.
 Result<double> OutputError(exec::Session& session, const std::vector<exec::TensorMap>& groups,
                            const std::vector<std::string>& outputs,
-                           const std::vector<std::vector<Tensor>>& ref,
+                           const std::vector<std::vector<Tensor>>& ref, const std::string& stage,
                            double bound = std::numeric_limits<double>::infinity()) {
   double err = 0.0;
   for (size_t g = 0; g < groups.size() && err < bound; ++g) {
     auto out = session.Run(groups[g]);
-    if (!out.ok()) return out.status().WithContext("asymmetric range search at the output");
+    if (!out.ok()) return out.status().WithContext(stage);
     for (size_t k = 0; k < outputs.size(); ++k) {
       const Tensor& a = out->at(outputs[k]);
       const Tensor& b = ref[g][k];
@@ -307,22 +307,55 @@ Result<double> OutputError(exec::Session& session, const std::vector<exec::Tenso
   return err;
 }
 
-// Whether two ranges give nearly the same u8 grid: each end within half a step (of 255) of the
-// other's. Such a candidate is not tried (its score would differ only by noise).
-bool SameGrid(std::pair<float, float> a, std::pair<float, float> b) {
-  const double half_step = (static_cast<double>(b.second) - b.first) / 510.0;
-  return std::abs(static_cast<double>(a.first) - b.first) <= half_step &&
-         std::abs(static_cast<double>(a.second) - b.second) <= half_step;
-}
+// What the output search moves: the asymmetric ranges of the lowering options (u8 with zero
+// points), or the symmetric table's scales (TensorRT mode: s8, a range [-amax, amax]).
+class OutputSearchState {
+ public:
+  OutputSearchState(const table::CalibrationTable& table,
+                    const std::map<std::string, std::pair<float, float>>& start, bool symmetric)
+      : table_(table), symmetric_(symmetric) {
+    io_.lowering.ranges = start;
+    // TensorRT runs every layer its table covers in INT8: no CPU speed rule in that mode.
+    io_.lowering.speed_rule = !symmetric;
+  }
+  std::pair<float, float> Get(const std::string& name) const {
+    if (!symmetric_) return io_.lowering.ranges.at(name);
+    const int k = table_.Find(name);
+    const float amax = k < 0 ? 0.0f : table_.entries()[static_cast<size_t>(k)].amax();
+    return {-amax, amax};
+  }
+  void Set(const std::string& name, std::pair<float, float> range) {
+    if (symmetric_)
+      table_.SetScaleBits(name, table::ScaleBitsFromAmax(range.second));
+    else
+      io_.lowering.ranges[name] = range;
+  }
+  // Whether a candidate gives nearly the current grid (not tried: its score would differ only by
+  // noise): each end within half a step of the current one (255 steps; 254 symmetric).
+  bool SameGrid(const std::string& name, std::pair<float, float> c) const {
+    const std::pair<float, float> b = Get(name);
+    const double half_step =
+        (static_cast<double>(b.second) - b.first) / (symmetric_ ? 508.0 : 510.0);
+    return std::abs(static_cast<double>(c.first) - b.first) <= half_step &&
+           std::abs(static_cast<double>(c.second) - b.second) <= half_step;
+  }
+  Result<std::unique_ptr<exec::Session>> Session(const ir::Graph& graph,
+                                                 const exec::SessionOptions& so,
+                                                 quant::Int8Plan* plan = nullptr) const {
+    return runtime::CreateInt8Session(graph, table_, io_, so, plan);
+  }
 
-}  // namespace
+ private:
+  table::CalibrationTable table_;
+  runtime::Int8Options io_;
+  bool symmetric_;
+};
 
-Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
-    const ir::Graph& graph, const table::CalibrationTable& table, const data::MultiInputData& data,
+Result<std::map<std::string, RangeChoice>> SearchAtOutput(
+    const ir::Graph& graph, OutputSearchState& state, const data::MultiInputData& data,
     const std::vector<std::string>& input_names,
-    const std::map<std::string, RangeCandidates>& candidates,
-    const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
-    int threads, const core::ProgressCallback& progress) {
+    const std::map<std::string, RangeCandidates>& candidates, int64_t samples, int batch,
+    int threads, const std::string& stage, const core::ProgressCallback& progress) {
   CALIB8_ASSIGN_OR_RETURN(std::vector<exec::TensorMap> groups,
                           SearchGroups(graph, data, input_names, samples, batch));
   exec::SessionOptions so;
@@ -332,7 +365,7 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
   std::vector<std::vector<Tensor>> ref(groups.size());
   for (size_t g = 0; g < groups.size(); ++g) {
     auto out = fp32->Run(groups[g]);
-    if (!out.ok()) return out.status().WithContext("asymmetric range search at the output");
+    if (!out.ok()) return out.status().WithContext(stage);
     for (const auto& o : graph.outputs) {
       auto it = out->find(o.name);
       if (it == out->end() || it->second.dtype() != DataType::kFloat32) continue;
@@ -341,11 +374,9 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     }
   }
   fp32.reset();
-  runtime::Int8Options io;
-  io.lowering.ranges = start;
   quant::Int8Plan plan;
-  CALIB8_ASSIGN_OR_RETURN(auto session, runtime::CreateInt8Session(graph, table, io, so, &plan));
-  CALIB8_ASSIGN_OR_RETURN(double best, OutputError(*session, groups, outputs, ref));
+  CALIB8_ASSIGN_OR_RETURN(auto session, state.Session(graph, so, &plan));
+  CALIB8_ASSIGN_OR_RETURN(double best, OutputError(*session, groups, outputs, ref, stage));
   session.reset();
   // The tensors the plan holds in 8 bits: the activation inputs of its INT8 nodes, model order.
   std::set<std::string> int8_nodes;
@@ -360,7 +391,6 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
         held.push_back(in);
   }
   std::map<std::string, RangeChoice> choices;
-  const std::string stage = "asymmetric range search at the output";
   const auto total = static_cast<int64_t>(held.size());
   if (progress) progress({stage, 0, total, "tensors", ""});
   for (size_t t = 0; t < held.size(); ++t) {
@@ -370,24 +400,47 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     choice.scores.assign(c.ranges.size(), best);
     bool moved = false;
     for (size_t j = 0; j < c.ranges.size(); ++j) {
-      if (SameGrid(c.ranges[j], io.lowering.ranges[name])) continue;
-      const std::pair<float, float> kept = io.lowering.ranges[name];
-      io.lowering.ranges[name] = c.ranges[j];
-      CALIB8_ASSIGN_OR_RETURN(session, runtime::CreateInt8Session(graph, table, io, so));
-      CALIB8_ASSIGN_OR_RETURN(double err, OutputError(*session, groups, outputs, ref, best));
+      if (state.SameGrid(name, c.ranges[j])) continue;
+      const std::pair<float, float> kept = state.Get(name);
+      state.Set(name, c.ranges[j]);
+      CALIB8_ASSIGN_OR_RETURN(session, state.Session(graph, so));
+      CALIB8_ASSIGN_OR_RETURN(double err, OutputError(*session, groups, outputs, ref, stage, best));
       choice.scores[j] = err;
       if (err < best) {
         best = err;
         choice.index = j;
         moved = true;
       } else {
-        io.lowering.ranges[name] = kept;
+        state.Set(name, kept);
       }
     }
     if (moved) choices[name] = std::move(choice);
     if (progress) progress({stage, static_cast<int64_t>(t) + 1, total, "tensors", name});
   }
   return choices;
+}
+
+}  // namespace
+
+Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
+    const ir::Graph& graph, const table::CalibrationTable& table, const data::MultiInputData& data,
+    const std::vector<std::string>& input_names,
+    const std::map<std::string, RangeCandidates>& candidates,
+    const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
+    int threads, const core::ProgressCallback& progress) {
+  OutputSearchState state(table, start, /*symmetric=*/false);
+  return SearchAtOutput(graph, state, data, input_names, candidates, samples, batch, threads,
+                        "asymmetric range search at the output", progress);
+}
+
+Result<std::map<std::string, RangeChoice>> SearchScalesAtOutput(
+    const ir::Graph& graph, const table::CalibrationTable& table, const data::MultiInputData& data,
+    const std::vector<std::string>& input_names,
+    const std::map<std::string, RangeCandidates>& candidates, int64_t samples, int batch,
+    int threads, const core::ProgressCallback& progress) {
+  OutputSearchState state(table, {}, /*symmetric=*/true);
+  return SearchAtOutput(graph, state, data, input_names, candidates, samples, batch, threads,
+                        "symmetric scale search at the output", progress);
 }
 
 }  // namespace calib8::calib

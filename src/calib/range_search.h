@@ -74,4 +74,15 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
     int threads, const core::ProgressCallback& progress = {});
 
+// The same search in TensorRT mode (`calibrate --sym-search N`): what moves is each tensor's
+// symmetric scale in `table` (a candidate [lo, hi] stands for amax = hi, the range [-hi, hi]),
+// the INT8 runtime runs symmetric s8 without the CPU speed rule (every layer the table covers
+// runs INT8, as TensorRT runs a cache or a --target tensorrt export), and a candidate within half
+// an s8 step of the current amax is not tried. Returns the tensors whose scale moved.
+Result<std::map<std::string, RangeChoice>> SearchScalesAtOutput(
+    const ir::Graph& graph, const table::CalibrationTable& table, const data::MultiInputData& data,
+    const std::vector<std::string>& input_names,
+    const std::map<std::string, RangeCandidates>& candidates, int64_t samples, int batch,
+    int threads, const core::ProgressCallback& progress = {});
+
 }  // namespace calib8::calib

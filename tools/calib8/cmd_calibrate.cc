@@ -33,6 +33,7 @@ struct CalibrateArgs {
   double floor_percentile = -1;
   double asym_percentile = -1;
   int asym_search = -1;  // -1: the library's default
+  int sym_search = -1;   // -1: the library's default
   std::string asym_search_at;
   std::string threshold, zero_bin;
   bool single_pass = false;
@@ -220,6 +221,12 @@ static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
                   "(default 32; "
                   "0: off, the fixed --asym-percentile ranges; docs/calibration.md)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--sym-search", a->sym_search,
+                  "Choose each tensor's symmetric scale (the table's, what TensorRT runs) among "
+                  "the method's and p99.9, p99.99, p99.999 and max of |x| by the error it "
+                  "causes at the model's outputs in TensorRT mode on N samples chosen by content "
+                  "(default 0: off; docs/calibration.md)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--asym-search-at", a->asym_search_at,
                   "Where --asym-search measures that error: 'output' (default: the model's "
                   "outputs in the INT8 runtime, greedy over the tensors held in 8 bits) or "
@@ -374,11 +381,13 @@ static CalibrateOptions CalibrateOptionsFor(const CalibrateArgs& a,
   if (a.asym_percentile >= 0) o.params["asym_percentile"] = std::to_string(a.asym_percentile);
   if (a.asym_search >= 0) o.params["asym_search"] = std::to_string(a.asym_search);
   if (!a.asym_search_at.empty()) o.params["asym_search_at"] = a.asym_search_at;
+  if (a.sym_search >= 0) o.params["sym_search"] = std::to_string(a.sym_search);
   // Partial calibration: a tensor's search scores it at its consumers, which
   // may be in the other part, on samples chosen by the content of this part's
   // inputs; the parts would not merge into the full table. Off unless asked for
   // (docs/custom-layers.md).
   if (partial && a.asym_search < 0) o.params["asym_search"] = "0";
+  if (partial && a.sym_search < 0) o.params["sym_search"] = "0";
   return o;
 }
 

@@ -29,7 +29,8 @@ struct Int8Args {
     sub->add_flag("--strict", options.strict, "Fail when the table does not cover the model");
     sub->add_flag("--int8-all", options.int8_all,
                   "Run every layer that can run INT8 in INT8: turn off the no-speed-benefit rule "
-                  "(isolated small layers stay FP32 otherwise; docs/int8.md)");
+                  "(isolated small layers stay FP32 otherwise; docs/int8.md). TensorRT mode "
+                  "(symmetric) always does, as TensorRT runs a cache");
   }
 
   // Any option of the group given (for commands where they need another switch, `run --int8`).

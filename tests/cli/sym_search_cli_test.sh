@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# tests/cli/sym_search_cli_test.sh CALIB8 SOURCE_DIR — the symmetric scale search (`calibrate
+# --sym-search N`: the table's own scales, what TensorRT runs, chosen at the model's outputs in
+# TensorRT mode) on the bundled Fashion-MNIST model. Candidates come from independent runs: every
+# searched scale is, bit for bit, the method's own or the one `--method percentile --percentile
+# 99.9 / 99.99 / 99.999` or `--method minmax` writes on its own, and some moved; on 1,000 held-out
+# test images the logits in TensorRT mode are closer to FP32 than with the method's scales; the
+# search is recorded in the sidecar's method (so reuse sees it), deterministic and independent of
+# the order of the data and of --batch; --from-stats with the data gives what one run gives, and
+# without the data it does not search and says so; a bad value is refused.
+set -uo pipefail
+CALIB8="$1"; SRC="$2"
+PY=/usr/bin/python3
+W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
+M="$SRC/models/fashion_mnist_cnn.onnx"
+DATA="idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+TESTDATA="idx:/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+fail=0
+check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
+cal() { "$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -q --force "$@"; }
+
+cal -o "$W/m.cache" >/dev/null 2>&1  # the method's scales (no symmetric search)
+for p in 99.9 99.99 99.999; do
+  cal --method percentile --percentile "$p" -o "$W/p$p.cache" >/dev/null 2>&1
+done
+cal --method minmax -o "$W/max.cache" >/dev/null 2>&1
+cal --sym-search 32 -o "$W/s.cache" > "$W/s.out" 2>&1
+check "--sym-search 32 runs and says what it moved" \
+  "grep -q '^symmetric scale search at the model output on 32 sample(s) chosen by content: moved' '$W/s.out'"
+check "the sidecar's method records it" "grep -q '\"sym_search\": \"32\"' '$W/s.cache.calib8.json'"
+"$PY" - "$W" <<'PYEOF' > "$W/cand.out"
+import sys
+w = sys.argv[1]
+def scales(name):
+    out = {}
+    for line in open('%s/%s.cache' % (w, name)).read().splitlines()[1:]:
+        k, _, v = line.rpartition(': ')
+        out[k] = v
+    return out
+s = scales('s')
+cands = [scales(n) for n in ('m', 'p99.9', 'p99.99', 'p99.999', 'max')]
+bad = [n for n, v in s.items() if all(c.get(n) != v for c in cands)]
+moved = [n for n, v in s.items() if v != cands[0].get(n)]
+print('tensors', len(s), 'not a candidate', bad, 'moved', len(moved))
+sys.exit(0 if s and not bad and moved else 1)
+PYEOF
+rc=$?
+cat "$W/cand.out"
+check "each searched scale is one candidate, bit for bit; some moved" "[ $rc -eq 0 ]"
+for t in m s; do
+  "$CALIB8" compare "$M" --table "$W/$t.cache" --symmetric --data "$TESTDATA" --max-samples 1000 \
+    --json > "$W/cmp_$t.json" 2>/dev/null
+done
+check "held out, TensorRT mode: logits SQNR above the method's scales'" "'$PY' - '$W' <<'PYEOF'
+import json, sys
+w = sys.argv[1]
+q = [json.load(open(w + '/cmp_%s.json' % t))['outputs'][0]['sqnr_db'] for t in ('m', 's')]
+print('logits SQNR dB: method %.2f, searched %.2f' % tuple(q))
+sys.exit(0 if q[1] > q[0] else 1)
+PYEOF"
+cal --sym-search 32 -o "$W/s2.cache" >/dev/null 2>&1
+check "deterministic: the same table twice" "cmp -s '$W/s.cache' '$W/s2.cache'"
+"$PY" - "$W" <<'PYEOF'
+import gzip, sys, numpy as np
+w = sys.argv[1]
+raw = gzip.open('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz').read()
+x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 1, 28, 28)[:128].astype(np.float32) / 255
+np.save(w + '/in_order.npy', x)
+np.save(w + '/shuffled.npy', x[np.random.default_rng(7).permutation(128)])
+PYEOF
+"$CALIB8" calibrate "$M" --data "$W/in_order.npy" --batch 32 --sym-search 32 -q -o "$W/o1.cache" >/dev/null 2>&1
+"$CALIB8" calibrate "$M" --data "$W/shuffled.npy" --batch 5 --sym-search 32 -q -o "$W/o2.cache" >/dev/null 2>&1
+check "shuffled data, another --batch: the same table" "[ -s '$W/o1.cache' ] && cmp -s '$W/o1.cache' '$W/o2.cache'"
+cal --save-stats "$W/st.json" -o "$W/st.cache" >/dev/null 2>&1
+"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --max-samples 128 --sym-search 32 -q \
+  -o "$W/fs.cache" >/dev/null 2>&1
+check "--from-stats with the data: the table of one run" "cmp -s '$W/s.cache' '$W/fs.cache'"
+"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --sym-search 32 -o "$W/fs0.cache" > "$W/fs0.out" 2>&1
+check "--from-stats without data: no search, said, not in the sidecar, the method's scales" \
+  "grep -q 'no symmetric scale search' '$W/fs0.out' && ! grep -q sym_search '$W/fs0.cache.calib8.json' && cmp -s '$W/m.cache' '$W/fs0.cache'"
+"$CALIB8" calibrate "$M" --data "$DATA" --max-samples 128 --batch 32 -o "$W/m.cache" --sym-search 32 > "$W/noreuse.out" 2>&1
+check "a table written without the search is not reused with it" "grep -q 'not reusing.*method changed' '$W/noreuse.out'"
+cal --sym-search -2 -o "$W/bad.cache" > /dev/null 2> "$W/bad.err"
+rc=$?
+check "--sym-search -2: exit non-zero, nothing written" "[ $rc -ne 0 ] && [ ! -e '$W/bad.cache' ]"
+exit $fail
