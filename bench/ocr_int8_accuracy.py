@@ -18,8 +18,8 @@ sensitivity plan, also the tensorrt export with that plan (--keep-fp32). --scale
 multiplied by (1 + SIGMA N(0,1)), SIGMA 1e-4 by default: where INT8 costs many points, one run's
 accuracy moves by several points under such a change, so the two runtimes are compared by their
 means over the copies (docs/qdq.md, "Accuracy against calib8's own run"). --int8-all runs calib8's
-INT8 and sensitivity without the CPU's no-speed-benefit rule, which TensorRT does not have: the
-configuration to compare a --target tensorrt export with.
+INT8 and sensitivity without the CPU's no-speed-benefit rule; since calib8 a51d537 TensorRT mode
+(--bare-cache) never applies that rule, so the option changes only the runs with the sidecar.
 
 Renders, with fixed seeds, separate CALIBRATION and EVALUATION sets (never evaluated on the
 calibration images):
@@ -610,7 +610,7 @@ def main():
                          "calib8 and exported to ORT: the noise floor of the comparison (docs/qdq.md)")
     ap.add_argument("--int8-all", action="store_true",
                     help="run calib8's INT8 (and sensitivity) with --int8-all: no CPU no-speed-benefit rule, every "
-                         "layer that can run INT8 does, as TensorRT runs a --target tensorrt export")
+                         "layer that can run INT8 does (TensorRT mode, --bare-cache, always does since a51d537)")
     a = ap.parse_args()
     global SCRIPT, INT8_ALL
     INT8_ALL = ["--int8-all"] if a.int8_all else []
