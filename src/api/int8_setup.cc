@@ -14,18 +14,17 @@ Result<Int8Setup> PrepareInt8(const std::string& table_path, const Int8Options& 
   Int8Setup s;
   CALIB8_ASSIGN_OR_RETURN(
       s.table, runtime::LoadInt8Table(table_path, options.symmetric, &s.options, &s.mode));
-  // TensorRT mode predicts what TensorRT runs, and TensorRT runs every layer its cache (or a
-  // --target tensorrt export) covers in INT8: the CPU's no-speed-benefit rule is calib8's own
-  // runtime choice, for the asymmetric mode only (docs/int8.md, rule 6).
+  // TensorRT mode runs every layer the table covers in INT8 (runtime::SetSpeedRule; docs/int8.md,
+  // rule 6).
   if (!s.mode.asymmetric)
     s.mode.note += "; every layer the table covers runs INT8, as in TensorRT (no CPU speed rule)";
   if (mode) *mode = s.mode;
   s.options.strict = options.strict;
   quant::LoweringOptions& lo = s.options.lowering;
   lo.unsigned_activations = options.unsigned_activations;
-  lo.speed_rule = !options.int8_all && s.mode.asymmetric;
   lo.nhwc = !options.nchw;
   lo.table_source = "table '" + table_path + "'";
+  runtime::SetSpeedRule(&s.options, options.int8_all);
   if (!options.keep_fp32_file.empty()) {
     CALIB8_ASSIGN_OR_RETURN(lo.keep_fp32, quant::ReadKeepFp32File(options.keep_fp32_file));
   }

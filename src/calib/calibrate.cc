@@ -329,6 +329,26 @@ static Result<CalibrationResult> Finish(const ir::Graph& graph, CalibrationResul
 static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d,
                            const std::vector<std::string>& names, int samples,
                            const CalibrateOptions& o, CalibrationResult& r);
+
+// Puts each tensor's chosen candidate into `r` with `apply(tensor, range)` (tensors without a
+// scored choice keep theirs) and returns the chosen labels counted, in label order:
+// " max x2 p99.999 x1" ("" when none). Shared by both searches below.
+template <typename Apply>
+static std::string ApplyChoices(const std::map<std::string, RangeChoice>& choices,
+                                const std::map<std::string, RangeCandidates>& candidates,
+                                CalibrationResult& r, Apply apply) {
+  std::map<std::string, int> picked;
+  for (auto& tc : r.tensors) {
+    auto ch = choices.find(tc.name);
+    if (ch == choices.end() || ch->second.scores.empty()) continue;
+    const RangeCandidates& c = candidates.at(tc.name);
+    apply(tc, c.ranges[ch->second.index]);
+    ++picked[c.labels[ch->second.index]];
+  }
+  std::string counts;
+  for (const auto& [label, n] : picked) counts += " " + label + " x" + std::to_string(n);
+  return counts;
+}
 static Status SearchScales(const ir::Graph& graph, const data::MultiInputData& d,
                            const std::vector<std::string>& names, int samples,
                            const CalibrateOptions& o, CalibrationResult& r);
@@ -437,22 +457,17 @@ static Status SearchRanges(const ir::Graph& graph, const data::MultiInputData& d
     CALIB8_ASSIGN_OR_RETURN(
         choices, SearchAsymmetricRanges(graph, d, names, candidates, samples, o.batch, o.threads));
   }
-  std::map<std::string, int> picked;
-  for (auto& tc : r.tensors) {
-    auto ch = choices.find(tc.name);
-    if (ch == choices.end() || ch->second.scores.empty()) continue;
-    const RangeCandidates& c = candidates[tc.name];
-    tc.lo = c.ranges[ch->second.index].first;
-    tc.hi = c.ranges[ch->second.index].second;
-    ++picked[c.labels[ch->second.index]];
-  }
+  const std::string picked =
+      ApplyChoices(choices, candidates, r, [](TensorCalibration& tc, std::pair<float, float> c) {
+        tc.lo = c.first;
+        tc.hi = c.second;
+      });
   std::string summary =
       "asymmetric range search " + std::string(at_output ? "at the model output " : "") + "on " +
       std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
       " sample(s) chosen by content:" + (at_output ? " moved from the fixed ranges:" : "");
   if (at_output && picked.empty()) summary += " none";
-  for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
-  r.notes.push_back(summary);
+  r.notes.push_back(summary + picked);
   return Status::Ok();
 }
 
@@ -482,20 +497,15 @@ static Status SearchScales(const ir::Graph& graph, const data::MultiInputData& d
   CALIB8_ASSIGN_OR_RETURN(
       auto choices, SearchScalesAtOutput(graph, MakeTable(r, ""), d, names, candidates, samples,
                                          o.batch, o.threads, o.search_progress));
-  std::map<std::string, int> picked;
-  for (auto& tc : r.tensors) {
-    auto ch = choices.find(tc.name);
-    if (ch == choices.end() || ch->second.scores.empty()) continue;
-    const RangeCandidates& c = candidates[tc.name];
-    tc.result.amax = c.ranges[ch->second.index].second;
-    ++picked[c.labels[ch->second.index]];
-  }
+  const std::string picked =
+      ApplyChoices(choices, candidates, r, [](TensorCalibration& tc, std::pair<float, float> c) {
+        tc.result.amax = c.second;  // the candidate [-amax, amax]
+      });
   std::string summary = "symmetric scale search at the model output on " +
                         std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
                         " sample(s) chosen by content: moved from the method's scales:";
   if (picked.empty()) summary += " none";
-  for (const auto& [label, n] : picked) summary += " " + label + " x" + std::to_string(n);
-  r.notes.push_back(summary);
+  r.notes.push_back(summary + picked);
   return Status::Ok();
 }
 

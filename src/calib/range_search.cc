@@ -315,8 +315,7 @@ class OutputSearchState {
                     const std::map<std::string, std::pair<float, float>>& start, bool symmetric)
       : table_(table), symmetric_(symmetric) {
     io_.lowering.ranges = start;
-    // TensorRT runs every layer its table covers in INT8: no CPU speed rule in that mode.
-    io_.lowering.speed_rule = !symmetric;
+    runtime::SetSpeedRule(&io_, /*int8_all=*/false);  // symmetric: none, as TensorRT
   }
   std::pair<float, float> Get(const std::string& name) const {
     if (!symmetric_) return io_.lowering.ranges.at(name);

@@ -72,6 +72,10 @@ Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symm
   return t;
 }
 
+void SetSpeedRule(Int8Options* options, bool int8_all) {
+  options->lowering.speed_rule = !int8_all && !options->lowering.ranges.empty();
+}
+
 std::map<std::string, bool> Int8PluginOps() {
   const exec::OpRegistry& r = int8::Int8Registry();
   const std::string prefix = quant::kInt8PluginPrefix;

@@ -52,6 +52,12 @@ struct Int8TableMode {
 Result<table::CalibrationTable> LoadInt8Table(const std::string& path, bool symmetric,
                                               Int8Options* options, Int8TableMode* mode);
 
+// The no-speed-benefit rule (quant/lowering.h) is calib8's CPU choice for the asymmetric mode
+// (options->lowering.ranges set, as LoadInt8Table leaves them); TensorRT mode (symmetric, no
+// ranges) predicts what TensorRT runs, which is every layer the table covers in INT8. `int8_all`
+// turns the rule off in both. Set the ranges first.
+void SetSpeedRule(Int8Options* options, bool int8_all);
+
 // The custom ops whose plugin (runtime/plugin.h) registered an INT8 compute, by "domain::op_type",
 // with whether output 0 takes input 0's scale (CALIB8_PLUGIN_OUTPUT_HAS_INPUT_SCALE). PlanInt8
 // puts them into the lowering options; export-qdq --target tensorrt places Q/DQ for them.

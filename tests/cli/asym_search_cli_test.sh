@@ -11,6 +11,7 @@ set -uo pipefail
 CALIB8="$1"; SRC="$2"
 PY=/usr/bin/python3
 W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
+. "$SRC/tests/cli/search_test_lib.sh"
 M="$SRC/models/fashion_mnist_cnn.onnx"
 DATA="idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 fail=0
@@ -38,14 +39,7 @@ check "the default searches at the output and records it" \
 cal -o "$W/d2.cache" >/dev/null 2>&1
 check "deterministic: same sidecar ranges twice" "same_ranges '$W/d.cache.calib8.json' '$W/d2.cache.calib8.json'"
 # The same 128 images as .npy, in order and shuffled: the same choice, whatever the order and batch.
-"$PY" - "$W" <<'PYEOF'
-import gzip, sys, numpy as np
-w = sys.argv[1]
-raw = gzip.open('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz').read()
-x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 1, 28, 28)[:128].astype(np.float32) / 255
-np.save(w + '/in_order.npy', x)
-np.save(w + '/shuffled.npy', x[np.random.default_rng(5).permutation(128)])
-PYEOF
+order_pair "$W" 5
 "$CALIB8" calibrate "$M" --data "$W/in_order.npy" --batch 32 -q -o "$W/o1.cache" >/dev/null 2>&1
 "$CALIB8" calibrate "$M" --data "$W/shuffled.npy" --batch 7 -q -o "$W/o2.cache" >/dev/null 2>&1
 check "shuffled data, another --batch: the same searched ranges" \

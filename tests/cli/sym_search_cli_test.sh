@@ -12,6 +12,7 @@ set -uo pipefail
 CALIB8="$1"; SRC="$2"
 PY=/usr/bin/python3
 W="$(mktemp -d)"; trap 'rm -rf "$W"' EXIT
+. "$SRC/tests/cli/search_test_lib.sh"
 M="$SRC/models/fashion_mnist_cnn.onnx"
 DATA="idx:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 TESTDATA="idx:/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
@@ -60,14 +61,7 @@ sys.exit(0 if q[1] > q[0] else 1)
 PYEOF"
 cal --sym-search 32 -o "$W/s2.cache" >/dev/null 2>&1
 check "deterministic: the same table twice" "cmp -s '$W/s.cache' '$W/s2.cache'"
-"$PY" - "$W" <<'PYEOF'
-import gzip, sys, numpy as np
-w = sys.argv[1]
-raw = gzip.open('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz').read()
-x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 1, 28, 28)[:128].astype(np.float32) / 255
-np.save(w + '/in_order.npy', x)
-np.save(w + '/shuffled.npy', x[np.random.default_rng(7).permutation(128)])
-PYEOF
+order_pair "$W" 7
 "$CALIB8" calibrate "$M" --data "$W/in_order.npy" --batch 32 --sym-search 32 -q -o "$W/o1.cache" >/dev/null 2>&1
 "$CALIB8" calibrate "$M" --data "$W/shuffled.npy" --batch 5 --sym-search 32 -q -o "$W/o2.cache" >/dev/null 2>&1
 check "shuffled data, another --batch: the same table" "[ -s '$W/o1.cache' ] && cmp -s '$W/o1.cache' '$W/o2.cache'"
