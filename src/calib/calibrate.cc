@@ -373,8 +373,8 @@ Result<CalibrationResult> CalibrateFromStats(const ir::Graph& graph, stats::Stat
   if (samples == 0 && sym_samples == 0) {
     if (!o.data_specs.empty())
       r.notes.push_back(
-          "--data not read: with --from-stats it is only for the asymmetric range "
-          "search, which --asym-search 0 turns off");
+          "--data not read: with --from-stats it is only for the searches, which "
+          "--asym-search 0 and --sym-search 0 turn off");
     return r;
   }
   if (o.data_specs.empty()) {
@@ -494,16 +494,46 @@ static Status SearchScales(const ir::Graph& graph, const data::MultiInputData& d
     c.labels.push_back("max");
     c.ranges.push_back({-max, max});
   }
-  CALIB8_ASSIGN_OR_RETURN(
-      auto choices, SearchScalesAtOutput(graph, MakeTable(r, ""), d, names, candidates, samples,
-                                         o.batch, o.threads, o.search_progress));
+  // The cost grows with the samples' size: at most kSymSearchInputBudget input elements in all.
+  CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> first, d.Read(0, 1));
+  int64_t per_sample = 0;
+  for (const Tensor& t : first) per_sample += t.numel();
+  const int64_t wanted = std::min<int64_t>(samples, d.NumSamples());
+  const int64_t scored = std::min(
+      wanted, std::max<int64_t>(1, kSymSearchInputBudget / std::max<int64_t>(1, per_sample)));
+  auto searched = SearchScalesAtOutput(graph, MakeTable(r, ""), d, names, candidates, scored,
+                                       o.batch, o.threads, o.search_progress);
+  if (!searched.ok() && !o.params.count("sym_search")) {
+    // As the asymmetric search: the default must not make calibrate fail where it otherwise
+    // works; the table keeps the method's scales, with the reason.
+    r.method.parameters.erase("sym_search");
+    r.warnings.push_back("the symmetric scale search at the output failed (" +
+                         searched.status().message() + "): the table holds the method's scales");
+    return Status::Ok();
+  }
+  CALIB8_ASSIGN_OR_RETURN(auto choices, std::move(searched));
   const std::string picked =
       ApplyChoices(choices, candidates, r, [](TensorCalibration& tc, std::pair<float, float> c) {
         tc.result.amax = c.second;  // the candidate [-amax, amax]
       });
-  std::string summary = "symmetric scale search at the model output on " +
-                        std::to_string(std::min<int64_t>(samples, d.NumSamples())) +
-                        " sample(s) chosen by content: moved from the method's scales:";
+  // A tensor carried from a moved one (a MaxPool's output, say) takes its scale: the table then
+  // says what calib8 ran, and an export or TensorRT quantizes the carried tensor alike.
+  std::map<std::string, float> moved;
+  for (const auto& tc : r.tensors)
+    if (choices.count(tc.name)) moved[tc.name] = tc.result.amax;
+  for (const auto& [tensor, root] : CarriedScales(graph)) {
+    auto m = moved.find(root);
+    if (m == moved.end()) continue;
+    for (auto& tc : r.tensors)
+      if (tc.name == tensor) tc.result.amax = m->second;
+  }
+  std::string summary = "symmetric scale search at the model output on " + std::to_string(scored) +
+                        " sample(s) chosen by content";
+  if (scored < wanted)
+    summary += " (" + std::to_string(wanted) + " asked; at most " +
+               std::to_string(kSymSearchInputBudget) + " input elements, " +
+               std::to_string(per_sample) + " per sample)";
+  summary += ": moved from the method's scales:";
   if (picked.empty()) summary += " none";
   r.notes.push_back(summary + picked);
   return Status::Ok();

@@ -232,6 +232,19 @@ Result<std::vector<exec::TensorMap>> SearchGroups(const ir::Graph& graph,
   return groups;
 }
 
+std::map<std::string, std::string> CarriedScales(const ir::Graph& graph) {
+  std::map<std::string, const ir::Node*> producer;
+  for (const auto& n : graph.nodes)
+    for (const auto& o : n.outputs) producer[o] = &n;
+  std::map<std::string, std::string> carried;
+  for (const auto& n : graph.nodes)
+    for (const auto& o : n.outputs) {
+      std::string root = RootOf(graph, producer, o);
+      if (root != o) carried[o] = std::move(root);
+    }
+  return carried;
+}
+
 Result<std::map<std::string, RangeChoice>> SearchAsymmetricRanges(
     const ir::Graph& graph, const data::MultiInputData& data,
     const std::vector<std::string>& input_names,

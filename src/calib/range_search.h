@@ -74,6 +74,12 @@ Result<std::map<std::string, RangeChoice>> SearchRangesAtOutput(
     const std::map<std::string, std::pair<float, float>>& start, int64_t samples, int batch,
     int threads, const core::ProgressCallback& progress = {});
 
+// The tensors whose 8-bit encoding in the INT8 plan is another tensor's: the output of a chain
+// of scale-carrying ops (ir/op_traits.h carries_scale: MaxPool, Flatten, Reshape, ...), mapped to
+// the tensor at the chain's start. calib8 runs them with that tensor's scale; an export quantizes
+// them with their own table entry, so a search that moves a scale moves theirs with it.
+std::map<std::string, std::string> CarriedScales(const ir::Graph& graph);
+
 // The same search in TensorRT mode (`calibrate --sym-search N`): what moves is each tensor's
 // symmetric scale in `table` (a candidate [lo, hi] stands for amax = hi, the range [-hi, hi]),
 // the INT8 runtime runs symmetric s8 without the CPU speed rule (every layer the table covers

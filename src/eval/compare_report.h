@@ -121,12 +121,22 @@ inline void AddTensorsFromStats(const CompareReportSources& s,
     }
     in.tensors.push_back(std::move(t));
   }
-  if (differ)
+  // A table whose scales the symmetric scale search chose (calibrate --sym-search, recorded in
+  // the sidecar's method) differs from the method's amax by design.
+  const bool searched = s.sidecar && s.sidecar->method.parameters.count("sym_search");
+  if (differ && searched) {
+    in.tensors_note += (in.tensors_note.empty() ? "" : " ") + std::to_string(differ) +
+                       " tensor(s) hold the amax the symmetric scale search chose (sidecar: "
+                       "sym_search=" +
+                       s.sidecar->method.parameters.at("sym_search") +
+                       "), not the method's from the statistics; the table's amax is shown.";
+  } else if (differ) {
     in.warnings.push_back(
         std::to_string(differ) +
         " tensor(s) have a different amax in the table "
         "than the method computes from '" +
         s.stats_path + "': is the stats file from another calibration? The table's amax is shown.");
+  }
 }
 
 // Tensors from the sidecar's per-tensor min/max/absmax/amax (histograms when it stores them).

@@ -65,6 +65,16 @@ std::string Num(double v, int digits = 4) {
   return buf;
 }
 
+// A fraction as a percentage with two decimals, as the report's other percentages; a nonzero one
+// below 0.005 % as "<0.01%" (a saturation of a few values in a million).
+std::string Percent2(double fraction) {
+  if (std::isnan(fraction)) return "n/a";
+  if (fraction > 0 && fraction < 0.00005) return "&lt;0.01%";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100 * fraction);
+  return buf;
+}
+
 // A coordinate with one decimal, short ("12.5", "3").
 std::string Coord(double v) {
   char buf[32];
@@ -335,8 +345,7 @@ void LayerSection(std::string& out, const ReportInput& in) {
   for (const auto& l : in.layers)
     Append(out,
            {"<tr><td class=\"l name\">", HtmlEscape(l.name), "</td><td>", Num(l.sqnr_db),
-            "</td><td>", Num(l.cosine, 6), "</td><td>",
-            std::isnan(l.saturation) ? "n/a" : Num(l.saturation * 100, 3) + "%", "</td></tr>\n"});
+            "</td><td>", Num(l.cosine, 6), "</td><td>", Percent2(l.saturation), "</td></tr>\n"});
   out.append("</tbody></table></section>\n");
 }
 

@@ -53,8 +53,8 @@ check "--from-stats with the data: the ranges of one run" \
 "$CALIB8" calibrate "$M" --from-stats "$W/st.json" -o "$W/fs0.cache" > "$W/fs0.out" 2>&1
 check "--from-stats without data: no search, said, not in the sidecar, p99.99 ranges" \
   "grep -q 'no asymmetric range search' '$W/fs0.out' && ! grep -q asym_search '$W/fs0.cache.calib8.json' && same_ranges '$W/p99.99.cache.calib8.json' '$W/fs0.cache.calib8.json'"
-"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --asym-search 0 -o "$W/fsd.cache" > "$W/fsd.out" 2>&1
-check "--from-stats with data and --asym-search 0: says the data were not read, p99.99 ranges" \
+"$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --asym-search 0 --sym-search 0 -o "$W/fsd.cache" > "$W/fsd.out" 2>&1
+check "--from-stats with data and both searches off: says the data were not read, p99.99 ranges" \
   "grep -q -- '--data not read' '$W/fsd.out' && same_ranges '$W/p99.99.cache.calib8.json' '$W/fsd.cache.calib8.json'"
 "$CALIB8" calibrate "$M" --from-stats "$W/st.json" --data "$DATA" --max-samples 100 -q \
   -o "$W/fsbad.cache" >/dev/null 2> "$W/fsbad.err"

@@ -73,8 +73,8 @@ for i in "${!SPLITS[@]}"; do
     || { bad "run --dump $s"; continue; }
 done
 for m in entropy2-floored entropy2 entropy minmax percentile mse; do
-  # Parts do not search asymmetric ranges by default: the full table to match has no search.
-  "$CALIB8" calibrate "$MODEL" --data "$T/x.npy" --method $m --asym-search 0 -o "$T/full_$m.cache" --quiet >/dev/null 2>"$T/err" \
+  # Parts do not search ranges or scales by default: the full table to match has no search.
+  "$CALIB8" calibrate "$MODEL" --data "$T/x.npy" --method $m --asym-search 0 --sym-search 0 -o "$T/full_$m.cache" --quiet >/dev/null 2>"$T/err" \
     || { bad "full $m"; continue; }
   ranges "$T/full_$m.cache.calib8.json" > "$T/full_$m.ranges"
   same=0; near=0; : >"$T/close_$m"

@@ -141,7 +141,10 @@ check "compare --stats report: one plot per tensor ($NP2 plots, $NT tensors)" te
 check "compare --stats report: histograms present" grep -q 'class="hist" d="M' "$T/C2.html"
 check "compare --stats report: method curves present" grep -q 'class="curve" d="M' "$T/C2.html"
 check "compare --stats report: no 'no histograms' note" fails grep -q 'No histograms' "$T/C2.html"
-check "compare --stats report: amax agrees with the table (no warning)" fails grep -q 'different amax' "$T/C2.html"
+check "compare --stats report: amax agrees with the table (no warning)" fails grep -q 'another calibration' "$T/C2.html"
+# The default calibration searched the table's scales: the report says which amax it shows, and why.
+check "compare --stats report: the searched scales are explained" \
+  grep -q 'hold the amax the symmetric scale search chose (sidecar: sym_search=64)' "$T/C2.html"
 check "compare --stats report: the precision section says every node runs INT8" \
   grep -q 'class="note">All [0-9]* nodes of the INT8 plan run INT8' "$T/C2.html"
 # A table without its sidecar: tensors from the table, and a note that says why.

@@ -225,7 +225,8 @@ static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
                   "Choose each tensor's symmetric scale (the table's, what TensorRT runs) among "
                   "the method's and p99.9, p99.99, p99.999 and max of |x| by the error it "
                   "causes at the model's outputs in TensorRT mode on N samples chosen by content "
-                  "(default 0: off; docs/calibration.md)")
+                  "(default 64, at most 4M input elements in all; 0: off, the method's own "
+                  "scales; docs/calibration.md)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--asym-search-at", a->asym_search_at,
                   "Where --asym-search measures that error: 'output' (default: the model's "
