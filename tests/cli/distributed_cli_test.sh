@@ -147,9 +147,10 @@ fi
 # --- ResNet-18 (models/generated), 9 seeded N(0,1) images [3,224,224] -----------------------------
 if [ -f "$R18" ]; then
   $PY -c "import numpy as np, sys; np.save(sys.argv[1], np.random.RandomState(18).standard_normal((9, 3, 224, 224)).astype(np.float32))" "$T/r18.npy"
-  # The default asymmetric range search (at the output) on 2 of the 9 samples: the same path as on
-  # 9, at a quarter of the time (each candidate range runs the INT8 model on every search sample).
-  R18_DATA=(--data "$T/r18.npy" --asym-search 2)
+  # The default searches (the table's scales, then the asymmetric ranges, at the output) on 2 of
+  # the 9 samples: the same paths as on 9, at a fraction of the time (each candidate runs the INT8
+  # model on every search sample).
+  R18_DATA=(--data "$T/r18.npy" --sym-search 2 --asym-search 2)
   mkdir -p "$T/r1" "$T/r1m"
   "$CALIB8" calibrate "$R18" "${R18_DATA[@]}" "${TH[@]}" --save-stats "$T/r1/stats.json" -o "$T/r1/t.cache" >/dev/null 2>"$T/err" \
     && ok "resnet18: single-process reference" || bad "resnet18: single-process reference"
