@@ -92,5 +92,10 @@ check "the default searches on 64 samples, recorded in the sidecar" \
 check "a table written without the search is not reused with it" "grep -q 'not reusing.*method changed' '$W/noreuse.out'"
 cal --sym-search -2 -o "$W/bad.cache" > /dev/null 2> "$W/bad.err"
 rc=$?
-check "--sym-search -2: exit non-zero, nothing written" "[ $rc -ne 0 ] && [ ! -e '$W/bad.cache' ]"
+check "--sym-search -2: exit non-zero, nothing written, says what it expected" \
+  "[ $rc -ne 0 ] && [ ! -e '$W/bad.cache' ] && grep -q -- \"--sym-search: expected 0 (off) or a number of samples, got '-2'\" '$W/bad.err'"
+cal --sym-search abc -o "$W/bad.cache" > /dev/null 2> "$W/bad2.err"
+rc=$?
+check "--sym-search abc: the same" \
+  "[ $rc -ne 0 ] && [ ! -e '$W/bad.cache' ] && grep -q -- \"got 'abc'\" '$W/bad2.err'"
 exit $fail

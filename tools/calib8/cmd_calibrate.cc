@@ -3,6 +3,7 @@
 // printing over calib8::Calibrate, MergeStats and PlanKeepFp32
 // (calib8/calibrate.h).
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -194,6 +195,17 @@ static Status ParseShard(const CalibrateArgs& a, int* shard_index, int* shard_co
 static void DeclareOutputOptions(CLI::App* sub, CalibrateArgs* a);
 
 // Declares the options of `calib8 calibrate` on `sub`, stored in `a`.
+// --sym-search / --asym-search: 0 (off) or a number of samples. (CLI::NonNegativeNumber's message
+// names a range up to 1.8e308.)
+static std::string SearchSamplesCheck(std::string& text) {
+  int n = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, n);
+  if (ec != std::errc() || p != end || n < 0)
+    return "expected 0 (off) or a number of samples, got '" + text + "'";
+  return "";
+}
+
 static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
   sub->add_option("MODEL", a->model, "ONNX model file")->required();
   sub->add_option("--data,-d", a->data,
@@ -220,14 +232,14 @@ static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
                   "[min, max] by the error it causes on N samples chosen by content "
                   "(default 32; "
                   "0: off, the fixed --asym-percentile ranges; docs/calibration.md)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(SearchSamplesCheck, "N >= 0"));
   sub->add_option("--sym-search", a->sym_search,
                   "Choose each tensor's symmetric scale (the table's, what TensorRT runs) among "
                   "the method's and p99.9, p99.99, p99.999 and max of |x| by the error it "
                   "causes at the model's outputs in TensorRT mode on N samples chosen by content "
                   "(default 64, at most 4M input elements in all; 0: off, the method's own "
                   "scales; docs/calibration.md)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(SearchSamplesCheck, "N >= 0"));
   sub->add_option("--asym-search-at", a->asym_search_at,
                   "Where --asym-search measures that error: 'output' (default: the model's "
                   "outputs in the INT8 runtime, greedy over the tensors held in 8 bits) or "
