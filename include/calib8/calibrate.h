@@ -75,7 +75,7 @@ struct CalibrateOptions {
   std::string method;       // "" = DefaultMethod()
   // Method parameters by name, as text, validated against the method (`calibrate --help` lists
   // them): percentile, floor_percentile, threshold, zero_bin, start_bin, asym_percentile,
-  // asym_search, asym_search_at.
+  // asym_search, asym_search_at, sym_search ("0": the method's own table scales, no search).
   std::map<std::string, std::string> params;
   std::string trt_calibrator;  // the TensorRT header; "" = the one that goes with the method
   bool force = false;          // recompute even when the table at the path is current
