@@ -495,9 +495,8 @@ static Status SearchScales(const ir::Graph& graph, const data::MultiInputData& d
     c.ranges.push_back({-max, max});
   }
   // The cost grows with the samples' size: at most kSymSearchInputBudget input elements in all.
-  CALIB8_ASSIGN_OR_RETURN(std::vector<Tensor> first, d.Read(0, 1));
   int64_t per_sample = 0;
-  for (const Tensor& t : first) per_sample += t.numel();
+  for (size_t i = 0; i < d.size(); ++i) per_sample += NumElements(d.source(i).SampleShape());
   const int64_t wanted = std::min<int64_t>(samples, d.NumSamples());
   const int64_t scored = std::min(
       wanted, std::max<int64_t>(1, kSymSearchInputBudget / std::max<int64_t>(1, per_sample)));
@@ -521,11 +520,11 @@ static Status SearchScales(const ir::Graph& graph, const data::MultiInputData& d
   std::map<std::string, float> moved;
   for (const auto& tc : r.tensors)
     if (choices.count(tc.name)) moved[tc.name] = tc.result.amax;
-  for (const auto& [tensor, root] : CarriedScales(graph)) {
-    auto m = moved.find(root);
-    if (m == moved.end()) continue;
-    for (auto& tc : r.tensors)
-      if (tc.name == tensor) tc.result.amax = m->second;
+  const std::map<std::string, std::string> carried = CarriedScales(graph);
+  for (auto& tc : r.tensors) {
+    auto c = carried.find(tc.name);
+    auto m = c == carried.end() ? moved.end() : moved.find(c->second);
+    if (m != moved.end()) tc.result.amax = m->second;
   }
   std::string summary = "symmetric scale search at the model output on " + std::to_string(scored) +
                         " sample(s) chosen by content";

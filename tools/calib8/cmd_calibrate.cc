@@ -194,7 +194,6 @@ static Status ParseShard(const CalibrateArgs& a, int* shard_index, int* shard_co
 
 static void DeclareOutputOptions(CLI::App* sub, CalibrateArgs* a);
 
-// Declares the options of `calib8 calibrate` on `sub`, stored in `a`.
 // --sym-search / --asym-search: 0 (off) or a number of samples. (CLI::NonNegativeNumber's message
 // names a range up to 1.8e308.)
 static std::string SearchSamplesCheck(std::string& text) {
@@ -206,6 +205,7 @@ static std::string SearchSamplesCheck(std::string& text) {
   return "";
 }
 
+// Declares the options of `calib8 calibrate` on `sub`, stored in `a`.
 static void DeclareCalibrateOptions(CLI::App* sub, CalibrateArgs* a) {
   sub->add_option("MODEL", a->model, "ONNX model file")->required();
   sub->add_option("--data,-d", a->data,
